@@ -1,0 +1,67 @@
+"""The pipeline's work as one plain PySpark script, without Dagster: the benchmark's baseline.
+
+Reads every landing file of a date range, writes bronze, silver and gold Delta tables with
+delta-rs through Arrow, exactly as the assets do, but chains the DataFrames in memory.
+
+    python benchmarks/plain_pyspark.py --landing-root DIR --warehouse-root DIR --start D --end D
+"""
+
+import argparse
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+from deltalake import write_deltalake
+from pyspark.sql import SparkSession
+
+from ecom_assets.dates import DateRange
+from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, TableName
+from ecom_assets.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
+from ecom_assets.transforms.gold import daily_sales_metrics, first_sale_dates, sale_customers
+from ecom_assets.transforms.silver import drop_duplicate_lines, parse_order_lines, valid_lines
+
+
+def _write(warehouse: Path, table: TableName, rows, partition_by=None) -> int:
+    arrow = rows.toArrow()
+    arrow = arrow.cast(pa.schema([field.with_nullable(True) for field in arrow.schema]))
+    write_deltalake(str(warehouse.joinpath(*table.parts)), arrow, mode="overwrite", partition_by=partition_by)
+    return arrow.num_rows
+
+
+def run(landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
+    """Run bronze, silver and gold for `days` in one Spark session; returns rows written per table."""
+    spark = (
+        SparkSession.builder.master("local[*]").appName("plain_pyspark")
+        .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8").config("spark.driver.memory", "4g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    files = [str(path) for day in days for path in sorted((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv"))]
+    bronze = to_bronze(read_landing_csv(spark, files), ingestion_date=datetime.now(UTC).date()).cache()
+    written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, list(BRONZE_PARTITION_COLUMNS))}
+    silver = drop_duplicate_lines(valid_lines(parse_order_lines(bronze))).cache()
+    written["silver"] = _write(warehouse, ORDERS_CLEANED, silver)
+    first_sales = first_sale_dates(sale_customers(silver))
+    written["gold"] = _write(warehouse, SALES_METRICS, daily_sales_metrics(silver, first_sales, days.days()))
+    spark.stop()
+    return written
+
+
+def main() -> None:
+    """Command line entry point; prints rows written and seconds taken."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--landing-root", type=Path, required=True)
+    parser.add_argument("--warehouse-root", type=Path, required=True)
+    parser.add_argument("--start", type=date.fromisoformat, required=True)
+    parser.add_argument("--end", type=date.fromisoformat, required=True)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    written = run(args.landing_root, args.warehouse_root, DateRange(args.start, args.end))
+    print(f"plain_pyspark rows={written} seconds={time.perf_counter() - started:.1f}")
+
+
+if __name__ == "__main__":
+    main()

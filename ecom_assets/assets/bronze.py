@@ -1,0 +1,52 @@
+"""Bronze asset: landing CSV files into `ecommerce_catalog.raw.order_transactions`."""
+
+from datetime import UTC, datetime
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from ecom_assets.assets.metadata import asset_key, preview
+from ecom_assets.partitions import daily_partitions, partition_days, single_run_backfill
+from ecom_assets.tables import ORDER_TRANSACTIONS
+from ecom_assets.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
+from resources import Lakehouse, LandingZone, SparkSessionResource
+
+
+@asset(
+    key=asset_key(ORDER_TRANSACTIONS),
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="bronze",
+    kinds={"spark", "delta"},
+    description="Each day's landing rows one-to-one, as strings, with ingestion date, file and partition date.",
+)
+def order_transactions(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    landing: LandingZone,
+    lakehouse: Lakehouse,
+) -> MaterializeResult:
+    """Read the days' landing files and replace those days in bronze (reruns never duplicate)."""
+    days = partition_days(context)
+    files_by_day = landing.files_by_day(days)
+    files = [path for day_files in files_by_day.values() for path in day_files]
+    context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
+    bronze = to_bronze(read_landing_csv(spark.get_session(), files), ingestion_date=datetime.now(UTC).date())
+    bronze = bronze.cache()
+    try:
+        rows = lakehouse.replace_date_range(
+            ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
+        )
+        return MaterializeResult(
+            metadata={
+                "files_read": len(files),
+                "rows_in": rows,
+                "rows_out": rows,
+                "days": len(days),
+                "days_without_files": len(days) - len(files_by_day),
+                "table": ORDER_TRANSACTIONS.full_name,
+                "location": MetadataValue.path(lakehouse.location(ORDER_TRANSACTIONS)),
+                "preview": preview(bronze),
+            }
+        )
+    finally:
+        bronze.unpersist()

@@ -1,0 +1,15 @@
+"""The code location: every asset, job and resource of the e-commerce lakehouse."""
+
+from dagster import Definitions, in_process_executor
+
+from ecom_assets.assets.bronze import order_transactions
+from ecom_assets.assets.gold import sales_metrics
+from ecom_assets.assets.silver import orders_cleaned
+from resources import local_resources
+
+defs = Definitions(
+    assets=[order_transactions, orders_cleaned, sales_metrics],
+    resources=local_resources(),
+    # One process per run: every step shares the run's Spark session instead of starting its own JVM.
+    executor=in_process_executor,
+)

@@ -1,0 +1,61 @@
+"""Shared fixtures: one real local Spark session, temporary landing and warehouse folders."""
+
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, materialize
+from pyspark.sql import SparkSession
+
+from ecom_assets.assets.bronze import order_transactions
+from ecom_assets.assets.gold import sales_metrics
+from ecom_assets.assets.silver import orders_cleaned
+from ecom_assets.dates import DateRange
+from resources import DeltaRsLakehouse, LocalLandingZone, SparkSessionResource
+
+SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail" / "by-day"
+PIPELINE_ASSETS = [order_transactions, orders_cleaned, sales_metrics]
+TEST_SPARK = SparkSessionResource(master="local[2]", shuffle_partitions=2, driver_memory="2g")
+
+
+@pytest.fixture(scope="session")
+def spark() -> SparkSession:
+    """The real in-process Spark session every test shares (one JVM per test process)."""
+    return TEST_SPARK.get_session()
+
+
+@pytest.fixture
+def landing_root(tmp_path: Path) -> Path:
+    """An empty landing root; files go to `raw/ecommerce_sales/YYYY/MM/DD/`."""
+    root = tmp_path / "landing"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def lakehouse(tmp_path: Path) -> DeltaRsLakehouse:
+    """A delta-rs lakehouse in an empty temporary warehouse folder."""
+    return DeltaRsLakehouse(warehouse_root=str(tmp_path / "warehouse"))
+
+
+@pytest.fixture
+def run_days(spark, landing_root: Path, lakehouse: DeltaRsLakehouse):
+    """Materialize bronze, silver and gold for a range of days as one run; returns the result."""
+    instance = DagsterInstance.ephemeral()
+
+    def run(days: DateRange, raise_on_error: bool = True):
+        return materialize(
+            PIPELINE_ASSETS,
+            instance=instance,
+            resources={
+                "spark": TEST_SPARK,
+                "landing": LocalLandingZone(root=str(landing_root)),
+                "lakehouse": lakehouse,
+            },
+            tags={
+                "dagster/asset_partition_range_start": days.start.isoformat(),
+                "dagster/asset_partition_range_end": days.end.isoformat(),
+            },
+            raise_on_error=raise_on_error,
+        )
+
+    return run

@@ -1,0 +1,138 @@
+"""Bronze → silver → gold materialized together over generated landing data."""
+
+import shutil
+from datetime import date
+
+import pytest
+from pyspark.sql import functions as F
+
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import HEADER, generate
+from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+from resources.landing import day_folder
+
+pytestmark = pytest.mark.slow
+
+GOLD_NODE = "ecommerce_catalog__analytics__sales_metrics"
+FIRST_WEEK = DateRange(date(2011, 1, 3), date(2011, 1, 9))
+
+
+def gold_rows(spark, lakehouse) -> dict[date, dict]:
+    return {row["order_date"]: row.asDict() for row in lakehouse.read(spark, SALES_METRICS).collect()}
+
+
+def table_count(spark, lakehouse, table) -> int:
+    return lakehouse.read(spark, table).count()
+
+
+def test_a_week_materializes_as_one_run_and_gold_matches_an_independent_computation(
+    spark, landing_root, lakehouse, run_days
+):
+    generate(landing_root, FIRST_WEEK, seed=7)
+    result = run_days(FIRST_WEEK)
+
+    assert result.success
+    gold_partitions = {m.partition for m in result.asset_materializations_for_node(GOLD_NODE)}
+    assert gold_partitions == {day.isoformat() for day in FIRST_WEEK}, "one run materializes every day"
+    expected = expected_sales_metrics(distinct_valid_lines(landing_root), FIRST_WEEK.days())
+    assert gold_rows(spark, lakehouse) == expected
+    saturday = date(2011, 1, 8)
+    assert expected[saturday]["order_count"] == 0, "the generator does not trade on Saturdays"
+
+
+def test_materialization_reports_numeric_metadata_and_a_preview(landing_root, run_days):
+    generate(landing_root, FIRST_WEEK, seed=7)
+    result = run_days(FIRST_WEEK)
+
+    bronze, silver, gold = (
+        result.asset_materializations_for_node(name)[0].metadata
+        for name in ("ecommerce_catalog__raw__order_transactions", "ecommerce_catalog__processed__orders_cleaned",
+                     GOLD_NODE)
+    )
+    assert bronze["files_read"].value == 6 and bronze["days_without_files"].value == 1
+    assert silver["rows_in"].value == bronze["rows_out"].value
+    assert silver["rows_in"].value == silver["rows_out"].value + silver["duplicates_removed"].value + silver["rows_rejected"].value
+    assert silver["duplicates_removed"].value > 0
+    assert gold["gross_revenue"].value > gold["net_revenue"].value > 0
+    assert "| order_date | gross_revenue |" in gold["preview"].value
+
+
+def test_rerunning_the_same_days_changes_nothing(spark, landing_root, lakehouse, run_days):
+    generate(landing_root, FIRST_WEEK, seed=7)
+    run_days(FIRST_WEEK)
+    before = [table_count(spark, lakehouse, t) for t in (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)]
+    gold_before = gold_rows(spark, lakehouse)
+
+    run_days(FIRST_WEEK)
+    run_days(DateRange(date(2011, 1, 4), date(2011, 1, 4)))
+
+    after = [table_count(spark, lakehouse, t) for t in (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)]
+    assert after == before
+    assert gold_rows(spark, lakehouse) == gold_before
+
+
+def test_out_of_order_backfill_keeps_new_and_returning_customers_right(spark, landing_root, lakehouse, run_days):
+    january = DateRange(date(2011, 1, 3), date(2011, 1, 16))
+    generate(landing_root, january, seed=11)
+    run_days(DateRange(date(2011, 1, 10), date(2011, 1, 16)))
+    late_first = gold_rows(spark, lakehouse)
+
+    run_days(DateRange(date(2011, 1, 3), date(2011, 1, 9)))
+
+    expected = expected_sales_metrics(distinct_valid_lines(landing_root), january.days())
+    assert gold_rows(spark, lakehouse) == expected
+    restated = [d for d in late_first if late_first[d]["new_customers"] != expected[d]["new_customers"]]
+    assert restated, "the earlier week must have turned some later 'new' customers into returning ones"
+
+
+def test_a_line_delivered_again_in_a_later_file_counts_once(spark, landing_root, lakehouse, run_days):
+    generate(landing_root, DateRange(date(2011, 1, 4), date(2011, 1, 4)), seed=3)
+    first_file = next((landing_root / day_folder(date(2011, 1, 4))).glob("*.csv"))
+    redelivery = landing_root / day_folder(date(2011, 1, 5)) / "redelivery.csv"
+    redelivery.parent.mkdir(parents=True)
+    shutil.copy(first_file, redelivery)
+    days = DateRange(date(2011, 1, 4), date(2011, 1, 5))
+
+    run_days(days)
+
+    bronze = lakehouse.read(spark, ORDER_TRANSACTIONS)
+    silver = lakehouse.read(spark, ORDERS_CLEANED)
+    assert bronze.where(F.col("partition_date") == date(2011, 1, 5)).count() > 0
+    assert silver.count() == silver.select("line_id").distinct().count()
+    assert gold_rows(spark, lakehouse) == expected_sales_metrics(distinct_valid_lines(landing_root), days.days())
+
+
+def test_a_corrected_file_replaces_what_its_day_delivered_before(spark, landing_root, lakehouse, run_days):
+    day = DateRange(date(2011, 1, 4), date(2011, 1, 4))
+    generate(landing_root, day, seed=5)
+    run_days(day)
+    day_file = next((landing_root / day_folder(day.start)).glob("*.csv"))
+    lines = day_file.read_text().splitlines()
+    day_file.write_text("\n".join(lines[: len(lines) // 2]) + "\n")
+
+    run_days(day)
+
+    assert gold_rows(spark, lakehouse) == expected_sales_metrics(distinct_valid_lines(landing_root), day.days())
+    bronze_rows = table_count(spark, lakehouse, ORDER_TRANSACTIONS)
+    assert bronze_rows == len(lines) // 2 - 1
+
+
+def test_days_without_files_are_days_without_sales(spark, landing_root, lakehouse, run_days):
+    (landing_root / "raw/ecommerce_sales").mkdir(parents=True)
+    days = DateRange(date(2011, 1, 1), date(2011, 1, 2))
+
+    result = run_days(days)
+
+    assert result.success
+    assert table_count(spark, lakehouse, ORDER_TRANSACTIONS) == 0
+    assert [row["gross_revenue"] for row in gold_rows(spark, lakehouse).values()] == [0, 0]
+
+
+def test_header_only_landing_file_is_an_empty_day(spark, landing_root, lakehouse, run_days):
+    folder = landing_root / day_folder(date(2011, 1, 4))
+    folder.mkdir(parents=True)
+    (folder / "empty.csv").write_text(",".join(HEADER) + "\n")
+    result = run_days(DateRange(date(2011, 1, 4), date(2011, 1, 4)))
+    assert result.success
+    assert gold_rows(spark, lakehouse)[date(2011, 1, 4)]["order_count"] == 0

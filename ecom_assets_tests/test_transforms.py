@@ -1,0 +1,222 @@
+"""The pure PySpark transforms on tiny hand-built DataFrames."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from pyspark.sql import Row
+
+from ecom_assets.transforms.bronze import BRONZE_SCHEMA, SOURCE_COLUMNS, read_landing_csv, to_bronze
+from ecom_assets.transforms.gold import (
+    daily_sales_metrics,
+    first_sale_dates,
+    restate_customer_counts,
+    sale_customers,
+)
+from ecom_assets.transforms.silver import drop_duplicate_lines, parse_order_lines, valid_lines
+
+HEADER = ",".join(SOURCE_COLUMNS)
+DAY = date(2011, 1, 4)
+
+
+def bronze_rows(spark, *lines: tuple, landing_date: date = DAY, file: str = "2011/01/04/a.csv"):
+    """Bronze rows from source tuples (InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country)."""
+    rows = [(*line, None, DAY, file, landing_date, landing_date.year, landing_date.month) for line in lines]
+    return spark.createDataFrame(rows, BRONZE_SCHEMA)
+
+
+def line(invoice="536365", stock="85123A", qty="6", price="2.55", customer="17850.0", ts="2011-01-04 08:26:00",
+         description="WHITE HANGING HEART T-LIGHT HOLDER", country="United Kingdom"):
+    return (invoice, stock, description, qty, ts, price, customer, country)
+
+
+def parsed_one(spark, source_line: tuple) -> Row:
+    return parse_order_lines(bronze_rows(spark, source_line)).collect()[0]
+
+
+# --- bronze ----------------------------------------------------------------------------------
+
+
+def test_bronze_keeps_rows_one_to_one_as_strings_with_lineage(spark, tmp_path):
+    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
+    folder.mkdir(parents=True)
+    (folder / "orders.csv").write_text(
+        HEADER + "\n"
+        '536381,82567,"AIRLINE LOUNGE,METAL SIGN",2,2011-01-04 09:41:00,2.1,15311.0,United Kingdom\n'
+        "536382,10002,INFLATABLE GLOBE,12,2011-01-04 09:45:00,0.85,,United Kingdom\n"
+    )
+    bronze = to_bronze(read_landing_csv(spark, [str(folder / "orders.csv")]), ingestion_date=date(2026, 1, 1))
+    rows = bronze.orderBy("InvoiceNo").collect()
+    assert len(rows) == 2
+    assert rows[0]["Description"] == "AIRLINE LOUNGE,METAL SIGN"
+    assert rows[0]["Quantity"] == "2" and rows[0]["CustomerID"] == "15311.0"
+    assert rows[1]["CustomerID"] is None
+    assert {r["source_file_name"] for r in rows} == {"2011/01/04/orders.csv"}
+    assert {(r["partition_date"], r["year"], r["month"]) for r in rows} == {(DAY, 2011, 1)}
+    assert [(f.name, f.dataType) for f in bronze.schema] == [(f.name, f.dataType) for f in BRONZE_SCHEMA]
+
+
+def test_bronze_marks_lines_the_csv_parser_cannot_split(spark, tmp_path):
+    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
+    folder.mkdir(parents=True)
+    (folder / "bad.csv").write_text(HEADER + "\n536365,85123A,too few fields\n")
+    rows = to_bronze(read_landing_csv(spark, [str(folder / "bad.csv")]), DAY).collect()
+    assert rows[0]["corrupt_record"] == "536365,85123A,too few fields"
+
+
+def test_no_files_give_an_empty_bronze_frame(spark):
+    assert to_bronze(read_landing_csv(spark, []), DAY).count() == 0
+
+
+# --- silver ----------------------------------------------------------------------------------
+
+
+def test_silver_types_and_normalizes_a_sale(spark):
+    row = parsed_one(spark, line())
+    assert row["rejection_reason"] is None
+    assert row["invoice_no"] == "536365" and row["stock_code"] == "85123A"
+    assert row["quantity"] == 6 and row["unit_price"] == Decimal("2.550")
+    assert row["line_amount"] == Decimal("15.300")
+    assert row["invoice_ts"] == datetime(2011, 1, 4, 8, 26) and row["order_date"] == DAY
+    assert row["customer_id"] == "17850" and row["is_guest"] is False
+    assert row["currency"] == "GBP" and row["line_type"] == "sale"
+    assert row["landing_date"] == DAY and row["source_file_name"] == "2011/01/04/a.csv"
+
+
+@pytest.mark.parametrize(
+    ("source_line", "line_type"),
+    [
+        (line(invoice="C536379", qty="-1"), "return"),
+        (line(invoice="A563185", stock="B", qty="1", price="-11062.06"), "adjustment"),
+        (line(stock="POST", price="18"), "fee"),
+        (line(stock="m", price="2.55"), "fee"),
+        (line(stock="BANK CHARGES", price="15"), "fee"),
+        (line(stock="AMAZONFEE", price="5575.28"), "fee"),
+        (line(qty="6", price="0"), "other"),
+        (line(qty="-12", price="0", customer=""), "other"),
+        (line(qty="6", price="2.55"), "sale"),
+    ],
+)
+def test_silver_classifies_each_line_type(spark, source_line, line_type):
+    assert parsed_one(spark, source_line)["line_type"] == line_type
+
+
+def test_return_takes_precedence_over_fee(spark):
+    assert parsed_one(spark, line(invoice="C536379", stock="POST", qty="-1"))["line_type"] == "return"
+
+
+def test_missing_customer_is_a_guest(spark):
+    row = parsed_one(spark, line(customer=""))
+    assert row["customer_id"] is None and row["is_guest"] is True
+
+
+@pytest.mark.parametrize(
+    ("source_line", "reason"),
+    [
+        (line(qty="six"), "unparseable_quantity"),
+        (line(qty="2.5"), "unparseable_quantity"),
+        (line(price="£2"), "unparseable_unit_price"),
+        (line(ts="2011-02-30 10:00:00"), "unparseable_invoice_date"),
+        (line(ts="yesterday"), "unparseable_invoice_date"),
+        (line(invoice=""), "missing_invoice_no"),
+        (line(stock=" "), "missing_stock_code"),
+    ],
+)
+def test_unparseable_rows_are_rejected_with_their_reason(spark, source_line, reason):
+    parsed = parse_order_lines(bronze_rows(spark, source_line, line()))
+    assert sorted(parsed.select("rejection_reason").collect(), key=str) == sorted([Row(rejection_reason=reason), Row(rejection_reason=None)], key=str)
+    assert valid_lines(parsed).count() == 1
+
+
+def test_the_original_us_date_format_also_parses(spark):
+    assert parsed_one(spark, line(ts="1/4/2011 8:26"))["invoice_ts"] == datetime(2011, 1, 4, 8, 26)
+
+
+def test_line_id_is_deterministic_and_separates_different_lines(spark):
+    ids = [r["line_id"] for r in parse_order_lines(bronze_rows(spark, line(), line(), line(qty="7"))).collect()]
+    assert ids[0] == ids[1] != ids[2]
+    assert ids[0] == parse_order_lines(bronze_rows(spark, line())).first()["line_id"]
+
+
+def test_exact_duplicates_are_removed_keeping_the_first_delivery(spark):
+    first = bronze_rows(spark, line(), line(), line(qty="7"), landing_date=date(2011, 1, 4), file="2011/01/04/a.csv")
+    again = bronze_rows(spark, line(), landing_date=date(2011, 1, 5), file="2011/01/05/b.csv")
+    unique = drop_duplicate_lines(valid_lines(parse_order_lines(first.unionByName(again)))).collect()
+    assert len(unique) == 2
+    assert {r["landing_date"] for r in unique if r["quantity"] == 6} == {date(2011, 1, 4)}
+
+
+# --- gold ------------------------------------------------------------------------------------
+
+
+def silver(spark, *lines: tuple):
+    """Silver-like lines: (order_date, invoice_no, customer_id, quantity, line_amount, line_type)."""
+    return spark.createDataFrame(
+        [(d, inv, cust, qty, Decimal(amount), kind) for d, inv, cust, qty, amount, kind in lines],
+        "order_date date, invoice_no string, customer_id string, quantity int, line_amount decimal(18,3), line_type string",
+    )
+
+
+D1, D2, D3 = date(2011, 1, 4), date(2011, 1, 5), date(2011, 1, 6)
+
+
+def metrics_by_day(lines, days):
+    first = first_sale_dates(sale_customers(lines))
+    return {row["order_date"]: row.asDict() for row in daily_sales_metrics(lines, first, days).collect()}
+
+
+def test_gold_metrics_follow_the_definitions(spark):
+    lines = silver(
+        spark,
+        (D1, "1", "A", 2, "10.005", "sale"),
+        (D1, "1", "A", 1, "5.000", "sale"),
+        (D1, "2", None, 3, "3.000", "sale"),
+        (D1, "C3", "A", -1, "-5.000", "return"),
+        (D1, "4", "B", 1, "18.000", "fee"),
+        (D1, "5", "B", 6, "0.000", "other"),
+        (D2, "6", "A", 1, "1.000", "sale"),
+        (D2, "7", "C", 4, "8.000", "sale"),
+    )
+    day1, day2 = (metrics_by_day(lines, [D1, D2])[d] for d in (D1, D2))
+    assert day1 == {
+        "order_date": D1,
+        "gross_revenue": Decimal("18.01"),
+        "returns_amount": Decimal("5.00"),
+        "net_revenue": Decimal("13.01"),
+        "order_count": 2,
+        "units_sold": 6,
+        "avg_order_value": Decimal("9.00"),
+        "active_customers": 1,
+        "new_customers": 1,
+        "returning_customers": 0,
+    }
+    assert (day2["active_customers"], day2["new_customers"], day2["returning_customers"]) == (2, 1, 1)
+    assert day2["avg_order_value"] == Decimal("4.50")
+
+
+def test_a_day_without_sales_has_zeros_and_no_average(spark):
+    lines = silver(spark, (D1, "1", "A", 2, "10.000", "sale"))
+    day3 = metrics_by_day(lines, [D1, D3])[D3]
+    assert day3["gross_revenue"] == Decimal("0.00") and day3["order_count"] == 0
+    assert day3["avg_order_value"] is None and day3["active_customers"] == 0
+
+
+def test_new_customers_are_judged_against_all_history_not_the_run(spark):
+    history = silver(spark, (D1, "1", "A", 1, "1.000", "sale"), (D3, "2", "A", 1, "1.000", "sale"),
+                     (D3, "3", "B", 1, "1.000", "sale"))
+    first = first_sale_dates(sale_customers(history))
+    only_d3 = history.where(f"order_date = '{D3}'")
+    row = daily_sales_metrics(only_d3, first, [D3]).first()
+    assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (2, 1, 1)
+
+
+def test_restating_later_days_moves_customers_from_new_to_returning(spark):
+    later = silver(spark, (D3, "2", "A", 1, "1.000", "sale"), (D3, "3", "B", 1, "1.000", "sale"))
+    stored = daily_sales_metrics(later, first_sale_dates(sale_customers(later)), [D3])
+    assert stored.first()["new_customers"] == 2
+    backfilled = later.unionByName(silver(spark, (D1, "1", "A", 1, "1.000", "sale")))
+    customer_days = sale_customers(backfilled)
+    restated = restate_customer_counts(stored, customer_days.where(f"order_date > '{D1}'"), first_sale_dates(customer_days))
+    row = restated.first()
+    assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (2, 1, 1)
+    assert row["gross_revenue"] == stored.first()["gross_revenue"]

@@ -1,0 +1,37 @@
+"""Where Spark runs: an in-process local session by default."""
+
+import os
+
+from dagster import ConfigurableResource
+from pyspark.sql import SparkSession
+
+
+class SparkSessionResource(ConfigurableResource):
+    """An in-process Spark session, bound to loopback, shared by every step of a run.
+
+    The session is created on first use and reused (one JVM per process), so a run with the
+    in-process executor materializes bronze, silver and gold on one Spark session.
+    """
+
+    master: str = "local[*]"
+    shuffle_partitions: int = 8
+    driver_memory: str = "4g"
+    ui_enabled: bool = False
+
+    def get_session(self) -> SparkSession:
+        """The active session, started with this resource's settings if none is running."""
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        session = (
+            SparkSession.builder.appName("ecom_assets")
+            .master(self.master)
+            .config("spark.driver.memory", self.driver_memory)
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.ui.enabled", str(self.ui_enabled).lower())
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", str(self.shuffle_partitions))
+            .config("spark.sql.ansi.enabled", "true")
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("WARN")
+        return session
