@@ -19,7 +19,7 @@ from ecom_assets.dates import DateRange
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, TableName
 from ecom_assets.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
 from ecom_assets.transforms.gold import daily_sales_metrics, first_sale_dates, sale_customers
-from ecom_assets.transforms.silver import drop_duplicate_lines, parse_order_lines, valid_lines
+from ecom_assets.transforms.silver import parse_order_lines, silver_lines
 
 
 def _write(warehouse: Path, table: TableName, rows, partition_by=None) -> int:
@@ -36,13 +36,14 @@ def run(landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "8").config("spark.driver.memory", "4g")
+        .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     files = [str(path) for day in days for path in sorted((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv"))]
     bronze = to_bronze(read_landing_csv(spark, files), ingestion_date=datetime.now(UTC).date()).cache()
     written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, list(BRONZE_PARTITION_COLUMNS))}
-    silver = drop_duplicate_lines(valid_lines(parse_order_lines(bronze))).cache()
+    silver = silver_lines(parse_order_lines(bronze)).cache()
     written["silver"] = _write(warehouse, ORDERS_CLEANED, silver)
     first_sales = first_sale_dates(sale_customers(silver))
     written["gold"] = _write(warehouse, SALES_METRICS, daily_sales_metrics(silver, first_sales, days.days()))

@@ -13,7 +13,7 @@ from ecom_assets.transforms.gold import (
     restate_customer_counts,
     sale_customers,
 )
-from ecom_assets.transforms.silver import drop_duplicate_lines, parse_order_lines, valid_lines
+from ecom_assets.transforms.silver import line_outcome, parse_order_lines, silver_lines
 
 HEADER = ",".join(SOURCE_COLUMNS)
 DAY = date(2011, 1, 4)
@@ -125,7 +125,7 @@ def test_missing_customer_is_a_guest(spark):
 def test_unparseable_rows_are_rejected_with_their_reason(spark, source_line, reason):
     parsed = parse_order_lines(bronze_rows(spark, source_line, line()))
     assert sorted(parsed.select("rejection_reason").collect(), key=str) == sorted([Row(rejection_reason=reason), Row(rejection_reason=None)], key=str)
-    assert valid_lines(parsed).count() == 1
+    assert silver_lines(parsed).count() == 1
 
 
 def test_the_original_us_date_format_also_parses(spark):
@@ -141,9 +141,18 @@ def test_line_id_is_deterministic_and_separates_different_lines(spark):
 def test_exact_duplicates_are_removed_keeping_the_first_delivery(spark):
     first = bronze_rows(spark, line(), line(), line(qty="7"), landing_date=date(2011, 1, 4), file="2011/01/04/a.csv")
     again = bronze_rows(spark, line(), landing_date=date(2011, 1, 5), file="2011/01/05/b.csv")
-    unique = drop_duplicate_lines(valid_lines(parse_order_lines(first.unionByName(again)))).collect()
+    parsed = parse_order_lines(first.unionByName(again))
+    unique = silver_lines(parsed).collect()
     assert len(unique) == 2
     assert {r["landing_date"] for r in unique if r["quantity"] == 6} == {date(2011, 1, 4)}
+    outcomes = sorted(r["outcome"] for r in parsed.select(line_outcome().alias("outcome")).collect())
+    assert outcomes == ["duplicate", "duplicate", "kept", "kept"]
+
+
+def test_every_row_has_exactly_one_outcome(spark):
+    parsed = parse_order_lines(bronze_rows(spark, line(), line(), line(qty="x"), line(qty="x"), line(qty="7")))
+    outcomes = sorted(r["outcome"] for r in parsed.select(line_outcome().alias("outcome")).collect())
+    assert outcomes == ["duplicate", "kept", "kept", "unparseable_quantity", "unparseable_quantity"]
 
 
 # --- gold ------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class SparkSessionResource(ConfigurableResource):
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", str(self.shuffle_partitions))
             .config("spark.sql.ansi.enabled", "true")
+            # A run reads hundreds of day files: list them on the driver instead of in a Spark job.
+            .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
             .getOrCreate()
         )
         session.sparkContext.setLogLevel("WARN")

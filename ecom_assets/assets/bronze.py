@@ -31,22 +31,18 @@ def order_transactions(
     files = [path for day_files in files_by_day.values() for path in day_files]
     context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
     bronze = to_bronze(read_landing_csv(spark.get_session(), files), ingestion_date=datetime.now(UTC).date())
-    bronze = bronze.cache()
-    try:
-        rows = lakehouse.replace_date_range(
-            ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
-        )
-        return MaterializeResult(
-            metadata={
-                "files_read": len(files),
-                "rows_in": rows,
-                "rows_out": rows,
-                "days": len(days),
-                "days_without_files": len(days) - len(files_by_day),
-                "table": ORDER_TRANSACTIONS.full_name,
-                "location": MetadataValue.path(lakehouse.location(ORDER_TRANSACTIONS)),
-                "preview": preview(bronze),
-            }
-        )
-    finally:
-        bronze.unpersist()
+    rows = lakehouse.replace_date_range(
+        ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
+    )
+    return MaterializeResult(
+        metadata={
+            "files_read": len(files),
+            "rows_in": rows,
+            "rows_out": rows,
+            "days": len(days),
+            "days_without_files": len(days) - len(files_by_day),
+            "table": ORDER_TRANSACTIONS.full_name,
+            "location": MetadataValue.path(lakehouse.location(ORDER_TRANSACTIONS)),
+            "preview": preview(bronze),
+        }
+    )

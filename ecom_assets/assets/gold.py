@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.assets.metadata import asset_key, preview
@@ -18,6 +19,7 @@ from ecom_assets.transforms.gold import (
 from resources import Lakehouse, SparkSessionResource
 
 _METRIC_INPUT_COLUMNS = ["order_date", "invoice_no", "customer_id", "quantity", "line_amount", "line_type"]
+_SUMMED_METRICS = ("gross_revenue", "returns_amount", "net_revenue", "order_count", "units_sold", "new_customers")
 
 
 @asset(
@@ -46,44 +48,41 @@ def sales_metrics(context: AssetExecutionContext, spark: SparkSessionResource, l
     ])
     customer_days = sale_customers(history).cache()
     first_sales = first_sale_dates(customer_days).cache()
-    metrics = daily_sales_metrics(lines, first_sales, days.days()).cache()
     try:
+        metrics = _materialized(session, daily_sales_metrics(lines, first_sales, days.days()))
         lakehouse.replace_date_range(SALES_METRICS, metrics, "order_date", days)
         restated_days = _restate_later_days(context, lakehouse, session, days, customer_days, first_sales)
-        totals = metrics.agg(
-            *(F.sum(name).alias(name) for name in (
-                "gross_revenue", "returns_amount", "net_revenue", "order_count", "units_sold", "new_customers",
-            ))
-        ).first()
-        return MaterializeResult(
-            metadata={
-                "days": len(days),
-                "rows_out": len(days),
-                "gross_revenue": float(totals["gross_revenue"]),
-                "returns_amount": float(totals["returns_amount"]),
-                "net_revenue": float(totals["net_revenue"]),
-                "order_count": int(totals["order_count"]),
-                "units_sold": int(totals["units_sold"]),
-                "new_customers": int(totals["new_customers"]),
-                "later_days_restated": restated_days,
-                "table": SALES_METRICS.full_name,
-                "location": MetadataValue.path(lakehouse.location(SALES_METRICS)),
-                "preview": preview(metrics),
-            }
-        )
     finally:
-        for cached in (metrics, first_sales, customer_days):
-            cached.unpersist()
+        first_sales.unpersist()
+        customer_days.unpersist()
+    totals = metrics.agg(*(F.sum(name).alias(name) for name in _SUMMED_METRICS)).first()
+    return MaterializeResult(
+        metadata={
+            "days": len(days),
+            "rows_out": len(days),
+            **{name: float(totals[name]) if "revenue" in name or "amount" in name else int(totals[name])
+               for name in _SUMMED_METRICS},
+            "later_days_restated": restated_days,
+            "table": SALES_METRICS.full_name,
+            "location": MetadataValue.path(lakehouse.location(SALES_METRICS)),
+            "preview": preview(metrics),
+        }
+    )
+
+
+def _materialized(session: SparkSession, rows: DataFrame) -> DataFrame:
+    """Compute a small result once and keep it on the driver, so later uses run no Spark job."""
+    return session.createDataFrame(rows.collect(), rows.schema)
 
 
 def _restate_later_days(context, lakehouse, session, days, customer_days, first_sales) -> int:
     """Fix new/returning counts of stored gold days after this run's range; returns days changed."""
-    later = lakehouse.read(session, SALES_METRICS, filters=[("order_date", ">", days.end)]).localCheckpoint()
+    later = _materialized(session, lakehouse.read(session, SALES_METRICS, filters=[("order_date", ">", days.end)]))
     if later.isEmpty():
         return 0
-    restated = restate_customer_counts(
+    restated = _materialized(session, restate_customer_counts(
         later, customer_days.where(F.col("order_date") > days.end), first_sales
-    ).localCheckpoint()
+    ))
     changed = restated.exceptAll(later).count()
     if changed:
         last_day = later.agg(F.max("order_date")).first()[0]

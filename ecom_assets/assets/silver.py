@@ -1,12 +1,14 @@
 """Silver asset: typed, de-duplicated `ecommerce_catalog.processed.orders_cleaned`."""
 
+from collections import Counter
+
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from pyspark.sql import functions as F
 
 from ecom_assets.assets.metadata import asset_key, preview
 from ecom_assets.partitions import daily_partitions, partition_days, single_run_backfill
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED
-from ecom_assets.transforms.silver import drop_duplicate_lines, parse_order_lines, valid_lines
+from ecom_assets.transforms.silver import line_outcome, parse_order_lines, silver_lines
 from resources import Lakehouse, SparkSessionResource
 
 
@@ -26,25 +28,30 @@ def orders_cleaned(context: AssetExecutionContext, spark: SparkSessionResource, 
         ("partition_date", ">=", days.start), ("partition_date", "<=", days.end),
     ])
     parsed = parse_order_lines(bronze).cache()
-    unique = drop_duplicate_lines(valid_lines(parsed)).cache()
     try:
-        rows_by_reason = {row["rejection_reason"]: row["count"] for row in parsed.groupBy("rejection_reason").count().collect()}
-        rows_valid = rows_by_reason.pop(None, 0)
-        by_line_type = unique.groupBy("line_type").agg(F.count("*").alias("lines"), F.sum("line_amount").alias("amount"))
-        line_types = {row["line_type"]: (row["lines"], row["amount"]) for row in by_line_type.collect()}
-        rows_out = sum(lines for lines, _ in line_types.values())
+        outcomes = parsed.groupBy(line_outcome().alias("outcome"), "line_type").agg(
+            F.count("*").alias("rows"), F.sum("line_amount").alias("amount")
+        ).collect()
+        rows_by_outcome = Counter()
+        kept_by_line_type = {}
+        for row in outcomes:
+            rows_by_outcome[row["outcome"]] += row["rows"]
+            if row["outcome"] == "kept":
+                kept_by_line_type[row["line_type"]] = (row["rows"], row["amount"])
+        rejected = {reason: n for reason, n in rows_by_outcome.items() if reason not in ("kept", "duplicate")}
+        unique = silver_lines(parsed)
         merged = lakehouse.merge_on_key(ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days))
-        if rows_by_reason:
-            context.log.warning(f"rows kept out of silver, by reason: {rows_by_reason}")
+        if rejected:
+            context.log.warning(f"rows kept out of silver, by reason: {rejected}")
         return MaterializeResult(
             metadata={
-                "rows_in": rows_valid + sum(rows_by_reason.values()),
-                "rows_out": rows_out,
-                "duplicates_removed": rows_valid - rows_out,
-                "rows_rejected": sum(rows_by_reason.values()),
-                **{f"rows_rejected_{reason}": count for reason, count in sorted(rows_by_reason.items())},
-                **{f"lines_{line_type}": lines for line_type, (lines, _) in sorted(line_types.items())},
-                "sale_revenue": float(line_types.get("sale", (0, 0))[1] or 0),
+                "rows_in": rows_by_outcome.total(),
+                "rows_out": rows_by_outcome["kept"],
+                "duplicates_removed": rows_by_outcome["duplicate"],
+                "rows_rejected": sum(rejected.values()),
+                **{f"rows_rejected_{reason}": count for reason, count in sorted(rejected.items())},
+                **{f"lines_{line_type}": lines for line_type, (lines, _) in sorted(kept_by_line_type.items())},
+                "sale_revenue": float(kept_by_line_type.get("sale", (0, 0))[1] or 0),
                 "merge_inserted": merged.inserted,
                 "merge_updated": merged.updated,
                 "merge_deleted": merged.deleted,
@@ -54,5 +61,4 @@ def orders_cleaned(context: AssetExecutionContext, spark: SparkSessionResource, 
             }
         )
     finally:
-        unique.unpersist()
         parsed.unpersist()

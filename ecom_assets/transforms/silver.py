@@ -65,9 +65,11 @@ def classify_line(invoice_no: Column, stock_code: Column, quantity: Column, unit
 
 
 def parse_order_lines(bronze: DataFrame) -> DataFrame:
-    """Type and classify bronze rows; `rejection_reason` names why a row cannot enter silver.
+    """Type, classify and rank bronze rows; every input row comes out once.
 
-    Returns every input row: silver columns plus `rejection_reason` (null for valid rows).
+    Returns silver columns plus `rejection_reason` (why the row cannot enter silver, null when
+    it can) and `delivery_rank` (1 for the first delivery of a line, 2+ for exact duplicates;
+    the earliest landing day, then file name, counts as first).
     """
     invoice_no = _blank_to_null(F.col("InvoiceNo"))
     stock_code = _blank_to_null(F.col("StockCode"))
@@ -97,6 +99,7 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
         "source_file_name",
         rejection_reason.alias("rejection_reason"),
     )
+    first_delivery = Window.partitionBy("line_id").orderBy("landing_date", "source_file_name")
     return typed.select(
         "line_id",
         "invoice_no",
@@ -117,22 +120,17 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
         "landing_date",
         "source_file_name",
         "rejection_reason",
+        F.row_number().over(first_delivery).alias("delivery_rank"),
     )
 
 
-def valid_lines(parsed: DataFrame) -> DataFrame:
-    """The parsed rows fit for silver, in silver's columns."""
-    return parsed.where(F.col("rejection_reason").isNull()).select(*SILVER_COLUMNS)
-
-
-def drop_duplicate_lines(lines: DataFrame) -> DataFrame:
-    """Keep one row per `line_id`: exact duplicate source lines count once.
-
-    Of several deliveries of a line, the earliest landing day (then file name) is kept.
-    """
-    first_delivery = Window.partitionBy("line_id").orderBy("landing_date", "source_file_name")
-    return (
-        lines.withColumn("_delivery", F.row_number().over(first_delivery))
-        .where(F.col("_delivery") == 1)
-        .drop("_delivery")
+def line_outcome() -> Column:
+    """What became of a parsed row: `kept` in silver, `duplicate`, or its rejection reason."""
+    return F.coalesce(
+        F.col("rejection_reason"), F.when(F.col("delivery_rank") > 1, F.lit("duplicate")), F.lit("kept")
     )
+
+
+def silver_lines(parsed: DataFrame) -> DataFrame:
+    """The rows that enter silver: parseable, first delivery of each line, in silver's columns."""
+    return parsed.where(F.col("rejection_reason").isNull() & (F.col("delivery_rank") == 1)).select(*SILVER_COLUMNS)

@@ -1,0 +1,131 @@
+"""Benchmark: the real data set through Dagster against a plain PySpark script.
+
+Prints, for the shared Online Retail days (245 files, 2010-12-01 .. 2011-09-30):
+  1. the plain PySpark script doing the pipeline's work without Dagster (baseline);
+  2. a full backfill through `dagster asset materialize --partition-range` as one run;
+  3. one day (the last one) materialized on top of that history, Spark start included.
+Each is a fresh process, timed from launch to exit (median of --repeat runs), with the peak
+resident memory of its whole process tree, Spark JVM included (sampled from /proc, so Linux).
+
+    python benchmarks/benchmark.py [--source ../shared/data/online-retail/by-day]
+"""
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecom_assets.sample_data import import_days
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "online-retail" / "by-day"
+
+
+@dataclass
+class Measurement:
+    """Wall time and peak memory of one command."""
+
+    label: str
+    seconds: float
+    peak_rss_mb: float
+
+
+def _tree_rss(root_pid: int) -> int:
+    """Resident bytes of a process and all its descendants, read from /proc (Linux)."""
+    parents, rss = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid = int(stat.parent.name)
+            parents[pid], rss[pid] = int(fields[1]), int(fields[21]) * PAGE_SIZE
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+def run_once(label: str, command: list, env: dict, cwd: Path) -> Measurement:
+    """Run a command to completion, sampling the memory of its whole process tree (JVM included)."""
+    log = cwd / "last_command.log"
+    started = time.perf_counter()
+    with log.open("wb") as output:
+        process = subprocess.Popen([str(part) for part in command], env=env, cwd=cwd, stdout=output, stderr=output)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss(process.pid))
+            time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        sys.stderr.write(log.read_text(errors="replace")[-5000:])
+        raise SystemExit(f"{label} failed")
+    return Measurement(label, seconds, peak / 2**20)
+
+
+def measure(label: str, command: list, env: dict, cwd: Path, repeat: int, before_each=None) -> Measurement:
+    """The median wall time (and its run's peak memory) over `repeat` runs."""
+    runs = []
+    for _ in range(repeat):
+        if before_each:
+            before_each()
+        runs.append(run_once(label, command, env, cwd))
+    return sorted(runs, key=lambda m: m.seconds)[len(runs) // 2]
+
+
+def main() -> None:
+    """Stage the data, run the three measurements, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--start", default="2010-12-01")
+    parser.add_argument("--end", default="2011-09-30")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    args = parser.parse_args()
+    if not args.source.is_dir():
+        raise SystemExit(f"no daily files at {args.source}")
+
+    with tempfile.TemporaryDirectory(prefix="ecom-bench-") as scratch:
+        work = Path(scratch)
+        files = import_days(args.source, work / "landing")
+        rows = sum(1 for path in files for _ in path.open()) - len(files)
+        (work / "dagster_home").mkdir()
+        env = {**os.environ, "ECOM_LANDING_ROOT": str(work / "landing"),
+               "ECOM_WAREHOUSE_ROOT": str(work / "warehouse"), "DAGSTER_HOME": str(work / "dagster_home")}
+        materialize = [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions", "--select", "*"]
+        run_once("instance set-up (not timed)", [BIN / "dagster", "instance", "migrate"], env, work)
+
+        def fresh_warehouse() -> None:
+            shutil.rmtree(work / "warehouse", ignore_errors=True)
+
+        plain = measure("plain PySpark script, full range", [
+            sys.executable, ROOT / "benchmarks" / "plain_pyspark.py", "--landing-root", work / "landing",
+            "--warehouse-root", work / "plain_warehouse", "--start", args.start, "--end", args.end,
+        ], env, work, args.repeat)
+        backfill = measure("Dagster backfill, full range, one run",
+                           [*materialize, "--partition-range", f"{args.start}...{args.end}"], env, work,
+                           args.repeat, before_each=fresh_warehouse)
+        one_day = measure(f"Dagster, one day ({args.end}) on full history",
+                          [*materialize, "--partition", args.end], env, work, args.repeat)
+
+    print(f"\nData: {len(files)} daily files, {rows:,} rows, {args.start} .. {args.end}; "
+          f"{os.cpu_count()} cores; median of {args.repeat} run(s); memory = whole process tree")
+    print(f"{'measurement':<48}{'seconds':>9}{'peak RSS MB':>13}{'rows/s':>10}")
+    for m, n in ((plain, rows), (backfill, rows), (one_day, None)):
+        rate = f"{n / m.seconds:,.0f}" if n else "-"
+        print(f"{m.label:<48}{m.seconds:>9.1f}{m.peak_rss_mb:>13.0f}{rate:>10}")
+    ratio = backfill.seconds / plain.seconds
+    print(f"\nbackfill / plain = {ratio:.2f}x (target <= 1.5x): {'MET' if ratio <= 1.5 else 'MISSED'}")
+    print(f"one day = {one_day.seconds:.1f} s (target <= 20 s): {'MET' if one_day.seconds <= 20 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The whole thing through the command lines a user types: ecom-sample and dagster."""
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ecom_assets.dates import DateRange
+from ecom_assets.tables import SALES_METRICS
+from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+from resources import DeltaRsLakehouse
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def test_dagster_cli_materializes_a_partition_range_as_one_run(spark, tmp_path):
+    env = {
+        **os.environ,
+        "ECOM_LANDING_ROOT": str(tmp_path / "data"),
+        "ECOM_WAREHOUSE_ROOT": str(tmp_path / "data" / "warehouse"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+    (tmp_path / "dagster_home").mkdir()
+    subprocess.run(
+        [BIN / "ecom-sample", "generate", "--start", "2011-01-03", "--end", "2011-01-05",
+         "--landing-root", tmp_path / "data"],
+        check=True, env=env,
+    )
+    completed = subprocess.run(
+        [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions", "--select", "*",
+         "--partition-range", "2011-01-03...2011-01-05"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stderr.count("RUN_SUCCESS") == 1
+
+    lakehouse = DeltaRsLakehouse(warehouse_root=env["ECOM_WAREHOUSE_ROOT"])
+    gold = {row["order_date"]: row.asDict() for row in lakehouse.read(spark, SALES_METRICS).collect()}
+    days = DateRange(date(2011, 1, 3), date(2011, 1, 5))
+    assert gold == expected_sales_metrics(distinct_valid_lines(tmp_path / "data"), days.days())

@@ -1,0 +1,36 @@
+"""One month of the real Online Retail data, when ../shared holds it (skipped elsewhere)."""
+
+from datetime import date
+
+import pytest
+
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import import_days
+from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets_tests.conftest import SHARED_DAYS
+from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not SHARED_DAYS.is_dir(), reason=f"real data not present at {SHARED_DAYS}"),
+]
+JANUARY = DateRange(date(2011, 1, 1), date(2011, 1, 31))
+
+
+def test_a_month_of_real_data_matches_the_reference_computation(spark, tmp_path, landing_root, lakehouse, run_days):
+    source = tmp_path / "january"
+    source.mkdir()
+    for path in SHARED_DAYS.glob("2011-01-*.csv"):
+        (source / path.name).symlink_to(path)
+    import_days(source, landing_root)
+
+    result = run_days(JANUARY)
+
+    assert result.success
+    gold = {row["order_date"]: row.asDict() for row in lakehouse.read(spark, SALES_METRICS).collect()}
+    assert gold == expected_sales_metrics(distinct_valid_lines(landing_root), JANUARY.days())
+    source_rows = sum(len(p.read_text().splitlines()) - 1 for p in source.iterdir())
+    assert lakehouse.read(spark, ORDER_TRANSACTIONS).count() == source_rows
+    assert gold[date(2011, 1, 18)]["units_sold"] >= 74_215, "the famous 74,215-unit order of 18 January"
+    silver = lakehouse.read(spark, ORDERS_CLEANED)
+    assert silver.where("customer_id LIKE '%.0'").count() == 0
