@@ -11,17 +11,20 @@ DEFAULT_DATA_ROOT = Path("data")
 """Relative to the working directory: `data/raw/ecommerce_sales/...` and `data/warehouse/...`."""
 
 
+def local_lakehouse() -> DeltaRsLakehouse:
+    """The local warehouse: `ECOM_WAREHOUSE_ROOT`, by default `data/warehouse`."""
+    return DeltaRsLakehouse(warehouse_root=os.environ.get("ECOM_WAREHOUSE_ROOT", str(DEFAULT_DATA_ROOT / "warehouse")))
+
+
 def local_resources() -> dict:
     """The embedded local default: landing folder, delta-rs warehouse and in-process Spark.
 
-    `ECOM_LANDING_ROOT` and `ECOM_WAREHOUSE_ROOT` override the folders.
+    `ECOM_LANDING_ROOT` (default `data`) and `ECOM_WAREHOUSE_ROOT` override the folders.
     """
-    landing_root = os.environ.get("ECOM_LANDING_ROOT", str(DEFAULT_DATA_ROOT))
-    warehouse_root = os.environ.get("ECOM_WAREHOUSE_ROOT", str(DEFAULT_DATA_ROOT / "warehouse"))
     return {
         "spark": SparkSessionResource(),
-        "landing": LocalLandingZone(root=landing_root),
-        "lakehouse": DeltaRsLakehouse(warehouse_root=warehouse_root),
+        "landing": LocalLandingZone(root=os.environ.get("ECOM_LANDING_ROOT", str(DEFAULT_DATA_ROOT))),
+        "lakehouse": local_lakehouse(),
     }
 
 
@@ -31,5 +34,6 @@ __all__ = [
     "LandingZone",
     "LocalLandingZone",
     "SparkSessionResource",
+    "local_lakehouse",
     "local_resources",
 ]
