@@ -98,26 +98,56 @@ def main() -> None:
         files = import_days(args.source, work / "landing")
         rows = sum(1 for path in files for _ in path.open()) - len(files)
         (work / "dagster_home").mkdir()
-        env = {**os.environ, "ECOM_LANDING_ROOT": str(work / "landing"),
-               "ECOM_WAREHOUSE_ROOT": str(work / "warehouse"), "DAGSTER_HOME": str(work / "dagster_home")}
+        env = {
+            **os.environ,
+            "ECOM_LANDING_ROOT": str(work / "landing"),
+            "ECOM_WAREHOUSE_ROOT": str(work / "warehouse"),
+            "DAGSTER_HOME": str(work / "dagster_home"),
+        }
         materialize = [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions", "--select", "*"]
         run_once("instance set-up (not timed)", [BIN / "dagster", "instance", "migrate"], env, work)
 
         def fresh_warehouse() -> None:
             shutil.rmtree(work / "warehouse", ignore_errors=True)
 
-        plain = measure("plain PySpark script, full range", [
-            sys.executable, ROOT / "benchmarks" / "plain_pyspark.py", "--landing-root", work / "landing",
-            "--warehouse-root", work / "plain_warehouse", "--start", args.start, "--end", args.end,
-        ], env, work, args.repeat)
-        backfill = measure("Dagster backfill, full range, one run",
-                           [*materialize, "--partition-range", f"{args.start}...{args.end}"], env, work,
-                           args.repeat, before_each=fresh_warehouse)
-        one_day = measure(f"Dagster, one day ({args.end}) on full history",
-                          [*materialize, "--partition", args.end], env, work, args.repeat)
+        plain = measure(
+            "plain PySpark script, full range",
+            [
+                sys.executable,
+                ROOT / "benchmarks" / "plain_pyspark.py",
+                "--landing-root",
+                work / "landing",
+                "--warehouse-root",
+                work / "plain_warehouse",
+                "--start",
+                args.start,
+                "--end",
+                args.end,
+            ],
+            env,
+            work,
+            args.repeat,
+        )
+        backfill = measure(
+            "Dagster backfill, full range, one run",
+            [*materialize, "--partition-range", f"{args.start}...{args.end}"],
+            env,
+            work,
+            args.repeat,
+            before_each=fresh_warehouse,
+        )
+        one_day = measure(
+            f"Dagster, one day ({args.end}) on full history",
+            [*materialize, "--partition", args.end],
+            env,
+            work,
+            args.repeat,
+        )
 
-    print(f"\nData: {len(files)} daily files, {rows:,} rows, {args.start} .. {args.end}; "
-          f"{os.cpu_count()} cores; median of {args.repeat} run(s); memory = whole process tree")
+    print(
+        f"\nData: {len(files)} daily files, {rows:,} rows, {args.start} .. {args.end}; "
+        f"{os.cpu_count()} cores; median of {args.repeat} run(s); memory = whole process tree"
+    )
     print(f"{'measurement':<48}{'seconds':>9}{'peak RSS MB':>13}{'rows/s':>10}")
     for m, n in ((plain, rows), (backfill, rows), (one_day, None)):
         rate = f"{n / m.seconds:,.0f}" if n else "-"

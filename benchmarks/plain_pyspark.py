@@ -32,15 +32,23 @@ def _write(warehouse: Path, table: TableName, rows, partition_by=None) -> int:
 def run(landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
     """Run bronze, silver and gold for `days` in one Spark session; returns rows written per table."""
     spark = (
-        SparkSession.builder.master("local[*]").appName("plain_pyspark")
-        .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "8").config("spark.driver.memory", "4g")
+        SparkSession.builder.master("local[*]")
+        .appName("plain_pyspark")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.driver.memory", "4g")
         .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    files = [str(path) for day in days for path in sorted((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv"))]
+    files = [
+        str(path)
+        for day in days
+        for path in sorted((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv"))
+    ]
     bronze = to_bronze(read_landing_csv(spark, files), ingestion_date=datetime.now(UTC).date()).cache()
     written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, list(BRONZE_PARTITION_COLUMNS))}
     silver = silver_lines(parse_order_lines(bronze)).cache()

@@ -1,7 +1,7 @@
 """Sample landing data: a deterministic generator with the real data's quirks, and an importer.
 
-    ecom-sample generate --start 2011-01-01 --end 2011-01-31 --landing-root data
-    ecom-sample import-days ../shared/data/online-retail/by-day --landing-root data
+ecom-sample generate --start 2011-01-01 --end 2011-01-31 --landing-root data
+ecom-sample import-days ../shared/data/online-retail/by-day --landing-root data
 """
 
 import argparse
@@ -20,22 +20,71 @@ HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "U
 DAY_FILE_PATTERN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.csv$")
 
 _ITEMS = (
-    "HEART T-LIGHT HOLDER", "METAL LANTERN", "CUPID HEARTS COAT HANGER", "HOT WATER BOTTLE", "JUMBO BAG",
-    "LUNCH BAG", "CAKE CASES", "ALARM CLOCK", "CERAMIC MUG", "TEA TOWEL", "PHOTO FRAME", "DOORMAT",
-    "CHRISTMAS DECORATION", "SCENTED CANDLE", "BIRTHDAY CARD", "WALL ART", "NAPKINS", "BUNTING",
-    "PARTY BAG", "STORAGE TIN", "WATER BOTTLE", "CHILDRENS APRON", "NOTEBOOK", "PAPER CHAIN KIT",
+    "HEART T-LIGHT HOLDER",
+    "METAL LANTERN",
+    "CUPID HEARTS COAT HANGER",
+    "HOT WATER BOTTLE",
+    "JUMBO BAG",
+    "LUNCH BAG",
+    "CAKE CASES",
+    "ALARM CLOCK",
+    "CERAMIC MUG",
+    "TEA TOWEL",
+    "PHOTO FRAME",
+    "DOORMAT",
+    "CHRISTMAS DECORATION",
+    "SCENTED CANDLE",
+    "BIRTHDAY CARD",
+    "WALL ART",
+    "NAPKINS",
+    "BUNTING",
+    "PARTY BAG",
+    "STORAGE TIN",
+    "WATER BOTTLE",
+    "CHILDRENS APRON",
+    "NOTEBOOK",
+    "PAPER CHAIN KIT",
 )
 _STYLES = (
-    "WHITE", "RED", "PINK", "BLUE", "VINTAGE", "RETROSPOT", "REGENCY", "SPACEBOY", "DOLLY GIRL", "WOODLAND",
-    "ROSES", "POLKADOT", "GLASS STAR", "PAISLEY", "SKULLS", "STRAWBERRY",
+    "WHITE",
+    "RED",
+    "PINK",
+    "BLUE",
+    "VINTAGE",
+    "RETROSPOT",
+    "REGENCY",
+    "SPACEBOY",
+    "DOLLY GIRL",
+    "WOODLAND",
+    "ROSES",
+    "POLKADOT",
+    "GLASS STAR",
+    "PAISLEY",
+    "SKULLS",
+    "STRAWBERRY",
 )
 _COUNTRIES = (
-    ("United Kingdom", 85), ("Germany", 3), ("France", 3), ("EIRE", 2), ("Spain", 1), ("Netherlands", 1),
-    ("Belgium", 1), ("Switzerland", 1), ("Portugal", 1), ("Australia", 1), ("Norway", 1),
+    ("United Kingdom", 85),
+    ("Germany", 3),
+    ("France", 3),
+    ("EIRE", 2),
+    ("Spain", 1),
+    ("Netherlands", 1),
+    ("Belgium", 1),
+    ("Switzerland", 1),
+    ("Portugal", 1),
+    ("Australia", 1),
+    ("Norway", 1),
 )
 _QUANTITIES = (1, 1, 2, 2, 3, 4, 6, 6, 8, 10, 12, 12, 12, 24, 24, 25, 36, 48, 72, 96, 144)
-_FEES = (("POST", "POSTAGE", 18.0), ("DOT", "DOTCOM POSTAGE", 120.0), ("M", "Manual", 2.55),
-         ("BANK CHARGES", "Bank Charges", 15.0), ("AMAZONFEE", "AMAZON FEE", 5_500.0), ("C2", "CARRIAGE", 50.0))
+_FEES = (
+    ("POST", "POSTAGE", 18.0),
+    ("DOT", "DOTCOM POSTAGE", 120.0),
+    ("M", "Manual", 2.55),
+    ("BANK CHARGES", "Bank Charges", 15.0),
+    ("AMAZONFEE", "AMAZON FEE", 5_500.0),
+    ("C2", "CARRIAGE", 50.0),
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +117,7 @@ def _catalogue(rng: random.Random, size: int = 400) -> list[Product]:
 
 
 def _customers(rng: random.Random, size: int = 1_500) -> list[Customer]:
-    countries, weights = zip(*_COUNTRIES)
+    countries, weights = zip(*_COUNTRIES, strict=True)
     return [Customer(f"{12346 + number * 4}.0", rng.choices(countries, weights)[0]) for number in range(size)]
 
 
@@ -94,8 +143,16 @@ def generate_day(day: date, seed: int, products: list[Product], customers: list[
         for product in rng.sample(products, rng.randint(1, 25)):
             quantity = rng.choice(_QUANTITIES)
             price = 0.0 if rng.random() < 0.007 else product.unit_price
-            row = [invoice_no, product.stock_code, product.description, str(quantity), timestamp,
-                   f"{price:g}", customer_id, country]
+            row = [
+                invoice_no,
+                product.stock_code,
+                product.description,
+                str(quantity),
+                timestamp,
+                f"{price:g}",
+                customer_id,
+                country,
+            ]
             rows.append(row)
             sold.append(row)
             if rng.random() < 0.01:
@@ -116,8 +173,9 @@ def _cancellations(rng: random.Random, sold: list[list[str]]) -> list[list[str]]
     return cancelled
 
 
-def _oddities(rng: random.Random, day: date, day_index: int, products: list[Product],
-              customers: list[Customer]) -> list[list[str]]:
+def _oddities(
+    rng: random.Random, day: date, day_index: int, products: list[Product], customers: list[Customer]
+) -> list[list[str]]:
     """Rare lines: huge orders cancelled the same day, stock write-offs, bad-debt adjustments."""
     rows = []
     timestamp = f"{day:%Y-%m-%d} 17:{rng.randint(0, 59):02d}:00"
@@ -125,17 +183,57 @@ def _oddities(rng: random.Random, day: date, day_index: int, products: list[Prod
         product, customer = rng.choice(products), rng.choice(customers)
         quantity = rng.randint(10_000, 80_000)
         invoice_no = str(536365 + day_index * 100 + 99)
-        rows.append([invoice_no, product.stock_code, product.description, str(quantity), timestamp,
-                     f"{product.unit_price:g}", customer.customer_id, customer.country])
-        rows.append([f"C{invoice_no}", product.stock_code, product.description, str(-quantity), timestamp,
-                     f"{product.unit_price:g}", customer.customer_id, customer.country])
+        rows.append(
+            [
+                invoice_no,
+                product.stock_code,
+                product.description,
+                str(quantity),
+                timestamp,
+                f"{product.unit_price:g}",
+                customer.customer_id,
+                customer.country,
+            ]
+        )
+        rows.append(
+            [
+                f"C{invoice_no}",
+                product.stock_code,
+                product.description,
+                str(-quantity),
+                timestamp,
+                f"{product.unit_price:g}",
+                customer.customer_id,
+                customer.country,
+            ]
+        )
     if rng.random() < 0.1:
         product = rng.choice(products)
-        rows.append([str(536365 + day_index * 100 + 98), product.stock_code, "damaged", str(-rng.randint(1, 50)),
-                     timestamp, "0", "", "United Kingdom"])
+        rows.append(
+            [
+                str(536365 + day_index * 100 + 98),
+                product.stock_code,
+                "damaged",
+                str(-rng.randint(1, 50)),
+                timestamp,
+                "0",
+                "",
+                "United Kingdom",
+            ]
+        )
     if rng.random() < 0.01:
-        rows.append([f"A{563185 + day_index}", "B", "Adjust bad debt", "1", timestamp,
-                     f"{-rng.randint(1_000, 12_000)}.{rng.randint(0, 99):02d}", "", "United Kingdom"])
+        rows.append(
+            [
+                f"A{563185 + day_index}",
+                "B",
+                "Adjust bad debt",
+                "1",
+                timestamp,
+                f"{-rng.randint(1_000, 12_000)}.{rng.randint(0, 99):02d}",
+                "",
+                "United Kingdom",
+            ]
+        )
     return rows
 
 
@@ -191,8 +289,12 @@ def main(argv: list[str] | None = None) -> None:
     imp = commands.add_parser("import-days", help="copy a folder of YYYY-MM-DD.csv files into the landing layout")
     imp.add_argument("source", type=Path)
     for sub in (gen, imp):
-        sub.add_argument("--landing-root", type=Path, default=Path("data"),
-                         help="landing root; files go to <root>/raw/ecommerce_sales/YYYY/MM/DD/ (default: data)")
+        sub.add_argument(
+            "--landing-root",
+            type=Path,
+            default=Path("data"),
+            help="landing root; files go to <root>/raw/ecommerce_sales/YYYY/MM/DD/ (default: data)",
+        )
     args = parser.parse_args(argv)
     if args.command == "generate":
         files = generate(args.landing_root, DateRange(args.start, args.end), args.seed)

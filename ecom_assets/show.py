@@ -1,6 +1,6 @@
 """Print a pipeline table from the local warehouse, without starting Spark.
 
-    python -m ecom_assets.show ecommerce_catalog.analytics.sales_metrics [--limit 40]
+python -m ecom_assets.show ecommerce_catalog.analytics.sales_metrics [--limit 40]
 """
 
 import argparse
@@ -10,9 +10,7 @@ from deltalake import DeltaTable
 from ecom_assets import tables
 from resources import local_lakehouse
 
-KNOWN_TABLES = {
-    name.full_name: name for name in vars(tables).values() if isinstance(name, tables.TableName)
-}
+KNOWN_TABLES = {name.full_name: name for name in vars(tables).values() if isinstance(name, tables.TableName)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -49,8 +49,19 @@ def distinct_valid_lines(landing_root: Path) -> list[Line]:
     for path in sorted(landing_root.glob("raw/ecommerce_sales/*/*/*/*.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
             for raw in csv.DictReader(handle):
-                fields = tuple(raw[name] for name in (
-                    "InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"))
+                fields = tuple(
+                    raw[name]
+                    for name in (
+                        "InvoiceNo",
+                        "StockCode",
+                        "Description",
+                        "Quantity",
+                        "InvoiceDate",
+                        "UnitPrice",
+                        "CustomerID",
+                        "Country",
+                    )
+                )
                 if fields in seen:
                     continue
                 seen.add(fields)
@@ -64,8 +75,17 @@ def distinct_valid_lines(landing_root: Path) -> list[Line]:
                     continue
                 customer = raw["CustomerID"].strip().removesuffix(".0") or None
                 price = price.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
-                lines.append(Line(invoice_no, stock_code, quantity, quantity * price, moment.date(), customer,
-                                  _line_type(invoice_no, stock_code, quantity, price)))
+                lines.append(
+                    Line(
+                        invoice_no,
+                        stock_code,
+                        quantity,
+                        quantity * price,
+                        moment.date(),
+                        customer,
+                        _line_type(invoice_no, stock_code, quantity, price),
+                    )
+                )
     return lines
 
 

@@ -26,14 +26,36 @@ def test_dagster_cli_materializes_a_partition_range_as_one_run(spark, tmp_path):
     }
     (tmp_path / "dagster_home").mkdir()
     subprocess.run(
-        [BIN / "ecom-sample", "generate", "--start", "2011-01-03", "--end", "2011-01-05",
-         "--landing-root", tmp_path / "data"],
-        check=True, env=env,
+        [
+            BIN / "ecom-sample",
+            "generate",
+            "--start",
+            "2011-01-03",
+            "--end",
+            "2011-01-05",
+            "--landing-root",
+            tmp_path / "data",
+        ],
+        check=True,
+        env=env,
     )
     completed = subprocess.run(
-        [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions", "--select", "*",
-         "--partition-range", "2011-01-03...2011-01-05"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        [
+            BIN / "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "ecom_assets.definitions",
+            "--select",
+            "*",
+            "--partition-range",
+            "2011-01-03...2011-01-05",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stderr.count("RUN_SUCCESS") == 1

@@ -47,12 +47,18 @@ def test_materialization_reports_numeric_metadata_and_a_preview(landing_root, ru
 
     bronze, silver, gold = (
         result.asset_materializations_for_node(name)[0].metadata
-        for name in ("ecommerce_catalog__raw__order_transactions", "ecommerce_catalog__processed__orders_cleaned",
-                     GOLD_NODE)
+        for name in (
+            "ecommerce_catalog__raw__order_transactions",
+            "ecommerce_catalog__processed__orders_cleaned",
+            GOLD_NODE,
+        )
     )
     assert bronze["files_read"].value == 6 and bronze["days_without_files"].value == 1
     assert silver["rows_in"].value == bronze["rows_out"].value
-    assert silver["rows_in"].value == silver["rows_out"].value + silver["duplicates_removed"].value + silver["rows_rejected"].value
+    assert (
+        silver["rows_in"].value
+        == silver["rows_out"].value + silver["duplicates_removed"].value + silver["rows_rejected"].value
+    )
     assert silver["duplicates_removed"].value > 0
     assert gold["gross_revenue"].value > gold["net_revenue"].value > 0
     assert "| order_date | gross_revenue |" in gold["preview"].value

@@ -20,13 +20,21 @@ DAY = date(2011, 1, 4)
 
 
 def bronze_rows(spark, *lines: tuple, landing_date: date = DAY, file: str = "2011/01/04/a.csv"):
-    """Bronze rows from source tuples (InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice, CustomerID, Country)."""
+    """Bronze rows from source tuples in SOURCE_COLUMNS order, landed on `landing_date` in `file`."""
     rows = [(*line, None, DAY, file, landing_date, landing_date.year, landing_date.month) for line in lines]
     return spark.createDataFrame(rows, BRONZE_SCHEMA)
 
 
-def line(invoice="536365", stock="85123A", qty="6", price="2.55", customer="17850.0", ts="2011-01-04 08:26:00",
-         description="WHITE HANGING HEART T-LIGHT HOLDER", country="United Kingdom"):
+def line(
+    invoice="536365",
+    stock="85123A",
+    qty="6",
+    price="2.55",
+    customer="17850.0",
+    ts="2011-01-04 08:26:00",
+    description="WHITE HANGING HEART T-LIGHT HOLDER",
+    country="United Kingdom",
+):
     return (invoice, stock, description, qty, ts, price, customer, country)
 
 
@@ -124,7 +132,9 @@ def test_missing_customer_is_a_guest(spark):
 )
 def test_unparseable_rows_are_rejected_with_their_reason(spark, source_line, reason):
     parsed = parse_order_lines(bronze_rows(spark, source_line, line()))
-    assert sorted(parsed.select("rejection_reason").collect(), key=str) == sorted([Row(rejection_reason=reason), Row(rejection_reason=None)], key=str)
+    assert sorted(parsed.select("rejection_reason").collect(), key=str) == sorted(
+        [Row(rejection_reason=reason), Row(rejection_reason=None)], key=str
+    )
     assert silver_lines(parsed).count() == 1
 
 
@@ -162,7 +172,8 @@ def silver(spark, *lines: tuple):
     """Silver-like lines: (order_date, invoice_no, customer_id, quantity, line_amount, line_type)."""
     return spark.createDataFrame(
         [(d, inv, cust, qty, Decimal(amount), kind) for d, inv, cust, qty, amount, kind in lines],
-        "order_date date, invoice_no string, customer_id string, quantity int, line_amount decimal(18,3), line_type string",
+        "order_date date, invoice_no string, customer_id string, quantity int, "
+        "line_amount decimal(18,3), line_type string",
     )
 
 
@@ -211,8 +222,12 @@ def test_a_day_without_sales_has_zeros_and_no_average(spark):
 
 
 def test_new_customers_are_judged_against_all_history_not_the_run(spark):
-    history = silver(spark, (D1, "1", "A", 1, "1.000", "sale"), (D3, "2", "A", 1, "1.000", "sale"),
-                     (D3, "3", "B", 1, "1.000", "sale"))
+    history = silver(
+        spark,
+        (D1, "1", "A", 1, "1.000", "sale"),
+        (D3, "2", "A", 1, "1.000", "sale"),
+        (D3, "3", "B", 1, "1.000", "sale"),
+    )
     first = first_sale_dates(sale_customers(history))
     only_d3 = history.where(f"order_date = '{D3}'")
     row = daily_sales_metrics(only_d3, first, [D3]).first()
@@ -225,7 +240,9 @@ def test_restating_later_days_moves_customers_from_new_to_returning(spark):
     assert stored.first()["new_customers"] == 2
     backfilled = later.unionByName(silver(spark, (D1, "1", "A", 1, "1.000", "sale")))
     customer_days = sale_customers(backfilled)
-    restated = restate_customer_counts(stored, customer_days.where(f"order_date > '{D1}'"), first_sale_dates(customer_days))
+    restated = restate_customer_counts(
+        stored, customer_days.where(f"order_date > '{D1}'"), first_sale_dates(customer_days)
+    )
     row = restated.first()
     assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (2, 1, 1)
     assert row["gross_revenue"] == stored.first()["gross_revenue"]

@@ -1,12 +1,10 @@
 """Where tables live: Delta tables addressed by Unity Catalog names."""
 
-from abc import ABC, abstractmethod
 import operator
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-
 from typing import Any
 
 import pyarrow as pa
@@ -195,9 +193,7 @@ class DeltaRsLakehouse(Lakehouse):
         )
         if delete_unmatched_in is not None:
             column, date_range = delete_unmatched_in
-            merger = merger.when_not_matched_by_source_delete(
-                predicate=_date_predicate(f"target.{column}", date_range)
-            )
+            merger = merger.when_not_matched_by_source_delete(predicate=_date_predicate(f"target.{column}", date_range))
         metrics = merger.execute()
         return MergeCounts(
             inserted=int(metrics.get("num_target_rows_inserted", 0)),

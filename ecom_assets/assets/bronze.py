@@ -2,21 +2,18 @@
 
 from datetime import UTC, datetime
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 
-from ecom_assets.assets.metadata import asset_key, preview
-from ecom_assets.partitions import daily_partitions, partition_days, single_run_backfill
+from ecom_assets.assets.common import daily_table_asset, preview
+from ecom_assets.partitions import partition_days
 from ecom_assets.tables import ORDER_TRANSACTIONS
 from ecom_assets.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
 from resources import Lakehouse, LandingZone, SparkSessionResource
 
 
-@asset(
-    key=asset_key(ORDER_TRANSACTIONS),
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    group_name="bronze",
-    kinds={"spark", "delta"},
+@daily_table_asset(
+    ORDER_TRANSACTIONS,
+    group="bronze",
     description="Each day's landing rows one-to-one, as strings, with ingestion date, file and partition date.",
 )
 def order_transactions(

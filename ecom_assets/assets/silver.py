@@ -2,36 +2,42 @@
 
 from collections import Counter
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.metadata import asset_key, preview
-from ecom_assets.partitions import daily_partitions, partition_days, single_run_backfill
+from ecom_assets.assets.common import daily_table_asset, preview
+from ecom_assets.partitions import partition_days
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED
 from ecom_assets.transforms.silver import line_outcome, parse_order_lines, silver_lines
 from resources import Lakehouse, SparkSessionResource
 
 
-@asset(
-    key=asset_key(ORDERS_CLEANED),
-    deps=[asset_key(ORDER_TRANSACTIONS)],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
-    group_name="silver",
-    kinds={"spark", "delta"},
+@daily_table_asset(
+    ORDERS_CLEANED,
+    group="silver",
     description="Typed, classified order lines, one per distinct source line (MERGE on line_id).",
+    upstream=[ORDER_TRANSACTIONS],
 )
-def orders_cleaned(context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse) -> MaterializeResult:
+def orders_cleaned(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse
+) -> MaterializeResult:
     """Parse the days' bronze rows, drop duplicates and unparseable rows, MERGE into silver on line_id."""
     days = partition_days(context)
-    bronze = lakehouse.read(spark.get_session(), ORDER_TRANSACTIONS, filters=[
-        ("partition_date", ">=", days.start), ("partition_date", "<=", days.end),
-    ])
+    bronze = lakehouse.read(
+        spark.get_session(),
+        ORDER_TRANSACTIONS,
+        filters=[
+            ("partition_date", ">=", days.start),
+            ("partition_date", "<=", days.end),
+        ],
+    )
     parsed = parse_order_lines(bronze).cache()
     try:
-        outcomes = parsed.groupBy(line_outcome().alias("outcome"), "line_type").agg(
-            F.count("*").alias("rows"), F.sum("line_amount").alias("amount")
-        ).collect()
+        outcomes = (
+            parsed.groupBy(line_outcome().alias("outcome"), "line_type")
+            .agg(F.count("*").alias("rows"), F.sum("line_amount").alias("amount"))
+            .collect()
+        )
         rows_by_outcome = Counter()
         kept_by_line_type = {}
         for row in outcomes:

@@ -24,8 +24,7 @@ _SOURCE_PATH = "source_path"
 _LANDING_PATH_PATTERN = r"(\d{4})/(\d{2})/(\d{2})/([^/]+)$"
 
 SOURCE_SCHEMA = T.StructType(
-    [T.StructField(name, T.StringType()) for name in SOURCE_COLUMNS]
-    + [T.StructField(CORRUPT_RECORD, T.StringType())]
+    [T.StructField(name, T.StringType()) for name in SOURCE_COLUMNS] + [T.StructField(CORRUPT_RECORD, T.StringType())]
 )
 BRONZE_SCHEMA = T.StructType(
     list(SOURCE_SCHEMA.fields)

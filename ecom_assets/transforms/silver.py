@@ -10,7 +10,18 @@ CURRENCY = "GBP"
 """The source data is priced in pounds sterling throughout (ISO 4217 code)."""
 
 FEE_STOCK_CODES = (
-    "POST", "DOT", "M", "m", "D", "C2", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B",
+    "POST",
+    "DOT",
+    "M",
+    "m",
+    "D",
+    "C2",
+    "S",
+    "BANK CHARGES",
+    "AMAZONFEE",
+    "CRUK",
+    "PADS",
+    "B",
 )
 """Stock codes that are postage, fees, manual entries or charges rather than products."""
 
@@ -100,35 +111,24 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
         rejection_reason.alias("rejection_reason"),
     )
     first_delivery = Window.partitionBy("line_id").orderBy("landing_date", "source_file_name")
-    return typed.select(
-        "line_id",
-        "invoice_no",
-        "stock_code",
-        "description",
-        "quantity",
-        "unit_price",
-        (F.col("quantity") * F.col("unit_price")).cast(LINE_AMOUNT_TYPE).alias("line_amount"),
-        F.lit(CURRENCY).alias("currency"),
-        "invoice_ts",
-        F.to_date("invoice_ts").alias("order_date"),
-        "customer_id",
-        F.col("customer_id").isNull().alias("is_guest"),
-        "country",
-        classify_line(F.col("invoice_no"), F.col("stock_code"), F.col("quantity"), F.col("unit_price")).alias(
-            "line_type"
-        ),
-        "landing_date",
-        "source_file_name",
-        "rejection_reason",
-        F.row_number().over(first_delivery).alias("delivery_rank"),
+    derived = typed.withColumns(
+        {
+            "line_amount": (F.col("quantity") * F.col("unit_price")).cast(LINE_AMOUNT_TYPE),
+            "currency": F.lit(CURRENCY),
+            "order_date": F.to_date("invoice_ts"),
+            "is_guest": F.col("customer_id").isNull(),
+            "line_type": classify_line(
+                F.col("invoice_no"), F.col("stock_code"), F.col("quantity"), F.col("unit_price")
+            ),
+            "delivery_rank": F.row_number().over(first_delivery),
+        }
     )
+    return derived.select(*SILVER_COLUMNS, "rejection_reason", "delivery_rank")
 
 
 def line_outcome() -> Column:
     """What became of a parsed row: `kept` in silver, `duplicate`, or its rejection reason."""
-    return F.coalesce(
-        F.col("rejection_reason"), F.when(F.col("delivery_rank") > 1, F.lit("duplicate")), F.lit("kept")
-    )
+    return F.coalesce(F.col("rejection_reason"), F.when(F.col("delivery_rank") > 1, F.lit("duplicate")), F.lit("kept"))
 
 
 def silver_lines(parsed: DataFrame) -> DataFrame:

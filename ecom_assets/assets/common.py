@@ -1,8 +1,11 @@
-"""Metadata helpers shared by the assets: asset keys from table names, previews."""
+"""What the table assets share: keys from table names, the partitioned-table decorator, previews."""
 
-from dagster import AssetKey, MetadataValue
+from collections.abc import Sequence
+
+from dagster import AssetKey, MetadataValue, asset
 from pyspark.sql import DataFrame
 
+from ecom_assets.partitions import daily_partitions, single_run_backfill
 from ecom_assets.tables import TableName
 
 PREVIEW_ROWS = 5
@@ -11,6 +14,19 @@ PREVIEW_ROWS = 5
 def asset_key(table: TableName) -> AssetKey:
     """The asset key of a table mirrors its Unity Catalog name."""
     return AssetKey(table.parts)
+
+
+def daily_table_asset(table: TableName, group: str, description: str, upstream: Sequence[TableName] = ()):
+    """Decorate a function as the daily-partitioned, single-run-backfill asset of a Spark-built Delta table."""
+    return asset(
+        key=asset_key(table),
+        deps=[asset_key(parent) for parent in upstream],
+        partitions_def=daily_partitions,
+        backfill_policy=single_run_backfill,
+        group_name=group,
+        kinds={"spark", "delta"},
+        description=description,
+    )
 
 
 def preview(rows: DataFrame, limit: int = PREVIEW_ROWS) -> MetadataValue:
