@@ -14,6 +14,8 @@ from resources.landing import day_folder
 
 pytestmark = pytest.mark.slow
 
+BRONZE_NODE = "ecommerce_catalog__raw__order_transactions"
+SILVER_NODE = "ecommerce_catalog__processed__orders_cleaned"
 GOLD_NODE = "ecommerce_catalog__analytics__sales_metrics"
 FIRST_WEEK = DateRange(date(2011, 1, 3), date(2011, 1, 9))
 
@@ -41,27 +43,29 @@ def test_a_week_materializes_as_one_run_and_gold_matches_an_independent_computat
     assert expected[saturday]["order_count"] == 0, "the generator does not trade on Saturdays"
 
 
-def test_materialization_reports_numeric_metadata_and_a_preview(landing_root, run_days):
+def test_each_partition_carries_its_own_day_figures_and_the_run_a_preview(landing_root, run_days):
     generate(landing_root, FIRST_WEEK, seed=7)
     result = run_days(FIRST_WEEK)
 
-    bronze, silver, gold = (
-        result.asset_materializations_for_node(name)[0].metadata
-        for name in (
-            "ecommerce_catalog__raw__order_transactions",
-            "ecommerce_catalog__processed__orders_cleaned",
-            GOLD_NODE,
+    def by_partition(node):
+        return {m.partition: m.metadata for m in result.asset_materializations_for_node(node)}
+
+    bronze, silver, gold = (by_partition(node) for node in (BRONZE_NODE, SILVER_NODE, GOLD_NODE))
+    expected = expected_sales_metrics(distinct_valid_lines(landing_root), FIRST_WEEK.days())
+    for day in FIRST_WEEK:
+        key = day.isoformat()
+        source_rows = sum(len(p.read_text().splitlines()) - 1 for p in landing_root.glob(f"raw/*/{day:%Y/%m/%d}/*.csv"))
+        assert bronze[key]["rows_in"].value == source_rows
+        assert silver[key]["rows_in"].value == bronze[key]["rows_out"].value
+        assert silver[key]["rows_in"].value == sum(
+            silver[key][name].value for name in ("rows_out", "duplicates_removed", "rows_rejected")
         )
-    )
-    assert bronze["files_read"].value == 6 and bronze["days_without_files"].value == 1
-    assert silver["rows_in"].value == bronze["rows_out"].value
-    assert (
-        silver["rows_in"].value
-        == silver["rows_out"].value + silver["duplicates_removed"].value + silver["rows_rejected"].value
-    )
-    assert silver["duplicates_removed"].value > 0
-    assert gold["gross_revenue"].value > gold["net_revenue"].value > 0
-    assert "| order_date | gross_revenue |" in gold["preview"].value
+        assert gold[key]["gross_revenue"].value == float(expected[day]["gross_revenue"])
+        assert gold[key]["new_customers"].value == expected[day]["new_customers"]
+    saturday = date(2011, 1, 8).isoformat()
+    assert bronze[saturday]["files_read"].value == 0 and "avg_order_value" not in gold[saturday]
+    assert sum(silver[key]["duplicates_removed"].value for key in silver) > 0
+    assert "| order_date | gross_revenue |" in gold[FIRST_WEEK.start.isoformat()]["preview"].value
 
 
 def test_rerunning_the_same_days_changes_nothing(spark, landing_root, lakehouse, run_days):

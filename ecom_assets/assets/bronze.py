@@ -1,10 +1,11 @@
 """Bronze asset: landing CSV files into `ecommerce_catalog.raw.order_transactions`."""
 
+from collections import Counter
 from datetime import UTC, datetime
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, MaterializeResult
 
-from ecom_assets.assets.common import daily_table_asset, preview
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
 from ecom_assets.partitions import partition_days
 from ecom_assets.tables import ORDER_TRANSACTIONS
 from ecom_assets.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
@@ -27,19 +28,28 @@ def order_transactions(
     files_by_day = landing.files_by_day(days)
     files = [path for day_files in files_by_day.values() for path in day_files]
     context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
-    bronze = to_bronze(read_landing_csv(spark.get_session(), files), ingestion_date=datetime.now(UTC).date())
-    rows = lakehouse.replace_date_range(
-        ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
-    )
-    return MaterializeResult(
-        metadata={
-            "files_read": len(files),
-            "rows_in": rows,
-            "rows_out": rows,
-            "days": len(days),
-            "days_without_files": len(days) - len(files_by_day),
-            "table": ORDER_TRANSACTIONS.full_name,
-            "location": MetadataValue.path(lakehouse.location(ORDER_TRANSACTIONS)),
-            "preview": preview(bronze),
-        }
-    )
+    bronze = to_bronze(read_landing_csv(spark.get_session(), files), ingestion_date=datetime.now(UTC).date()).cache()
+    try:
+        lakehouse.replace_date_range(
+            ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
+        )
+        rows_by_day = Counter(
+            {row["partition_date"]: row["count"] for row in bronze.groupBy("partition_date").count().collect()}
+        )
+        add_daily_metadata(
+            context,
+            days,
+            {
+                day: {
+                    "files_read": len(files_by_day.get(day, [])),
+                    "rows_in": rows_by_day[day],
+                    "rows_out": rows_by_day[day],
+                }
+                for day in days
+            },
+        )
+        return MaterializeResult(
+            metadata={"days_in_run": len(days), **table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze)}
+        )
+    finally:
+        bronze.unpersist()

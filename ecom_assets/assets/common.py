@@ -1,12 +1,15 @@
-"""What the table assets share: keys from table names, the partitioned-table decorator, previews."""
+"""What the table assets share: keys from table names, the partitioned-table decorator, metadata."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 
-from dagster import AssetKey, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, MetadataValue, asset
 from pyspark.sql import DataFrame
 
+from ecom_assets.dates import DateRange
 from ecom_assets.partitions import daily_partitions, single_run_backfill
 from ecom_assets.tables import TableName
+from resources import Lakehouse
 
 PREVIEW_ROWS = 5
 
@@ -40,3 +43,24 @@ def preview(rows: DataFrame, limit: int = PREVIEW_ROWS) -> MetadataValue:
 
 def _cell(value: object) -> str:
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def add_daily_metadata(
+    context: AssetExecutionContext, days: DateRange, figures_by_day: Mapping[date, Mapping[str, float]]
+) -> None:
+    """Attach each day's own figures to that day's partition, so the UI plots them per day.
+
+    Without this, a multi-day run would stamp the whole run's totals on every partition.
+    """
+    for day in days:
+        if figures_by_day.get(day):
+            context.add_asset_metadata(dict(figures_by_day[day]), partition_key=day.isoformat())
+
+
+def table_metadata(lakehouse: Lakehouse, table: TableName, rows: DataFrame) -> dict:
+    """Where the table is and a preview of the rows just written."""
+    return {
+        "table": table.full_name,
+        "location": MetadataValue.path(lakehouse.location(table)),
+        "preview": preview(rows),
+    }

@@ -1,12 +1,13 @@
 """Gold asset: daily `ecommerce_catalog.analytics.sales_metrics`."""
 
 from datetime import timedelta
+from decimal import Decimal
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
-from pyspark.sql import DataFrame, SparkSession
+from dagster import AssetExecutionContext, MaterializeResult
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import daily_table_asset, preview
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.tables import ORDERS_CLEANED, SALES_METRICS
@@ -19,7 +20,6 @@ from ecom_assets.transforms.gold import (
 from resources import Lakehouse, SparkSessionResource
 
 _METRIC_INPUT_COLUMNS = ["order_date", "invoice_no", "customer_id", "quantity", "line_amount", "line_type"]
-_SUMMED_METRICS = ("gross_revenue", "returns_amount", "net_revenue", "order_count", "units_sold", "new_customers")
 
 
 @daily_table_asset(
@@ -59,47 +59,57 @@ def sales_metrics(
     customer_days = sale_customers(history).cache()
     first_sales = first_sale_dates(customer_days).cache()
     try:
-        metrics = _materialized(session, daily_sales_metrics(lines, first_sales, days.days()))
+        daily_rows, metrics = _collected(session, daily_sales_metrics(lines, first_sales, days.days()))
         lakehouse.replace_date_range(SALES_METRICS, metrics, "order_date", days)
         restated_days = _restate_later_days(context, lakehouse, session, days, customer_days, first_sales)
     finally:
         first_sales.unpersist()
         customer_days.unpersist()
-    totals = metrics.agg(*(F.sum(name).alias(name) for name in _SUMMED_METRICS)).first()
+    add_daily_metadata(context, days, {row["order_date"]: _numeric_figures(row) for row in daily_rows})
     return MaterializeResult(
         metadata={
-            "days": len(days),
-            "rows_out": len(days),
-            **{
-                name: float(totals[name]) if "revenue" in name or "amount" in name else int(totals[name])
-                for name in _SUMMED_METRICS
-            },
+            "days_in_run": len(days),
             "later_days_restated": restated_days,
-            "table": SALES_METRICS.full_name,
-            "location": MetadataValue.path(lakehouse.location(SALES_METRICS)),
-            "preview": preview(metrics),
+            **table_metadata(lakehouse, SALES_METRICS, metrics),
         }
     )
 
 
-def _materialized(session: SparkSession, rows: DataFrame) -> DataFrame:
-    """Compute a small result once and keep it on the driver, so later uses run no Spark job."""
-    return session.createDataFrame(rows.collect(), rows.schema)
+def _numeric_figures(metrics_row: Row) -> dict[str, float | int]:
+    """A gold row's figures as plain numbers, leaving out undefined ones (no orders, no average)."""
+    return {
+        name: float(value) if isinstance(value, Decimal) else value
+        for name, value in metrics_row.asDict().items()
+        if name != "order_date" and value is not None
+    }
 
 
-def _restate_later_days(context, lakehouse, session, days, customer_days, first_sales) -> int:
+def _collected(session: SparkSession, frame: DataFrame) -> tuple[list[Row], DataFrame]:
+    """Compute a small result once: its rows, and a DataFrame over them that needs no recomputation."""
+    rows = frame.collect()
+    return rows, session.createDataFrame(rows, frame.schema)
+
+
+def _restate_later_days(
+    context: AssetExecutionContext,
+    lakehouse: Lakehouse,
+    session: SparkSession,
+    days: DateRange,
+    customer_days: DataFrame,
+    first_sales: DataFrame,
+) -> int:
     """Fix new/returning counts of stored gold days after this run's range; returns days changed."""
-    later = _materialized(session, lakehouse.read(session, SALES_METRICS, filters=[("order_date", ">", days.end)]))
-    if later.isEmpty():
-        return 0
-    restated = _materialized(
-        session, restate_customer_counts(later, customer_days.where(F.col("order_date") > days.end), first_sales)
+    later_rows, later = _collected(
+        session, lakehouse.read(session, SALES_METRICS, filters=[("order_date", ">", days.end)])
     )
-    changed = restated.exceptAll(later).count()
+    if not later_rows:
+        return 0
+    later_customers = customer_days.where(F.col("order_date") > days.end)
+    restated_rows, restated = _collected(session, restate_customer_counts(later, later_customers, first_sales))
+    changed = len(set(restated_rows) - set(later_rows))
     if changed:
-        last_day = later.agg(F.max("order_date")).first()[0]
-        lakehouse.replace_date_range(
-            SALES_METRICS, restated, "order_date", DateRange(days.end + timedelta(days=1), last_day)
-        )
-        context.log.info(f"restated new/returning customers on {changed} later day(s)")
+        last_day = max(row["order_date"] for row in later_rows)
+        later_range = DateRange(days.end + timedelta(days=1), last_day)
+        lakehouse.replace_date_range(SALES_METRICS, restated, "order_date", later_range)
+        context.log.info(f"restated new/returning customers on {changed} later day(s) in {later_range}")
     return changed

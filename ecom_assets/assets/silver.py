@@ -1,11 +1,14 @@
 """Silver asset: typed, de-duplicated `ecommerce_catalog.processed.orders_cleaned`."""
 
 from collections import Counter
+from datetime import date
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, MaterializeResult
+from pyspark.sql import Row
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import daily_table_asset, preview
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED
 from ecom_assets.transforms.silver import line_outcome, parse_order_lines, silver_lines
@@ -34,37 +37,50 @@ def orders_cleaned(
     parsed = parse_order_lines(bronze).cache()
     try:
         outcomes = (
-            parsed.groupBy(line_outcome().alias("outcome"), "line_type")
+            parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
             .agg(F.count("*").alias("rows"), F.sum("line_amount").alias("amount"))
             .collect()
         )
-        rows_by_outcome = Counter()
-        kept_by_line_type = {}
-        for row in outcomes:
-            rows_by_outcome[row["outcome"]] += row["rows"]
-            if row["outcome"] == "kept":
-                kept_by_line_type[row["line_type"]] = (row["rows"], row["amount"])
-        rejected = {reason: n for reason, n in rows_by_outcome.items() if reason not in ("kept", "duplicate")}
+        figures_by_day = _figures_by_landing_day(days, outcomes)
         unique = silver_lines(parsed)
         merged = lakehouse.merge_on_key(ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days))
+        add_daily_metadata(context, days, figures_by_day)
+        rejected = sum(figures["rows_rejected"] for figures in figures_by_day.values())
         if rejected:
-            context.log.warning(f"rows kept out of silver, by reason: {rejected}")
+            context.log.warning(
+                f"{rejected} row(s) kept out of silver; rows_rejected_<reason> metadata has them by day"
+            )
         return MaterializeResult(
             metadata={
-                "rows_in": rows_by_outcome.total(),
-                "rows_out": rows_by_outcome["kept"],
-                "duplicates_removed": rows_by_outcome["duplicate"],
-                "rows_rejected": sum(rejected.values()),
-                **{f"rows_rejected_{reason}": count for reason, count in sorted(rejected.items())},
-                **{f"lines_{line_type}": lines for line_type, (lines, _) in sorted(kept_by_line_type.items())},
-                "sale_revenue": float(kept_by_line_type.get("sale", (0, 0))[1] or 0),
+                "days_in_run": len(days),
                 "merge_inserted": merged.inserted,
                 "merge_updated": merged.updated,
                 "merge_deleted": merged.deleted,
-                "table": ORDERS_CLEANED.full_name,
-                "location": MetadataValue.path(lakehouse.location(ORDERS_CLEANED)),
-                "preview": preview(unique),
+                **table_metadata(lakehouse, ORDERS_CLEANED, unique),
             }
         )
     finally:
         parsed.unpersist()
+
+
+def _figures_by_landing_day(days: DateRange, outcomes: list[Row]) -> dict[date, Counter]:
+    """Per landing day: rows in, kept, duplicates, rejected (in all and by reason), kept lines by type, sale revenue.
+
+    `outcomes` are rows of (landing_date, outcome, line_type, rows, amount).
+    """
+    core = ("rows_in", "rows_out", "duplicates_removed", "rows_rejected", "sale_revenue")
+    figures_by_day = {day: Counter(dict.fromkeys(core, 0)) for day in days}
+    for row in outcomes:
+        figures, outcome, rows = figures_by_day[row["landing_date"]], row["outcome"], row["rows"]
+        figures["rows_in"] += rows
+        if outcome == "kept":
+            figures["rows_out"] += rows
+            figures[f"lines_{row['line_type']}"] += rows
+            if row["line_type"] == "sale":
+                figures["sale_revenue"] += float(row["amount"])
+        elif outcome == "duplicate":
+            figures["duplicates_removed"] += rows
+        else:
+            figures["rows_rejected"] += rows
+            figures[f"rows_rejected_{outcome}"] += rows
+    return figures_by_day
