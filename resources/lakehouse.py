@@ -2,8 +2,10 @@
 
 import operator
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +68,11 @@ class Lakehouse(ConfigurableResource, ABC):
         date_column: str,
         date_range: DateRange,
         partition_by: Sequence[str] = (),
-    ) -> int:
-        """Replace the table's rows whose `date_column` is in `date_range` with `rows`; returns rows written.
+    ) -> Counter[date]:
+        """Replace the table's rows whose `date_column` is in `date_range` with `rows`.
 
-        Creates the table on first write. Every row of `rows` must fall in the range.
+        Creates the table on first write. Every row of `rows` must fall in the range. Returns the
+        rows written per date.
         """
 
     @abstractmethod
@@ -159,7 +162,7 @@ class DeltaRsLakehouse(Lakehouse):
         date_column: str,
         date_range: DateRange,
         partition_by: Sequence[str] = (),
-    ) -> int:
+    ) -> Counter[date]:
         """Overwrite by predicate: one Delta commit deletes the range and adds the new rows."""
         arrow = _all_nullable(rows.toArrow())
         if self.exists(table):
@@ -171,7 +174,8 @@ class DeltaRsLakehouse(Lakehouse):
             )
         else:
             write_deltalake(self.location(table), arrow, mode="append", partition_by=list(partition_by) or None)
-        return arrow.num_rows
+        per_date = arrow.group_by(date_column).aggregate([([], "count_all")]).to_pylist()
+        return Counter({row[date_column]: row["count_all"] for row in per_date})
 
     def merge_on_key(
         self,

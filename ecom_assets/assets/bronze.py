@@ -1,6 +1,5 @@
 """Bronze asset: landing CSV files into `ecommerce_catalog.raw.order_transactions`."""
 
-from collections import Counter
 from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, MaterializeResult
@@ -28,28 +27,22 @@ def order_transactions(
     files_by_day = landing.files_by_day(days)
     files = [path for day_files in files_by_day.values() for path in day_files]
     context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
-    bronze = to_bronze(read_landing_csv(spark.get_session(), files), ingestion_date=datetime.now(UTC).date()).cache()
-    try:
-        lakehouse.replace_date_range(
-            ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
-        )
-        rows_by_day = Counter(
-            {row["partition_date"]: row["count"] for row in bronze.groupBy("partition_date").count().collect()}
-        )
-        add_daily_metadata(
-            context,
-            days,
-            {
-                day: {
-                    "files_read": len(files_by_day.get(day, [])),
-                    "rows_in": rows_by_day[day],
-                    "rows_out": rows_by_day[day],
-                }
-                for day in days
-            },
-        )
-        return MaterializeResult(
-            metadata={"days_in_run": len(days), **table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze)}
-        )
-    finally:
-        bronze.unpersist()
+    bronze = to_bronze(read_landing_csv(spark.get_session(), files), ingestion_date=datetime.now(UTC).date())
+    rows_by_day = lakehouse.replace_date_range(
+        ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
+    )
+    add_daily_metadata(
+        context,
+        days,
+        {
+            day: {
+                "files_read": len(files_by_day.get(day, [])),
+                "rows_in": rows_by_day[day],
+                "rows_out": rows_by_day[day],
+            }
+            for day in days
+        },
+    )
+    return MaterializeResult(
+        metadata={"days_in_run": len(days), **table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze)}
+    )
