@@ -27,3 +27,4 @@ class TableName:
 ORDER_TRANSACTIONS = TableName(CATALOG, "raw", "order_transactions")
 ORDERS_CLEANED = TableName(CATALOG, "processed", "orders_cleaned")
 SALES_METRICS = TableName(CATALOG, "analytics", "sales_metrics")
+ETL_ERRORS = TableName(CATALOG, "logs", "etl_errors")

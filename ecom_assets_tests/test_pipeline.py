@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import HEADER, generate
-from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
 from resources.landing import day_folder
 
@@ -146,3 +146,31 @@ def test_header_only_landing_file_is_an_empty_day(spark, landing_root, lakehouse
     result = run_days(DateRange(date(2011, 1, 4), date(2011, 1, 4)))
     assert result.success
     assert gold_rows(spark, lakehouse)[date(2011, 1, 4)]["order_count"] == 0
+
+
+def test_every_source_row_ends_in_silver_as_a_duplicate_or_in_the_error_table(spark, landing_root, lakehouse, run_days):
+    day = DateRange(date(2011, 1, 4), date(2011, 1, 4))
+    generate(landing_root, day, seed=9)
+    day_file = next((landing_root / day_folder(day.start)).glob("*.csv"))
+    with day_file.open("a") as handle:
+        handle.write("536999,85123A,BAD QUANTITY,six,2011-01-04 10:00:00,2.55,17850.0,United Kingdom\n")
+        handle.write("536999,85123A,BAD DATE,1,2011-02-30 10:00:00,2.55,17850.0,United Kingdom\n")
+        handle.write('536999,85123A,"UNCLOSED QUOTE,1,2011-01-04 10:00:00,2.55,17850.0,United Kingdom\n')
+    source_rows = len(day_file.read_text().splitlines()) - 1
+
+    result = run_days(day)
+    run_days(day)  # a rerun must not duplicate error rows
+
+    errors = lakehouse.read(spark, ETL_ERRORS).collect()
+    assert sorted(e["error_type"] for e in errors) == [
+        "malformed_csv_line",
+        "unparseable_invoice_date",
+        "unparseable_quantity",
+    ]
+    assert {e["asset"] for e in errors} == {"ecommerce_catalog.processed.orders_cleaned"}
+    assert all(e["partition_date"] == day.start and e["source_file_name"].endswith(day_file.name) for e in errors)
+    silver_figures = result.asset_materializations_for_node(SILVER_NODE)[0].metadata
+    silver_rows = table_count(spark, lakehouse, ORDERS_CLEANED)
+    duplicates = silver_figures["duplicates_removed"].value
+    assert table_count(spark, lakehouse, ORDER_TRANSACTIONS) == source_rows
+    assert source_rows == silver_rows + duplicates + len(errors)

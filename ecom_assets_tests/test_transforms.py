@@ -1,5 +1,6 @@
 """The pure PySpark transforms on tiny hand-built DataFrames."""
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from ecom_assets.transforms.gold import (
     restate_customer_counts,
     sale_customers,
 )
-from ecom_assets.transforms.silver import line_outcome, parse_order_lines, silver_lines
+from ecom_assets.transforms.silver import line_outcome, parse_order_lines, rejected_line_errors, silver_lines
 
 HEADER = ",".join(SOURCE_COLUMNS)
 DAY = date(2011, 1, 4)
@@ -132,10 +133,37 @@ def test_missing_customer_is_a_guest(spark):
 )
 def test_unparseable_rows_are_rejected_with_their_reason(spark, source_line, reason):
     parsed = parse_order_lines(bronze_rows(spark, source_line, line()))
+    errors = rejected_line_errors(parsed, "silver", "step", datetime(2026, 1, 1)).collect()
+    assert [(e["error_type"], e["partition_date"], e["source_file_name"]) for e in errors] == [
+        (reason, DAY, "2011/01/04/a.csv")
+    ]
+    assert json.loads(errors[0]["record"]) == dict(zip(SOURCE_COLUMNS, source_line, strict=True))
+    assert errors[0]["error_message"] and len(errors[0]["error_id"]) == 64
     assert sorted(parsed.select("rejection_reason").collect(), key=str) == sorted(
         [Row(rejection_reason=reason), Row(rejection_reason=None)], key=str
     )
     assert silver_lines(parsed).count() == 1
+
+
+def test_rejection_messages_quote_the_offending_value(spark):
+    parsed = parse_order_lines(bronze_rows(spark, line(qty="six"), line(price="£2"), line(ts="2011-02-30 10:00:00")))
+    messages = sorted(
+        r["error_message"] for r in rejected_line_errors(parsed, "a", "s", datetime(2026, 1, 1)).collect()
+    )
+    assert messages == [
+        "InvoiceDate '2011-02-30 10:00:00' is not a valid date and time (yyyy-MM-dd HH:mm:ss)",
+        "Quantity 'six' is not a whole number",
+        "UnitPrice '£2' is not a decimal number",
+    ]
+
+
+def test_a_malformed_line_is_recorded_raw(spark, tmp_path):
+    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
+    folder.mkdir(parents=True)
+    (folder / "bad.csv").write_text(HEADER + "\n536365,85123A,too few fields\n")
+    bronze = to_bronze(read_landing_csv(spark, [str(folder / "bad.csv")]), DAY)
+    error = rejected_line_errors(parse_order_lines(bronze), "a", "s", datetime(2026, 1, 1)).first()
+    assert error["error_type"] == "malformed_csv_line" and error["record"] == "536365,85123A,too few fields"
 
 
 def test_the_original_us_date_format_also_parses(spark):

@@ -3,7 +3,7 @@
 import operator
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -68,11 +68,13 @@ class Lakehouse(ConfigurableResource, ABC):
         date_column: str,
         date_range: DateRange,
         partition_by: Sequence[str] = (),
+        scope: Mapping[str, str] | None = None,
     ) -> Counter[date]:
         """Replace the table's rows whose `date_column` is in `date_range` with `rows`.
 
-        Creates the table on first write. Every row of `rows` must fall in the range. Returns the
-        rows written per date.
+        `scope` narrows what is replaced to rows with those column values (a table shared by
+        several writers, e.g. `{"asset": ...}`). Creates the table on first write. Every row of
+        `rows` must fall in the range and scope. Returns the rows written per date.
         """
 
     @abstractmethod
@@ -162,6 +164,7 @@ class DeltaRsLakehouse(Lakehouse):
         date_column: str,
         date_range: DateRange,
         partition_by: Sequence[str] = (),
+        scope: Mapping[str, str] | None = None,
     ) -> Counter[date]:
         """Overwrite by predicate: one Delta commit deletes the range and adds the new rows."""
         arrow = _all_nullable(rows.toArrow())
@@ -170,7 +173,10 @@ class DeltaRsLakehouse(Lakehouse):
                 self.location(table),
                 arrow,
                 mode="overwrite",
-                predicate=_date_predicate(date_column, date_range),
+                predicate=" AND ".join(
+                    [_date_predicate(date_column, date_range)]
+                    + [f"{column} = {_sql_literal(value)}" for column, value in (scope or {}).items()]
+                ),
             )
         else:
             write_deltalake(self.location(table), arrow, mode="append", partition_by=list(partition_by) or None)

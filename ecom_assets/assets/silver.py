@@ -1,7 +1,7 @@
 """Silver asset: typed, de-duplicated `ecommerce_catalog.processed.orders_cleaned`."""
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 
 from dagster import AssetExecutionContext, MaterializeResult
 from pyspark.sql import Row
@@ -10,8 +10,8 @@ from pyspark.sql import functions as F
 from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
-from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED
-from ecom_assets.transforms.silver import line_outcome, parse_order_lines, silver_lines
+from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED
+from ecom_assets.transforms.silver import line_outcome, parse_order_lines, rejected_line_errors, silver_lines
 from resources import Lakehouse, SparkSessionResource
 
 
@@ -44,6 +44,9 @@ def orders_cleaned(
         figures_by_day = _figures_by_landing_day(days, outcomes)
         unique = silver_lines(parsed)
         merged = lakehouse.merge_on_key(ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days))
+        asset_name = ORDERS_CLEANED.full_name
+        errors = rejected_line_errors(parsed, asset_name, context.op_execution_context.op_def.name, datetime.now(UTC))
+        lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope={"asset": asset_name})
         add_daily_metadata(context, days, figures_by_day)
         rejected = sum(figures["rows_rejected"] for figures in figures_by_day.values())
         if rejected:
@@ -53,6 +56,7 @@ def orders_cleaned(
         return MaterializeResult(
             metadata={
                 "days_in_run": len(days),
+                "error_table": ETL_ERRORS.full_name,
                 "merge_inserted": merged.inserted,
                 "merge_updated": merged.updated,
                 "merge_deleted": merged.deleted,

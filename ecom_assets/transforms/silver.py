@@ -1,4 +1,6 @@
-"""Silver: typed, classified, de-duplicated order lines."""
+"""Silver: typed, classified, de-duplicated order lines, and the rows kept out with their reasons."""
+
+from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -58,6 +60,18 @@ def _parse_timestamp(text: Column) -> Column:
     return F.coalesce(*(F.try_to_timestamp(text, F.lit(fmt)) for fmt in _TIMESTAMP_FORMATS))
 
 
+def _quoted(source_column: str, complaint: str) -> Column:
+    return F.format_string(f"{source_column} '%s' {complaint}", F.coalesce(F.col(source_column), F.lit("")))
+
+
+def _first_match(cases: list[tuple[Column, Column | str]]) -> Column:
+    """CASE WHEN over (condition, value) pairs in order; null when none matches."""
+    expression = None
+    for condition, value in cases:
+        expression = F.when(condition, value) if expression is None else expression.when(condition, value)
+    return expression
+
+
 def line_id(*source_columns: str) -> Column:
     """A deterministic id of a source line: SHA-256 over its raw fields, so exact duplicates share it."""
     fields = [F.coalesce(F.col(name), F.lit("")) for name in source_columns]
@@ -79,8 +93,9 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
     """Type, classify and rank bronze rows; every input row comes out once.
 
     Returns silver columns plus `rejection_reason` (why the row cannot enter silver, null when
-    it can) and `delivery_rank` (1 for the first delivery of a line, 2+ for exact duplicates;
-    the earliest landing day, then file name, counts as first).
+    it can), for rejected rows `rejection_message` and `rejected_record` (the raw line, or its
+    fields as JSON), and `delivery_rank` (1 for the first delivery of a line, 2+ for exact
+    duplicates; the earliest landing day, then file name, counts as first).
     """
     invoice_no = _blank_to_null(F.col("InvoiceNo"))
     stock_code = _blank_to_null(F.col("StockCode"))
@@ -88,14 +103,25 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
     unit_price = F.expr(f"try_cast(trim(UnitPrice) AS {UNIT_PRICE_TYPE})")
     invoice_ts = _parse_timestamp(F.trim(F.col("InvoiceDate")))
     customer_id = F.regexp_replace(_blank_to_null(F.col("CustomerID")), r"\.0+$", "")
-    rejection_reason = (
-        F.when(F.col(CORRUPT_RECORD).isNotNull(), "malformed_csv_line")
-        .when(invoice_no.isNull(), "missing_invoice_no")
-        .when(stock_code.isNull(), "missing_stock_code")
-        .when(quantity.isNull(), "unparseable_quantity")
-        .when(unit_price.isNull(), "unparseable_unit_price")
-        .when(invoice_ts.isNull(), "unparseable_invoice_date")
-    )
+    rules = [
+        (
+            "malformed_csv_line",
+            F.col(CORRUPT_RECORD).isNotNull(),
+            F.lit("the line does not split into the 8 source columns (wrong field count or unbalanced quotes)"),
+        ),
+        ("missing_invoice_no", invoice_no.isNull(), F.lit("InvoiceNo is empty")),
+        ("missing_stock_code", stock_code.isNull(), F.lit("StockCode is empty")),
+        ("unparseable_quantity", quantity.isNull(), _quoted("Quantity", "is not a whole number")),
+        ("unparseable_unit_price", unit_price.isNull(), _quoted("UnitPrice", "is not a decimal number")),
+        (
+            "unparseable_invoice_date",
+            invoice_ts.isNull(),
+            _quoted("InvoiceDate", "is not a valid date and time (yyyy-MM-dd HH:mm:ss)"),
+        ),
+    ]
+    rejection_reason = _first_match([(condition, reason) for reason, condition, _ in rules])
+    rejection_message = _first_match([(condition, message) for _, condition, message in rules])
+    raw_record = F.coalesce(F.col(CORRUPT_RECORD), F.to_json(F.struct(*SOURCE_COLUMNS)))
     typed = bronze.select(
         line_id(*SOURCE_COLUMNS).alias("line_id"),
         invoice_no.alias("invoice_no"),
@@ -109,6 +135,8 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
         F.col("partition_date").alias("landing_date"),
         "source_file_name",
         rejection_reason.alias("rejection_reason"),
+        F.when(rejection_reason.isNotNull(), rejection_message).alias("rejection_message"),
+        F.when(rejection_reason.isNotNull(), raw_record).alias("rejected_record"),
     )
     first_delivery = Window.partitionBy("line_id").orderBy("landing_date", "source_file_name")
     derived = typed.withColumns(
@@ -123,7 +151,7 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
             "delivery_rank": F.row_number().over(first_delivery),
         }
     )
-    return derived.select(*SILVER_COLUMNS, "rejection_reason", "delivery_rank")
+    return derived.select(*SILVER_COLUMNS, "rejection_reason", "rejection_message", "rejected_record", "delivery_rank")
 
 
 def line_outcome() -> Column:
@@ -134,3 +162,22 @@ def line_outcome() -> Column:
 def silver_lines(parsed: DataFrame) -> DataFrame:
     """The rows that enter silver: parseable, first delivery of each line, in silver's columns."""
     return parsed.where(F.col("rejection_reason").isNull() & (F.col("delivery_rank") == 1)).select(*SILVER_COLUMNS)
+
+
+def rejected_line_errors(parsed: DataFrame, asset: str, step: str, occurred_at: datetime) -> DataFrame:
+    """One error-table row per parsed row kept out of silver, with its reason and raw record.
+
+    `error_id` is deterministic (asset, line, reason, delivery), so a rerun rewrites the same ids.
+    """
+    rejected = parsed.where(F.col("rejection_reason").isNotNull())
+    return rejected.select(
+        F.sha2(F.concat_ws("|", F.lit(asset), "line_id", "rejection_reason", "delivery_rank"), 256).alias("error_id"),
+        F.lit(occurred_at).cast("timestamp").alias("occurred_at"),
+        F.lit(asset).alias("asset"),
+        F.lit(step).alias("step"),
+        F.col("landing_date").alias("partition_date"),
+        "source_file_name",
+        F.col("rejection_reason").alias("error_type"),
+        F.col("rejection_message").alias("error_message"),
+        F.col("rejected_record").alias("record"),
+    )
