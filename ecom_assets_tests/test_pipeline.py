@@ -174,3 +174,49 @@ def test_every_source_row_ends_in_silver_as_a_duplicate_or_in_the_error_table(sp
     duplicates = silver_figures["duplicates_removed"].value
     assert table_count(spark, lakehouse, ORDER_TRANSACTIONS) == source_rows
     assert source_rows == silver_rows + duplicates + len(errors)
+
+
+def test_a_bad_file_is_recorded_and_never_stops_the_other_files(spark, landing_root, lakehouse, run_days):
+    day = DateRange(date(2011, 1, 4), date(2011, 1, 4))
+    generate(landing_root, day, seed=13)
+    folder = landing_root / day_folder(day.start)
+    good_file = next(folder.glob("*.csv"))
+    good_rows = len(good_file.read_text().splitlines()) - 1
+    (folder / "no_price.csv").write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,CustomerID,Country\n"
+        "537001,85123A,WHITE HEART,6,2011-01-04 08:26:00,17850.0,United Kingdom\n"
+        "537001,71053,WHITE LANTERN,6,2011-01-04 08:26:00,17850.0,United Kingdom\n"
+    )
+    (folder / "empty.csv").write_text("")
+    (folder / "reordered_bom_crlf.csv").write_bytes(
+        "\ufeffCountry,InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID\r\n"
+        "United Kingdom,537002,85123A,WHITE HEART,2,2011-01-04 09:00:00,2.55,17850.0\r\n".encode()
+    )
+
+    result = run_days(day)
+
+    assert result.success
+    bronze = lakehouse.read(spark, ORDER_TRANSACTIONS)
+    assert bronze.count() == good_rows + 1
+    assert bronze.where("InvoiceNo = '537002' AND Country = 'United Kingdom' AND UnitPrice = '2.55'").count() == 1
+    errors = lakehouse.read(spark, ETL_ERRORS).where("asset = 'ecommerce_catalog.raw.order_transactions'").collect()
+    assert sorted((e["error_type"], e["source_file_name"].rsplit("/", 1)[1]) for e in errors) == [
+        ("empty_file", "empty.csv"),
+        ("unreadable_file", "no_price.csv"),
+        ("unreadable_file", "no_price.csv"),
+    ]
+    assert all(
+        "lacks column(s) UnitPrice" in e["error_message"] for e in errors if e["error_type"] == "unreadable_file"
+    )
+    figures = result.asset_materializations_for_node(BRONZE_NODE)[0].metadata
+    assert (figures["files_read"].value, figures["files_rejected"].value) == (4, 2)
+    assert (figures["rows_in"].value, figures["rows_out"].value, figures["rows_rejected"].value) == (
+        good_rows + 3,
+        good_rows + 1,
+        2,
+    )
+
+    (folder / "no_price.csv").unlink()
+    (folder / "empty.csv").unlink()
+    run_days(day)
+    assert lakehouse.read(spark, ETL_ERRORS).where("asset = 'ecommerce_catalog.raw.order_transactions'").count() == 0

@@ -7,7 +7,14 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import Row
 
-from ecom_assets.transforms.bronze import BRONZE_SCHEMA, SOURCE_COLUMNS, read_landing_csv, to_bronze
+from ecom_assets.transforms.bronze import (
+    BRONZE_SCHEMA,
+    SOURCE_COLUMNS,
+    header_problem,
+    read_landing_csv,
+    rejected_file_errors,
+    to_bronze,
+)
 from ecom_assets.transforms.gold import (
     daily_sales_metrics,
     first_sale_dates,
@@ -274,3 +281,55 @@ def test_restating_later_days_moves_customers_from_new_to_returning(spark):
     row = restated.first()
     assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (2, 1, 1)
     assert row["gross_revenue"] == stored.first()["gross_revenue"]
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        (SOURCE_COLUMNS, None),
+        (tuple(reversed(SOURCE_COLUMNS)), None),
+        ((*SOURCE_COLUMNS, "Discount"), None),
+        (("\ufeffInvoiceNo", *SOURCE_COLUMNS[1:]), None),
+        ((" InvoiceNo ", *SOURCE_COLUMNS[1:]), None),
+        (SOURCE_COLUMNS[:-1], "the header lacks column(s) Country"),
+        ((), "the file is empty"),
+        ((*SOURCE_COLUMNS, "Country"), "the header repeats column(s) Country"),
+    ],
+)
+def test_header_problem_accepts_any_order_and_names_what_is_missing(header, problem):
+    found = header_problem(header)
+    assert found == problem or (problem and found.startswith(problem))
+
+
+def test_reordered_columns_are_read_by_name(spark, tmp_path):
+    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
+    folder.mkdir(parents=True)
+    header = ["Country", "Extra", *reversed(SOURCE_COLUMNS[:-1])]
+    (folder / "reordered.csv").write_text(
+        ",".join(header) + "\nUnited Kingdom,x,17850.0,2.55,2011-01-04 08:26:00,6,WHITE HEART,85123A,536365\n"
+    )
+    row = read_landing_csv(spark, [str(folder / "reordered.csv")], header).first()
+    assert (row["InvoiceNo"], row["StockCode"], row["Quantity"], row["Country"]) == (
+        "536365",
+        "85123A",
+        "6",
+        "United Kingdom",
+    )
+
+
+def test_every_line_of_an_unreadable_file_becomes_an_error_row(spark, tmp_path):
+    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
+    folder.mkdir(parents=True)
+    (folder / "no_country.csv").write_text(",".join(SOURCE_COLUMNS[:-1]) + "\nline one\nline two\n")
+    (folder / "empty.csv").write_text("")
+    problems = {
+        str(folder / "no_country.csv"): "lacks Country",
+        str(folder / "empty.csv"): "the file is empty: no header row",
+    }
+    errors = rejected_file_errors(spark, problems, "bronze", "step", datetime(2026, 1, 1)).collect()
+    assert sorted((e["error_type"], e["record"], e["source_file_name"]) for e in errors) == [
+        ("empty_file", "", "2011/01/04/empty.csv"),
+        ("unreadable_file", "line one", "2011/01/04/no_country.csv"),
+        ("unreadable_file", "line two", "2011/01/04/no_country.csv"),
+    ]
+    assert {e["partition_date"] for e in errors} == {DAY} and len({e["error_id"] for e in errors}) == 3

@@ -1,5 +1,6 @@
 """Where raw daily CSV files arrive: `<root>/raw/ecommerce_sales/YYYY/MM/DD/*.csv`."""
 
+import csv
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import date
@@ -22,6 +23,10 @@ class LandingZone(ConfigurableResource, ABC):
     def files_for_day(self, day: date) -> list[str]:
         """The day's CSV files, sorted; empty when nothing was delivered (a day without sales)."""
 
+    @abstractmethod
+    def read_header(self, path: str) -> list[str]:
+        """The fields of a file's first line (its header row); empty for an empty file."""
+
     def files_by_day(self, days: Iterable[date]) -> dict[date, list[str]]:
         """The CSV files of each given day that has any."""
         found = {day: self.files_for_day(day) for day in days}
@@ -37,3 +42,9 @@ class LocalLandingZone(LandingZone):
         """The day's CSV files, sorted; empty when nothing was delivered (a day without sales)."""
         folder = Path(self.root).resolve() / day_folder(day)
         return sorted(str(path) for path in folder.glob("*.csv") if path.is_file())
+
+    def read_header(self, path: str) -> list[str]:
+        """The fields of a file's first line, decoded leniently so that any bytes give an answer."""
+        with open(path, "rb") as handle:
+            first_line = handle.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+        return next(csv.reader([first_line]), []) if first_line else []

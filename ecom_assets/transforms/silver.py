@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from ecom_assets.transforms.bronze import CORRUPT_RECORD, SOURCE_COLUMNS
+from ecom_assets.transforms.errors import as_error_rows
 
 CURRENCY = "GBP"
 """The source data is priced in pounds sterling throughout (ISO 4217 code)."""
@@ -165,19 +166,16 @@ def silver_lines(parsed: DataFrame) -> DataFrame:
 
 
 def rejected_line_errors(parsed: DataFrame, asset: str, step: str, occurred_at: datetime) -> DataFrame:
-    """One error-table row per parsed row kept out of silver, with its reason and raw record.
-
-    `error_id` is deterministic (asset, line, reason, delivery), so a rerun rewrites the same ids.
-    """
-    rejected = parsed.where(F.col("rejection_reason").isNotNull())
-    return rejected.select(
-        F.sha2(F.concat_ws("|", F.lit(asset), "line_id", "rejection_reason", "delivery_rank"), 256).alias("error_id"),
-        F.lit(occurred_at).cast("timestamp").alias("occurred_at"),
-        F.lit(asset).alias("asset"),
-        F.lit(step).alias("step"),
-        F.col("landing_date").alias("partition_date"),
-        "source_file_name",
-        F.col("rejection_reason").alias("error_type"),
-        F.col("rejection_message").alias("error_message"),
-        F.col("rejected_record").alias("record"),
+    """One error-table row per parsed row kept out of silver, with its reason and raw record."""
+    return as_error_rows(
+        parsed.where(F.col("rejection_reason").isNotNull()),
+        asset=asset,
+        step=step,
+        occurred_at=occurred_at,
+        identity=[F.col("line_id"), F.col("rejection_reason"), F.col("delivery_rank").cast("string")],
+        partition_date=F.col("landing_date"),
+        source_file_name=F.col("source_file_name"),
+        error_type=F.col("rejection_reason"),
+        error_message=F.col("rejection_message"),
+        record=F.col("rejected_record"),
     )
