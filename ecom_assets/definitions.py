@@ -5,10 +5,20 @@ from dagster import Definitions, in_process_executor
 from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.silver import orders_cleaned
+from ecom_assets.jobs import (
+    daily_sales_job,
+    daily_sales_schedule,
+    lakehouse_maintenance_job,
+    lakehouse_maintenance_schedule,
+)
+from ecom_assets.sensors import landing_file_sensor
 from resources import local_resources
 
 defs = Definitions(
     assets=[order_transactions, orders_cleaned, sales_metrics],
+    jobs=[daily_sales_job, lakehouse_maintenance_job],
+    schedules=[daily_sales_schedule, lakehouse_maintenance_schedule],
+    sensors=[landing_file_sensor],
     resources=local_resources(),
     # One process per run: every step shares the run's Spark session instead of starting its own JVM.
     executor=in_process_executor,

@@ -31,6 +31,18 @@ _SPARK_COMPARISONS = {
 
 
 @dataclass(frozen=True)
+class MaintenanceReport:
+    """Data files of a table before and after compaction, and files deleted by VACUUM."""
+
+    files_before: int
+    files_after: int
+    files_vacuumed: int
+
+    def __str__(self) -> str:
+        return f"{self.files_before} → {self.files_after} data files, {self.files_vacuumed} vacuumed"
+
+
+@dataclass(frozen=True)
 class MergeCounts:
     """What a merge did to the target table."""
 
@@ -88,6 +100,10 @@ class Lakehouse(ConfigurableResource, ABC):
         """Upsert `rows` by `key`; optionally delete target rows missing from `rows` whose date
         column lies in the given range (so a re-delivered window replaces what it last delivered).
         """
+
+    @abstractmethod
+    def compact_and_vacuum(self, table: TableName, retention_hours: int) -> MaintenanceReport:
+        """OPTIMIZE the table's small files, then VACUUM files unreferenced for `retention_hours`."""
 
 
 def _date_predicate(column: str, date_range: DateRange) -> str:
@@ -210,3 +226,11 @@ class DeltaRsLakehouse(Lakehouse):
             updated=int(metrics.get("num_target_rows_updated", 0)),
             deleted=int(metrics.get("num_target_rows_deleted", 0)),
         )
+
+    def compact_and_vacuum(self, table: TableName, retention_hours: int) -> MaintenanceReport:
+        """delta-rs compaction, then vacuum (retention below Delta's 7-day default is allowed when asked)."""
+        delta = DeltaTable(self.location(table))
+        files_before = len(delta.file_uris())
+        delta.optimize.compact()
+        vacuumed = delta.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
+        return MaintenanceReport(files_before, len(DeltaTable(self.location(table)).file_uris()), len(vacuumed))

@@ -1,6 +1,9 @@
 """Where raw daily CSV files arrive: `<root>/raw/ecommerce_sales/YYYY/MM/DD/*.csv`."""
 
 import csv
+import hashlib
+import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import date
@@ -9,11 +12,23 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 LANDING_PREFIX = "raw/ecommerce_sales"
+_DAY_PATH = re.compile(r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.csv$")
 
 
 def day_folder(day: date) -> str:
     """The landing folder of a day, relative to the landing root: `raw/ecommerce_sales/YYYY/MM/DD`."""
     return f"{LANDING_PREFIX}/{day:%Y/%m/%d}"
+
+
+def landing_day(path: str) -> date | None:
+    """The day a landing file was delivered for, from its `YYYY/MM/DD/` folder; None if it has none."""
+    match = _DAY_PATH.search(path.replace("\\", "/"))
+    if not match:
+        return None
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
 
 
 class LandingZone(ConfigurableResource, ABC):
@@ -22,6 +37,18 @@ class LandingZone(ConfigurableResource, ABC):
     @abstractmethod
     def files_for_day(self, day: date) -> list[str]:
         """The day's CSV files, sorted; empty when nothing was delivered (a day without sales)."""
+
+    @abstractmethod
+    def list_files(self) -> list[str]:
+        """Every CSV file in a `YYYY/MM/DD` folder of the landing zone, sorted."""
+
+    @abstractmethod
+    def stamp(self, path: str) -> str:
+        """A cheap fingerprint (size and modification time) that changes when a file is rewritten."""
+
+    @abstractmethod
+    def checksum(self, path: str) -> str:
+        """The SHA-256 of a file's content."""
 
     @abstractmethod
     def read_header(self, path: str) -> list[str]:
@@ -48,3 +75,21 @@ class LocalLandingZone(LandingZone):
         with open(path, "rb") as handle:
             first_line = handle.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
         return next(csv.reader([first_line]), []) if first_line else []
+
+    def list_files(self) -> list[str]:
+        """Every CSV file in a `YYYY/MM/DD` folder under the landing prefix, sorted."""
+        base = Path(self.root).resolve() / LANDING_PREFIX
+        return sorted(str(path) for path in base.glob("*/*/*/*.csv") if path.is_file() and landing_day(str(path)))
+
+    def stamp(self, path: str) -> str:
+        """Size and modification time in nanoseconds."""
+        status = os.stat(path)
+        return f"{status.st_size}:{status.st_mtime_ns}"
+
+    def checksum(self, path: str) -> str:
+        """The SHA-256 of the file's bytes."""
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()

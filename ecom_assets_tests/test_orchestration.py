@@ -1,0 +1,92 @@
+"""The daily schedule, the landing sensor and the maintenance job."""
+
+import os
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from dagster import DagsterInstance, build_schedule_context, build_sensor_context
+from deltalake import DeltaTable
+
+from ecom_assets.dates import DateRange
+from ecom_assets.definitions import defs
+from ecom_assets.jobs import daily_sales_schedule
+from ecom_assets.sample_data import generate
+from ecom_assets.sensors import landing_file_sensor
+from ecom_assets.tables import ORDER_TRANSACTIONS
+from resources import LocalLandingZone
+from resources.landing import day_folder
+
+
+def test_the_03_00_utc_tick_targets_the_previous_day():
+    schedule = defs.get_schedule_def(daily_sales_schedule.name)
+    assert schedule.cron_schedule == "0 3 * * *" and schedule.execution_timezone in (None, "UTC")
+    context = build_schedule_context(scheduled_execution_time=datetime(2011, 1, 5, 3, 0, tzinfo=UTC))
+    requests = schedule.evaluate_tick(context).run_requests
+    assert [request.partition_key for request in requests] == ["2011-01-04"]
+    assert schedule.job_name == "daily_sales_job"
+
+
+def evaluate(landing_root, cursor):
+    instance = DagsterInstance.ephemeral()
+    context = build_sensor_context(
+        instance=instance, cursor=cursor, resources={"landing": LocalLandingZone(root=str(landing_root))}
+    )
+    result = landing_file_sensor(context)
+    return result.run_requests or [], result.cursor
+
+
+def test_landing_sensor_runs_new_and_redelivered_files_once_and_unchanged_ones_never(landing_root):
+    generate(landing_root, DateRange(date(2011, 1, 4), date(2011, 1, 5)))
+    requests, cursor = evaluate(landing_root, None)
+    assert sorted(r.partition_key for r in requests) == ["2011-01-04", "2011-01-05"]
+
+    assert evaluate(landing_root, cursor)[0] == [], "nothing changed: no run"
+
+    day_file = next((landing_root / day_folder(date(2011, 1, 5))).glob("*.csv"))
+    content = day_file.read_bytes()
+    day_file.write_bytes(content)
+    os.utime(day_file, (time.time() + 5, time.time() + 5))
+    requests, cursor = evaluate(landing_root, cursor)
+    assert requests == [], "same content delivered again: nothing new to process"
+
+    day_file.write_bytes(content + b"537999,85123A,LATE LINE,1,2011-01-05 18:00:00,2.55,,United Kingdom\n")
+    requests, cursor_after = evaluate(landing_root, cursor)
+    assert [r.partition_key for r in requests] == ["2011-01-05"]
+    assert evaluate(landing_root, cursor_after)[0] == [], "the cursor remembers the re-delivery"
+    first_key = requests[0].run_key
+    assert evaluate(landing_root, cursor)[0][0].run_key == first_key, "run key is stable for the same delivery"
+
+
+def test_landing_sensor_waits_for_a_day_whose_partition_does_not_exist_yet(landing_root):
+    future = date.today() + timedelta(days=400)
+    folder = landing_root / day_folder(future)
+    folder.mkdir(parents=True)
+    (folder / "early.csv").write_text("InvoiceNo\n")
+    requests, cursor = evaluate(landing_root, None)
+    assert requests == [] and "early.csv" not in cursor
+
+
+def test_maintenance_compacts_and_vacuums_tables(spark, landing_root, lakehouse, run_days):
+    generate(landing_root, DateRange(date(2011, 1, 3), date(2011, 1, 5)))
+    for day in (date(2011, 1, 3), date(2011, 1, 4), date(2011, 1, 5)):
+        run_days(DateRange(day, day))
+    rows_before = lakehouse.read(spark, ORDER_TRANSACTIONS).count()
+    before = len(DeltaTable(lakehouse.location(ORDER_TRANSACTIONS)).file_uris())
+
+    result = defs.get_job_def("lakehouse_maintenance_job").execute_in_process(
+        run_config={"ops": {"compact_and_vacuum_tables": {"config": {"retention_hours": 0}}}},
+        resources={"lakehouse": lakehouse},
+    )
+
+    assert result.success
+    observations = {
+        tuple(
+            e.asset_observation_data.asset_observation.asset_key.path
+        ): e.asset_observation_data.asset_observation.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+    }
+    bronze = observations[("ecommerce_catalog", "raw", "order_transactions")]
+    assert bronze["files_before"].value == before
+    assert bronze["files_after"].value <= before and bronze["files_vacuumed"].value > 0
+    assert lakehouse.read(spark, ORDER_TRANSACTIONS).count() == rows_before
