@@ -73,7 +73,7 @@ def test_maintenance_compacts_and_vacuums_tables(spark, landing_root, lakehouse,
     rows_before = lakehouse.read(spark, ORDER_TRANSACTIONS).count()
     before = len(DeltaTable(lakehouse.location(ORDER_TRANSACTIONS)).file_uris())
 
-    result = defs.get_job_def("lakehouse_maintenance_job").execute_in_process(
+    result = defs.resolve_job_def("lakehouse_maintenance_job").execute_in_process(
         run_config={"ops": {"compact_and_vacuum_tables": {"config": {"retention_hours": 0}}}},
         resources={"lakehouse": lakehouse},
     )

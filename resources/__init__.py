@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+from resources.email import SmtpEmailResource, email_from_environment
 from resources.lakehouse import DeltaRsLakehouse, Lakehouse
 from resources.landing import LandingZone, LocalLandingZone
 from resources.spark import SparkSessionResource
@@ -17,7 +18,7 @@ def local_lakehouse() -> DeltaRsLakehouse:
 
 
 def local_resources() -> dict:
-    """The embedded local default: landing folder, delta-rs warehouse and in-process Spark.
+    """The embedded local default: landing folder, delta-rs warehouse, in-process Spark, alert mailer.
 
     `ECOM_LANDING_ROOT` (default `data`) and `ECOM_WAREHOUSE_ROOT` override the folders.
     """
@@ -25,6 +26,7 @@ def local_resources() -> dict:
         "spark": SparkSessionResource(),
         "landing": LocalLandingZone(root=os.environ.get("ECOM_LANDING_ROOT", str(DEFAULT_DATA_ROOT))),
         "lakehouse": local_lakehouse(),
+        "email": email_from_environment(),
     }
 
 
@@ -33,6 +35,7 @@ __all__ = [
     "Lakehouse",
     "LandingZone",
     "LocalLandingZone",
+    "SmtpEmailResource",
     "SparkSessionResource",
     "local_lakehouse",
     "local_resources",

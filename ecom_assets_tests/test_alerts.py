@@ -1,0 +1,123 @@
+"""Failure emails through a real SMTP server on 127.0.0.1 (aiosmtpd), sensor ticks on a real instance."""
+
+import email
+import socket
+from datetime import date
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from dagster import DagsterInstance, build_sensor_context
+
+from ecom_assets.alerts import run_failure_email_sensor
+from ecom_assets.dates import DateRange
+from ecom_assets.definitions import defs
+from ecom_assets.sample_data import generate
+from ecom_assets_tests.conftest import TEST_SPARK
+from resources import DeltaRsLakehouse, LocalLandingZone, SmtpEmailResource
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_port():
+    return free_port()
+
+
+def start_smtp(port: int) -> tuple[Controller, Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, inbox
+
+
+@pytest.fixture
+def failed_run(tmp_path, spark):
+    """A real instance holding one failed run of daily_sales_job (its warehouse cannot be written)."""
+    (tmp_path / "dagster_home").mkdir()
+    instance = DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+    generate(tmp_path / "landing", DateRange(date(2011, 1, 4), date(2011, 1, 4)))
+    (tmp_path / "not_a_folder").write_text("")
+    result = defs.resolve_job_def("daily_sales_job").execute_in_process(
+        instance=instance,
+        partition_key="2011-01-04",
+        raise_on_error=False,
+        resources={
+            "spark": TEST_SPARK,
+            "landing": LocalLandingZone(root=str(tmp_path / "landing")),
+            "lakehouse": DeltaRsLakehouse(warehouse_root=str(tmp_path / "not_a_folder")),
+        },
+    )
+    assert not result.success
+    yield instance, result.run_id
+    instance.dispose()
+
+
+def tick(instance, port, cursor):
+    mailer = SmtpEmailResource(
+        host="127.0.0.1",
+        port=port,
+        sender="alerts@example.test",
+        recipients="steward@example.test, ops@example.test",
+        ui_base_url="http://127.0.0.1:3000",
+        timeout_seconds=2,
+    )
+    context = build_sensor_context(instance=instance, cursor=cursor, resources={"email": mailer})
+    return run_failure_email_sensor(context).cursor
+
+
+def test_a_failed_daily_run_is_mailed_once_with_partition_step_and_error(failed_run, smtp_port):
+    instance, run_id = failed_run
+    controller, inbox = start_smtp(smtp_port)
+    try:
+        cursor = tick(instance, smtp_port, None)
+        cursor = tick(instance, smtp_port, cursor)
+    finally:
+        controller.stop()
+
+    assert len(inbox.messages) == 1, "one email per failed run, none on the next tick"
+    message = inbox.messages[0]
+    assert "2011-01-04" in message["Subject"] and "FAILURE" in message["Subject"]
+    assert "ecommerce_catalog__raw__order_transactions" in message["Subject"]
+    assert message["To"] == "steward@example.test, ops@example.test"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert f"http://127.0.0.1:3000/runs/{run_id}" in text and run_id in html
+    assert "Error(s):" in text and "order_transactions" in text
+
+
+def test_an_alert_waits_while_the_mail_server_is_down_and_is_sent_when_it_is_back(failed_run, smtp_port):
+    instance, _ = failed_run
+    cursor = tick(instance, smtp_port, None)  # nothing listens on the port: the sensor must not raise
+    assert '"pending": ["' in cursor
+
+    controller, inbox = start_smtp(smtp_port)
+    try:
+        cursor = tick(instance, smtp_port, cursor)
+        cursor = tick(instance, smtp_port, cursor)
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1 and '"pending": []' in cursor
+
+
+def test_an_unconfigured_mailer_keeps_alerts_waiting(failed_run):
+    instance, _ = failed_run
+    context = build_sensor_context(
+        instance=instance, resources={"email": SmtpEmailResource(host="", sender="", recipients="")}
+    )
+    assert '"pending": ["' in run_failure_email_sensor(context).cursor
