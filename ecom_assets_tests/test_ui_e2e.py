@@ -1,0 +1,92 @@
+"""The Dagster UI, driven in headless Chromium (Playwright with Debian's chromium): materialize and backfill."""
+
+import re
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import generate
+from ecom_assets_tests.dagster_dev import dagster_dev, graphql
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
+]
+RUNS = """{ runsOrError { ... on Runs { results { runId status
+  tags { key value } } } } }"""
+
+
+def launch_from_dialog(page, base_url: str, partitions: str, button: re.Pattern) -> None:
+    """Open daily_sales_job's 'Materialize all' dialog, type the partitions, press the launch button."""
+    page.goto(f"{base_url}/locations/ecom_assets/jobs/daily_sales_job")
+    page.locator("button", has_text="Materialize").first.click()
+    page.get_by_text("Show all partitions").click()  # the dialog starts with the last 90 days only
+    box = page.locator("input[type=text]:visible").first
+    box.fill(partitions)
+    box.press("Enter")
+    page.get_by_role("button", name=button).click()
+
+
+def wait_for_runs(base_url: str, count: int, timeout: float = 300) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = graphql(base_url, RUNS)["runsOrError"]["results"]
+        if len(runs) >= count and all(run["status"] in ("SUCCESS", "FAILURE", "CANCELED") for run in runs):
+            return runs
+        assert time.monotonic() < deadline, f"runs did not finish: {runs}"
+        time.sleep(3)
+
+
+def test_materialize_and_backfill_from_the_ui(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    generate(tmp_path / "data", DateRange(date(2011, 1, 3), date(2011, 1, 9)))
+    ARTIFACTS.mkdir(exist_ok=True)
+    with dagster_dev(tmp_path) as base_url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(f"{base_url}/locations/ecom_assets/jobs/daily_sales_job")
+        page.locator("button", has_text="Materialize").first.wait_for()
+        time.sleep(2)
+        if page.get_by_role("button", name="Skip").is_visible():  # Dagster's first-visit community dialog
+            page.get_by_role("button", name="Skip").click()
+
+        launch_from_dialog(page, base_url, "2011-01-04", re.compile(r"Launch 1 run"))
+        wait_for_runs(base_url, 1)
+        launch_from_dialog(page, base_url, "[2011-01-05...2011-01-07]", re.compile(r"Launch backfill"))
+        runs = wait_for_runs(base_url, 2)
+
+        page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=partitions")
+        page.get_by_text("Materialized (4)").wait_for()  # 2011-01-04 alone, then 05..07 as a backfill
+        page.screenshot(path=str(ARTIFACTS / "sales_metrics_partitions.png"), full_page=True)
+        page.goto(f"{base_url}/runs")
+        page.get_by_text("Success").first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "runs.png"), full_page=True)
+        browser.close()
+
+    assert [run["status"] for run in runs] == ["SUCCESS", "SUCCESS"]
+    ranges = sorted(
+        (
+            tags.get("dagster/partition")
+            or tags["dagster/asset_partition_range_start"] + "..." + tags["dagster/asset_partition_range_end"]
+        )
+        for tags in ({t["key"]: t["value"] for t in run["tags"]} for run in runs)
+    )
+    assert ranges == ["2011-01-04", "2011-01-05...2011-01-07"]
