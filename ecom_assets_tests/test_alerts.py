@@ -1,7 +1,7 @@
 """Failure emails through a real SMTP server on 127.0.0.1 (aiosmtpd), sensor ticks on a real instance."""
 
 import email
-import socket
+from contextlib import contextmanager
 from datetime import date
 from email.policy import default as default_policy
 
@@ -14,6 +14,7 @@ from ecom_assets.dates import DateRange
 from ecom_assets.definitions import defs
 from ecom_assets.sample_data import generate
 from ecom_assets_tests.conftest import TEST_SPARK
+from ecom_assets_tests.dagster_dev import free_port
 from resources import DeltaRsLakehouse, LocalLandingZone, SmtpEmailResource
 
 
@@ -28,22 +29,21 @@ class Inbox:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_port():
     return free_port()
 
 
-def start_smtp(port: int) -> tuple[Controller, Inbox]:
+@contextmanager
+def smtp_server(port: int):
+    """A real SMTP server on 127.0.0.1:port for the block; yields its inbox."""
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    return controller, inbox
+    try:
+        yield inbox
+    finally:
+        controller.stop()
 
 
 @pytest.fixture
@@ -83,12 +83,9 @@ def tick(instance, port, cursor):
 
 def test_a_failed_daily_run_is_mailed_once_with_partition_step_and_error(failed_run, smtp_port):
     instance, run_id = failed_run
-    controller, inbox = start_smtp(smtp_port)
-    try:
+    with smtp_server(smtp_port) as inbox:
         cursor = tick(instance, smtp_port, None)
         cursor = tick(instance, smtp_port, cursor)
-    finally:
-        controller.stop()
 
     assert len(inbox.messages) == 1, "one email per failed run, none on the next tick"
     message = inbox.messages[0]
@@ -106,12 +103,9 @@ def test_an_alert_waits_while_the_mail_server_is_down_and_is_sent_when_it_is_bac
     cursor = tick(instance, smtp_port, None)  # nothing listens on the port: the sensor must not raise
     assert '"pending": ["' in cursor
 
-    controller, inbox = start_smtp(smtp_port)
-    try:
+    with smtp_server(smtp_port) as inbox:
         cursor = tick(instance, smtp_port, cursor)
         cursor = tick(instance, smtp_port, cursor)
-    finally:
-        controller.stop()
     assert len(inbox.messages) == 1 and '"pending": []' in cursor
 
 

@@ -27,6 +27,20 @@ HEADER = ",".join(SOURCE_COLUMNS)
 DAY = date(2011, 1, 4)
 
 
+def day_folder_of(landing_root):
+    """The (created) landing folder of DAY under a landing root."""
+    folder = landing_root / "raw/ecommerce_sales/2011/01/04"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def malformed_file(landing_root) -> str:
+    """A landing file with one line that does not split into the source columns."""
+    path = day_folder_of(landing_root) / "bad.csv"
+    path.write_text(HEADER + "\n536365,85123A,too few fields\n")
+    return str(path)
+
+
 def bronze_rows(spark, *lines: tuple, landing_date: date = DAY, file: str = "2011/01/04/a.csv"):
     """Bronze rows from source tuples in SOURCE_COLUMNS order, landed on `landing_date` in `file`."""
     rows = [(*line, None, DAY, file, landing_date, landing_date.year, landing_date.month) for line in lines]
@@ -54,8 +68,7 @@ def parsed_one(spark, source_line: tuple) -> Row:
 
 
 def test_bronze_keeps_rows_one_to_one_as_strings_with_lineage(spark, tmp_path):
-    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
-    folder.mkdir(parents=True)
+    folder = day_folder_of(tmp_path)
     (folder / "orders.csv").write_text(
         HEADER + "\n"
         '536381,82567,"AIRLINE LOUNGE,METAL SIGN",2,2011-01-04 09:41:00,2.1,15311.0,United Kingdom\n'
@@ -73,10 +86,7 @@ def test_bronze_keeps_rows_one_to_one_as_strings_with_lineage(spark, tmp_path):
 
 
 def test_bronze_marks_lines_the_csv_parser_cannot_split(spark, tmp_path):
-    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
-    folder.mkdir(parents=True)
-    (folder / "bad.csv").write_text(HEADER + "\n536365,85123A,too few fields\n")
-    rows = to_bronze(read_landing_csv(spark, [str(folder / "bad.csv")]), DAY).collect()
+    rows = to_bronze(read_landing_csv(spark, [malformed_file(tmp_path)]), DAY).collect()
     assert rows[0]["corrupt_record"] == "536365,85123A,too few fields"
 
 
@@ -165,10 +175,7 @@ def test_rejection_messages_quote_the_offending_value(spark):
 
 
 def test_a_malformed_line_is_recorded_raw(spark, tmp_path):
-    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
-    folder.mkdir(parents=True)
-    (folder / "bad.csv").write_text(HEADER + "\n536365,85123A,too few fields\n")
-    bronze = to_bronze(read_landing_csv(spark, [str(folder / "bad.csv")]), DAY)
+    bronze = to_bronze(read_landing_csv(spark, [malformed_file(tmp_path)]), DAY)
     error = rejected_line_errors(parse_order_lines(bronze), "a", "s", datetime(2026, 1, 1)).first()
     assert error["error_type"] == "malformed_csv_line" and error["record"] == "536365,85123A,too few fields"
 
@@ -302,8 +309,7 @@ def test_header_problem_accepts_any_order_and_names_what_is_missing(header, prob
 
 
 def test_reordered_columns_are_read_by_name(spark, tmp_path):
-    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
-    folder.mkdir(parents=True)
+    folder = day_folder_of(tmp_path)
     header = ["Country", "Extra", *reversed(SOURCE_COLUMNS[:-1])]
     (folder / "reordered.csv").write_text(
         ",".join(header) + "\nUnited Kingdom,x,17850.0,2.55,2011-01-04 08:26:00,6,WHITE HEART,85123A,536365\n"
@@ -318,8 +324,7 @@ def test_reordered_columns_are_read_by_name(spark, tmp_path):
 
 
 def test_every_line_of_an_unreadable_file_becomes_an_error_row(spark, tmp_path):
-    folder = tmp_path / "raw/ecommerce_sales/2011/01/04"
-    folder.mkdir(parents=True)
+    folder = day_folder_of(tmp_path)
     (folder / "no_country.csv").write_text(",".join(SOURCE_COLUMNS[:-1]) + "\nline one\nline two\n")
     (folder / "empty.csv").write_text("")
     problems = {
