@@ -90,6 +90,12 @@ class Lakehouse(ConfigurableResource, ABC):
         """
 
     @abstractmethod
+    def delete_date_range(
+        self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
+    ) -> None:
+        """Delete the table's rows in `date_range` and `scope` (nothing to do when the table does not exist)."""
+
+    @abstractmethod
     def merge_on_key(
         self,
         table: TableName,
@@ -108,6 +114,13 @@ class Lakehouse(ConfigurableResource, ABC):
 
 def _date_predicate(column: str, date_range: DateRange) -> str:
     return f"{column} >= '{date_range.start}' AND {column} <= '{date_range.end}'"
+
+
+def _range_and_scope_predicate(date_column: str, date_range: DateRange, scope: Mapping[str, str] | None) -> str:
+    return " AND ".join(
+        [_date_predicate(date_column, date_range)]
+        + [f"{column} = {_sql_literal(value)}" for column, value in (scope or {}).items()]
+    )
 
 
 def _all_nullable(table: pa.Table) -> pa.Table:
@@ -189,10 +202,7 @@ class DeltaRsLakehouse(Lakehouse):
                 self.location(table),
                 arrow,
                 mode="overwrite",
-                predicate=" AND ".join(
-                    [_date_predicate(date_column, date_range)]
-                    + [f"{column} = {_sql_literal(value)}" for column, value in (scope or {}).items()]
-                ),
+                predicate=_range_and_scope_predicate(date_column, date_range, scope),
             )
         else:
             write_deltalake(self.location(table), arrow, mode="append", partition_by=list(partition_by) or None)
@@ -234,3 +244,10 @@ class DeltaRsLakehouse(Lakehouse):
         delta.optimize.compact()
         vacuumed = delta.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
         return MaintenanceReport(files_before, len(DeltaTable(self.location(table)).file_uris()), len(vacuumed))
+
+    def delete_date_range(
+        self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
+    ) -> None:
+        """A delta-rs DELETE by predicate; no Spark job."""
+        if self.exists(table):
+            DeltaTable(self.location(table)).delete(_range_and_scope_predicate(date_column, date_range, scope))

@@ -20,7 +20,6 @@ from ecom_assets.transforms.bronze import (
     rejected_file_errors,
     to_bronze,
 )
-from ecom_assets.transforms.errors import ETL_ERROR_SCHEMA
 from resources import Lakehouse, LandingZone, SparkSessionResource
 
 
@@ -101,13 +100,14 @@ def _record_rejected_files(
     for path, problem in sorted(problems.items()):
         context.log.error(f"skipped landing file {path}: {problem}")
     asset_name = ORDER_TRANSACTIONS.full_name
-    errors = (
-        rejected_file_errors(session, problems, asset_name, context.op_execution_context.op_def.name, datetime.now(UTC))
-        if problems
-        else session.createDataFrame([], ETL_ERROR_SCHEMA)
-    ).cache()
+    scope = {"asset": asset_name}
+    if not problems:
+        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
+        return Counter()
+    step = context.op_execution_context.op_def.name
+    errors = rejected_file_errors(session, problems, asset_name, step, datetime.now(UTC)).cache()
     try:
-        lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope={"asset": asset_name})
+        lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)
         rejected_lines = errors.where(F.col("error_type") == UNREADABLE_FILE).groupBy("partition_date").count()
         return Counter({row["partition_date"]: row["count"] for row in rejected_lines.collect()})
     finally:

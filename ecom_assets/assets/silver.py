@@ -44,15 +44,18 @@ def orders_cleaned(
         figures_by_day = _figures_by_landing_day(days, outcomes)
         unique = silver_lines(parsed)
         merged = lakehouse.merge_on_key(ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days))
-        asset_name = ORDERS_CLEANED.full_name
-        errors = rejected_line_errors(parsed, asset_name, context.op_execution_context.op_def.name, datetime.now(UTC))
-        lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope={"asset": asset_name})
         add_daily_metadata(context, days, figures_by_day)
+        scope = {"asset": ORDERS_CLEANED.full_name}
         rejected = sum(figures["rows_rejected"] for figures in figures_by_day.values())
         if rejected:
+            step = context.op_execution_context.op_def.name
+            errors = rejected_line_errors(parsed, ORDERS_CLEANED.full_name, step, datetime.now(UTC))
+            lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)
             context.log.warning(
-                f"{rejected} row(s) kept out of silver; rows_rejected_<reason> metadata has them by day"
+                f"{rejected} row(s) kept out of silver, each recorded with its reason in {ETL_ERRORS.full_name}"
             )
+        else:
+            lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
         return MaterializeResult(
             metadata={
                 "days_in_run": len(days),

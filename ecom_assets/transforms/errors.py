@@ -4,21 +4,6 @@ from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-ETL_ERROR_SCHEMA = T.StructType(
-    [
-        T.StructField("error_id", T.StringType()),
-        T.StructField("occurred_at", T.TimestampType()),
-        T.StructField("asset", T.StringType()),
-        T.StructField("step", T.StringType()),
-        T.StructField("partition_date", T.DateType()),
-        T.StructField("source_file_name", T.StringType()),
-        T.StructField("error_type", T.StringType()),
-        T.StructField("error_message", T.StringType()),
-        T.StructField("record", T.StringType()),
-    ]
-)
 
 
 def as_error_rows(
