@@ -30,6 +30,11 @@ _SPARK_COMPARISONS = {
 }
 
 
+def within(column: str, date_range: DateRange) -> list[Filter]:
+    """Filters keeping rows whose date `column` lies in `date_range` (both ends included)."""
+    return [(column, ">=", date_range.start), (column, "<=", date_range.end)]
+
+
 @dataclass(frozen=True)
 class MaintenanceReport:
     """Data files of a table before and after compaction, and files deleted by VACUUM."""

@@ -18,6 +18,7 @@ from ecom_assets.transforms.gold import (
     sale_customers,
 )
 from resources import Lakehouse, SparkSessionResource
+from resources.lakehouse import within
 
 _METRIC_INPUT_COLUMNS = ["order_date", "invoice_no", "customer_id", "quantity", "line_amount", "line_type"]
 
@@ -43,10 +44,7 @@ def sales_metrics(
         session,
         ORDERS_CLEANED,
         columns=_METRIC_INPUT_COLUMNS,
-        filters=[
-            ("order_date", ">=", days.start),
-            ("order_date", "<=", days.end),
-        ],
+        filters=within("order_date", days),
     )
     history = lakehouse.read(
         session,

@@ -13,6 +13,7 @@ from ecom_assets.partitions import partition_days
 from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED
 from ecom_assets.transforms.silver import line_outcome, parse_order_lines, rejected_line_errors, silver_lines
 from resources import Lakehouse, SparkSessionResource
+from resources.lakehouse import within
 
 
 @daily_table_asset(
@@ -29,10 +30,7 @@ def orders_cleaned(
     bronze = lakehouse.read(
         spark.get_session(),
         ORDER_TRANSACTIONS,
-        filters=[
-            ("partition_date", ">=", days.start),
-            ("partition_date", "<=", days.end),
-        ],
+        filters=within("partition_date", days),
     )
     parsed = parse_order_lines(bronze).cache()
     try:
