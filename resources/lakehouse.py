@@ -117,15 +117,8 @@ class Lakehouse(ConfigurableResource, ABC):
         """OPTIMIZE the table's small files, then VACUUM files unreferenced for `retention_hours`."""
 
 
-def _date_predicate(column: str, date_range: DateRange) -> str:
-    return f"{column} >= '{date_range.start}' AND {column} <= '{date_range.end}'"
-
-
-def _range_and_scope_predicate(date_column: str, date_range: DateRange, scope: Mapping[str, str] | None) -> str:
-    return " AND ".join(
-        [_date_predicate(date_column, date_range)]
-        + [f"{column} = {_sql_literal(value)}" for column, value in (scope or {}).items()]
-    )
+def _range_and_scope(date_column: str, date_range: DateRange, scope: Mapping[str, str] | None) -> list[Filter]:
+    return within(date_column, date_range) + [(column, "=", value) for column, value in (scope or {}).items()]
 
 
 def _all_nullable(table: pa.Table) -> pa.Table:
@@ -151,8 +144,8 @@ def _sql_predicate(filters: Sequence[Filter]) -> str:
 class DeltaRsLakehouse(Lakehouse):
     """Delta tables under `<warehouse_root>/<catalog>/<schema>/<table>`, written by delta-rs.
 
-    Data moves between Spark and delta-rs as Arrow tables, so no Delta jars are needed on the
-    local Spark classpath.
+    Writes go from Spark to delta-rs as Arrow; reads let delta-rs pick the snapshot's files and
+    Spark read them as Parquet. No Delta jars are needed on the local Spark classpath.
     """
 
     warehouse_root: str
@@ -182,10 +175,10 @@ class DeltaRsLakehouse(Lakehouse):
             raise LookupError(f"table {table.full_name} does not exist yet at {self.location(table)}")
         delta = DeltaTable(self.location(table))
         files = delta.file_uris(file_pruning_predicate=_sql_predicate(filters) or None)
-        table_columns = list(columns) if columns else delta.to_pyarrow_dataset().schema.names
+        schema = delta.to_pyarrow_dataset().schema
+        table_columns = list(columns) if columns else schema.names
         if not files:
-            empty = delta.to_pyarrow_dataset().schema.empty_table().select(table_columns)
-            return spark.createDataFrame(empty)
+            return spark.createDataFrame(schema.empty_table().select(table_columns))
         rows = spark.read.option("basePath", self.location(table)).parquet(*files)
         for column, op, value in filters:
             rows = rows.where(_SPARK_COMPARISONS[op](F.col(column), F.lit(value)))
@@ -207,7 +200,7 @@ class DeltaRsLakehouse(Lakehouse):
                 self.location(table),
                 arrow,
                 mode="overwrite",
-                predicate=_range_and_scope_predicate(date_column, date_range, scope),
+                predicate=_sql_predicate(_range_and_scope(date_column, date_range, scope)),
             )
         else:
             write_deltalake(self.location(table), arrow, mode="append", partition_by=list(partition_by) or None)
@@ -234,7 +227,9 @@ class DeltaRsLakehouse(Lakehouse):
         )
         if delete_unmatched_in is not None:
             column, date_range = delete_unmatched_in
-            merger = merger.when_not_matched_by_source_delete(predicate=_date_predicate(f"target.{column}", date_range))
+            merger = merger.when_not_matched_by_source_delete(
+                predicate=_sql_predicate(within(f"target.{column}", date_range))
+            )
         metrics = merger.execute()
         return MergeCounts(
             inserted=int(metrics.get("num_target_rows_inserted", 0)),
@@ -255,4 +250,4 @@ class DeltaRsLakehouse(Lakehouse):
     ) -> None:
         """A delta-rs DELETE by predicate; no Spark job."""
         if self.exists(table):
-            DeltaTable(self.location(table)).delete(_range_and_scope_predicate(date_column, date_range, scope))
+            DeltaTable(self.location(table)).delete(_sql_predicate(_range_and_scope(date_column, date_range, scope)))
