@@ -10,7 +10,7 @@ from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
-from resources import DeltaRsLakehouse, LocalLandingZone, SparkSessionResource
+from resources import DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, SparkSessionResource
 
 SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail" / "by-day"
 PIPELINE_ASSETS = [order_transactions, orders_cleaned, sales_metrics]
@@ -39,17 +39,18 @@ def lakehouse(tmp_path: Path) -> DeltaRsLakehouse:
 
 @pytest.fixture
 def run_days(spark, landing_root: Path, lakehouse: DeltaRsLakehouse):
-    """Materialize bronze, silver and gold for a range of days as one run; returns the result."""
+    """Materialize bronze, silver and gold (or the given assets) for a range of days as one run; returns the result."""
     instance = DagsterInstance.ephemeral()
 
-    def run(days: DateRange, raise_on_error: bool = True):
+    def run(days: DateRange, raise_on_error: bool = True, assets=PIPELINE_ASSETS):
         return materialize(
-            PIPELINE_ASSETS,
+            assets,
             instance=instance,
             resources={
                 "spark": TEST_SPARK,
                 "landing": LocalLandingZone(root=str(landing_root)),
                 "lakehouse": lakehouse,
+                "quality": DataQualityPolicy(),
             },
             tags={
                 "dagster/asset_partition_range_start": days.start.isoformat(),
@@ -58,4 +59,5 @@ def run_days(spark, landing_root: Path, lakehouse: DeltaRsLakehouse):
             raise_on_error=raise_on_error,
         )
 
+    run.instance = instance
     return run

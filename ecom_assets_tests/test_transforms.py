@@ -9,10 +9,9 @@ from pyspark.sql import Row
 
 from ecom_assets.transforms.bronze import (
     BRONZE_SCHEMA,
-    SOURCE_COLUMNS,
-    header_problem,
+    file_error_entries,
+    file_errors,
     read_landing_csv,
-    rejected_file_errors,
     to_bronze,
 )
 from ecom_assets.transforms.gold import (
@@ -20,6 +19,14 @@ from ecom_assets.transforms.gold import (
     first_sale_dates,
     restate_customer_counts,
     sale_customers,
+)
+from ecom_assets.transforms.landing_files import (
+    LATIN1,
+    SOURCE_COLUMNS,
+    data_lines,
+    decode,
+    header_problem,
+    profile_landing_file,
 )
 from ecom_assets.transforms.silver import line_outcome, parse_order_lines, rejected_line_errors, silver_lines
 
@@ -146,6 +153,9 @@ def test_missing_customer_is_a_guest(spark):
         (line(ts="yesterday"), "unparseable_invoice_date"),
         (line(invoice=""), "missing_invoice_no"),
         (line(stock=" "), "missing_stock_code"),
+        (line(qty="2000000"), "absurd_quantity"),
+        (line(price="-250000"), "absurd_unit_price"),
+        (line(ts="2011-01-05 09:00:00"), "invoice_date_outside_partition"),
     ],
 )
 def test_unparseable_rows_are_rejected_with_their_reason(spark, source_line, reason):
@@ -192,13 +202,28 @@ def test_line_id_is_deterministic_and_separates_different_lines(spark):
 
 def test_exact_duplicates_are_removed_keeping_the_first_delivery(spark):
     first = bronze_rows(spark, line(), line(), line(qty="7"), landing_date=date(2011, 1, 4), file="2011/01/04/a.csv")
-    again = bronze_rows(spark, line(), landing_date=date(2011, 1, 5), file="2011/01/05/b.csv")
-    parsed = parse_order_lines(first.unionByName(again))
+    again = bronze_rows(spark, line(), file="2011/01/04/b.csv")
+    parsed = parse_order_lines(again.unionByName(first))
     unique = silver_lines(parsed).collect()
     assert len(unique) == 2
-    assert {r["landing_date"] for r in unique if r["quantity"] == 6} == {date(2011, 1, 4)}
+    assert {r["source_file_name"] for r in unique if r["quantity"] == 6} == {"2011/01/04/a.csv"}
     outcomes = sorted(r["outcome"] for r in parsed.select(line_outcome().alias("outcome")).collect())
     assert outcomes == ["duplicate", "duplicate", "kept", "kept"]
+
+
+def test_a_line_in_another_days_folder_is_rejected_even_when_it_repeats_a_kept_line(spark):
+    on_its_day = bronze_rows(spark, line())
+    in_next_days_folder = bronze_rows(spark, line(), landing_date=date(2011, 1, 5), file="2011/01/05/b.csv")
+    for parsed in (
+        parse_order_lines(on_its_day.unionByName(in_next_days_folder)),
+        parse_order_lines(in_next_days_folder),
+    ):
+        wrong_day = parsed.where("landing_date = DATE'2011-01-05'").first()
+        assert wrong_day["rejection_reason"] == "invoice_date_outside_partition"
+        assert (
+            "'2011-01-04 08:26:00' is not on the day of its file's folder (2011-01-05)"
+            in wrong_day["rejection_message"]
+        )
 
 
 def test_every_row_has_exactly_one_outcome(spark):
@@ -325,16 +350,50 @@ def test_reordered_columns_are_read_by_name(spark, tmp_path):
 
 def test_every_line_of_an_unreadable_file_becomes_an_error_row(spark, tmp_path):
     folder = day_folder_of(tmp_path)
-    (folder / "no_country.csv").write_text(",".join(SOURCE_COLUMNS[:-1]) + "\nline one\nline two\n")
-    (folder / "empty.csv").write_text("")
-    problems = {
-        str(folder / "no_country.csv"): "lacks Country",
-        str(folder / "empty.csv"): "the file is empty: no header row",
-    }
-    errors = rejected_file_errors(spark, problems, "bronze", "step", datetime(2026, 1, 1)).collect()
+    no_country = (",".join(SOURCE_COLUMNS[:-1]) + "\nline one\n\nline two\n").encode()
+    entries = []
+    for name, content in (("no_country.csv", no_country), ("empty.csv", b"")):
+        profile = profile_landing_file(content)
+        entries += file_error_entries(str(folder / name), profile, data_lines(decode(content)[0]))
+    errors = file_errors(spark, entries, "bronze", "step", datetime(2026, 1, 1)).collect()
     assert sorted((e["error_type"], e["record"], e["source_file_name"]) for e in errors) == [
         ("empty_file", "", "2011/01/04/empty.csv"),
         ("unreadable_file", "line one", "2011/01/04/no_country.csv"),
         ("unreadable_file", "line two", "2011/01/04/no_country.csv"),
     ]
     assert {e["partition_date"] for e in errors} == {DAY} and len({e["error_id"] for e in errors}) == 3
+    assert all("lacks column(s) Country" in e["error_message"] for e in errors if e["error_type"] != "empty_file")
+
+
+@pytest.mark.parametrize(
+    "content, notice",
+    [
+        (b"\xef\xbb\xbf" + HEADER.encode() + b"\n", "utf8_bom_removed"),
+        (HEADER.encode() + b"\r\n1,2,3,4,5,6,7,8\r\n", "crlf_line_endings"),
+        (HEADER.encode() + b"\n1,2,CAF\xc9,4,5,6,7,8\n", "decoded_as_latin1"),
+        ((HEADER + ",Discount").encode() + b"\n", "extra_columns_dropped"),
+        (",".join(reversed(SOURCE_COLUMNS)).encode() + b"\n", "columns_reordered"),
+        (HEADER.encode() + b"\n", "header_only_file"),
+    ],
+)
+def test_tolerated_file_quirks_are_named(content, notice):
+    profile = profile_landing_file(content)
+    assert profile.problem is None
+    assert notice in [kind for kind, _ in profile.notices]
+
+
+def test_latin1_bytes_are_read_with_the_latin1_charset(spark, tmp_path):
+    folder = day_folder_of(tmp_path)
+    content = (HEADER + "\n536365,85123A,CR\xc8ME BR\xdbL\xc9E \xa3,6,2011-01-04 08:26:00,2.55,,France\n").encode(
+        "latin-1"
+    )
+    (folder / "latin1.csv").write_bytes(content)
+    profile = profile_landing_file(content)
+    assert profile.encoding == LATIN1 and profile.data_lines == 1
+    row = read_landing_csv(spark, [str(folder / "latin1.csv")], profile.header, profile.encoding).first()
+    assert row["Description"] == "CRÈME BRÛLÉE £"
+
+
+def test_line_counts_follow_spark_line_breaks_not_unicode_ones():
+    content = (HEADER + "\n1,2,A\x85B,4,5,6,7,8\r\n\n   \n2,2,C,4,5,6,7,8").encode("latin-1")
+    assert profile_landing_file(content).data_lines == 2

@@ -6,6 +6,7 @@ from pathlib import Path
 from resources.email import SmtpEmailResource, email_from_environment
 from resources.lakehouse import DeltaRsLakehouse, Lakehouse
 from resources.landing import LandingZone, LocalLandingZone
+from resources.quality import DataQualityPolicy
 from resources.spark import SparkSessionResource
 
 DEFAULT_DATA_ROOT = Path("data")
@@ -18,7 +19,7 @@ def local_lakehouse() -> DeltaRsLakehouse:
 
 
 def local_resources() -> dict:
-    """The embedded local default: landing folder, delta-rs warehouse, in-process Spark, alert mailer.
+    """The embedded local default: landing folder, delta-rs warehouse, in-process Spark, alert mailer, check thresholds.
 
     `ECOM_LANDING_ROOT` (default `data`) and `ECOM_WAREHOUSE_ROOT` override the folders.
     """
@@ -27,10 +28,12 @@ def local_resources() -> dict:
         "landing": LocalLandingZone(root=os.environ.get("ECOM_LANDING_ROOT", str(DEFAULT_DATA_ROOT))),
         "lakehouse": local_lakehouse(),
         "email": email_from_environment(),
+        "quality": DataQualityPolicy(),
     }
 
 
 __all__ = [
+    "DataQualityPolicy",
     "DeltaRsLakehouse",
     "Lakehouse",
     "LandingZone",

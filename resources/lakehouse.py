@@ -95,6 +95,10 @@ class Lakehouse(ConfigurableResource, ABC):
         """
 
     @abstractmethod
+    def append(self, table: TableName, rows: DataFrame) -> None:
+        """Add `rows` to the table (created on first write); for append-only logs."""
+
+    @abstractmethod
     def delete_date_range(
         self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
     ) -> None:
@@ -206,6 +210,10 @@ class DeltaRsLakehouse(Lakehouse):
             write_deltalake(self.location(table), arrow, mode="append", partition_by=list(partition_by) or None)
         per_date = arrow.group_by(date_column).aggregate([([], "count_all")]).to_pylist()
         return Counter({row[date_column]: row["count_all"] for row in per_date})
+
+    def append(self, table: TableName, rows: DataFrame) -> None:
+        """A delta-rs append commit."""
+        write_deltalake(self.location(table), _all_nullable(rows.toArrow()), mode="append")
 
     def merge_on_key(
         self,

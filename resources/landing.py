@@ -1,6 +1,5 @@
 """Where raw daily CSV files arrive: `<root>/raw/ecommerce_sales/YYYY/MM/DD/*.csv`."""
 
-import csv
 import hashlib
 import os
 import re
@@ -51,8 +50,8 @@ class LandingZone(ConfigurableResource, ABC):
         """The SHA-256 of a file's content."""
 
     @abstractmethod
-    def read_header(self, path: str) -> list[str]:
-        """The fields of a file's first line (its header row); empty for an empty file."""
+    def read_bytes(self, path: str) -> bytes:
+        """A file's whole content."""
 
     def files_by_day(self, days: Iterable[date]) -> dict[date, list[str]]:
         """The CSV files of each given day that has any."""
@@ -70,11 +69,9 @@ class LocalLandingZone(LandingZone):
         folder = Path(self.root).resolve() / day_folder(day)
         return sorted(str(path) for path in folder.glob("*.csv") if path.is_file())
 
-    def read_header(self, path: str) -> list[str]:
-        """The fields of a file's first line, decoded leniently so that any bytes give an answer."""
-        with open(path, "rb") as handle:
-            first_line = handle.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
-        return next(csv.reader([first_line]), []) if first_line else []
+    def read_bytes(self, path: str) -> bytes:
+        """The file's content."""
+        return Path(path).read_bytes()
 
     def list_files(self) -> list[str]:
         """Every CSV file in a `YYYY/MM/DD` folder under the landing prefix, sorted."""

@@ -1,114 +1,161 @@
-"""Bronze asset: landing CSV files into `ecommerce_catalog.raw.order_transactions`."""
+"""Bronze asset: landing CSV files into `ecommerce_catalog.raw.order_transactions`, with its checks."""
 
 import functools
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
 
 from dagster import AssetExecutionContext, MaterializeResult
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.quality import SCHEMA_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
+from ecom_assets.quality.checks import conservation_outcomes, header_outcomes, schema_outcomes
+from ecom_assets.quality.schemas import BronzeOrderTransactions
 from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS
 from ecom_assets.transforms.bronze import (
     BRONZE_PARTITION_COLUMNS,
+    FILE_REJECTIONS,
     UNREADABLE_FILE,
-    header_problem,
+    FileErrorEntry,
+    file_error_entries,
+    file_errors,
     read_landing_csv,
-    rejected_file_errors,
     to_bronze,
 )
+from ecom_assets.transforms.landing_files import FileProfile, data_lines, decode, profile_landing_file
 from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources.lakehouse import within
+
+HEADER_CHECK = Check(
+    "header_conformity", "Every landing file of the day has a readable header carrying all eight source columns."
+)
+CONSERVATION_CHECK = Check(
+    "row_conservation", "Data lines in the day's files = rows stored in bronze + lines rejected with their file."
+)
+BRONZE_CHECKS = (SCHEMA_CHECK, HEADER_CHECK, CONSERVATION_CHECK)
 
 
 @daily_table_asset(
     ORDER_TRANSACTIONS,
     group="bronze",
     description="Each day's landing rows one-to-one, as strings, with ingestion date, file and partition date.",
+    check_specs=check_specs(ORDER_TRANSACTIONS, BRONZE_CHECKS),
 )
 def order_transactions(
     context: AssetExecutionContext,
     spark: SparkSessionResource,
     landing: LandingZone,
     lakehouse: Lakehouse,
-) -> MaterializeResult:
-    """Read the days' landing files and replace those days in bronze (reruns never duplicate)."""
+) -> Iterator:
+    """Read the days' landing files and replace those days in bronze (reruns never duplicate), then check them."""
     days = partition_days(context)
     files_by_day = landing.files_by_day(days)
     files = [path for day_files in files_by_day.values() for path in day_files]
     context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
+    contents = {path: landing.read_bytes(path) for path in files}
+    profiles = {path: profile_landing_file(content) for path, content in contents.items()}
     session = spark.get_session()
-    raw, problems = _read_readable_files(session, landing, files)
-    bronze = to_bronze(raw, ingestion_date=datetime.now(UTC).date())
+    bronze = to_bronze(_read_readable_files(session, profiles), ingestion_date=datetime.now(UTC).date())
     rows_by_day = lakehouse.replace_date_range(
         ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
     )
-    rejected_by_day = _record_rejected_files(context, session, lakehouse, days, problems)
+    entries = [
+        entry
+        for path, profile in sorted(profiles.items())
+        for entry in file_error_entries(path, profile, _lines_if_rejected(profile, contents[path]))
+    ]
+    _record_file_errors(context, session, lakehouse, days, entries)
+    rejected_by_day = _rejected_lines_by_day(entries, files_by_day)
+    counts_by_day = {
+        day: {
+            "lines_in_files": sum(profiles[path].data_lines for path in files_by_day.get(day, [])),
+            "bronze_rows": rows_by_day[day],
+            "lines_rejected": rejected_by_day[day],
+        }
+        for day in days
+    }
     add_daily_metadata(
         context,
         days,
         {
             day: {
                 "files_read": len(files_by_day.get(day, [])),
-                "files_rejected": sum(1 for path in problems if path in files_by_day.get(day, [])),
-                "rows_in": rows_by_day[day] + rejected_by_day[day],
-                "rows_out": rows_by_day[day],
-                "rows_rejected": rejected_by_day[day],
+                "files_rejected": sum(1 for path in files_by_day.get(day, []) if profiles[path].problem),
+                "rows_in": counts["lines_in_files"],
+                "rows_out": counts["bronze_rows"],
+                "rows_rejected": counts["lines_rejected"],
             }
-            for day in days
+            for day, counts in counts_by_day.items()
         },
     )
-    return MaterializeResult(
+    yield MaterializeResult(
         metadata={
             "days_in_run": len(days),
             "error_table": ETL_ERRORS.full_name,
             **table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze),
         }
     )
+    reporter = CheckReporter(context, ORDER_TRANSACTIONS)
+    stored = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days)).cache()
+    try:
+        reporter.add(SCHEMA_CHECK, schema_outcomes(BronzeOrderTransactions, stored, "partition_date", days.days()))
+    finally:
+        stored.unpersist()
+    problems = {path: profile.problem for path, profile in profiles.items() if profile.problem}
+    reporter.add(HEADER_CHECK, header_outcomes(days.days(), files_by_day, problems))
+    reporter.add(
+        CONSERVATION_CHECK,
+        conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
+    )
+    yield from reporter.publish(session, lakehouse)
 
 
-def _read_readable_files(session: SparkSession, landing: LandingZone, files: list[str]) -> tuple[DataFrame, dict]:
-    """Read every file whose header names the source columns (one Spark read per distinct header).
+def _read_readable_files(session: SparkSession, profiles: Mapping[str, FileProfile]) -> DataFrame:
+    """Read every file whose header names the source columns: one Spark read per distinct header and charset.
 
-    Returns the rows and, for the other files, why each cannot be read. A bad file never stops
-    the others.
+    A bad file never stops the others.
     """
-    headers = {path: tuple(landing.read_header(path)) for path in files}
-    problems = {path: problem for path, header in headers.items() if (problem := header_problem(header))}
-    files_by_header = defaultdict(list)
-    for path in files:
-        if path not in problems:
-            files_by_header[headers[path]].append(path)
-    raw = functools.reduce(
+    files_by_format = defaultdict(list)
+    for path, profile in sorted(profiles.items()):
+        if not profile.problem and profile.data_lines:
+            files_by_format[(profile.header, profile.encoding)].append(path)
+    return functools.reduce(
         DataFrame.unionByName,
-        [read_landing_csv(session, paths, header) for header, paths in files_by_header.items()],
+        [read_landing_csv(session, paths, header, encoding) for (header, encoding), paths in files_by_format.items()],
         read_landing_csv(session, []),
     )
-    return raw, problems
 
 
-def _record_rejected_files(
+def _lines_if_rejected(profile: FileProfile, content: bytes) -> list[str]:
+    """The data lines of a file that is rejected whole (they go to the error table); nothing otherwise."""
+    return data_lines(decode(content)[0]) if profile.problem else []
+
+
+def _rejected_lines_by_day(entries: list[FileErrorEntry], files_by_day: Mapping[date, list[str]]) -> Counter:
+    day_of_file = {path: day for day, paths in files_by_day.items() for path in paths}
+    return Counter(day_of_file[path] for path, _, error_type, _, _ in entries if error_type == UNREADABLE_FILE)
+
+
+def _record_file_errors(
     context: AssetExecutionContext,
     session: SparkSession,
     lakehouse: Lakehouse,
     days: DateRange,
-    problems: dict[str, str],
-) -> Counter:
-    """Log unreadable files, replace this asset's error rows for the days; returns data rows rejected per day."""
-    for path, problem in sorted(problems.items()):
-        context.log.error(f"skipped landing file {path}: {problem}")
-    asset_name = ORDER_TRANSACTIONS.full_name
-    scope = {"asset": asset_name}
-    if not problems:
+    entries: list[FileErrorEntry],
+) -> None:
+    """Log rejected files and tolerated quirks; replace this asset's error rows for the days."""
+    for path, line_number, error_type, message, _ in entries:
+        if error_type in FILE_REJECTIONS and line_number <= 1:
+            context.log.error(f"skipped landing file {path}: {message}")
+        elif error_type not in FILE_REJECTIONS:
+            context.log.warning(f"landing file {path}: {error_type}: {message}")
+    scope = {"asset": ORDER_TRANSACTIONS.full_name}
+    if not entries:
         lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
-        return Counter()
+        return
     step = context.op_execution_context.op_def.name
-    errors = rejected_file_errors(session, problems, asset_name, step, datetime.now(UTC)).cache()
-    try:
-        lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)
-        rejected_lines = errors.where(F.col("error_type") == UNREADABLE_FILE).groupBy("partition_date").count()
-        return Counter({row["partition_date"]: row["count"] for row in rejected_lines.collect()})
-    finally:
-        errors.unpersist()
+    errors = file_errors(session, entries, ORDER_TRANSACTIONS.full_name, step, datetime.now(UTC))
+    lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)

@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from dagster import AssetExecutionContext, AssetKey, MetadataValue, asset
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MetadataValue, asset
 from pyspark.sql import DataFrame
 
 from ecom_assets.dates import DateRange
@@ -19,9 +19,16 @@ def asset_key(table: TableName) -> AssetKey:
     return AssetKey(table.parts)
 
 
-def daily_table_asset(table: TableName, group: str, description: str, upstream: Sequence[TableName] = ()):
+def daily_table_asset(
+    table: TableName,
+    group: str,
+    description: str,
+    upstream: Sequence[TableName] = (),
+    check_specs: Sequence[AssetCheckSpec] = (),
+):
     """Decorate a function as the daily-partitioned, single-run-backfill asset of a Spark-built Delta table."""
     return asset(
+        check_specs=list(check_specs),
         key=asset_key(table),
         deps=[asset_key(parent) for parent in upstream],
         partitions_def=daily_partitions,

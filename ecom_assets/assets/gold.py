@@ -1,6 +1,7 @@
 """Gold asset: daily `ecommerce_catalog.analytics.sales_metrics`."""
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
 from decimal import Decimal
 
 from dagster import AssetExecutionContext, MaterializeResult
@@ -8,8 +9,16 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
+from ecom_assets.quality.checks import (
+    non_negative_outcomes,
+    reconciliation_outcomes,
+    schema_outcomes,
+    silver_sale_totals,
+)
+from ecom_assets.quality.schemas import GoldSalesMetrics
 from ecom_assets.tables import ORDERS_CLEANED, SALES_METRICS
 from ecom_assets.transforms.gold import (
     daily_sales_metrics,
@@ -19,8 +28,26 @@ from ecom_assets.transforms.gold import (
 )
 from resources import Lakehouse, SparkSessionResource
 from resources.lakehouse import within
+from resources.quality import DataQualityPolicy
 
 _METRIC_INPUT_COLUMNS = ["order_date", "invoice_no", "customer_id", "quantity", "line_amount", "line_type"]
+
+
+NON_NEGATIVE_CHECK = Check("non_negative", "Every money and count figure is ≥ 0 (net revenue may be negative).")
+RECONCILIATION_CHECK = Check(
+    "reconciles_with_silver", "Gross revenue, units and orders equal the sums of the day's silver sale lines."
+)
+ANOMALY_METRICS = {
+    "gross_revenue": "gross revenue",
+    "order_count": "order count",
+    "avg_order_value": "average order value",
+    "returns_share": "returns as a share of gross revenue",
+}
+ANOMALY_CHECKS = {
+    metric: Check(f"{metric}_anomaly", f"The day's {words} against its trailing window (median and MAD).", WARN)
+    for metric, words in ANOMALY_METRICS.items()
+}
+GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, *ANOMALY_CHECKS.values())
 
 
 @daily_table_asset(
@@ -28,10 +55,11 @@ _METRIC_INPUT_COLUMNS = ["order_date", "invoice_no", "customer_id", "quantity", 
     group="gold",
     description="One row per day: revenue, returns, orders, units, average order value, new and returning customers.",
     upstream=[ORDERS_CLEANED],
+    check_specs=check_specs(SALES_METRICS, GOLD_CHECKS),
 )
 def sales_metrics(
-    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse
-) -> MaterializeResult:
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, quality: DataQualityPolicy
+) -> Iterator:
     """Compute the days' metrics from silver and replace them in gold.
 
     "New" customers are judged against every customer's first sale in all loaded silver
@@ -64,13 +92,57 @@ def sales_metrics(
         first_sales.unpersist()
         customer_days.unpersist()
     add_daily_metadata(context, days, {row["order_date"]: _numeric_figures(row) for row in daily_rows})
-    return MaterializeResult(
+    yield MaterializeResult(
         metadata={
             "days_in_run": len(days),
             "later_days_restated": restated_days,
             **table_metadata(lakehouse, SALES_METRICS, metrics),
         }
     )
+    yield from _check_gold(context, session, lakehouse, quality, days, silver_sale_totals(lines).collect())
+
+
+def _check_gold(
+    context: AssetExecutionContext,
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    days: DateRange,
+    silver_totals: list[Row],
+) -> list:
+    """Judge the stored gold rows of the days against the schema, silver and their own history."""
+    reporter = CheckReporter(context, SALES_METRICS)
+    window_days = max(quality.anomaly_rule(metric).window_days for metric in ANOMALY_METRICS)
+    history = lakehouse.read(
+        session,
+        SALES_METRICS,
+        filters=within("order_date", DateRange(days.start - timedelta(days=window_days), days.end)),
+    )
+    stored = history.where(F.col("order_date") >= F.lit(days.start))
+    reporter.add(SCHEMA_CHECK, schema_outcomes(GoldSalesMetrics, stored, "order_date", days.days()))
+    history_rows = history.collect()
+    stored_rows = [row for row in history_rows if row["order_date"] >= days.start]
+    reporter.add(NON_NEGATIVE_CHECK, non_negative_outcomes(stored_rows, days.days()))
+    reporter.add(RECONCILIATION_CHECK, reconciliation_outcomes(stored_rows, silver_totals, days.days()))
+    for metric, values in _anomaly_metric_values(history_rows).items():
+        rule = quality.anomaly_rule(metric)
+        reporter.add(ANOMALY_CHECKS[metric], {day: rule.judge(metric, day, values) for day in days})
+    return reporter.publish(session, lakehouse)
+
+
+def _anomaly_metric_values(rows: list[Row]) -> dict[str, dict[date, float]]:
+    """Each anomaly metric per trading day (days without orders have none)."""
+    values: dict[str, dict[date, float]] = {metric: {} for metric in ANOMALY_METRICS}
+    for row in rows:
+        if not row["order_count"]:
+            continue
+        day = row["order_date"]
+        values["gross_revenue"][day] = float(row["gross_revenue"])
+        values["order_count"][day] = float(row["order_count"])
+        values["avg_order_value"][day] = float(row["avg_order_value"])
+        if row["gross_revenue"] > 0:
+            values["returns_share"][day] = float(row["returns_amount"] / row["gross_revenue"])
+    return values
 
 
 def _numeric_figures(metrics_row: Row) -> dict[str, float | int]:

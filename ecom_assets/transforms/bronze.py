@@ -1,7 +1,6 @@
 """Bronze: the landing CSV rows one-to-one, as strings, with their lineage."""
 
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -9,17 +8,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ecom_assets.transforms.errors import as_error_rows
+from ecom_assets.transforms.landing_files import EMPTY_FILE_PROBLEM, SOURCE_COLUMNS, UTF8, FileProfile, clean_header
 
-SOURCE_COLUMNS = (
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-)
 CORRUPT_RECORD = "corrupt_record"
 """Holds the raw line when the CSV parser could not split it into the source columns."""
 
@@ -41,35 +31,21 @@ BRONZE_SCHEMA = T.StructType(
 )
 BRONZE_PARTITION_COLUMNS = ("year", "month")
 UNREADABLE_FILE = "unreadable_file"
+"""A data line of a file whose header does not carry the source columns."""
+UNREADABLE_HEADER = "unreadable_header"
+"""A file with a non-conforming header and no data lines."""
 EMPTY_FILE = "empty_file"
-EMPTY_FILE_PROBLEM = "the file is empty: no header row"
+FILE_REJECTIONS = (UNREADABLE_FILE, UNREADABLE_HEADER, EMPTY_FILE)
+"""Error types of files that could not be read; every other file-level error type is a tolerated quirk."""
+
+FileErrorEntry = tuple[str, int, str, str, str]
+"""(file path, line number, error type, message, record) of one error-table row about a landing file."""
 
 
-def header_problem(header: Sequence[str]) -> str | None:
-    """Why a file with this header row cannot be read as the source format; None when it can.
-
-    Column order does not matter and extra columns are ignored (columns are matched by name);
-    a byte-order mark and surrounding blanks are tolerated.
-    """
-    names = clean_header(header)
-    if not names:
-        return EMPTY_FILE_PROBLEM
-    missing = [name for name in SOURCE_COLUMNS if name not in names]
-    if missing:
-        return f"the header lacks column(s) {', '.join(missing)}; header was: {','.join(names)}"
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        return f"the header repeats column(s) {', '.join(repeated)}"
-    return None
-
-
-def clean_header(header: Sequence[str]) -> tuple[str, ...]:
-    """Header names without a byte-order mark or surrounding blanks."""
-    return tuple(name.strip().lstrip("\ufeff").strip() for name in header)
-
-
-def read_landing_csv(spark: SparkSession, paths: Sequence[str], header: Sequence[str] = SOURCE_COLUMNS) -> DataFrame:
-    """Read landing CSV files that share a `header` as all-string source columns plus each row's file path.
+def read_landing_csv(
+    spark: SparkSession, paths: Sequence[str], header: Sequence[str] = SOURCE_COLUMNS, encoding: str = UTF8
+) -> DataFrame:
+    """Read landing CSV files that share a `header` and charset as all-string source columns plus each row's path.
 
     Columns are taken by name from `header`, whatever their order; extra ones are dropped.
     Quoted fields may hold commas; a line the parser cannot split lands in `corrupt_record`
@@ -85,6 +61,7 @@ def read_landing_csv(spark: SparkSession, paths: Sequence[str], header: Sequence
     return (
         spark.read.schema(file_schema)
         .option("header", "true")
+        .option("encoding", encoding)
         .option("quote", '"')
         .option("escape", '"')
         .option("mode", "PERMISSIVE")
@@ -94,37 +71,42 @@ def read_landing_csv(spark: SparkSession, paths: Sequence[str], header: Sequence
     )
 
 
-def rejected_file_errors(
-    spark: SparkSession, problems: Mapping[str, str], asset: str, step: str, occurred_at: datetime
-) -> DataFrame:
-    """Error-table rows for files that cannot be read: one per data line, with the file's problem.
+def file_error_entries(path: str, profile: FileProfile, data_lines: Sequence[str]) -> list[FileErrorEntry]:
+    """The error-table entries of one landing file: its rejected lines, or why it is empty, and its notices.
 
-    Nothing is lost: every line but the header becomes an `unreadable_file` row holding the raw
-    line; an empty file gets one `empty_file` row of its own.
+    A file whose header lacks source columns gives one `unreadable_file` entry per data line,
+    holding the raw line (nothing is lost); an empty file one `empty_file` entry. Each tolerated
+    quirk (see `FileProfile.notices`) gives one file-level entry with the header line.
     """
-    per_file = []
-    for path, problem in sorted(problems.items()):
-        lines = spark.read.text(path).select(
-            F.col("value").alias("record"),
-            F.monotonically_increasing_id().alias("line_number"),  # one small file: one partition, in order
-            F.col("_metadata.file_path").alias(_SOURCE_PATH),
+    entries: list[FileErrorEntry] = []
+    if profile.problem == EMPTY_FILE_PROBLEM:
+        entries.append((path, 0, EMPTY_FILE, profile.problem, ""))
+    elif profile.problem:
+        entries.extend(
+            (path, number, UNREADABLE_FILE, profile.problem, line) for number, line in enumerate(data_lines, 1)
         )
-        if problem == EMPTY_FILE_PROBLEM:
-            lines = spark.createDataFrame([("", 0, path)], lines.schema).withColumn("error_type", F.lit(EMPTY_FILE))
-        else:
-            lines = lines.where(F.col("line_number") > 0).withColumn("error_type", F.lit(UNREADABLE_FILE))
-        per_file.append(lines.withColumn("problem", F.lit(problem)))
-    lines = functools.reduce(DataFrame.unionByName, per_file)
+        if not data_lines:
+            entries.append((path, 0, UNREADABLE_HEADER, profile.problem, profile.header_line))
+    entries.extend((path, 0, notice, message, profile.header_line) for notice, message in profile.notices)
+    return entries
+
+
+def file_errors(
+    spark: SparkSession, entries: Sequence[FileErrorEntry], asset: str, step: str, occurred_at: datetime
+) -> DataFrame:
+    """Error-table rows for landing-file entries (see `file_error_entries`)."""
+    schema = "source_path string, line_number int, error_type string, message string, record string"
+    lines = spark.createDataFrame(list(entries), schema)
     return as_error_rows(
         lines,
         asset=asset,
         step=step,
         occurred_at=occurred_at,
-        identity=[F.col(_SOURCE_PATH), F.col("line_number").cast("string")],
+        identity=[F.col(_SOURCE_PATH), F.col("line_number").cast("string"), F.col("error_type")],
         partition_date=_partition_date(),
         source_file_name=_source_file_name(),
         error_type=F.col("error_type"),
-        error_message=F.col("problem"),
+        error_message=F.col("message"),
         record=F.col("record"),
     )
 

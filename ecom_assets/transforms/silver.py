@@ -28,6 +28,12 @@ FEE_STOCK_CODES = (
 )
 """Stock codes that are postage, fees, manual entries or charges rather than products."""
 
+MAX_ABS_QUANTITY = 1_000_000
+MAX_ABS_UNIT_PRICE = 100_000
+"""Beyond these a value is taken for a typing or export error, not an order (the real data peaks at
+74,215 units on one line and £38,970 for one manual charge)."""
+
+LINE_TYPES = ("sale", "return", "adjustment", "fee", "other")
 UNIT_PRICE_TYPE = "decimal(12,3)"
 LINE_AMOUNT_TYPE = "decimal(18,3)"
 _TIMESTAMP_FORMATS = ("yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "M/d/yyyy H:mm")
@@ -118,6 +124,25 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
             "unparseable_invoice_date",
             invoice_ts.isNull(),
             _quoted("InvoiceDate", "is not a valid date and time (yyyy-MM-dd HH:mm:ss)"),
+        ),
+        (
+            "absurd_quantity",
+            F.abs(quantity) > MAX_ABS_QUANTITY,
+            _quoted("Quantity", f"is beyond ±{MAX_ABS_QUANTITY:,} units: taken for an entry error"),
+        ),
+        (
+            "absurd_unit_price",
+            F.abs(unit_price) > MAX_ABS_UNIT_PRICE,
+            _quoted("UnitPrice", f"is beyond ±{MAX_ABS_UNIT_PRICE:,}: taken for an entry error"),
+        ),
+        (
+            "invoice_date_outside_partition",
+            F.to_date(invoice_ts) != F.col("partition_date"),
+            F.format_string(
+                "InvoiceDate '%s' is not on the day of its file's folder (%s): is the file in the wrong folder?",
+                F.col("InvoiceDate"),
+                F.col("partition_date").cast("string"),
+            ),
         ),
     ]
     rejection_reason = _first_match([(condition, reason) for reason, condition, _ in rules])

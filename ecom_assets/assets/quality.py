@@ -1,0 +1,162 @@
+"""Dagster side of the data-quality checks: specs on the assets, one evaluation per partition, the results table.
+
+The checks run inside their asset's step, over what the step just stored, and report one
+`AssetCheckEvaluation` per day, so a range run (a single-run backfill) still gives every
+partition its own verdict. A failed blocking check fails the step once all results are
+reported; Dagster then skips the downstream assets of the run and marks the run failed.
+"""
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MetadataValue,
+    Output,
+)
+from pyspark.sql import SparkSession
+from pyspark.sql import types as T
+
+from ecom_assets.assets.common import asset_key
+from ecom_assets.partitions import daily_partitions
+from ecom_assets.quality.outcomes import OutcomesByDay
+from ecom_assets.tables import DATA_QUALITY_RESULTS, TableName
+from resources import Lakehouse
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named check of an asset; ERROR checks block downstream assets, WARN checks only report."""
+
+    name: str
+    description: str
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
+
+    @property
+    def blocking(self) -> bool:
+        """ERROR checks gate the downstream assets of the run."""
+        return self.severity == AssetCheckSeverity.ERROR
+
+
+WARN = AssetCheckSeverity.WARN
+
+SCHEMA_CHECK = Check("schema", "The stored rows of each day conform to the table's pandera model.")
+
+RESULTS_SCHEMA = T.StructType(
+    [
+        T.StructField("result_id", T.StringType()),
+        T.StructField("check_name", T.StringType()),
+        T.StructField("asset", T.StringType()),
+        T.StructField("partition_date", T.DateType()),
+        T.StructField("passed", T.BooleanType()),
+        T.StructField("severity", T.StringType()),
+        T.StructField("blocking", T.BooleanType()),
+        T.StructField("summary", T.StringType()),
+        T.StructField("observed", T.StringType()),
+        T.StructField("run_id", T.StringType()),
+        T.StructField("evaluated_at", T.TimestampType()),
+    ]
+)
+"""`ecommerce_catalog.logs.data_quality_results`: one row per check evaluation; `observed` is JSON."""
+
+
+def check_specs(table: TableName, checks: Iterable[Check]) -> list[AssetCheckSpec]:
+    """The partitioned check specs of a table's asset."""
+    return [
+        AssetCheckSpec(
+            check.name,
+            asset=asset_key(table),
+            description=check.description,
+            blocking=check.blocking,
+            partitions_def=daily_partitions,
+        )
+        for check in checks
+    ]
+
+
+def _metadata(outcome_observed: Mapping, expected: Mapping, sample: Sequence[Mapping]) -> dict:
+    numbers = {
+        name: value
+        for name, value in outcome_observed.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    metadata: dict = {**numbers, "observed": MetadataValue.json(dict(outcome_observed))}
+    if expected:
+        metadata["expected"] = MetadataValue.json(dict(expected))
+    if sample:
+        metadata["failing_rows"] = MetadataValue.json(list(sample))
+    return metadata
+
+
+class CheckReporter:
+    """Collects a step's check outcomes, logs failures, writes the results table, yields the evaluations."""
+
+    def __init__(self, context: AssetExecutionContext, table: TableName) -> None:
+        self._context = context
+        self._table = table
+        self._outputs: list[Output] = []
+        self._evaluations: list[AssetCheckEvaluation] = []
+        self._rows: list[tuple] = []
+
+    def add(self, check: Check, outcomes: OutcomesByDay) -> None:
+        """Record one check's per-day outcomes (ignored when the run did not select the check)."""
+        check_key = AssetCheckKey(asset_key(self._table), check.name)
+        if check_key not in self._context.selected_asset_check_keys:
+            return
+        self._outputs.append(
+            Output(None, output_name=self._context.assets_def.get_output_name_for_asset_check_key(check_key))
+        )
+        now = datetime.now(UTC)
+        for day, outcome in sorted(outcomes.items()):
+            self._evaluations.append(
+                AssetCheckEvaluation(
+                    asset_key=asset_key(self._table),
+                    check_name=check.name,
+                    passed=outcome.passed,
+                    metadata=_metadata(outcome.observed, outcome.expected, outcome.failing_sample),
+                    severity=check.severity,
+                    description=outcome.summary,
+                    blocking=check.blocking,
+                    partition=day.isoformat(),
+                )
+            )
+            details = {
+                "observed": dict(outcome.observed),
+                "expected": dict(outcome.expected),
+                "failing_sample": list(outcome.failing_sample),
+            }
+            self._rows.append(
+                (
+                    str(uuid.uuid4()),
+                    check.name,
+                    self._table.full_name,
+                    day,
+                    outcome.passed,
+                    check.severity.value,
+                    check.blocking,
+                    outcome.summary,
+                    json.dumps(details, default=str),
+                    self._context.run_id,
+                    now,
+                )
+            )
+            if not outcome.passed:
+                log = self._context.log.error if check.blocking else self._context.log.warning
+                log(f"check {check.name} ({check.severity.value}) failed on {day}: {outcome.summary}")
+
+    def publish(self, session: SparkSession, lakehouse: Lakehouse) -> list[Output | AssetCheckEvaluation]:
+        """Append the results to the data-quality table; returns the events for the step to yield.
+
+        Each check's output comes first (Dagster expects one per selected check), then one
+        evaluation per check and day.
+        """
+        if self._rows:
+            lakehouse.append(DATA_QUALITY_RESULTS, session.createDataFrame(self._rows, RESULTS_SCHEMA))
+        return [*self._outputs, *self._evaluations]

@@ -1,0 +1,309 @@
+"""Data-quality gates through real runs: per-partition check results, blocking, the bad-input corpus."""
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from dagster import AssetCheckSeverity
+from pyspark.sql import functions as F
+
+from ecom_assets.assets.bronze import order_transactions
+from ecom_assets.assets.silver import orders_cleaned
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import HEADER, generate
+from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED
+from resources.landing import day_folder
+
+pytestmark = pytest.mark.slow
+
+DAY = date(2011, 1, 4)
+ONE_DAY = DateRange(DAY, DAY)
+CSV_HEADER = ",".join(HEADER)
+GOOD_LINES = (
+    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2011-01-04 08:26:00,2.55,17850.0,United Kingdom",
+    '536365,71053,"LANTERN, WHITE METAL",6,2011-01-04 08:26:00,3.39,17850.0,United Kingdom',
+    "536366,22633,HAND WARMER UNION JACK,6,2011-01-04 08:28:00,1.85,,United Kingdom",
+)
+VALID = "536400,21730,GLASS STAR FROSTED,4,2011-01-04 11:00:00,4.25,13047.0,United Kingdom"
+BRONZE = "ecommerce_catalog.raw.order_transactions"
+SILVER = "ecommerce_catalog.processed.orders_cleaned"
+
+
+def evaluations(result) -> dict[tuple[str, str, str], object]:
+    """Check evaluations of a run by (asset, check, partition)."""
+    return {("/".join(e.asset_key.path), e.check_name, e.partition): e for e in result.get_asset_check_evaluations()}
+
+
+def write_day(landing_root, name: str, content: bytes, day: date = DAY):
+    folder = landing_root / day_folder(day)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(content)
+
+
+def run_log(run_days, result) -> str:
+    return "\n".join(entry.user_message for entry in run_days.instance.all_logs(result.run_id))
+
+
+# --- checks on a clean run -------------------------------------------------------------------
+
+
+def test_every_check_reports_each_partition_of_a_range_run_and_lands_in_the_results_table(
+    spark, landing_root, lakehouse, run_days
+):
+    week = DateRange(date(2011, 1, 3), date(2011, 1, 9))
+    generate(landing_root, week, seed=7)
+
+    result = run_days(week)
+
+    assert result.success
+    found = evaluations(result)
+    checks = {(asset, check) for asset, check, _ in found}
+    assert len(checks) == 16
+    assert {partition for *_, partition in found} == {day.isoformat() for day in week}
+    assert len(found) == 16 * len(week), "one evaluation per check and day"
+    blocking_failures = [k for k, e in found.items() if e.severity == AssetCheckSeverity.ERROR and not e.passed]
+    assert blocking_failures == []
+    conservation = found[("ecommerce_catalog/processed/orders_cleaned", "row_conservation", "2011-01-05")]
+    assert conservation.metadata["bronze_rows"].value == sum(
+        conservation.metadata[name].value for name in ("silver_rows", "duplicates_removed", "rows_rejected")
+    )
+    assert (
+        "not judged"
+        in found[("ecommerce_catalog/analytics/sales_metrics", "gross_revenue_anomaly", "2011-01-05")].description
+    )
+
+    stored = lakehouse.read(spark, DATA_QUALITY_RESULTS).collect()
+    assert len(stored) == len(found)
+    assert {row["run_id"] for row in stored} == {result.run_id}
+    reconciled = next(r for r in stored if r["check_name"] == "reconciles_with_silver" and r["partition_date"] == DAY)
+    assert reconciled["passed"] and reconciled["severity"] == "ERROR" and reconciled["blocking"]
+    assert json.loads(reconciled["observed"])["expected"]["silver_order_count"] > 0
+
+
+def test_a_failed_blocking_check_stops_downstream_assets_and_fails_the_run(spark, landing_root, lakehouse, run_days):
+    write_day(landing_root, "good.csv", "\n".join([CSV_HEADER, *GOOD_LINES, ""]).encode())
+    write_day(
+        landing_root,
+        "no_country.csv",
+        (",".join(HEADER[:-1]) + "\n536500,22633,X,1,2011-01-04 09:00:00,1.85,\n").encode(),
+    )
+
+    result = run_days(ONE_DAY, raise_on_error=False)
+
+    assert not result.success
+    header = evaluations(result)[("ecommerce_catalog/raw/order_transactions", "header_conformity", "2011-01-04")]
+    assert not header.passed and header.blocking
+    assert header.metadata["failing_rows"].value == [
+        {"file": "no_country.csv", "problem": header.metadata["failing_rows"].value[0]["problem"]}
+    ]
+    assert "lacks column(s) Country" in header.description
+    assert [
+        m.partition for m in result.asset_materializations_for_node("ecommerce_catalog__raw__order_transactions")
+    ] == ["2011-01-04"]
+    assert result.asset_materializations_for_node("ecommerce_catalog__processed__orders_cleaned") == []
+    assert result.asset_materializations_for_node("ecommerce_catalog__analytics__sales_metrics") == []
+    assert not lakehouse.exists(ORDERS_CLEANED)
+
+
+def test_a_warn_anomaly_is_flagged_without_blocking(spark, landing_root, lakehouse, run_days):
+    days = DateRange(date(2011, 1, 3), date(2011, 1, 18))
+    generate(landing_root, days, seed=11)
+    last_file = next((landing_root / day_folder(days.end)).glob("*.csv"))
+    lines = last_file.read_text().splitlines()
+    bad = [line.replace(",2011-01-18 ", ",2011-01-18T", 1) for line in lines[1 : len(lines) // 3]]
+    last_file.write_text("\n".join([lines[0], *bad, *lines[len(lines) // 3 :]]) + "\n")
+
+    result = run_days(days)
+
+    assert result.success, "WARN checks never block"
+    share = evaluations(result)[("ecommerce_catalog/processed/orders_cleaned", "rejected_share_anomaly", "2011-01-18")]
+    assert not share.passed and share.severity == AssetCheckSeverity.WARN
+    assert share.metadata["value"].value == pytest.approx(len(bad) / (len(lines) - 1))
+    assert share.metadata["expected"].value["high"] < share.metadata["value"].value
+    earlier = evaluations(result)[
+        ("ecommerce_catalog/processed/orders_cleaned", "rejected_share_anomaly", "2011-01-17")
+    ]
+    assert earlier.passed
+
+
+# --- the bad-input corpus --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """A landing file beside a good one; what the error table and the checks must show."""
+
+    content: bytes
+    errors: tuple[tuple[str, str, str], ...]
+    """(asset, error_type, part of the message) of every error row about the file."""
+    blocks: bool = False
+    bronze_rows: int = 0
+    """Rows of the bad file that reach bronze."""
+    silver_rows: int = 0
+    """Rows of the bad file that reach silver."""
+    folder_day: date = DAY
+
+
+def csv_bytes(*lines: str, header: str = CSV_HEADER, newline: str = "\n", encoding: str = "utf-8") -> bytes:
+    return newline.join([header, *lines, ""]).encode(encoding)
+
+
+CORPUS = {
+    "wrong_field_count": BadInput(
+        csv_bytes(VALID, "536401,21731,TOO FEW FIELDS,2"),
+        ((SILVER, "malformed_csv_line", "does not split into the 8 source columns"),),
+        bronze_rows=2,
+        silver_rows=1,
+    ),
+    "too_many_fields": BadInput(
+        csv_bytes(VALID, "536401,21731,STAR,2,2011-01-04 11:00:00,4.25,13047.0,United Kingdom,SURPLUS"),
+        ((SILVER, "malformed_csv_line", "does not split into the 8 source columns"),),
+        bronze_rows=2,
+        silver_rows=1,
+    ),
+    "unclosed_quote": BadInput(
+        csv_bytes(VALID, '536401,21731,"UNCLOSED STAR,2,2011-01-04 11:00:00,4.25,13047.0,United Kingdom'),
+        ((SILVER, "malformed_csv_line", "unbalanced quotes"),),
+        bronze_rows=2,
+        silver_rows=1,
+    ),
+    "non_numeric_quantity": BadInput(
+        csv_bytes(VALID, "536401,21731,STAR,two,2011-01-04 11:00:00,4.25,13047.0,United Kingdom"),
+        ((SILVER, "unparseable_quantity", "Quantity 'two' is not a whole number"),),
+        bronze_rows=2,
+        silver_rows=1,
+    ),
+    "decimal_comma_in_price": BadInput(
+        csv_bytes(VALID, "536401,21731,STAR,2,2011-01-04 11:00:00,4,25,13047.0,United Kingdom"),
+        ((SILVER, "malformed_csv_line", "does not split"),),
+        bronze_rows=2,
+        silver_rows=1,
+    ),
+    "price_with_currency_sign": BadInput(
+        csv_bytes(VALID, "536401,21731,STAR,2,2011-01-04 11:00:00,£4.25,13047.0,United Kingdom"),
+        ((SILVER, "unparseable_unit_price", "UnitPrice '£4.25' is not a decimal number"),),
+        bronze_rows=2,
+        silver_rows=1,
+    ),
+    "impossible_date": BadInput(
+        csv_bytes(VALID, "536401,21731,STAR,2,2011-02-30 11:00:00,4.25,13047.0,United Kingdom"),
+        ((SILVER, "unparseable_invoice_date", "InvoiceDate '2011-02-30 11:00:00' is not a valid date"),),
+        bronze_rows=2,
+        silver_rows=1,
+    ),
+    "empty_file": BadInput(b"", ((BRONZE, "empty_file", "the file is empty"),), blocks=True),
+    "header_only_file": BadInput(csv_bytes(), ((BRONZE, "header_only_file", "no data rows"),)),
+    "missing_column": BadInput(
+        csv_bytes(
+            "536401,21731,STAR,2,2011-01-04 11:00:00,13047.0,United Kingdom",
+            header=CSV_HEADER.replace(",UnitPrice", ""),
+        ),
+        ((BRONZE, "unreadable_file", "the header lacks column(s) UnitPrice"),),
+        blocks=True,
+    ),
+    "extra_column": BadInput(
+        csv_bytes(VALID + ",10%", header=CSV_HEADER + ",Discount"),
+        ((BRONZE, "extra_columns_dropped", "Discount"),),
+        bronze_rows=1,
+        silver_rows=1,
+    ),
+    "reordered_columns": BadInput(
+        csv_bytes(
+            "United Kingdom,536400,21730,GLASS STAR FROSTED,4,2011-01-04 11:00:00,4.25,13047.0",
+            header="Country," + CSV_HEADER.replace(",Country", ""),
+        ),
+        ((BRONZE, "columns_reordered", "read by name"),),
+        bronze_rows=1,
+        silver_rows=1,
+    ),
+    "utf8_bom": BadInput(
+        b"\xef\xbb\xbf" + csv_bytes(VALID),
+        ((BRONZE, "utf8_bom_removed", "byte-order mark"),),
+        bronze_rows=1,
+        silver_rows=1,
+    ),
+    "crlf_line_endings": BadInput(
+        csv_bytes(VALID, VALID.replace("536400", "536401"), newline="\r\n"),
+        ((BRONZE, "crlf_line_endings", "CRLF"),),
+        bronze_rows=2,
+        silver_rows=2,
+    ),
+    "latin1_bytes": BadInput(
+        csv_bytes("536400,21730,CRÈME BRÛLÉE DISH,4,2011-01-04 11:00:00,4.25,13047.0,France", encoding="latin-1"),
+        ((BRONZE, "decoded_as_latin1", "not valid UTF-8 (byte 0xC8"),),
+        bronze_rows=1,
+        silver_rows=1,
+    ),
+    "file_in_the_wrong_days_folder": BadInput(
+        csv_bytes(VALID.replace("2011-01-04", "2011-01-03")),
+        ((SILVER, "invoice_date_outside_partition", "is not on the day of its file's folder (2011-01-04)"),),
+        bronze_rows=1,
+    ),
+    "absurd_values": BadInput(
+        csv_bytes(
+            VALID,
+            "536401,21731,STAR,7500000,2011-01-04 11:00:00,4.25,13047.0,United Kingdom",
+            "536402,21731,STAR,1,2011-01-04 11:00:00,999999.99,13047.0,United Kingdom",
+        ),
+        (
+            (SILVER, "absurd_quantity", "Quantity '7500000' is beyond ±1,000,000 units"),
+            (SILVER, "absurd_unit_price", "UnitPrice '999999.99' is beyond ±100,000"),
+        ),
+        bronze_rows=3,
+        silver_rows=1,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CORPUS.values()), ids=list(CORPUS))
+def test_bad_input_is_recorded_with_a_clear_message_and_every_row_accounted_for(
+    spark, landing_root, lakehouse, run_days, case
+):
+    write_day(landing_root, "good.csv", csv_bytes(*GOOD_LINES))
+    write_day(landing_root, "bad.csv", case.content, case.folder_day)
+
+    result = run_days(ONE_DAY, raise_on_error=False, assets=[order_transactions, orders_cleaned])
+
+    assert result.success is not case.blocks
+    errors = lakehouse.read(spark, ETL_ERRORS).where(F.col("source_file_name").endswith("/bad.csv")).collect()
+    assert {(e["asset"], e["error_type"]) for e in errors} == {(asset, kind) for asset, kind, _ in case.errors}
+    log = run_log(run_days, result)
+    for asset, error_type, message in case.errors:
+        matching = [e for e in errors if (e["asset"], e["error_type"]) == (asset, error_type)]
+        assert matching and all(message in e["error_message"] for e in matching), (error_type, matching)
+        assert all(e["partition_date"] == DAY and e["step"] and e["occurred_at"] for e in matching)
+        assert message in log, f"the run log names {error_type}"
+
+    found = evaluations(result)
+    bronze = lakehouse.read(spark, ORDER_TRANSACTIONS)
+    assert bronze.where(F.col("source_file_name").endswith("/good.csv")).count() == len(GOOD_LINES)
+    assert bronze.where(F.col("source_file_name").endswith("/bad.csv")).count() == case.bronze_rows
+    assert found[("ecommerce_catalog/raw/order_transactions", "row_conservation", "2011-01-04")].passed
+    if case.blocks:
+        assert not found[("ecommerce_catalog/raw/order_transactions", "header_conformity", "2011-01-04")].passed
+        return
+    silver = lakehouse.read(spark, ORDERS_CLEANED)
+    assert silver.where(F.col("source_file_name").endswith("/good.csv")).count() == len(GOOD_LINES)
+    assert silver.where(F.col("source_file_name").endswith("/bad.csv")).count() == case.silver_rows
+    conservation = found[("ecommerce_catalog/processed/orders_cleaned", "row_conservation", "2011-01-04")]
+    assert conservation.passed
+    rejected_rows = [e for e in errors if e["asset"] == SILVER]
+    assert conservation.metadata["rows_rejected"].value == len(rejected_rows)
+    assert conservation.metadata["bronze_rows"].value == len(GOOD_LINES) + case.bronze_rows
+
+
+def test_latin1_text_reaches_silver_intact(spark, landing_root, lakehouse, run_days):
+    write_day(landing_root, "bad.csv", CORPUS["latin1_bytes"].content)
+    assert run_days(ONE_DAY, assets=[order_transactions, orders_cleaned]).success
+    assert [r["description"] for r in lakehouse.read(spark, ORDERS_CLEANED).collect()] == ["CRÈME BRÛLÉE DISH"]
+
+
+def test_an_extra_columns_values_are_dropped_and_reordered_columns_land_in_place(
+    spark, landing_root, lakehouse, run_days
+):
+    write_day(landing_root, "extra.csv", CORPUS["extra_column"].content)
+    write_day(landing_root, "reordered.csv", CORPUS["reordered_columns"].content)
+    assert run_days(ONE_DAY, assets=[order_transactions]).success
+    rows = lakehouse.read(spark, ORDER_TRANSACTIONS).select(*HEADER).distinct().collect()
+    assert [tuple(r) for r in rows] == [tuple(VALID.split(","))]

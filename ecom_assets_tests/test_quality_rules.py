@@ -1,0 +1,239 @@
+"""Each data-quality check, passing and failing, on tiny hand-built DataFrames."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from pyspark.sql import Row
+
+from ecom_assets.quality.anomaly import AnomalyRule
+from ecom_assets.quality.checks import (
+    conservation_outcomes,
+    header_outcomes,
+    non_negative_outcomes,
+    reconciliation_outcomes,
+    schema_outcomes,
+    silver_integrity_outcomes,
+    silver_sale_totals,
+)
+from ecom_assets.quality.schemas import GoldSalesMetrics, SilverOrdersCleaned, schema_version
+from ecom_assets.transforms.silver import SILVER_COLUMNS
+
+DAY = date(2011, 1, 4)
+OTHER_DAY = date(2011, 1, 5)
+SILVER_DDL = (
+    "line_id string, invoice_no string, stock_code string, description string, quantity int, "
+    "unit_price decimal(12,3), line_amount decimal(18,3), currency string, invoice_ts timestamp, "
+    "order_date date, customer_id string, is_guest boolean, country string, line_type string, "
+    "landing_date date, source_file_name string"
+)
+GOLD_DDL = (
+    "order_date date, gross_revenue decimal(18,2), returns_amount decimal(18,2), net_revenue decimal(18,2), "
+    "order_count long, units_sold long, avg_order_value decimal(18,2), active_customers long, "
+    "new_customers long, returning_customers long"
+)
+
+
+def silver_line(line_id="a" * 64, invoice="536365", qty=6, price="2.55", line_type="sale", day=DAY, **overrides):
+    values = {
+        "line_id": line_id,
+        "invoice_no": invoice,
+        "stock_code": "85123A",
+        "description": "WHITE HEART",
+        "quantity": qty,
+        "unit_price": Decimal(price),
+        "line_amount": Decimal(price) * qty,
+        "currency": "GBP",
+        "invoice_ts": datetime(day.year, day.month, day.day, 8, 26),
+        "order_date": day,
+        "customer_id": "17850",
+        "is_guest": False,
+        "country": "United Kingdom",
+        "line_type": line_type,
+        "landing_date": day,
+        "source_file_name": f"{day:%Y/%m/%d}/a.csv",
+    }
+    values.update(overrides)
+    return tuple(values[column] for column in SILVER_COLUMNS)
+
+
+def silver_frame(spark, *lines):
+    return spark.createDataFrame(list(lines), SILVER_DDL)
+
+
+def gold_row(day=DAY, gross="100.00", returns="10.00", orders=2, units=12, **overrides):
+    values = {
+        "order_date": day,
+        "gross_revenue": Decimal(gross),
+        "returns_amount": Decimal(returns),
+        "net_revenue": Decimal(gross) - Decimal(returns),
+        "order_count": orders,
+        "units_sold": units,
+        "avg_order_value": Decimal(gross) / orders if orders else None,
+        "active_customers": 1,
+        "new_customers": 1,
+        "returning_customers": 0,
+    }
+    values.update(overrides)
+    return Row(**values)
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+
+def test_schema_check_passes_conforming_rows_and_names_its_model_version(spark):
+    outcomes = schema_outcomes(SilverOrdersCleaned, silver_frame(spark, silver_line()), "landing_date", [DAY])
+    assert outcomes[DAY].passed
+    assert outcomes[DAY].observed["schema_version"] == schema_version(SilverOrdersCleaned)
+
+
+def test_schema_check_fails_only_the_day_whose_rows_break_the_model(spark):
+    frame = silver_frame(spark, silver_line(), silver_line(line_id="b" * 64, day=OTHER_DAY, line_type="gift"))
+    outcomes = schema_outcomes(SilverOrdersCleaned, frame, "landing_date", [DAY, OTHER_DAY])
+    assert outcomes[DAY].passed
+    assert not outcomes[OTHER_DAY].passed and "line_type: isin" in outcomes[OTHER_DAY].summary
+
+
+def test_schema_check_fails_every_day_when_a_column_is_missing_or_mistyped(spark):
+    gold = spark.createDataFrame([gold_row()], GOLD_DDL)
+    for broken in (gold.drop("units_sold"), gold.withColumn("order_count", gold["order_count"].cast("string"))):
+        outcomes = schema_outcomes(GoldSalesMetrics, broken, "order_date", [DAY, OTHER_DAY])
+        assert not outcomes[DAY].passed and not outcomes[OTHER_DAY].passed
+
+
+def test_schema_check_fails_negative_gold_revenue(spark):
+    gold = spark.createDataFrame([gold_row(gross="-1.00")], GOLD_DDL)
+    assert not schema_outcomes(GoldSalesMetrics, gold, "order_date", [DAY])[DAY].passed
+
+
+# --- bronze ----------------------------------------------------------------------------------
+
+
+def test_header_check_fails_the_day_of_a_file_without_source_columns():
+    files = {DAY: ["/l/2011/01/04/a.csv", "/l/2011/01/04/b.csv"], OTHER_DAY: ["/l/2011/01/05/c.csv"]}
+    outcomes = header_outcomes([DAY, OTHER_DAY], files, {"/l/2011/01/04/b.csv": "the header lacks column(s) Country"})
+    assert not outcomes[DAY].passed and outcomes[DAY].failing_sample[0]["file"] == "b.csv"
+    assert "lacks column(s) Country" in outcomes[DAY].summary
+    assert outcomes[OTHER_DAY].passed
+
+
+def test_conservation_check_passes_when_every_row_is_accounted_for_and_fails_otherwise():
+    counts = {DAY: {"in": 10, "kept": 7, "rejected": 3}, OTHER_DAY: {"in": 10, "kept": 7, "rejected": 2}}
+    outcomes = conservation_outcomes([DAY, OTHER_DAY], counts, "in", ("kept", "rejected"))
+    assert outcomes[DAY].passed and outcomes[DAY].summary == "in 10 = kept 7 + rejected 3"
+    assert not outcomes[OTHER_DAY].passed and outcomes[OTHER_DAY].expected == {"in": 9}
+
+
+# --- silver ----------------------------------------------------------------------------------
+
+
+def test_silver_integrity_checks_pass_on_clean_lines(spark):
+    frame = silver_frame(spark, silver_line(), silver_line(line_id="b" * 64, qty=-1, line_type="return"))
+    outcomes = silver_integrity_outcomes(frame, [DAY])
+    assert all(outcomes[name][DAY].passed for name in ("null_keys", "unique_line_id", "positive_sales"))
+
+
+def test_null_keys_fail_with_a_sample_of_the_rows(spark):
+    frame = silver_frame(spark, silver_line(), silver_line(line_id="b" * 64, invoice=None))
+    outcome = silver_integrity_outcomes(frame, [DAY])["null_keys"][DAY]
+    assert not outcome.passed and outcome.observed["null_key_rows"] == 1
+    assert outcome.failing_sample[0]["line_id"] == "b" * 64
+
+
+def test_a_repeated_line_id_fails_uniqueness(spark):
+    frame = silver_frame(spark, silver_line(), silver_line(qty=7))
+    outcome = silver_integrity_outcomes(frame, [DAY])["unique_line_id"][DAY]
+    assert not outcome.passed and outcome.failing_sample[0] == {
+        "line_id": "a" * 64,
+        "copies": 2,
+        "landing_date": "2011-01-04",
+    }
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [silver_line(line_id="b" * 64, qty=0), silver_line(line_id="b" * 64, price="0.00")],
+    ids=["zero_quantity", "zero_price"],
+)
+def test_a_sale_line_without_positive_quantity_and_price_fails_positivity(spark, bad_line):
+    outcome = silver_integrity_outcomes(silver_frame(spark, silver_line(), bad_line), [DAY])["positive_sales"][DAY]
+    assert not outcome.passed and outcome.observed["non_positive_sale_lines"] == 1
+
+
+def test_a_sale_order_totalling_zero_fails_positivity(spark):
+    zero_total = silver_line(line_id="b" * 64, invoice="536400", line_amount=Decimal("0.000"))
+    outcome = silver_integrity_outcomes(silver_frame(spark, silver_line(), zero_total), [DAY])["positive_sales"][DAY]
+    assert not outcome.passed and outcome.observed["non_positive_sale_orders"] == 1
+    assert outcome.failing_sample[0]["invoice_no"] == "536400"
+
+
+# --- gold ------------------------------------------------------------------------------------
+
+
+def test_non_negative_passes_negative_net_revenue_but_fails_other_negative_figures():
+    rows = [gold_row(gross="5.00", returns="50.00"), gold_row(day=OTHER_DAY, units=-3)]
+    outcomes = non_negative_outcomes(rows, [DAY, OTHER_DAY])
+    assert outcomes[DAY].passed
+    assert not outcomes[OTHER_DAY].passed and outcomes[OTHER_DAY].failing_sample == ({"units_sold": -3},)
+
+
+def test_reconciliation_passes_when_gold_equals_silver_sums_and_fails_on_any_difference(spark):
+    lines = silver_frame(
+        spark,
+        silver_line(qty=4, price="2.50"),
+        silver_line(line_id="b" * 64, invoice="536366", qty=8, price="10.00"),
+        silver_line(line_id="c" * 64, qty=-2, price="2.50", line_type="return"),
+    )
+    totals = silver_sale_totals(lines).collect()
+    assert reconciliation_outcomes([gold_row(gross="90.00", orders=2, units=12)], totals, [DAY])[DAY].passed
+    wrong = reconciliation_outcomes([gold_row(gross="90.01", orders=2, units=12)], totals, [DAY])[DAY]
+    assert not wrong.passed and "gross_revenue (90.01 vs 90.00)" in wrong.summary
+
+
+def test_reconciliation_of_a_day_without_sales_expects_zeros():
+    assert reconciliation_outcomes([gold_row(gross="0.00", orders=0, units=0)], [], [DAY])[DAY].passed
+    assert not reconciliation_outcomes([], [], [DAY])[DAY].passed
+
+
+# --- anomalies -------------------------------------------------------------------------------
+
+
+def history(values: list[float], last_day: date = DAY) -> dict[date, float]:
+    return {last_day - timedelta(days=len(values) - i): v for i, v in enumerate(values)}
+
+
+def test_an_ordinary_day_passes_and_a_spike_is_flagged_with_its_expected_range():
+    rule = AnomalyRule()
+    values = history([100, 104, 96, 101, 99, 103, 97, 100, 102, 98, 100, 95])
+    values[DAY] = 103
+    assert rule.judge("gross_revenue", DAY, values).passed
+    values[DAY] = 400
+    spike = rule.judge("gross_revenue", DAY, values)
+    assert not spike.passed
+    assert spike.observed["value"] == 400 and spike.expected["median"] == 100
+    assert spike.expected["low"] < 100 < spike.expected["high"] < 400
+    assert "median" in spike.observed["rule"] and "400" in spike.summary
+
+
+def test_a_flat_history_uses_the_floor_instead_of_flagging_every_wobble():
+    values = history([0.0] * 20)
+    values[DAY] = 0.005
+    assert AnomalyRule(absolute_floor=0.01).judge("rejected_share", DAY, values).passed
+    values[DAY] = 0.2
+    assert not AnomalyRule(absolute_floor=0.01).judge("rejected_share", DAY, values).passed
+
+
+def test_days_without_enough_history_or_without_trading_are_not_judged():
+    values = history([100, 100, 100])
+    values[DAY] = 1000
+    short = AnomalyRule(min_history=10).judge("gross_revenue", DAY, values)
+    assert short.passed and "not judged" in short.summary
+    closed = AnomalyRule().judge("gross_revenue", OTHER_DAY, history([100] * 20))
+    assert closed.passed and "no trading" in closed.summary
+
+
+def test_only_the_trailing_window_counts():
+    values = history([1000.0] * 20, last_day=DAY - timedelta(days=40))
+    values.update(history([100.0] * 12))
+    values[DAY] = 100.0
+    assert AnomalyRule(window_days=28).judge("gross_revenue", DAY, values).passed

@@ -1,0 +1,46 @@
+"""The stewards' HTML data-quality report, rendered from a real run's tables without Dagster."""
+
+import re
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import generate
+from resources.landing import day_folder
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_report_plots_checked_metrics_and_lists_failures_and_rejected_rows(
+    tmp_path, landing_root, lakehouse, run_days
+):
+    days = DateRange(date(2011, 1, 3), date(2011, 1, 18))
+    generate(landing_root, days, seed=11)
+    last_file = next((landing_root / day_folder(days.end)).glob("*.csv"))
+    lines = last_file.read_text().splitlines()
+    for number in range(1, len(lines) // 3):
+        lines[number] = lines[number].replace(",2011-01-18 ", ",2011-01-18T", 1)
+    last_file.write_text("\n".join(lines) + "\n")
+    assert run_days(days).success
+    out = tmp_path / "report.html"
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "ecom_assets.report", "--start", "2011-01-01", "--end", "2011-01-31", "--out", str(out)],
+        env={"ECOM_WAREHOUSE_ROOT": lakehouse.warehouse_root, "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert "failed" in completed.stdout
+    page = out.read_text()
+    assert page.count("<svg") == 5, "one plot per checked metric"
+    assert "Gross revenue (GBP)" in page and "Share of bronze rows rejected by silver" in page
+    failures = page.split("<h2>Failed checks</h2>")[1].split("<h2>")[0]
+    assert "rejected_share_anomaly" in failures and "2011-01-18" in failures
+    assert "unparseable_invoice_date" in page and "2011-01-18T" in page, "rejected rows with their records"
+    assert re.search(r"<strong>\d+</strong> check evaluation\(s\)", page)
+    assert "http" not in page.replace("http://www.w3.org", ""), "self-contained: no external assets"
