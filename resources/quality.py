@@ -17,13 +17,13 @@ class DataQualityPolicy(ConfigurableResource):
     """
 
     anomaly_window_days: int = Field(default=28, description="Calendar days of history before the judged day.")
-    anomaly_threshold: float = Field(default=3.5, description="Allowed deviation in robust standard deviations.")
+    anomaly_threshold: float = Field(default=5.0, description="Allowed deviation in robust standard deviations.")
     anomaly_min_history_days: int = Field(default=10, description="Fewer days with a value: the day is not judged.")
     anomaly_relative_floor: float = Field(
         default=0.05, description="Smallest allowed deviation of money and count metrics, as a share of the median."
     )
     returns_share_tolerance: float = Field(
-        default=0.02, description="Smallest allowed deviation of the returns share of revenue (absolute)."
+        default=0.15, description="Smallest allowed deviation of the returns share of revenue (absolute)."
     )
     rejected_share_tolerance: float = Field(
         default=0.01, description="Smallest allowed deviation of the rejected-row share (absolute)."

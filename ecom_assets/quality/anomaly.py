@@ -22,7 +22,7 @@ class AnomalyRule:
     """
 
     window_days: int = 28
-    threshold: float = 3.5
+    threshold: float = 5.0
     min_history: int = 10
     relative_floor: float = 0.05
     absolute_floor: float = 0.0
