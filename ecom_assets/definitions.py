@@ -2,7 +2,7 @@
 
 from dagster import Definitions, in_process_executor
 
-from ecom_assets.alerts import run_failure_email_sensor
+from ecom_assets.alerts import check_failure_email_sensor, run_failure_email_sensor
 from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.silver import orders_cleaned
@@ -19,7 +19,7 @@ defs = Definitions(
     assets=[order_transactions, orders_cleaned, sales_metrics],
     jobs=[daily_sales_job, lakehouse_maintenance_job],
     schedules=[daily_sales_schedule, lakehouse_maintenance_schedule],
-    sensors=[landing_file_sensor, run_failure_email_sensor],
+    sensors=[landing_file_sensor, run_failure_email_sensor, check_failure_email_sensor],
     resources=local_resources(),
     # One process per run: every step shares the run's Spark session instead of starting its own JVM.
     executor=in_process_executor,

@@ -1,6 +1,7 @@
 """Failure emails through a real SMTP server on 127.0.0.1 (aiosmtpd), sensor ticks on a real instance."""
 
 import email
+import re
 from contextlib import contextmanager
 from datetime import date
 from email.policy import default as default_policy
@@ -9,13 +10,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from dagster import DagsterInstance, build_sensor_context
 
-from ecom_assets.alerts import run_failure_email_sensor
+from ecom_assets.alerts import check_failure_email_sensor, run_failure_email_sensor
 from ecom_assets.dates import DateRange
 from ecom_assets.definitions import defs
 from ecom_assets.sample_data import generate
 from ecom_assets_tests.conftest import TEST_SPARK
 from ecom_assets_tests.dagster_dev import free_port
-from resources import DeltaRsLakehouse, LocalLandingZone, SmtpEmailResource
+from resources import DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, SmtpEmailResource
+from resources.landing import day_folder
 
 
 class Inbox:
@@ -68,8 +70,8 @@ def failed_run(tmp_path, spark):
     instance.dispose()
 
 
-def tick(instance, port, cursor):
-    mailer = SmtpEmailResource(
+def mailer(port: int) -> SmtpEmailResource:
+    return SmtpEmailResource(
         host="127.0.0.1",
         port=port,
         sender="alerts@example.test",
@@ -77,8 +79,11 @@ def tick(instance, port, cursor):
         ui_base_url="http://127.0.0.1:3000",
         timeout_seconds=2,
     )
-    context = build_sensor_context(instance=instance, cursor=cursor, resources={"email": mailer})
-    return run_failure_email_sensor(context).cursor
+
+
+def tick(instance, port, cursor, sensor=run_failure_email_sensor):
+    context = build_sensor_context(instance=instance, cursor=cursor, resources={"email": mailer(port)})
+    return sensor(context).cursor
 
 
 def test_a_failed_daily_run_is_mailed_once_with_partition_step_and_error(failed_run, smtp_port):
@@ -115,3 +120,72 @@ def test_an_unconfigured_mailer_keeps_alerts_waiting(failed_run):
         instance=instance, resources={"email": SmtpEmailResource(host="", sender="", recipients="")}
     )
     assert '"pending": ["' in run_failure_email_sensor(context).cursor
+
+
+@pytest.fixture
+def runs_with_failed_checks(tmp_path, spark):
+    """A real instance with two runs of daily_sales_job: one whose WARN anomaly fails (the run succeeds),
+    one whose blocking header check fails (the run fails)."""
+    (tmp_path / "dagster_home").mkdir()
+    instance = DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+    landing = tmp_path / "landing"
+    generate(landing, DateRange(date(2011, 1, 3), date(2011, 1, 4)))
+    day_file = next((landing / day_folder(date(2011, 1, 4))).glob("*.csv"))
+    lines = day_file.read_text().splitlines()
+    day_file.write_text(
+        "\n".join([lines[0], *(line.replace(",2011-01-04 ", ",04/01/11 ") for line in lines[1:40]), *lines[40:]]) + "\n"
+    )
+    resources = {
+        "spark": TEST_SPARK,
+        "landing": LocalLandingZone(root=str(landing)),
+        "lakehouse": DeltaRsLakehouse(warehouse_root=str(tmp_path / "warehouse")),
+        "quality": DataQualityPolicy(anomaly_min_history_days=1),
+    }
+    job = defs.resolve_job_def("daily_sales_job")
+    warned = job.execute_in_process(
+        instance=instance,
+        resources=resources,
+        tags={"dagster/asset_partition_range_start": "2011-01-03", "dagster/asset_partition_range_end": "2011-01-04"},
+    )
+    (landing / day_folder(date(2011, 1, 5))).mkdir(parents=True)
+    (landing / day_folder(date(2011, 1, 5)) / "no_price.csv").write_text("InvoiceNo,StockCode\n1,2\n")
+    blocked = job.execute_in_process(
+        instance=instance, partition_key="2011-01-05", resources=resources, raise_on_error=False
+    )
+    assert warned.success and not blocked.success
+    yield instance, warned.run_id, blocked.run_id
+    instance.dispose()
+
+
+def test_failed_checks_are_mailed_once_per_run_with_observed_and_expected_values(runs_with_failed_checks, smtp_port):
+    instance, warned_run, blocked_run = runs_with_failed_checks
+    with smtp_server(smtp_port) as inbox:
+        cursor = tick(instance, smtp_port, None, check_failure_email_sensor)
+        cursor = tick(instance, smtp_port, cursor, check_failure_email_sensor)
+        tick(instance, smtp_port, cursor, check_failure_email_sensor)  # a restarted daemon resumes from the cursor
+
+    assert len(inbox.messages) == 2, "one email per run with failed checks, none again"
+    by_run = {m.get_body(("plain",)).get_content().split("failed in run ")[1].split(":")[0]: m for m in inbox.messages}
+    warned, blocked = by_run[warned_run], by_run[blocked_run]
+    assert re.fullmatch(
+        r"\[ecom\] WARN check \w+_anomaly failed on ecommerce_catalog/\w+/\w+ for 2011-01-04 \(\+\d+ more\)",
+        warned["Subject"],
+    )
+    text = warned.get_body(("plain",)).get_content()
+    assert "- WARN ecommerce_catalog/processed/orders_cleaned / rejected_share_anomaly / partition 2011-01-04" in text
+    assert re.search(r"observed: value 0\.1\d+, history_days 1, metric rejected_share", text)
+    assert "expected: low 0, high 0.01, mad 0, median 0" in text and "rule: outside median ± max(" in text
+    assert "http://127.0.0.1:3000/assets/ecommerce_catalog/processed/orders_cleaned?view=checks" in text
+    assert "rejected_share_anomaly" in warned.get_body(("html",)).get_content()
+    assert blocked["Subject"].startswith(
+        "[ecom] ERROR check header_conformity failed on ecommerce_catalog/raw/order_transactions for 2011-01-05"
+    )
+    assert "lacks column(s)" in blocked.get_body(("plain",)).get_content()
+
+
+def test_a_check_alert_waits_while_the_mail_server_is_down(runs_with_failed_checks, smtp_port):
+    instance, *_ = runs_with_failed_checks
+    cursor = tick(instance, smtp_port, None, check_failure_email_sensor)
+    with smtp_server(smtp_port) as inbox:
+        tick(instance, smtp_port, cursor, check_failure_email_sensor)
+    assert len(inbox.messages) == 2

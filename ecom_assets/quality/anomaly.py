@@ -26,6 +26,8 @@ class AnomalyRule:
     min_history: int = 10
     relative_floor: float = 0.05
     absolute_floor: float = 0.0
+    non_negative: bool = True
+    """The metric cannot be negative: the expected range starts at 0 at the lowest."""
 
     def describe(self) -> str:
         """The rule in words, for check metadata and emails."""
@@ -49,6 +51,8 @@ class AnomalyRule:
         mad = statistics.median(abs(value - median) for value in history)
         allowed = max(self.threshold * MAD_TO_SIGMA * mad, self.relative_floor * abs(median), self.absolute_floor)
         low, high = median - allowed, median + allowed
+        if self.non_negative:
+            low = max(low, 0.0)
         expected = {"median": median, "mad": mad, "low": low, "high": high}
         passed = low <= observed <= high
         verdict = "within" if passed else "outside"
