@@ -307,3 +307,17 @@ def test_an_extra_columns_values_are_dropped_and_reordered_columns_land_in_place
     assert run_days(ONE_DAY, assets=[order_transactions]).success
     rows = lakehouse.read(spark, ORDER_TRANSACTIONS).select(*HEADER).distinct().collect()
     assert [tuple(r) for r in rows] == [tuple(VALID.split(","))]
+
+
+def test_a_failed_step_is_recorded_in_the_error_table_for_each_day_of_its_run(spark, lakehouse, run_days):
+    days = DateRange(date(2011, 1, 4), date(2011, 1, 5))
+
+    result = run_days(days, raise_on_error=False, assets=[orders_cleaned])  # silver before bronze exists
+
+    assert not result.success
+    errors = lakehouse.read(spark, ETL_ERRORS).collect()
+    assert sorted(e["partition_date"] for e in errors) == days.days()
+    assert {(e["asset"], e["error_type"], e["record"]) for e in errors} == {
+        (SILVER, "step_failed", f"run {result.run_id}")
+    }
+    assert all("order_transactions does not exist yet" in e["error_message"] for e in errors)

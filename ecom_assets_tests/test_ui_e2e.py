@@ -1,4 +1,4 @@
-"""The Dagster UI, driven in headless Chromium (Playwright with Debian's chromium): materialize and backfill."""
+"""The Dagster UI, driven in headless Chromium (Playwright with Debian's chromium): materialize, backfill, checks."""
 
 import re
 import shutil
@@ -76,6 +76,13 @@ def test_materialize_and_backfill_from_the_ui(tmp_path):
         page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=partitions")
         page.get_by_text("Materialized (4)").wait_for()  # 2011-01-04 alone, then 05..07 as a backfill
         page.screenshot(path=str(ARTIFACTS / "sales_metrics_partitions.png"), full_page=True)
+        page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=checks")
+        for check in ("schema", "non_negative", "reconciles_with_silver", "gross_revenue_anomaly"):
+            page.get_by_text(check, exact=True).first.wait_for()
+        page.screenshot(path=str(ARTIFACTS / "sales_metrics_checks.png"), full_page=True)
+        page.goto(f"{base_url}/assets/ecommerce_catalog/raw/order_transactions?view=checks")
+        page.get_by_text("header_conformity", exact=True).first.wait_for()
+        page.get_by_text("row_conservation", exact=True).first.wait_for()
         page.goto(f"{base_url}/runs")
         page.get_by_text("Success").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "runs.png"), full_page=True)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from dagster import AssetExecutionContext, MaterializeResult
 from pyspark.sql import DataFrame, SparkSession
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, step_failures_recorded, table_metadata
 from ecom_assets.assets.quality import SCHEMA_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -52,6 +52,18 @@ def order_transactions(
 ) -> Iterator:
     """Read the days' landing files and replace those days in bronze (reruns never duplicate), then check them."""
     days = partition_days(context)
+    with step_failures_recorded(context, spark, lakehouse, ORDER_TRANSACTIONS, days):
+        yield from _load_and_check(context, spark, landing, lakehouse, days)
+
+
+def _load_and_check(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    landing: LandingZone,
+    lakehouse: Lakehouse,
+    days: DateRange,
+) -> Iterator:
+    """The body of `order_transactions`: load the files, record rejections, then judge what was stored."""
     files_by_day = landing.files_by_day(days)
     files = [path for day_files in files_by_day.values() for path in day_files]
     context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")

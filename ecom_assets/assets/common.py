@@ -1,15 +1,17 @@
 """What the table assets share: keys from table names, the partitioned-table decorator, metadata."""
 
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MetadataValue, asset
 from pyspark.sql import DataFrame
 
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import daily_partitions, single_run_backfill
-from ecom_assets.tables import TableName
-from resources import Lakehouse
+from ecom_assets.tables import ETL_ERRORS, TableName
+from ecom_assets.transforms.errors import step_failure_rows
+from resources import Lakehouse, SparkSessionResource
 
 PREVIEW_ROWS = 5
 
@@ -71,3 +73,33 @@ def table_metadata(lakehouse: Lakehouse, table: TableName, rows: DataFrame) -> d
         "location": MetadataValue.path(lakehouse.location(table)),
         "preview": preview(rows),
     }
+
+
+@contextmanager
+def step_failures_recorded(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, table: TableName, days: DateRange
+) -> Iterator[None]:
+    """Record an exception of the block in the error table (one row per day of the run), then let it fail the step.
+
+    When the error table itself cannot be written, that is logged and the original error still
+    fails the step.
+    """
+    try:
+        yield
+    except Exception as error:
+        step = context.op_execution_context.op_def.name
+        try:
+            rows = step_failure_rows(
+                spark.get_session(),
+                asset=table.full_name,
+                step=step,
+                run_id=context.run_id,
+                days=days,
+                occurred_at=datetime.now(UTC),
+                error=error,
+            )
+            lakehouse.append(ETL_ERRORS, rows)
+            context.log.error(f"{step} failed; recorded in {ETL_ERRORS.full_name} for {days}: {error}")
+        except Exception as recording_error:  # noqa: BLE001 - the step's own error must still surface
+            context.log.error(f"{step} failed and could not be recorded in {ETL_ERRORS.full_name}: {recording_error}")
+        raise

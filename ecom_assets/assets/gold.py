@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, MaterializeResult
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, step_failures_recorded, table_metadata
 from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -19,7 +19,7 @@ from ecom_assets.quality.checks import (
     silver_sale_totals,
 )
 from ecom_assets.quality.schemas import GoldSalesMetrics
-from ecom_assets.tables import ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets.transforms.gold import (
     daily_sales_metrics,
     first_sale_dates,
@@ -67,6 +67,18 @@ def sales_metrics(
     of those later rows are restated in the same run, so out-of-order backfills stay right.
     """
     days = partition_days(context)
+    with step_failures_recorded(context, spark, lakehouse, SALES_METRICS, days):
+        yield from _compute_and_check(context, spark, lakehouse, quality, days)
+
+
+def _compute_and_check(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    days: DateRange,
+) -> Iterator:
+    """The body of `sales_metrics`: compute, replace the days, restate later days, then judge them."""
     session = spark.get_session()
     lines = lakehouse.read(
         session,
@@ -87,6 +99,7 @@ def sales_metrics(
     try:
         daily_rows, metrics = _collected(session, daily_sales_metrics(lines, first_sales, days.days()))
         lakehouse.replace_date_range(SALES_METRICS, metrics, "order_date", days)
+        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, {"asset": SALES_METRICS.full_name})
         restated_days = _restate_later_days(context, lakehouse, session, days, customer_days, first_sales)
     finally:
         first_sales.unpersist()

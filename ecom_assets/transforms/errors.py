@@ -1,9 +1,17 @@
 """Rows of the error table `ecommerce_catalog.logs.etl_errors`: what was kept out, where and why."""
 
-from datetime import datetime
+import hashlib
+from collections.abc import Iterable
+from datetime import date, datetime
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+ETL_ERRORS_SCHEMA = (
+    "error_id string, occurred_at timestamp, asset string, step string, partition_date date, "
+    "source_file_name string, error_type string, error_message string, record string"
+)
+STEP_FAILED = "step_failed"
 
 
 def as_error_rows(
@@ -31,3 +39,32 @@ def as_error_rows(
         error_message.alias("error_message"),
         record.alias("record"),
     )
+
+
+def step_failure_rows(
+    spark: SparkSession,
+    *,
+    asset: str,
+    step: str,
+    run_id: str,
+    days: Iterable[date],
+    occurred_at: datetime,
+    error: BaseException,
+) -> DataFrame:
+    """Error-table rows for a step that failed: one per day of its run, naming the run and the exception."""
+    message = f"{type(error).__name__}: {error}".strip()
+    rows = [
+        (
+            hashlib.sha256(f"{asset}|{run_id}|{day}".encode()).hexdigest(),
+            occurred_at,
+            asset,
+            step,
+            day,
+            None,
+            STEP_FAILED,
+            message[:4000],
+            f"run {run_id}",
+        )
+        for day in days
+    ]
+    return spark.createDataFrame(rows, ETL_ERRORS_SCHEMA)
