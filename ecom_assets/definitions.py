@@ -13,14 +13,14 @@ from ecom_assets.jobs import (
     lakehouse_maintenance_schedule,
 )
 from ecom_assets.sensors import landing_file_sensor
-from resources import local_resources
+from resources import deployment_resources
 
 defs = Definitions(
     assets=[order_transactions, orders_cleaned, sales_metrics],
     jobs=[daily_sales_job, lakehouse_maintenance_job],
     schedules=[daily_sales_schedule, lakehouse_maintenance_schedule],
     sensors=[landing_file_sensor, run_failure_email_sensor, check_failure_email_sensor],
-    resources=local_resources(),
+    resources=deployment_resources(),
     # One process per run: every step shares the run's Spark session instead of starting its own JVM.
     executor=in_process_executor,
 )

@@ -1,10 +1,13 @@
 """Jobs and schedules: the daily pipeline at 03:00 UTC and the weekly table maintenance."""
 
+from typing import Any
+
 from dagster import (
     AssetObservation,
     AssetSelection,
     Config,
     OpExecutionContext,
+    ResourceParam,
     ScheduleDefinition,
     build_schedule_from_partitioned_job,
     define_asset_job,
@@ -42,7 +45,9 @@ class MaintenanceConfig(Config):
 
 
 @op(description="OPTIMIZE (compact small files) and VACUUM every pipeline table; reports files before and after.")
-def compact_and_vacuum_tables(context: OpExecutionContext, config: MaintenanceConfig, lakehouse: Lakehouse) -> None:
+def compact_and_vacuum_tables(
+    context: OpExecutionContext, config: MaintenanceConfig, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> None:
     """Compact and vacuum each existing table, recording the file counts as an observation of its asset."""
     for table in MAINTAINED_TABLES:
         if not lakehouse.exists(table):

@@ -3,18 +3,18 @@
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, ResourceDefinition, materialize
 from pyspark.sql import SparkSession
 
 from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
-from resources import DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, SparkSessionResource
+from resources import DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, LocalSparkSession
 
 SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail" / "by-day"
 PIPELINE_ASSETS = [order_transactions, orders_cleaned, sales_metrics]
-TEST_SPARK = SparkSessionResource(master="local[2]", shuffle_partitions=2, driver_memory="2g")
+TEST_SPARK = LocalSparkSession(master="local[2]", shuffle_partitions=2, driver_memory="2g")
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +51,7 @@ def run_days(spark, landing_root: Path, lakehouse: DeltaRsLakehouse):
                 "landing": LocalLandingZone(root=str(landing_root)),
                 "lakehouse": lakehouse,
                 "quality": DataQualityPolicy(),
+                "step_launcher": ResourceDefinition.none_resource(),
             },
             tags={
                 "dagster/asset_partition_range_start": days.start.isoformat(),

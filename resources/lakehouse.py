@@ -121,7 +121,8 @@ class Lakehouse(ConfigurableResource, ABC):
         """OPTIMIZE the table's small files, then VACUUM files unreferenced for `retention_hours`."""
 
 
-def _range_and_scope(date_column: str, date_range: DateRange, scope: Mapping[str, str] | None) -> list[Filter]:
+def range_and_scope(date_column: str, date_range: DateRange, scope: Mapping[str, str] | None) -> list[Filter]:
+    """Filters for the rows of a date range, narrowed to rows with the `scope` column values."""
     return within(date_column, date_range) + [(column, "=", value) for column, value in (scope or {}).items()]
 
 
@@ -137,7 +138,14 @@ def _sql_literal(value: Any) -> str:
     return str(value)
 
 
-def _sql_predicate(filters: Sequence[Filter]) -> str:
+def apply_filters(rows: DataFrame, filters: Sequence[Filter]) -> DataFrame:
+    """The rows matching every filter."""
+    for column, op, value in filters:
+        rows = rows.where(_SPARK_COMPARISONS[op](F.col(column), F.lit(value)))
+    return rows
+
+
+def sql_predicate(filters: Sequence[Filter]) -> str:
     """The filters as one SQL conjunction, e.g. `order_date >= '2011-01-01' AND line_type = 'sale'`."""
     for column, op, _ in filters:
         if op not in _SPARK_COMPARISONS:
@@ -178,15 +186,13 @@ class DeltaRsLakehouse(Lakehouse):
         if not self.exists(table):
             raise LookupError(f"table {table.full_name} does not exist yet at {self.location(table)}")
         delta = DeltaTable(self.location(table))
-        files = delta.file_uris(file_pruning_predicate=_sql_predicate(filters) or None)
+        files = delta.file_uris(file_pruning_predicate=sql_predicate(filters) or None)
         schema = delta.to_pyarrow_dataset().schema
         table_columns = list(columns) if columns else schema.names
         if not files:
             return spark.createDataFrame(schema.empty_table().select(table_columns))
         rows = spark.read.option("basePath", self.location(table)).parquet(*files)
-        for column, op, value in filters:
-            rows = rows.where(_SPARK_COMPARISONS[op](F.col(column), F.lit(value)))
-        return rows.select(*table_columns)
+        return apply_filters(rows, filters).select(*table_columns)
 
     def replace_date_range(
         self,
@@ -204,7 +210,7 @@ class DeltaRsLakehouse(Lakehouse):
                 self.location(table),
                 arrow,
                 mode="overwrite",
-                predicate=_sql_predicate(_range_and_scope(date_column, date_range, scope)),
+                predicate=sql_predicate(range_and_scope(date_column, date_range, scope)),
             )
         else:
             write_deltalake(self.location(table), arrow, mode="append", partition_by=list(partition_by) or None)
@@ -236,7 +242,7 @@ class DeltaRsLakehouse(Lakehouse):
         if delete_unmatched_in is not None:
             column, date_range = delete_unmatched_in
             merger = merger.when_not_matched_by_source_delete(
-                predicate=_sql_predicate(within(f"target.{column}", date_range))
+                predicate=sql_predicate(within(f"target.{column}", date_range))
             )
         metrics = merger.execute()
         return MergeCounts(
@@ -258,4 +264,4 @@ class DeltaRsLakehouse(Lakehouse):
     ) -> None:
         """A delta-rs DELETE by predicate; no Spark job."""
         if self.exists(table):
-            DeltaTable(self.location(table)).delete(_sql_predicate(_range_and_scope(date_column, date_range, scope)))
+            DeltaTable(self.location(table)).delete(sql_predicate(range_and_scope(date_column, date_range, scope)))

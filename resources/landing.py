@@ -3,12 +3,14 @@
 import hashlib
 import os
 import re
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 from dagster import ConfigurableResource
+from dagster_aws.s3 import S3Resource
 
 LANDING_PREFIX = "raw/ecommerce_sales"
 _DAY_PATH = re.compile(r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.csv$")
@@ -53,6 +55,10 @@ class LandingZone(ConfigurableResource, ABC):
     def read_bytes(self, path: str) -> bytes:
         """A file's whole content."""
 
+    def readable_path(self, path: str, content: bytes) -> str:
+        """A path Spark can read the file at, given its content (already read); the file's own path by default."""
+        return path
+
     def files_by_day(self, days: Iterable[date]) -> dict[date, list[str]]:
         """The CSV files of each given day that has any."""
         found = {day: self.files_for_day(day) for day in days}
@@ -90,3 +96,62 @@ class LocalLandingZone(LandingZone):
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         return digest.hexdigest()
+
+
+class S3LandingZone(LandingZone):
+    """A landing zone in an S3 bucket: `s3://<bucket>/<prefix>raw/ecommerce_sales/YYYY/MM/DD/*.csv`.
+
+    Files are listed and read through dagster-aws's S3 resource (boto3; credentials from the
+    environment). Local Spark has no S3 connector, so with `stage_for_spark` each file is written
+    to `staging_dir` (keeping its `YYYY/MM/DD/<name>` tail) before Spark reads it; on Databricks
+    Spark reads the `s3://` paths directly.
+    """
+
+    s3: S3Resource
+    bucket: str
+    prefix: str = ""
+    stage_for_spark: bool = True
+    staging_dir: str = str(Path(tempfile.gettempdir()) / "ecom_landing_staging")
+
+    def _key(self, path: str) -> str:
+        return path.removeprefix(f"s3://{self.bucket}/")
+
+    def _keys(self, prefix: str) -> list[str]:
+        client = self.s3.get_client()
+        keys = []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def files_for_day(self, day: date) -> list[str]:
+        """The day's CSV objects as `s3://` paths, sorted."""
+        folder = f"{self.prefix}{day_folder(day)}/"
+        keys = [key for key in self._keys(folder) if key.endswith(".csv") and "/" not in key[len(folder) :]]
+        return sorted(f"s3://{self.bucket}/{key}" for key in keys)
+
+    def list_files(self) -> list[str]:
+        """Every CSV object in a `YYYY/MM/DD` folder under the landing prefix, sorted."""
+        keys = self._keys(f"{self.prefix}{LANDING_PREFIX}/")
+        return sorted(f"s3://{self.bucket}/{key}" for key in keys if landing_day(key))
+
+    def stamp(self, path: str) -> str:
+        """The object's size, ETag and last-modified time."""
+        head = self.s3.get_client().head_object(Bucket=self.bucket, Key=self._key(path))
+        return f"{head['ContentLength']}:{head['ETag']}:{head['LastModified'].isoformat()}"
+
+    def checksum(self, path: str) -> str:
+        """The SHA-256 of the object's bytes."""
+        return hashlib.sha256(self.read_bytes(path)).hexdigest()
+
+    def read_bytes(self, path: str) -> bytes:
+        """The object's content."""
+        return self.s3.get_client().get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
+
+    def readable_path(self, path: str, content: bytes) -> str:
+        """The `s3://` path on Databricks; locally, a staged copy of the content."""
+        if not self.stage_for_spark:
+            return path
+        staged = Path(self.staging_dir) / self.bucket / self._key(path)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(content)
+        return str(staged)

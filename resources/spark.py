@@ -1,12 +1,21 @@
 """Where Spark runs: an in-process local session by default."""
 
 import os
+from abc import ABC, abstractmethod
 
 from dagster import ConfigurableResource
 from pyspark.sql import SparkSession
 
 
-class SparkSessionResource(ConfigurableResource):
+class SparkSessionResource(ConfigurableResource, ABC):
+    """Gives the steps their Spark session; where that session runs is the implementation's business."""
+
+    @abstractmethod
+    def get_session(self) -> SparkSession:
+        """The session to run the step's Spark work on."""
+
+
+class LocalSparkSession(SparkSessionResource):
     """An in-process Spark session, bound to loopback, shared by every step of a run.
 
     The session is created on first use and reused (one JVM per process), so a run with the

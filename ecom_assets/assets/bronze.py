@@ -4,8 +4,9 @@ import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 
 from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, step_failures_recorded, table_metadata
@@ -49,8 +50,12 @@ def order_transactions(
     spark: SparkSessionResource,
     landing: LandingZone,
     lakehouse: Lakehouse,
+    step_launcher: ResourceParam[Any],
 ) -> Iterator:
-    """Read the days' landing files and replace those days in bronze (reruns never duplicate), then check them."""
+    """Read the days' landing files and replace those days in bronze (reruns never duplicate), then check them.
+
+    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
+    """
     days = partition_days(context)
     with step_failures_recorded(context, spark, lakehouse, ORDER_TRANSACTIONS, days):
         yield from _load_and_check(context, spark, landing, lakehouse, days)
@@ -70,7 +75,8 @@ def _load_and_check(
     contents = {path: landing.read_bytes(path) for path in files}
     profiles = {path: profile_landing_file(content) for path, content in contents.items()}
     session = spark.get_session()
-    bronze = to_bronze(_read_readable_files(session, profiles), ingestion_date=datetime.now(UTC).date())
+    spark_paths = {path: landing.readable_path(path, content) for path, content in contents.items()}
+    bronze = to_bronze(_read_readable_files(session, profiles, spark_paths), ingestion_date=datetime.now(UTC).date())
     rows_by_day = lakehouse.replace_date_range(
         ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
     )
@@ -125,15 +131,17 @@ def _load_and_check(
     yield from reporter.publish(session, lakehouse)
 
 
-def _read_readable_files(session: SparkSession, profiles: Mapping[str, FileProfile]) -> DataFrame:
+def _read_readable_files(
+    session: SparkSession, profiles: Mapping[str, FileProfile], spark_paths: Mapping[str, str]
+) -> DataFrame:
     """Read every file whose header names the source columns: one Spark read per distinct header and charset.
 
-    A bad file never stops the others.
+    A bad file never stops the others. `spark_paths` maps each landing path to where Spark reads it.
     """
     files_by_format = defaultdict(list)
     for path, profile in sorted(profiles.items()):
         if not profile.problem and profile.data_lines:
-            files_by_format[(profile.header, profile.encoding)].append(path)
+            files_by_format[(profile.header, profile.encoding)].append(spark_paths[path])
     return functools.reduce(
         DataFrame.unionByName,
         [read_landing_csv(session, paths, header, encoding) for (header, encoding), paths in files_by_format.items()],

@@ -3,8 +3,9 @@
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -58,13 +59,19 @@ GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, *ANOMALY_
     check_specs=check_specs(SALES_METRICS, GOLD_CHECKS),
 )
 def sales_metrics(
-    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, quality: DataQualityPolicy
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    step_launcher: ResourceParam[Any],
 ) -> Iterator:
     """Compute the days' metrics from silver and replace them in gold.
 
     "New" customers are judged against every customer's first sale in all loaded silver
     history. When the run loads days earlier than gold rows already stored, the customer counts
     of those later rows are restated in the same run, so out-of-order backfills stay right.
+
+    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
     days = partition_days(context)
     with step_failures_recorded(context, spark, lakehouse, SALES_METRICS, days):

@@ -4,8 +4,9 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -45,9 +46,16 @@ SILVER_CHECKS = (SCHEMA_CHECK, NULL_KEYS_CHECK, UNIQUE_CHECK, POSITIVE_CHECK, CO
     check_specs=check_specs(ORDERS_CLEANED, SILVER_CHECKS),
 )
 def orders_cleaned(
-    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, quality: DataQualityPolicy
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    step_launcher: ResourceParam[Any],
 ) -> Iterator:
-    """Parse the days' bronze rows, drop duplicates and unparseable rows, MERGE into silver on line_id; check it."""
+    """Parse the days' bronze rows, drop duplicates and unparseable rows, MERGE into silver on line_id; check it.
+
+    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
+    """
     days = partition_days(context)
     with step_failures_recorded(context, spark, lakehouse, ORDERS_CLEANED, days):
         yield from _clean_and_check(context, spark, lakehouse, quality, days)

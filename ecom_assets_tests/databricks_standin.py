@@ -1,0 +1,291 @@
+"""A Databricks REST stand-in on 127.0.0.1: DBFS and Jobs runs, each run executed in a subprocess on local Spark.
+
+It speaks the parts of the real API that dagster-databricks' step launcher and the Databricks
+SDK use (see ../shared/DATABRICKS_NOTES.md): DBFS create/add-block/close/put/read/get-status/
+mkdirs/delete (API 2.0) and jobs runs/submit, runs/get, runs/cancel (API 2.1 and 2.2). A
+submitted `spark_python_task` runs as a cluster would run it: a Python process with a Spark
+session already started and `dbutils` and `sc` as globals, its `/dbfs/...` paths mapped onto
+the stand-in's DBFS folder.
+"""
+
+import base64
+import itertools
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+# Runs on the "cluster": map /dbfs paths, start Spark, inject dbutils and sc, run the task's file.
+_CLUSTER_RUNNER = r"""
+import json, os, runpy, sys, types
+from pyspark.sql import SparkSession
+
+dbfs_root, python_file, *parameters = sys.argv[1:]
+
+def local(path):
+    for prefix in ("dbfs:", "/dbfs"):
+        if path.startswith(prefix):
+            return os.path.join(dbfs_root, path[len(prefix):].lstrip("/"))
+    return path
+
+secrets = json.loads(os.environ.get("STANDIN_SECRETS", "{}"))
+
+class Secrets:
+    def get(self, scope, key):
+        return secrets[scope][key]
+
+os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+spark = (
+    SparkSession.builder.master("local[2]")
+    .config("spark.driver.host", "127.0.0.1")
+    .config("spark.driver.bindAddress", "127.0.0.1")
+    .config("spark.ui.enabled", "false")
+    .config("spark.sql.session.timeZone", "UTC")
+    .config("spark.sql.shuffle.partitions", "2")
+    .getOrCreate()
+)
+sys.argv = [local(python_file), *(local(p) for p in parameters)]
+runpy.run_path(
+    sys.argv[0],
+    init_globals={"dbutils": types.SimpleNamespace(secrets=Secrets()), "sc": spark.sparkContext},
+    run_name="__main__",
+)
+"""
+
+
+@dataclass
+class SubmittedRun:
+    """A run the stand-in accepted: what was submitted and how it went."""
+
+    run_id: int
+    request: dict
+    process: subprocess.Popen | None = None
+    life_cycle_state: str = "PENDING"
+    result_state: str | None = None
+    state_message: str = ""
+    log_path: Path | None = None
+
+
+@dataclass
+class DatabricksStandIn:
+    """Serve the stand-in on 127.0.0.1; `runs` keeps every submitted run, `tokens` every bearer token seen."""
+
+    root: Path
+    environment: dict[str, str]
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    fail_next_run_with: str | None = None
+    runs: dict[int, SubmittedRun] = field(default_factory=dict)
+    tokens: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.dbfs = self.root / "dbfs"
+        self.dbfs.mkdir(parents=True, exist_ok=True)
+        self._handles: dict[int, Path] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Start serving; returns the base URL."""
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output quiet
+                return
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's hook name)
+                standin._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                standin._handle(self, "POST")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        """Stop serving and kill runs still going."""
+        for run in self.runs.values():
+            if run.process and run.process.poll() is None:
+                run.process.kill()
+                run.process.wait()
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # --- HTTP plumbing ---------------------------------------------------------------------------
+
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        url = urlparse(request.path)
+        query = {name: values[0] for name, values in parse_qs(url.query).items()}
+        body = {}
+        if method == "POST":
+            length = int(request.headers.get("Content-Length") or 0)
+            body = json.loads(request.rfile.read(length) or b"{}")
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            self.tokens.add(auth.removeprefix("Bearer "))
+        route = url.path.split("/api/", 1)[-1]
+        version, _, endpoint = route.partition("/")
+        handler = getattr(self, "_" + endpoint.replace("/", "_").replace("-", "_"), None)
+        if handler is None or version not in ("2.0", "2.1", "2.2"):
+            self._reply(request, 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"no {method} {url.path}"})
+            return
+        try:
+            status, payload = handler({**query, **body})
+        except FileNotFoundError as error:
+            status, payload = 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": str(error)}
+        self._reply(request, status, payload)
+
+    @staticmethod
+    def _reply(request: BaseHTTPRequestHandler, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+
+    def local_path(self, dbfs_path: str) -> Path:
+        """Where a DBFS path (`dbfs:/x`, `/x` or `/dbfs/x`) lives in the stand-in's folder."""
+        path = dbfs_path.removeprefix("dbfs:").removeprefix("/dbfs/")
+        return self.dbfs / path.lstrip("/")
+
+    # --- DBFS ------------------------------------------------------------------------------------
+
+    def _dbfs_create(self, body: dict) -> tuple[int, dict]:
+        path = self.local_path(body["path"])
+        if path.exists() and not body.get("overwrite"):
+            return 400, {"error_code": "RESOURCE_ALREADY_EXISTS", "message": f"{body['path']} exists"}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        with self._lock:
+            handle = next(self._ids)
+            self._handles[handle] = path
+        return 200, {"handle": handle}
+
+    def _dbfs_add_block(self, body: dict) -> tuple[int, dict]:
+        with self._handles[int(body["handle"])].open("ab") as handle:
+            handle.write(base64.b64decode(body["data"]))
+        return 200, {}
+
+    def _dbfs_close(self, body: dict) -> tuple[int, dict]:
+        self._handles.pop(int(body["handle"]), None)
+        return 200, {}
+
+    def _dbfs_put(self, body: dict) -> tuple[int, dict]:
+        path = self.local_path(body["path"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(body.get("contents", "")))
+        return 200, {}
+
+    def _dbfs_read(self, query: dict) -> tuple[int, dict]:
+        path = self.local_path(query["path"])
+        if not path.is_file():
+            raise FileNotFoundError(f"No file or directory exists on path {query['path']}.")
+        offset, length = int(query.get("offset", 0)), int(query.get("length", 1 << 20))
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            data = handle.read(length)
+        return 200, {"bytes_read": len(data), "data": base64.b64encode(data).decode()}
+
+    def _dbfs_get_status(self, query: dict) -> tuple[int, dict]:
+        path = self.local_path(query["path"])
+        if not path.exists():
+            raise FileNotFoundError(f"No file or directory exists on path {query['path']}.")
+        status = path.stat()
+        return 200, {
+            "path": query["path"],
+            "is_dir": path.is_dir(),
+            "file_size": 0 if path.is_dir() else status.st_size,
+            "modification_time": int(status.st_mtime * 1000),
+        }
+
+    def _dbfs_mkdirs(self, body: dict) -> tuple[int, dict]:
+        self.local_path(body["path"]).mkdir(parents=True, exist_ok=True)
+        return 200, {}
+
+    def _dbfs_delete(self, body: dict) -> tuple[int, dict]:
+        path = self.local_path(body["path"])
+        if path.is_dir():
+            if body.get("recursive"):
+                shutil.rmtree(path)
+            else:
+                path.rmdir()
+        elif path.exists():
+            path.unlink()
+        return 200, {}
+
+    # --- Jobs ------------------------------------------------------------------------------------
+
+    def _jobs_runs_submit(self, body: dict) -> tuple[int, dict]:
+        tasks = body.get("tasks") or [body]
+        task = tasks[0]["spark_python_task"]
+        with self._lock:
+            run = SubmittedRun(run_id=next(self._ids), request=body)
+            self.runs[run.run_id] = run
+        if self.fail_next_run_with:
+            run.life_cycle_state, run.result_state = "INTERNAL_ERROR", "FAILED"
+            run.state_message, self.fail_next_run_with = self.fail_next_run_with, None
+            return 200, {"run_id": run.run_id}
+        run.log_path = self.root / f"run-{run.run_id}.log"
+        environment = {**self.environment, "STANDIN_SECRETS": json.dumps(self.secrets)}
+        with run.log_path.open("wb") as log:
+            run.process = subprocess.Popen(
+                [sys.executable, "-c", _CLUSTER_RUNNER, str(self.dbfs), task["python_file"], *task["parameters"]],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                cwd=self.root,
+            )
+        run.life_cycle_state = "RUNNING"
+        return 200, {"run_id": run.run_id}
+
+    def _refresh(self, run: SubmittedRun) -> None:
+        if run.process is None or run.result_state is not None:
+            return
+        code = run.process.poll()
+        if code is None:
+            return
+        run.life_cycle_state = "TERMINATED"
+        if code == 0:
+            run.result_state, run.state_message = "SUCCESS", ""
+        else:
+            tail = run.log_path.read_text(errors="replace").strip().splitlines()[-5:] if run.log_path else []
+            run.result_state = "FAILED"
+            run.state_message = f"Task exited with code {code}: " + " | ".join(tail)
+
+    def _jobs_runs_get(self, query: dict) -> tuple[int, dict]:
+        run = self.runs.get(int(query["run_id"]))
+        if run is None:
+            raise FileNotFoundError(f"Run {query['run_id']} does not exist.")
+        self._refresh(run)
+        state = {"life_cycle_state": run.life_cycle_state, "state_message": run.state_message}
+        if run.result_state:
+            state["result_state"] = run.result_state
+        return 200, {
+            "run_id": run.run_id,
+            "run_name": run.request.get("run_name", ""),
+            "state": state,
+            "run_page_url": f"http://127.0.0.1/standin/#job/runs/{run.run_id}",
+            "tasks": [{"task_key": t.get("task_key", "task"), "state": state} for t in run.request.get("tasks", [])],
+        }
+
+    def _jobs_runs_cancel(self, body: dict) -> tuple[int, dict]:
+        run = self.runs[int(body["run_id"])]
+        if run.process and run.process.poll() is None:
+            run.process.terminate()
+            run.process.wait()
+        run.life_cycle_state, run.result_state, run.state_message = "TERMINATED", "CANCELED", "canceled by request"
+        return 200, {}
+
+    def submitted_tasks(self) -> list[dict]:
+        """The first task of every submitted run, as the launcher sent it."""
+        return [(run.request.get("tasks") or [run.request])[0] for run in self.runs.values()]

@@ -1,0 +1,117 @@
+"""ECOM_DEPLOYMENT=databricks against a Databricks REST stand-in on 127.0.0.1 that runs each step in a subprocess."""
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import generate
+from ecom_assets.tables import SALES_METRICS
+from ecom_assets_tests.databricks_standin import DatabricksStandIn
+from resources import DeltaRsLakehouse
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+DAY = DateRange(date(2011, 1, 4), date(2011, 1, 4))
+TOKEN = "dapi-standin-token"
+
+
+@pytest.fixture
+def databricks(tmp_path):
+    """The stand-in serving on loopback, and the environment that points the code location at it."""
+    landing, warehouse = tmp_path / "databricks_landing", tmp_path / "databricks_warehouse"
+    generate(landing, DAY, seed=21)
+    environment = {
+        **os.environ,
+        "ECOM_DEPLOYMENT": "databricks",
+        "ECOM_LAKEHOUSE": "delta_rs",
+        "ECOM_LANDING_ROOT": str(landing),
+        "ECOM_WAREHOUSE_ROOT": str(warehouse),
+        "ECOM_DATABRICKS_POLL_SECONDS": "0.5",
+        "ECOM_DATABRICKS_SECRET_SCOPE": "ecom-test",
+        "DATABRICKS_TOKEN": TOKEN,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+    (tmp_path / "dagster_home").mkdir()
+    standin = DatabricksStandIn(
+        root=tmp_path / "standin",
+        environment=environment,
+        secrets={"ecom-test": {"aws_access_key_id": "AKIASTANDIN", "aws_secret_access_key": "standin-secret"}},
+    )
+    environment["DATABRICKS_HOST"] = standin.start()
+    try:
+        yield standin, environment
+    finally:
+        standin.stop()
+
+
+def materialize(environment: dict, selection: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions", "--select", selection]
+        + ["--partition", DAY.start.isoformat()],
+        env=environment,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_each_step_runs_as_a_databricks_run_and_gold_matches_a_local_run(
+    databricks, tmp_path, spark, lakehouse, run_days, landing_root
+):
+    standin, environment = databricks
+
+    completed = materialize(environment, "*", tmp_path)
+
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    tasks = standin.submitted_tasks()
+    assert len(tasks) == 3, "bronze, silver and gold each ran as one submitted run"
+    assert all(run.result_state == "SUCCESS" for run in standin.runs.values())
+    main_files = [task["spark_python_task"]["python_file"] for task in tasks]
+    assert all(f.startswith("dbfs:///dagster_staging/") and f.endswith("/databricks_step_main.py") for f in main_files)
+    assert [f.split("/")[-2] for f in main_files] == [
+        "ecommerce_catalog__raw__order_transactions",
+        "ecommerce_catalog__processed__orders_cleaned",
+        "ecommerce_catalog__analytics__sales_metrics",
+    ]
+    cluster = tasks[0]["new_cluster"]
+    assert cluster["autoscale"] == {"min_workers": 4, "max_workers": 16}
+    assert cluster["node_type_id"] == "m5.large" and cluster["spark_version"].endswith("-scala2.12")
+    assert any(lib.get("pypi", {}).get("package", "").startswith("deltalake==") for lib in tasks[0]["libraries"])
+    assert standin.tokens == {TOKEN}
+    step_stdouts = sorted((standin.dbfs / "dagster_staging").glob("*/*/stdout"))
+    assert len(step_stdouts) == 3
+    assert all("Running dagster job" in path.read_text() for path in step_stdouts), "each step ran in a subprocess"
+    assert "STEP_SUCCESS" in completed.stderr
+
+    remote = DeltaRsLakehouse(warehouse_root=environment["ECOM_WAREHOUSE_ROOT"])
+    generate(landing_root, DAY, seed=21)
+    assert run_days(DAY).success
+    assert remote.read(spark, SALES_METRICS).collect() == lakehouse.read(spark, SALES_METRICS).collect()
+
+
+def test_a_failing_remote_step_fails_the_dagster_step_with_the_remote_error(databricks, tmp_path):
+    standin, environment = databricks
+
+    completed = materialize(environment, "ecommerce_catalog/processed/orders_cleaned", tmp_path)
+
+    assert completed.returncode != 0
+    assert "STEP_FAILURE" in completed.stderr
+    assert "table ecommerce_catalog.raw.order_transactions does not exist yet" in completed.stderr
+    assert [run.result_state for run in standin.runs.values()] == ["SUCCESS"], "the remote run ends, the step fails"
+
+
+def test_a_databricks_run_that_does_not_succeed_fails_the_step_with_its_state_message(databricks, tmp_path):
+    standin, environment = databricks
+    standin.fail_next_run_with = "Cluster terminated. Reason: Spot instance lost"
+
+    completed = materialize(environment, "ecommerce_catalog/raw/order_transactions", tmp_path)
+
+    assert completed.returncode != 0
+    assert "STEP_FAILURE" in completed.stderr
+    assert "Spot instance lost" in completed.stderr
