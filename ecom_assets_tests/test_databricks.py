@@ -12,7 +12,8 @@ from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
 from ecom_assets.tables import SALES_METRICS
 from ecom_assets_tests.databricks_standin import DatabricksStandIn
-from resources import DeltaRsLakehouse
+from resources import DeltaRsLakehouse, deployment_resources
+from resources.databricks import ClusterSparkSession, UnityCatalogLakehouse, step_launcher_config
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -92,7 +93,7 @@ def test_each_step_runs_as_a_databricks_run_and_gold_matches_a_local_run(
     remote = DeltaRsLakehouse(warehouse_root=environment["ECOM_WAREHOUSE_ROOT"])
     generate(landing_root, DAY, seed=21)
     assert run_days(DAY).success
-    assert remote.read(spark, SALES_METRICS).collect() == lakehouse.read(spark, SALES_METRICS).collect()
+    assert sorted(remote.read(spark, SALES_METRICS).collect()) == sorted(lakehouse.read(spark, SALES_METRICS).collect())
 
 
 def test_a_failing_remote_step_fails_the_dagster_step_with_the_remote_error(databricks, tmp_path):
@@ -115,3 +116,23 @@ def test_a_databricks_run_that_does_not_succeed_fails_the_step_with_its_state_me
     assert completed.returncode != 0
     assert "STEP_FAILURE" in completed.stderr
     assert "Spot instance lost" in completed.stderr
+
+
+def test_the_deployment_switch_picks_the_resource_set_and_rejects_unknown_names(monkeypatch):
+    monkeypatch.setenv("ECOM_DEPLOYMENT", "databricks")
+    monkeypatch.delenv("ECOM_LAKEHOUSE", raising=False)
+    monkeypatch.setenv("ECOM_DATABRICKS_CLUSTER_ID", "0101-123456-abcdefgh")
+    chosen = deployment_resources()
+    assert isinstance(chosen["lakehouse"], UnityCatalogLakehouse)
+    assert isinstance(chosen["spark"], ClusterSparkSession)
+    launcher_config = step_launcher_config()
+    assert launcher_config["run_config"]["cluster"] == {"existing": "0101-123456-abcdefgh"}
+    assert launcher_config["databricks_token"] == {"env": "DATABRICKS_TOKEN"}, "the token is read at run time"
+    assert Path(launcher_config["local_pipeline_package_path"], "ecom_assets", "definitions.py").is_file()
+    assert not Path(launcher_config["local_pipeline_package_path"], ".venv").exists()
+
+    monkeypatch.setenv("ECOM_DEPLOYMENT", "local")
+    assert isinstance(deployment_resources()["lakehouse"], DeltaRsLakehouse)
+    monkeypatch.setenv("ECOM_DEPLOYMENT", "kubernetes")
+    with pytest.raises(ValueError, match="ECOM_DEPLOYMENT must be one of local, databricks"):
+        deployment_resources()

@@ -4,6 +4,7 @@ Everything here is configured from the environment (see the README's production 
 the host and token are read as Dagster `EnvVar`s, never stored in config or logs.
 """
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -166,11 +167,25 @@ def staged_code_root() -> str:
     """A folder holding only this project's packages, zipped and shipped to the cluster with each step.
 
     The launcher zips everything under `local_pipeline_package_path`; pointing it at the project
-    root would ship the virtualenv and the data too.
+    root would ship the virtualenv and the data too. The folder is named by a hash of the code,
+    so reloading the code location reuses it until the code changes.
     """
-    root = Path(tempfile.mkdtemp(prefix="ecom_code_"))
-    for package in CODE_PACKAGES:
-        shutil.copytree(PROJECT_ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    sources = sorted(path for package in CODE_PACKAGES for path in (PROJECT_ROOT / package).rglob("*.py"))
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + path.read_bytes())
+    root = Path(tempfile.gettempdir()) / "ecom_assets_code" / digest.hexdigest()[:16]
+    if not root.is_dir():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="staging_", dir=root.parent))
+        for path in sources:
+            target = staging / path.relative_to(PROJECT_ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        try:
+            staging.rename(root)  # atomic: a concurrent loader may have staged the same code first
+        except OSError:
+            shutil.rmtree(staging)
     return str(root)
 
 
@@ -198,8 +213,8 @@ def _forwarded_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name.startswith("ECOM_") and "PASSWORD" not in name}
 
 
-def databricks_step_launcher() -> ResourceDefinition:
-    """`databricks_pyspark_step_launcher` configured from the environment.
+def step_launcher_config() -> dict:
+    """The step launcher's configuration, from the environment.
 
     Host and token come from `DATABRICKS_HOST` / `DATABRICKS_TOKEN` at run time; AWS keys for
     boto3 on the cluster come from the secret scope `ECOM_DATABRICKS_SECRET_SCOPE` (keys
@@ -207,24 +222,27 @@ def databricks_step_launcher() -> ResourceDefinition:
     """
     scope = os.environ.get("ECOM_DATABRICKS_SECRET_SCOPE", "ecom")
     libraries = [{"pypi": {"package": f"{name}=={version(name)}"}} for name in CLUSTER_LIBRARIES]
-    return databricks_pyspark_step_launcher.configured(
-        {
-            "run_config": {
-                "run_name": "ecom_assets step",
-                "cluster": _cluster(),
-                "libraries": libraries,
-                "install_default_libraries": os.environ.get("ECOM_DATABRICKS_INSTALL_LIBRARIES", "true") == "true",
-            },
-            "databricks_host": {"env": "DATABRICKS_HOST"},
-            "databricks_token": {"env": "DATABRICKS_TOKEN"},
-            "env_variables": _forwarded_environment(),
-            "secrets_to_env_variables": [
-                {"name": "AWS_ACCESS_KEY_ID", "key": "aws_access_key_id", "scope": scope},
-                {"name": "AWS_SECRET_ACCESS_KEY", "key": "aws_secret_access_key", "scope": scope},
-            ],
-            "local_pipeline_package_path": staged_code_root(),
-            "staging_prefix": os.environ.get("ECOM_DATABRICKS_STAGING_PREFIX", "/dagster_staging"),
-            "poll_interval_sec": float(os.environ.get("ECOM_DATABRICKS_POLL_SECONDS", "5")),
-            "verbose_logs": False,
-        }
-    )
+    return {
+        "run_config": {
+            "run_name": "ecom_assets step",
+            "cluster": _cluster(),
+            "libraries": libraries,
+            "install_default_libraries": os.environ.get("ECOM_DATABRICKS_INSTALL_LIBRARIES", "true") == "true",
+        },
+        "databricks_host": {"env": "DATABRICKS_HOST"},
+        "databricks_token": {"env": "DATABRICKS_TOKEN"},
+        "env_variables": _forwarded_environment(),
+        "secrets_to_env_variables": [
+            {"name": "AWS_ACCESS_KEY_ID", "key": "aws_access_key_id", "scope": scope},
+            {"name": "AWS_SECRET_ACCESS_KEY", "key": "aws_secret_access_key", "scope": scope},
+        ],
+        "local_pipeline_package_path": staged_code_root(),
+        "staging_prefix": os.environ.get("ECOM_DATABRICKS_STAGING_PREFIX", "/dagster_staging"),
+        "poll_interval_sec": float(os.environ.get("ECOM_DATABRICKS_POLL_SECONDS", "5")),
+        "verbose_logs": False,
+    }
+
+
+def databricks_step_launcher() -> ResourceDefinition:
+    """`databricks_pyspark_step_launcher` configured from the environment (see `step_launcher_config`)."""
+    return databricks_pyspark_step_launcher.configured(step_launcher_config())

@@ -1,0 +1,104 @@
+"""The landing zone on S3, against moto's S3-compatible server on 127.0.0.1 started by the tests."""
+
+from datetime import date
+
+import boto3
+import pytest
+from dagster import DagsterInstance, ResourceDefinition, build_sensor_context, materialize
+from moto.server import ThreadedMotoServer
+
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import generate
+from ecom_assets.sensors import landing_file_sensor
+from ecom_assets.tables import ETL_ERRORS, SALES_METRICS
+from ecom_assets_tests.conftest import PIPELINE_ASSETS, TEST_SPARK
+from ecom_assets_tests.dagster_dev import free_port
+from resources import DataQualityPolicy, S3LandingZone, landing_from_environment
+
+pytestmark = pytest.mark.slow
+BUCKET = "ecom-landing"
+DAYS = DateRange(date(2011, 1, 4), date(2011, 1, 5))
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch):
+    """moto's S3 server on loopback, with test credentials in the environment; stopped after the test."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def uploaded(s3_endpoint, landing_root, monkeypatch):
+    """Generated landing files uploaded with boto3 under `s3://ecom-landing/prod/raw/ecommerce_sales/...`."""
+    generate(landing_root, DAYS, seed=17)
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    client.create_bucket(Bucket=BUCKET)
+    for path in sorted(landing_root.rglob("*.csv")):
+        client.upload_file(str(path), BUCKET, "prod/" + path.relative_to(landing_root).as_posix())
+    monkeypatch.setenv("ECOM_LANDING_BUCKET", BUCKET)
+    monkeypatch.setenv("ECOM_LANDING_PREFIX", "prod/")
+    monkeypatch.setenv("ECOM_S3_ENDPOINT_URL", s3_endpoint)
+    return client
+
+
+def test_days_materialize_from_s3_landing_files_like_from_a_folder(
+    uploaded, tmp_path, spark, landing_root, lakehouse, run_days
+):
+    landing = landing_from_environment()
+    assert isinstance(landing, S3LandingZone)
+    assert (landing.bucket, landing.prefix, landing.stage_for_spark) == (BUCKET, "prod/", True)
+    landing = S3LandingZone(s3=landing.s3, bucket=BUCKET, prefix="prod/", staging_dir=str(tmp_path / "staging"))
+    s3_lakehouse = type(lakehouse)(warehouse_root=str(tmp_path / "s3_warehouse"))
+
+    result = materialize(
+        PIPELINE_ASSETS,
+        resources={
+            "spark": TEST_SPARK,
+            "landing": landing,
+            "lakehouse": s3_lakehouse,
+            "quality": DataQualityPolicy(),
+            "step_launcher": ResourceDefinition.none_resource(),
+        },
+        tags={
+            "dagster/asset_partition_range_start": DAYS.start.isoformat(),
+            "dagster/asset_partition_range_end": DAYS.end.isoformat(),
+        },
+    )
+
+    assert result.success
+    assert run_days(DAYS).success  # the same files from the local folder
+    assert sorted(s3_lakehouse.read(spark, SALES_METRICS).collect()) == sorted(
+        lakehouse.read(spark, SALES_METRICS).collect()
+    )
+    assert not s3_lakehouse.exists(ETL_ERRORS), "nothing was rejected"
+    staged = sorted(p.relative_to(tmp_path / "staging").as_posix() for p in (tmp_path / "staging").rglob("*.csv"))
+    assert staged and all(p.startswith(f"{BUCKET}/prod/raw/ecommerce_sales/2011/01/0") for p in staged)
+
+
+def test_the_landing_sensor_sees_new_and_redelivered_objects_on_s3(uploaded):
+    landing = landing_from_environment()
+
+    def tick(cursor):
+        instance = DagsterInstance.ephemeral()
+        with build_sensor_context(instance=instance, cursor=cursor, resources={"landing": landing}) as context:
+            result = landing_file_sensor(context)
+        return [r.partition_key for r in result.run_requests or []], result.cursor
+
+    days, cursor = tick(None)
+    assert days == ["2011-01-04", "2011-01-05"]
+    assert tick(cursor)[0] == [], "nothing changed, nothing runs"
+    key = next(o["Key"] for o in uploaded.list_objects_v2(Bucket=BUCKET)["Contents"] if "/2011/01/05/" in o["Key"])
+    body = uploaded.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    uploaded.put_object(Bucket=BUCKET, Key=key, Body=body + body.splitlines(keepends=True)[1])
+    assert tick(cursor)[0] == ["2011-01-05"], "a re-delivered object runs its day again"
