@@ -15,11 +15,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
-from deltalake import DeltaTable
 
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
-from resources import Lakehouse, local_lakehouse
+from resources import DeltaRsLakehouse, local_lakehouse
 
 PLOTTED_CHECKS = {
     "gross_revenue_anomaly": "Gross revenue (GBP)",
@@ -169,12 +168,12 @@ latest evaluation per check and day.</p>
 """
 
 
-def read_range(lakehouse: Lakehouse, table, days: DateRange) -> pd.DataFrame:
+def read_range(lakehouse: DeltaRsLakehouse, table, days: DateRange) -> pd.DataFrame:
     """A log table's rows of `days` as pandas (empty when the table does not exist yet)."""
     if not lakehouse.exists(table):
         return pd.DataFrame()
     filters = [("partition_date", ">=", days.start), ("partition_date", "<=", days.end)]
-    return DeltaTable(lakehouse.location(table)).to_pandas(filters=filters)
+    return lakehouse.open(table).to_pandas(filters=filters)
 
 
 def main(argv: list[str] | None = None) -> None:

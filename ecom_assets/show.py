@@ -5,8 +5,6 @@ python -m ecom_assets.show ecommerce_catalog.analytics.sales_metrics [--limit 40
 
 import argparse
 
-from deltalake import DeltaTable
-
 from ecom_assets import tables
 from resources import local_lakehouse
 
@@ -23,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     location = lakehouse.location(KNOWN_TABLES[args.table])
     if not lakehouse.exists(KNOWN_TABLES[args.table]):
         raise SystemExit(f"{args.table} has not been materialized yet ({location})")
-    frame = DeltaTable(location).to_pandas()
+    frame = lakehouse.open(KNOWN_TABLES[args.table]).to_pandas()
     if "order_date" in frame.columns:
         frame = frame.sort_values("order_date")
     print(f"{args.table}  ({len(frame):,} rows at {location})")

@@ -1,11 +1,15 @@
 """The landing zone on S3, against moto's S3-compatible server on 127.0.0.1 started by the tests."""
 
+import socket
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import boto3
 import pytest
 from dagster import DagsterInstance, ResourceDefinition, build_sensor_context, materialize
-from moto.server import ThreadedMotoServer
 
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
@@ -13,7 +17,7 @@ from ecom_assets.sensors import landing_file_sensor
 from ecom_assets.tables import ETL_ERRORS, SALES_METRICS
 from ecom_assets_tests.conftest import PIPELINE_ASSETS, TEST_SPARK
 from ecom_assets_tests.dagster_dev import free_port
-from resources import DataQualityPolicy, S3LandingZone, landing_from_environment
+from resources import DataQualityPolicy, DeltaRsLakehouse, S3LandingZone, landing_from_environment
 
 pytestmark = pytest.mark.slow
 BUCKET = "ecom-landing"
@@ -22,7 +26,10 @@ DAYS = DateRange(date(2011, 1, 4), date(2011, 1, 5))
 
 @pytest.fixture
 def s3_endpoint(monkeypatch):
-    """moto's S3 server on loopback, with test credentials in the environment; stopped after the test."""
+    """moto's S3 server (its own process, as delta-rs holds the GIL while it waits for S3) on loopback.
+
+    Test credentials go into the environment; the server is stopped after the test.
+    """
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -30,12 +37,24 @@ def s3_endpoint(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = subprocess.Popen(
+        [Path(sys.executable).parent / "moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "moto_server did not start"
+                time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture
@@ -102,3 +121,32 @@ def test_the_landing_sensor_sees_new_and_redelivered_objects_on_s3(uploaded):
     body = uploaded.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     uploaded.put_object(Bucket=BUCKET, Key=key, Body=body + body.splitlines(keepends=True)[1])
     assert tick(cursor)[0] == ["2011-01-05"], "a re-delivered object runs its day again"
+
+
+def test_the_delta_rs_warehouse_can_live_on_s3(uploaded, s3_endpoint, tmp_path, spark, lakehouse, run_days):
+    uploaded.create_bucket(Bucket="ecom-warehouse")
+    landing = S3LandingZone(s3=landing_from_environment().s3, bucket=BUCKET, prefix="prod/", staging_dir=str(tmp_path))
+    warehouse = DeltaRsLakehouse(warehouse_root="s3://ecom-warehouse/lakehouse")
+
+    result = materialize(
+        PIPELINE_ASSETS,
+        resources={
+            "spark": TEST_SPARK,
+            "landing": landing,
+            "lakehouse": warehouse,
+            "quality": DataQualityPolicy(),
+            "step_launcher": ResourceDefinition.none_resource(),
+        },
+        tags={
+            "dagster/asset_partition_range_start": DAYS.start.isoformat(),
+            "dagster/asset_partition_range_end": DAYS.end.isoformat(),
+        },
+    )
+
+    assert result.success
+    keys = [o["Key"] for o in uploaded.list_objects_v2(Bucket="ecom-warehouse")["Contents"]]
+    assert any(k.startswith("lakehouse/ecommerce_catalog/analytics/sales_metrics/_delta_log/") for k in keys)
+    assert run_days(DAYS).success
+    assert sorted(warehouse.read(spark, SALES_METRICS).collect()) == sorted(
+        lakehouse.read(spark, SALES_METRICS).collect()
+    )

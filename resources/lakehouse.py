@@ -1,6 +1,7 @@
 """Where tables live: Delta tables addressed by Unity Catalog names."""
 
 import operator
+import os
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import ConfigurableResource
 from deltalake import DeltaTable, write_deltalake
 from pyspark.sql import DataFrame, SparkSession
@@ -145,6 +147,15 @@ def apply_filters(rows: DataFrame, filters: Sequence[Filter]) -> DataFrame:
     return rows
 
 
+def _arrow_filter(filters: Sequence[Filter]) -> pc.Expression | None:
+    """The filters as one pyarrow dataset expression (None without filters)."""
+    expression = None
+    for column, op, value in filters:
+        condition = _SPARK_COMPARISONS[op](pc.field(column), pc.scalar(value))
+        expression = condition if expression is None else expression & condition
+    return expression
+
+
 def sql_predicate(filters: Sequence[Filter]) -> str:
     """The filters as one SQL conjunction, e.g. `order_date >= '2011-01-01' AND line_type = 'sale'`."""
     for column, op, _ in filters:
@@ -162,13 +173,32 @@ class DeltaRsLakehouse(Lakehouse):
 
     warehouse_root: str
 
+    @property
+    def _remote(self) -> bool:
+        return "://" in self.warehouse_root
+
+    def _storage_options(self) -> dict[str, str] | None:
+        """Object-store options for delta-rs; credentials come from the environment (`AWS_*`)."""
+        if not self._remote:
+            return None
+        options = {"AWS_S3_ALLOW_UNSAFE_RENAME": "true"}  # one writer per table; no DynamoDB lock here
+        if endpoint := os.environ.get("ECOM_S3_ENDPOINT_URL"):
+            options.update(AWS_ENDPOINT_URL=endpoint, AWS_ALLOW_HTTP=str(endpoint.startswith("http://")).lower())
+        return options
+
     def location(self, table: TableName) -> str:
-        """The table's folder."""
+        """The table's folder (or object-store URI)."""
+        if self._remote:
+            return "/".join([self.warehouse_root.rstrip("/"), *table.parts])
         return str(Path(self.warehouse_root).resolve().joinpath(*table.parts))
+
+    def open(self, table: TableName) -> DeltaTable:
+        """The table's current snapshot, for delta-rs readers (the report, `show`)."""
+        return DeltaTable(self.location(table), storage_options=self._storage_options())
 
     def exists(self, table: TableName) -> bool:
         """Whether a Delta log exists at the table's folder."""
-        return DeltaTable.is_deltatable(self.location(table))
+        return DeltaTable.is_deltatable(self.location(table), storage_options=self._storage_options())
 
     def read(
         self,
@@ -181,11 +211,16 @@ class DeltaRsLakehouse(Lakehouse):
 
         delta-rs resolves the snapshot and prunes files by partition values and statistics;
         Spark reads the remaining files in parallel (hive-style partition columns come from the
-        paths). No Python round trip, no Delta jars.
+        paths). No Python round trip, no Delta jars. A warehouse on an object store is read by
+        delta-rs and handed to Spark as Arrow instead, since local Spark has no S3 connector.
         """
         if not self.exists(table):
             raise LookupError(f"table {table.full_name} does not exist yet at {self.location(table)}")
-        delta = DeltaTable(self.location(table))
+        delta = self.open(table)
+        if self._remote:
+            dataset = delta.to_pyarrow_dataset()
+            arrow = dataset.to_table(columns=list(columns) if columns else None, filter=_arrow_filter(filters))
+            return spark.createDataFrame(arrow)
         files = delta.file_uris(file_pruning_predicate=sql_predicate(filters) or None)
         schema = delta.to_pyarrow_dataset().schema
         table_columns = list(columns) if columns else schema.names
@@ -211,15 +246,24 @@ class DeltaRsLakehouse(Lakehouse):
                 arrow,
                 mode="overwrite",
                 predicate=sql_predicate(range_and_scope(date_column, date_range, scope)),
+                storage_options=self._storage_options(),
             )
         else:
-            write_deltalake(self.location(table), arrow, mode="append", partition_by=list(partition_by) or None)
+            write_deltalake(
+                self.location(table),
+                arrow,
+                mode="append",
+                partition_by=list(partition_by) or None,
+                storage_options=self._storage_options(),
+            )
         per_date = arrow.group_by(date_column).aggregate([([], "count_all")]).to_pylist()
         return Counter({row[date_column]: row["count_all"] for row in per_date})
 
     def append(self, table: TableName, rows: DataFrame) -> None:
         """A delta-rs append commit."""
-        write_deltalake(self.location(table), _all_nullable(rows.toArrow()), mode="append")
+        write_deltalake(
+            self.location(table), _all_nullable(rows.toArrow()), mode="append", storage_options=self._storage_options()
+        )
 
     def merge_on_key(
         self,
@@ -231,10 +275,10 @@ class DeltaRsLakehouse(Lakehouse):
         """MERGE with delta-rs: update matched keys, insert new ones, delete stale ones in range."""
         arrow = _all_nullable(rows.toArrow())
         if not self.exists(table):
-            write_deltalake(self.location(table), arrow, mode="append")
+            write_deltalake(self.location(table), arrow, mode="append", storage_options=self._storage_options())
             return MergeCounts(inserted=arrow.num_rows, updated=0, deleted=0)
         merger = (
-            DeltaTable(self.location(table))
+            self.open(table)
             .merge(arrow, predicate=f"target.{key} = source.{key}", source_alias="source", target_alias="target")
             .when_matched_update_all()
             .when_not_matched_insert_all()
@@ -253,15 +297,15 @@ class DeltaRsLakehouse(Lakehouse):
 
     def compact_and_vacuum(self, table: TableName, retention_hours: int) -> MaintenanceReport:
         """delta-rs compaction, then vacuum (retention below Delta's 7-day default is allowed when asked)."""
-        delta = DeltaTable(self.location(table))
+        delta = self.open(table)
         files_before = len(delta.file_uris())
         delta.optimize.compact()
         vacuumed = delta.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
-        return MaintenanceReport(files_before, len(DeltaTable(self.location(table)).file_uris()), len(vacuumed))
+        return MaintenanceReport(files_before, len(self.open(table).file_uris()), len(vacuumed))
 
     def delete_date_range(
         self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
     ) -> None:
         """A delta-rs DELETE by predicate; no Spark job."""
         if self.exists(table):
-            DeltaTable(self.location(table)).delete(sql_predicate(range_and_scope(date_column, date_range, scope)))
+            self.open(table).delete(sql_predicate(range_and_scope(date_column, date_range, scope)))
