@@ -71,6 +71,24 @@ def uploaded(s3_endpoint, landing_root, monkeypatch):
     return client
 
 
+def materialize_days(landing, lakehouse):
+    """Bronze, silver and gold for DAYS as one run, from the given landing zone into the given lakehouse."""
+    return materialize(
+        PIPELINE_ASSETS,
+        resources={
+            "spark": TEST_SPARK,
+            "landing": landing,
+            "lakehouse": lakehouse,
+            "quality": DataQualityPolicy(),
+            "step_launcher": ResourceDefinition.none_resource(),
+        },
+        tags={
+            "dagster/asset_partition_range_start": DAYS.start.isoformat(),
+            "dagster/asset_partition_range_end": DAYS.end.isoformat(),
+        },
+    )
+
+
 def test_days_materialize_from_s3_landing_files_like_from_a_folder(
     uploaded, tmp_path, spark, landing_root, lakehouse, run_days
 ):
@@ -80,20 +98,7 @@ def test_days_materialize_from_s3_landing_files_like_from_a_folder(
     landing = S3LandingZone(s3=landing.s3, bucket=BUCKET, prefix="prod/", staging_dir=str(tmp_path / "staging"))
     s3_lakehouse = type(lakehouse)(warehouse_root=str(tmp_path / "s3_warehouse"))
 
-    result = materialize(
-        PIPELINE_ASSETS,
-        resources={
-            "spark": TEST_SPARK,
-            "landing": landing,
-            "lakehouse": s3_lakehouse,
-            "quality": DataQualityPolicy(),
-            "step_launcher": ResourceDefinition.none_resource(),
-        },
-        tags={
-            "dagster/asset_partition_range_start": DAYS.start.isoformat(),
-            "dagster/asset_partition_range_end": DAYS.end.isoformat(),
-        },
-    )
+    result = materialize_days(landing, s3_lakehouse)
 
     assert result.success
     assert run_days(DAYS).success  # the same files from the local folder
@@ -128,20 +133,7 @@ def test_the_delta_rs_warehouse_can_live_on_s3(uploaded, s3_endpoint, tmp_path, 
     landing = S3LandingZone(s3=landing_from_environment().s3, bucket=BUCKET, prefix="prod/", staging_dir=str(tmp_path))
     warehouse = DeltaRsLakehouse(warehouse_root="s3://ecom-warehouse/lakehouse")
 
-    result = materialize(
-        PIPELINE_ASSETS,
-        resources={
-            "spark": TEST_SPARK,
-            "landing": landing,
-            "lakehouse": warehouse,
-            "quality": DataQualityPolicy(),
-            "step_launcher": ResourceDefinition.none_resource(),
-        },
-        tags={
-            "dagster/asset_partition_range_start": DAYS.start.isoformat(),
-            "dagster/asset_partition_range_end": DAYS.end.isoformat(),
-        },
-    )
+    result = materialize_days(landing, warehouse)
 
     assert result.success
     keys = [o["Key"] for o in uploaded.list_objects_v2(Bucket="ecom-warehouse")["Contents"]]
