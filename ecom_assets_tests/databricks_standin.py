@@ -142,6 +142,8 @@ class DatabricksStandIn:
             status, payload = handler({**query, **body})
         except FileNotFoundError as error:
             status, payload = 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": str(error)}
+        except (KeyError, ValueError) as error:
+            status, payload = 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": f"bad request: {error!r}"}
         self._reply(request, status, payload)
 
     @staticmethod
@@ -239,7 +241,14 @@ class DatabricksStandIn:
         environment = {**self.environment, "STANDIN_SECRETS": json.dumps(self.secrets)}
         with run.log_path.open("wb") as log:
             run.process = subprocess.Popen(
-                [sys.executable, "-c", _CLUSTER_RUNNER, str(self.dbfs), task["python_file"], *task["parameters"]],
+                [
+                    sys.executable,
+                    "-c",
+                    _CLUSTER_RUNNER,
+                    str(self.dbfs),
+                    task["python_file"],
+                    *task.get("parameters", []),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=environment,

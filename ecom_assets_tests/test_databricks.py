@@ -1,5 +1,6 @@
 """ECOM_DEPLOYMENT=databricks against a Databricks REST stand-in on 127.0.0.1 that runs each step in a subprocess."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -7,6 +8,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import requests
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.core import Config
+from databricks.sdk.errors import ResourceDoesNotExist
+from databricks.sdk.service.jobs import SparkPythonTask, SubmitTask
 
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
@@ -136,3 +142,29 @@ def test_the_deployment_switch_picks_the_resource_set_and_rejects_unknown_names(
     monkeypatch.setenv("ECOM_DEPLOYMENT", "kubernetes")
     with pytest.raises(ValueError, match="ECOM_DEPLOYMENT must be one of local, databricks"):
         deployment_resources()
+
+
+def test_the_standin_speaks_the_dbfs_and_jobs_apis_as_the_databricks_sdk_uses_them(tmp_path):
+    standin = DatabricksStandIn(root=tmp_path / "standin", environment=dict(os.environ))
+    host = standin.start()
+    try:
+        client = WorkspaceClient(config=Config(host=host, token=TOKEN, retry_timeout_seconds=5))
+        client.dbfs.mkdirs("/checks/folder")
+        client.dbfs.put("/checks/folder/a.txt", contents=base64.b64encode(b"hello").decode(), overwrite=True)
+        status = client.dbfs.get_status("/checks/folder/a.txt")
+        assert (status.is_dir, status.file_size) == (False, 5)
+        assert base64.b64decode(client.dbfs.read("/checks/folder/a.txt").data) == b"hello"
+        client.dbfs.delete("/checks/folder", recursive=True)
+        with pytest.raises(ResourceDoesNotExist):
+            client.dbfs.get_status("/checks/folder/a.txt")
+
+        (standin.dbfs / "sleep.py").write_text("import time\ntime.sleep(60)\n")
+        task = SubmitTask(task_key="t", spark_python_task=SparkPythonTask(python_file="dbfs:/sleep.py"))
+        run_id = client.jobs.submit(run_name="cancelled", tasks=[task]).run_id
+        client.jobs.cancel_run(run_id)
+        assert client.jobs.get_run(run_id).state.result_state.value == "CANCELED"
+        legacy = requests.get(f"{host}/api/2.1/jobs/runs/get", params={"run_id": run_id}, timeout=10).json()
+        assert legacy["state"]["life_cycle_state"] == "TERMINATED", "API 2.1 answers like 2.2"
+        assert standin.tokens == {TOKEN}
+    finally:
+        standin.stop()
