@@ -94,6 +94,35 @@ def test_schema_check_fails_only_the_day_whose_rows_break_the_model(spark):
     assert not outcomes[OTHER_DAY].passed and "line_type: isin" in outcomes[OTHER_DAY].summary
 
 
+def test_compiled_constraints_agree_with_panderas_own_data_validation(spark):
+    broken = [
+        silver_line(line_id="short", currency="EUR"),
+        silver_line(line_id="b" * 64, customer_id="17850.0", line_type="gift"),
+        silver_line(line_id="c" * 64, invoice=None),
+    ]
+    frame = silver_frame(spark, silver_line(), *broken)
+    pandera_failed = {
+        (error["column"], error["check"].split("(")[0])
+        for by_kind in dict(SilverOrdersCleaned.validate(frame).pandera.errors).values()
+        for errors in by_kind.values()
+        for error in errors
+    }
+    outcome = schema_outcomes(SilverOrdersCleaned, frame, "landing_date", [DAY])[DAY]
+    compiled_failed = {(error["column"], error["check"]) for error in outcome.observed["errors"]}
+    assert (
+        compiled_failed
+        == pandera_failed
+        == {
+            ("line_id", "str_length"),
+            ("currency", "isin"),
+            ("customer_id", "str_matches"),
+            ("line_type", "isin"),
+            ("invoice_no", "not_nullable"),
+        }
+    )
+    assert len(outcome.failing_sample) == 3
+
+
 def test_schema_check_fails_every_day_when_a_column_is_missing_or_mistyped(spark):
     gold = spark.createDataFrame([gold_row()], GOLD_DDL)
     for broken in (gold.drop("units_sold"), gold.withColumn("order_count", gold["order_count"].cast("string"))):

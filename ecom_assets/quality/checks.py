@@ -4,12 +4,15 @@ Each function judges every day of a run and returns a `CheckOutcome` per day, so
 reports one result per partition.
 """
 
+import functools
+import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
 import pandera.pyspark as pa
-from pyspark.sql import DataFrame, Row
+from pandera.config import ValidationDepth, config_context
+from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
 from ecom_assets.quality.outcomes import SAMPLE_ROWS, CheckOutcome, OutcomesByDay, jsonable, jsonable_rows
@@ -24,51 +27,124 @@ GOLD_NON_NEGATIVE_COLUMNS = tuple(c for c in SALES_METRICS_COLUMNS if c not in (
 def schema_outcomes(
     model: type[pa.DataFrameModel], frame: DataFrame, day_column: str, days: Sequence[date]
 ) -> OutcomesByDay:
-    """Validate `frame` against a pandera model; each day passes or fails with the errors of its rows.
+    """Judge each day's rows against a pandera model: its structure, then its column constraints.
 
-    The whole frame is validated once; only when that fails is each day validated alone, to say
-    which days broke the contract. Column-level errors (missing, extra, mistyped) fail every day.
+    pandera's PySpark backend checks the structure (columns, types, no extra columns); a
+    structural error fails every day. The model's data constraints (nullability and its checks)
+    are then evaluated in one Spark aggregation grouped by day, instead of pandera's one Spark
+    job per constraint, so each day gets its own violation counts at the cost of one job.
     """
     version = schema_version(model)
-    errors = _schema_errors(model, frame)
-    if not errors:
-        return {day: CheckOutcome(True, f"conforms to {model.__name__}", {"schema_version": version}) for day in days}
-    if any(error["level"] == "SCHEMA" for error in errors):
-        failed = CheckOutcome(False, _describe_errors(model, errors), {"schema_version": version, "errors": errors})
+    structure = _structure_errors(model, frame)
+    if structure:
+        failed = CheckOutcome(
+            False, _describe_errors(model, structure), {"schema_version": version, "errors": structure}
+        )
         return dict.fromkeys(days, failed)
+    constraints = model_constraints(model)
+    counts_by_day = {
+        row[day_column]: row.asDict()
+        for row in frame.groupBy(day_column)
+        .agg(
+            F.count("*").alias("_rows"), *(F.count_if(violation).alias(name) for name, violation in constraints.items())
+        )
+        .collect()
+    }
     outcomes = {}
     for day in days:
-        day_errors = _schema_errors(model, frame.where(F.col(day_column) == F.lit(day)))
-        outcomes[day] = CheckOutcome(
-            not day_errors,
-            _describe_errors(model, day_errors) if day_errors else f"conforms to {model.__name__}",
-            {"schema_version": version, "errors": day_errors},
-        )
+        counts = counts_by_day.get(day, {})
+        violated = [name for name in constraints if counts.get(name)]
+        errors = [
+            {"level": "DATA", "column": name.split(":")[0], "check": name.split(":")[1], "rows": counts[name]}
+            for name in violated
+        ]
+        sample = ()
+        if violated:
+            any_violation = functools.reduce(operator.or_, (constraints[name] for name in violated))
+            day_rows = frame.where((F.col(day_column) == F.lit(day)) & any_violation)
+            sample = jsonable_rows(day_rows.limit(SAMPLE_ROWS).collect())
+        conforming = f"{counts.get('_rows', 0)} row(s) conform to {model.__name__}"
+        summary = _describe_errors(model, errors) if errors else conforming
+        outcomes[day] = CheckOutcome(not errors, summary, {"schema_version": version, "errors": errors}, {}, sample)
     return outcomes
 
 
-def _schema_errors(model: type[pa.DataFrameModel], frame: DataFrame) -> list[dict[str, str]]:
-    """pandera's errors as flat records; a validator crash (pandera raises on some type mismatches) is one error."""
+def _structure_errors(model: type[pa.DataFrameModel], frame: DataFrame) -> list[dict]:
+    """pandera's structural errors: missing, extra or mistyped columns (no Spark job: nulls and checks come later).
+
+    A crash of the validator counts as one error (pandera raises instead of reporting on some
+    type mismatches, e.g. an integer column where the model has a decimal).
+    """
+    schema = model.to_schema()
+    structure = schema.update_columns({name: {"nullable": True, "checks": []} for name in schema.columns})
     try:
-        report = model.validate(frame).pandera.errors
+        with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+            report = structure.validate(frame).pandera.errors
     except Exception as error:  # noqa: BLE001 - any validator failure is a failed schema check, not a crash
         return [{"level": "SCHEMA", "column": "", "check": "validation", "error": f"{type(error).__name__}: {error}"}]
     return [
         {
             "level": level,
-            "column": str(error.get("column", "")),
-            "check": str(error.get("check", "")),
-            "error": str(error.get("error", "")),
+            "column": str(e.get("column", "")),
+            "check": str(e.get("check", "")),
+            "error": str(e.get("error", "")),
         }
         for level, by_kind in dict(report).items()
         for errors in by_kind.values()
-        for error in errors
+        for e in errors
     ]
 
 
-def _describe_errors(model: type[pa.DataFrameModel], errors: list[dict[str, str]]) -> str:
-    failed = "; ".join(f"{error['column'] or 'table'}: {error['check']}" for error in errors[:5])
+def _describe_errors(model: type[pa.DataFrameModel], errors: list[dict]) -> str:
+    failed = "; ".join(
+        f"{error['column'] or 'table'}: {error['check']}" + (f" ({error['rows']} row(s))" if "rows" in error else "")
+        for error in errors[:5]
+    )
     return f"{len(errors)} violation(s) of {model.__name__}: {failed}"
+
+
+def model_constraints(model: type[pa.DataFrameModel]) -> dict[str, Column]:
+    """Each data constraint of a pandera model as a Spark condition that is true on a violating row.
+
+    Named `column:check`, e.g. `line_type:isin`. Covers nullability and the checks the project's
+    models use; a model using any other check fails here, loudly, rather than going unchecked.
+    """
+    constraints = {}
+    for name, column in model.to_schema().columns.items():
+        value = F.col(name)
+        if not column.nullable:
+            constraints[f"{name}:not_nullable"] = value.isNull()
+        for check in column.checks:
+            constraints[f"{name}:{check.name}"] = value.isNotNull() & _violation(value, check.name, check.statistics)
+    return constraints
+
+
+def _violation(value: Column, check: str, stats: dict) -> Column:
+    if check == "greater_than_or_equal_to":
+        return value < F.lit(stats["min_value"])
+    if check == "greater_than":
+        return value <= F.lit(stats["min_value"])
+    if check == "less_than_or_equal_to":
+        return value > F.lit(stats["max_value"])
+    if check == "less_than":
+        return value >= F.lit(stats["max_value"])
+    if check == "in_range":
+        below = value < stats["min_value"] if stats.get("include_min", True) else value <= stats["min_value"]
+        above = value > stats["max_value"] if stats.get("include_max", True) else value >= stats["max_value"]
+        return below | above
+    if check == "isin":
+        return ~value.isin(list(stats["allowed_values"]))
+    if check == "str_matches":
+        pattern = stats["pattern"]
+        return ~value.rlike(pattern if pattern.startswith("^") else "^" + pattern)
+    if check == "str_length":
+        length = F.length(value)
+        if stats.get("exact_value") is not None:
+            return length != stats["exact_value"]
+        too_short = length < stats["min_value"] if stats.get("min_value") is not None else F.lit(False)
+        too_long = length > stats["max_value"] if stats.get("max_value") is not None else F.lit(False)
+        return too_short | too_long
+    raise NotImplementedError(f"pandera check {check} has no Spark translation in model_constraints")
 
 
 def header_outcomes(
