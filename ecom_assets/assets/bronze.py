@@ -9,7 +9,7 @@ from typing import Any
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, step_failures_recorded, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
 from ecom_assets.assets.quality import SCHEMA_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -57,18 +57,6 @@ def order_transactions(
     `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
     days = partition_days(context)
-    with step_failures_recorded(context, spark, lakehouse, ORDER_TRANSACTIONS, days):
-        yield from _load_and_check(context, spark, landing, lakehouse, days)
-
-
-def _load_and_check(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    landing: LandingZone,
-    lakehouse: Lakehouse,
-    days: DateRange,
-) -> Iterator:
-    """The body of `order_transactions`: load the files, record rejections, then judge what was stored."""
     files_by_day = landing.files_by_day(days)
     files = [path for day_files in files_by_day.values() for path in day_files]
     context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")

@@ -1,14 +1,15 @@
 """What the table assets share: keys from table names, the partitioned-table decorator, metadata."""
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MetadataValue, asset
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, asset
 from pyspark.sql import DataFrame
 
 from ecom_assets.dates import DateRange
-from ecom_assets.partitions import daily_partitions, single_run_backfill
+from ecom_assets.partitions import daily_partitions, partition_days, single_run_backfill
 from ecom_assets.tables import ETL_ERRORS, TableName
 from ecom_assets.transforms.errors import step_failure_rows
 from resources import Lakehouse, SparkSessionResource
@@ -27,18 +28,33 @@ def daily_table_asset(
     description: str,
     upstream: Sequence[TableName] = (),
     check_specs: Sequence[AssetCheckSpec] = (),
-):
-    """Decorate a function as the daily-partitioned, single-run-backfill asset of a Spark-built Delta table."""
-    return asset(
-        check_specs=list(check_specs),
-        key=asset_key(table),
-        deps=[asset_key(parent) for parent in upstream],
-        partitions_def=daily_partitions,
-        backfill_policy=single_run_backfill,
-        group_name=group,
-        kinds={"spark", "delta"},
-        description=description,
-    )
+) -> Callable:
+    """Decorate a function as the daily-partitioned, single-run-backfill asset of a Spark-built Delta table.
+
+    The function takes the context and its resources by name (`spark` and `lakehouse` among
+    them) and yields its results. An exception it raises is recorded in the error table for
+    every day of the run (see `step_failures_recorded`) before it fails the step.
+    """
+
+    def decorate(body: Callable[..., Iterator]) -> AssetsDefinition:
+        @functools.wraps(body)
+        def materialize_table(context: AssetExecutionContext, **resources) -> Iterator:
+            days = partition_days(context)
+            with step_failures_recorded(context, resources["spark"], resources["lakehouse"], table, days):
+                yield from body(context, **resources)
+
+        return asset(
+            check_specs=list(check_specs),
+            key=asset_key(table),
+            deps=[asset_key(parent) for parent in upstream],
+            partitions_def=daily_partitions,
+            backfill_policy=single_run_backfill,
+            group_name=group,
+            kinds={"spark", "delta"},
+            description=description,
+        )(materialize_table)
+
+    return decorate
 
 
 def preview(rows: DataFrame, limit: int = PREVIEW_ROWS) -> MetadataValue:

@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, step_failures_recorded, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
 from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -74,18 +74,6 @@ def sales_metrics(
     `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
     days = partition_days(context)
-    with step_failures_recorded(context, spark, lakehouse, SALES_METRICS, days):
-        yield from _compute_and_check(context, spark, lakehouse, quality, days)
-
-
-def _compute_and_check(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    quality: DataQualityPolicy,
-    days: DateRange,
-) -> Iterator:
-    """The body of `sales_metrics`: compute, replace the days, restate later days, then judge them."""
     session = spark.get_session()
     lines = lakehouse.read(
         session,

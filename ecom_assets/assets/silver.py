@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, step_failures_recorded, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
 from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -57,18 +57,6 @@ def orders_cleaned(
     `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
     days = partition_days(context)
-    with step_failures_recorded(context, spark, lakehouse, ORDERS_CLEANED, days):
-        yield from _clean_and_check(context, spark, lakehouse, quality, days)
-
-
-def _clean_and_check(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    quality: DataQualityPolicy,
-    days: DateRange,
-) -> Iterator:
-    """The body of `orders_cleaned`: parse, merge, record rejected rows, then judge what was stored."""
     session = spark.get_session()
     bronze = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
     parsed = parse_order_lines(bronze).cache()
