@@ -135,7 +135,6 @@ def _check_silver(
     try:
         reporter.add(SCHEMA_CHECK, schema_outcomes(SilverOrdersCleaned, stored, "landing_date", days.days()))
         integrity = silver_integrity_outcomes(stored, days.days())
-        stored_by_day = {row["landing_date"]: row["count"] for row in stored.groupBy("landing_date").count().collect()}
     finally:
         stored.unpersist()
     reporter.add(NULL_KEYS_CHECK, integrity["null_keys"])
@@ -144,7 +143,7 @@ def _check_silver(
     counts_by_day = {
         day: {
             "bronze_rows": figures["rows_in"],
-            "silver_rows": stored_by_day.get(day, 0),
+            "silver_rows": integrity["null_keys"][day].observed["rows"],
             "duplicates_removed": figures["duplicates_removed"],
             "rows_rejected": errors_by_day[day],
         }
