@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ecom_assets.assets.quality import RESULTS_SCHEMA
 from ecom_assets.dates import DateRange
-from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
+from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, TableName
+from ecom_assets.transforms.errors import ETL_ERROR_COLUMNS
 from resources import DeltaRsLakehouse, local_lakehouse
 
 PLOTTED_CHECKS = {
@@ -168,10 +170,10 @@ latest evaluation per check and day.</p>
 """
 
 
-def read_range(lakehouse: DeltaRsLakehouse, table, days: DateRange) -> pd.DataFrame:
-    """A log table's rows of `days` as pandas (empty when the table does not exist yet)."""
+def read_range(lakehouse: DeltaRsLakehouse, table: TableName, columns: Sequence[str], days: DateRange) -> pd.DataFrame:
+    """A log table's rows of `days` as pandas; no rows (with the table's columns) when it does not exist yet."""
     if not lakehouse.exists(table):
-        return pd.DataFrame()
+        return pd.DataFrame(columns=list(columns))
     filters = [("partition_date", ">=", days.start), ("partition_date", "<=", days.end)]
     return lakehouse.open(table).to_pandas(filters=filters)
 
@@ -185,11 +187,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     days = DateRange(args.start, args.end)
     lakehouse = local_lakehouse()
-    results = read_range(lakehouse, DATA_QUALITY_RESULTS, days)
-    errors = read_range(lakehouse, ETL_ERRORS, days)
+    results = read_range(lakehouse, DATA_QUALITY_RESULTS, RESULTS_SCHEMA.names, days)
+    errors = read_range(lakehouse, ETL_ERRORS, ETL_ERROR_COLUMNS, days)
     args.out.write_text(render_report(results, errors, days), encoding="utf-8")
-    failed = len(latest_results(results).query("not passed")) if not results.empty else 0
-    print(f"wrote {args.out} ({len(latest_results(results))} evaluations, {failed} failed, {len(errors)} error rows)")
+    latest = latest_results(results)
+    failed = int((~latest["passed"].astype(bool)).sum())
+    print(f"wrote {args.out} ({len(latest)} evaluations, {failed} failed, {len(errors)} error rows)")
 
 
 if __name__ == "__main__":

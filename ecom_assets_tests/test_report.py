@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from ecom_assets.dates import DateRange
+from ecom_assets.report import main
 from ecom_assets.sample_data import generate
 from resources.landing import day_folder
 
@@ -44,3 +45,15 @@ def test_the_report_plots_checked_metrics_and_lists_failures_and_rejected_rows(
     assert "unparseable_invoice_date" in page and "2011-01-18T" in page, "rejected rows with their records"
     assert re.search(r"<strong>\d+</strong> check evaluation\(s\)", page)
     assert "http" not in page.replace("http://www.w3.org", ""), "self-contained: no external assets"
+
+
+def test_the_report_of_a_warehouse_without_results_or_errors_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ECOM_WAREHOUSE_ROOT", str(tmp_path / "empty_warehouse"))
+    out = tmp_path / "report.html"
+
+    main(["--start", "2011-01-01", "--end", "2011-01-31", "--out", str(out)])
+
+    page = out.read_text()
+    assert "No failed checks in the range." in page and "No error rows in the range." in page
+    assert page.count("No judged days in the range.") == 5
+    assert "(0 evaluations, 0 failed, 0 error rows)" in capsys.readouterr().out

@@ -11,6 +11,7 @@ ETL_ERRORS_SCHEMA = (
     "error_id string, occurred_at timestamp, asset string, step string, partition_date date, "
     "source_file_name string, error_type string, error_message string, record string"
 )
+ETL_ERROR_COLUMNS = tuple(field.split()[0] for field in ETL_ERRORS_SCHEMA.split(", "))
 STEP_FAILED = "step_failed"
 
 
