@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 # Runs on the "cluster": map /dbfs paths, start Spark, inject dbutils and sc, run the task's file.
 _CLUSTER_RUNNER = r"""
-import json, os, runpy, sys, types
+import json, os, runpy, sys, traceback, types
 from pyspark.sql import SparkSession
 
 dbfs_root, python_file, *parameters = sys.argv[1:]
@@ -50,11 +50,21 @@ spark = (
     .getOrCreate()
 )
 sys.argv = [local(python_file), *(local(p) for p in parameters)]
-runpy.run_path(
-    sys.argv[0],
-    init_globals={"dbutils": types.SimpleNamespace(secrets=Secrets()), "sc": spark.sparkContext},
-    run_name="__main__",
-)
+try:
+    runpy.run_path(
+        sys.argv[0],
+        init_globals={"dbutils": types.SimpleNamespace(secrets=Secrets()), "sc": spark.sparkContext},
+        run_name="__main__",
+    )
+    code = 0
+except BaseException:
+    traceback.print_exc()
+    code = 1
+# Like a cluster's driver, report the task's own outcome: skip interpreter teardown, where native
+# libraries (the JVM gateway, delta-rs' runtime) can abort a finished process.
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(code)
 """
 
 

@@ -108,7 +108,7 @@ def test_a_failing_remote_step_fails_the_dagster_step_with_the_remote_error(data
     completed = materialize(environment, "ecommerce_catalog/processed/orders_cleaned", tmp_path)
 
     assert completed.returncode != 0
-    assert "STEP_FAILURE" in completed.stderr
+    assert "STEP_FAILURE" in completed.stderr, completed.stderr[-6000:]
     assert "table ecommerce_catalog.raw.order_transactions does not exist yet" in completed.stderr
     assert [run.result_state for run in standin.runs.values()] == ["SUCCESS"], "the remote run ends, the step fails"
 
