@@ -120,15 +120,14 @@ def _check_gold(
 ) -> list:
     """Judge the stored gold rows of the days against the schema, silver and their own history."""
     reporter = CheckReporter(context, SALES_METRICS)
-    window_days = max(quality.anomaly_rule(metric).window_days for metric in ANOMALY_METRICS)
-    history = lakehouse.read(
-        session,
-        SALES_METRICS,
-        filters=within("order_date", DateRange(days.start - timedelta(days=window_days), days.end)),
-    )
-    stored = history.where(F.col("order_date") >= F.lit(days.start))
-    reporter.add(SCHEMA_CHECK, schema_outcomes(GoldSalesMetrics, stored, "order_date", days.days()))
-    history_rows = history.collect()
+    window = DateRange(days.start - timedelta(days=quality.anomaly_window_days), days.end)
+    history = lakehouse.read(session, SALES_METRICS, filters=within("order_date", window)).cache()
+    try:
+        stored = history.where(F.col("order_date") >= F.lit(days.start))
+        reporter.add(SCHEMA_CHECK, schema_outcomes(GoldSalesMetrics, stored, "order_date", days.days()))
+        history_rows = history.collect()
+    finally:
+        history.unpersist()
     stored_rows = [row for row in history_rows if row["order_date"] >= days.start]
     reporter.add(NON_NEGATIVE_CHECK, non_negative_outcomes(stored_rows, days.days()))
     reporter.add(RECONCILIATION_CHECK, reconciliation_outcomes(stored_rows, silver_totals, days.days()))

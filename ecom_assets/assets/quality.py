@@ -106,10 +106,8 @@ class CheckReporter:
         self._rows: list[tuple] = []
 
     def add(self, check: Check, outcomes: OutcomesByDay) -> None:
-        """Record one check's per-day outcomes (ignored when the run did not select the check)."""
+        """Record one check's per-day outcomes (the assets are not subsettable: every check is always selected)."""
         check_key = AssetCheckKey(asset_key(self._table), check.name)
-        if check_key not in self._context.selected_asset_check_keys:
-            return
         self._outputs.append(
             Output(None, output_name=self._context.assets_def.get_output_name_for_asset_check_key(check_key))
         )
@@ -154,7 +152,7 @@ class CheckReporter:
     def publish(self, session: SparkSession, lakehouse: Lakehouse) -> list[Output | AssetCheckEvaluation]:
         """Append the results to the data-quality table; returns the events for the step to yield.
 
-        Each check's output comes first (Dagster expects one per selected check), then one
+        Each check's output comes first (Dagster expects one per check), then one
         evaluation per check and day.
         """
         if self._rows:

@@ -63,14 +63,19 @@ def orders_cleaned(
     try:
         outcomes = (
             parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
-            .agg(F.count("*").alias("rows"), F.sum("line_amount").alias("amount"))
+            .agg(
+                F.count("*").alias("rows"),
+                F.sum("line_amount").alias("amount"),
+                F.first("rejection_message").alias("example"),
+                F.first("source_file_name").alias("file"),
+            )
             .collect()
         )
         figures_by_day = _figures_by_landing_day(days, outcomes)
         unique = silver_lines(parsed)
         merged = lakehouse.merge_on_key(ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days))
         add_daily_metadata(context, days, figures_by_day)
-        errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, figures_by_day)
+        errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes)
         yield MaterializeResult(
             metadata={
                 "days_in_run": len(days),
@@ -91,31 +96,29 @@ def _record_rejected_rows(
     lakehouse: Lakehouse,
     days: DateRange,
     parsed: DataFrame,
-    figures_by_day: dict[date, Counter],
+    outcomes: list[Row],
 ) -> Counter:
-    """Replace this asset's error rows for the days with the rows kept out of silver; returns rows written per day."""
+    """Replace this asset's error rows for the days with the rows kept out of silver; returns rows written per day.
+
+    `outcomes` are the parse outcome counts (see `_figures_by_landing_day`); the run log gets one
+    line per rejection reason with an example.
+    """
     scope = {"asset": ORDERS_CLEANED.full_name}
-    rejected = sum(figures["rows_rejected"] for figures in figures_by_day.values())
-    if not rejected:
+    reasons = Counter()
+    examples = {}
+    for row in outcomes:
+        if row["outcome"] not in ("kept", "duplicate"):
+            reasons[row["outcome"]] += row["rows"]
+            examples.setdefault(row["outcome"], f"{row['example']} ({row['file']})")
+    if not reasons:
         lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
         return Counter()
     step = context.op_execution_context.op_def.name
     errors = rejected_line_errors(parsed, ORDERS_CLEANED.full_name, step, datetime.now(UTC))
     written = lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)
-    reasons = (
-        parsed.where(F.col("rejection_reason").isNotNull())
-        .groupBy("rejection_reason")
-        .agg(
-            F.count("*").alias("rows"),
-            F.first("rejection_message").alias("example"),
-            F.first("source_file_name").alias("file"),
-        )
-        .orderBy(F.desc("rows"))
-        .collect()
-    )
     context.log.warning(
-        f"{rejected} row(s) kept out of silver, each recorded with its reason in {ETL_ERRORS.full_name}:\n"
-        + "\n".join(f"  {r['rejection_reason']} × {r['rows']}, e.g. {r['example']} ({r['file']})" for r in reasons)
+        f"{sum(reasons.values())} row(s) kept out of silver, each recorded with its reason in {ETL_ERRORS.full_name}:\n"
+        + "\n".join(f"  {reason} × {rows}, e.g. {examples[reason]}" for reason, rows in reasons.most_common())
     )
     return written
 
@@ -198,7 +201,7 @@ def _rejected_share_history(
 def _figures_by_landing_day(days: DateRange, outcomes: list[Row]) -> dict[date, Counter]:
     """Per landing day: rows in, kept, duplicates, rejected (in all and by reason), kept lines by type, sale revenue.
 
-    `outcomes` are rows of (landing_date, outcome, line_type, rows, amount).
+    `outcomes` are rows of (landing_date, outcome, line_type, rows, amount, example, file).
     """
     core = ("rows_in", "rows_out", "duplicates_removed", "rows_rejected", "sale_revenue")
     figures_by_day = {day: Counter(dict.fromkeys(core, 0)) for day in days}
