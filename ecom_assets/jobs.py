@@ -17,14 +17,14 @@ from dagster import (
 
 from ecom_assets.assets.common import asset_key
 from ecom_assets.partitions import daily_partitions
-from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.tables import TableName, tables_owned
 from resources import Lakehouse
 
 daily_sales_job = define_asset_job(
     "daily_sales_job",
-    selection=AssetSelection.groups("bronze", "silver", "gold"),
+    selection=AssetSelection.groups("bronze", "silver", "dimensions", "gold"),
     partitions_def=daily_partitions,
-    description="Bronze → silver → gold for one day (or a range, as one run).",
+    description="Bronze → silver → dimensions → gold for one day (or a range, as one run).",
 )
 
 daily_sales_schedule = build_schedule_from_partitioned_job(
@@ -35,7 +35,7 @@ daily_sales_schedule = build_schedule_from_partitioned_job(
     description="Every day at 03:00 UTC, materialize the previous UTC day.",
 )
 
-MAINTAINED_TABLES = (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, ETL_ERRORS, DATA_QUALITY_RESULTS)
+MAINTAINED_TABLES: tuple[TableName, ...] = tables_owned()
 
 
 class MaintenanceConfig(Config):

@@ -10,7 +10,7 @@ from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
-from resources import DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, LocalSparkSession
+from resources import BusinessRules, DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, LocalSparkSession
 
 SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail" / "by-day"
 PIPELINE_ASSETS = [order_transactions, orders_cleaned, sales_metrics]
@@ -39,20 +39,17 @@ def lakehouse(tmp_path: Path) -> DeltaRsLakehouse:
 
 @pytest.fixture
 def run_days(spark, landing_root: Path, lakehouse: DeltaRsLakehouse):
-    """Materialize bronze, silver and gold (or the given assets) for a range of days as one run; returns the result."""
+    """Materialize bronze, silver and gold (or the given assets) for a range of days as one run; returns the result.
+
+    `run.lakehouse` and `run.resources` may be replaced between runs (another warehouse, other rules).
+    """
     instance = DagsterInstance.ephemeral()
 
     def run(days: DateRange, raise_on_error: bool = True, assets=PIPELINE_ASSETS):
         return materialize(
             assets,
             instance=instance,
-            resources={
-                "spark": TEST_SPARK,
-                "landing": LocalLandingZone(root=str(landing_root)),
-                "lakehouse": lakehouse,
-                "quality": DataQualityPolicy(),
-                "step_launcher": ResourceDefinition.none_resource(),
-            },
+            resources={**run.resources, "lakehouse": run.lakehouse},
             tags={
                 "dagster/asset_partition_range_start": days.start.isoformat(),
                 "dagster/asset_partition_range_end": days.end.isoformat(),
@@ -61,4 +58,12 @@ def run_days(spark, landing_root: Path, lakehouse: DeltaRsLakehouse):
         )
 
     run.instance = instance
+    run.lakehouse = lakehouse
+    run.resources = {
+        "spark": TEST_SPARK,
+        "landing": LocalLandingZone(root=str(landing_root)),
+        "quality": DataQualityPolicy(),
+        "business_rules": BusinessRules(),
+        "step_launcher": ResourceDefinition.none_resource(),
+    }
     return run

@@ -109,3 +109,43 @@ def expected_sales_metrics(lines: list[Line], days: list[date]) -> dict[date, di
             "returning_customers": len(customers) - new,
         }
     return rows
+
+
+def expected_customer_totals(lines: list[Line]) -> dict[str, dict]:
+    """Per known customer: distinct sale orders, gross sales and returns (positive), to the penny."""
+    totals: dict[str, dict] = defaultdict(lambda: {"orders": set(), "gross": Decimal(0), "returns": Decimal(0)})
+    for line in lines:
+        if not line.customer or line.line_type not in ("sale", "return"):
+            continue
+        entry = totals[line.customer]
+        if line.line_type == "sale":
+            entry["orders"].add(line.invoice_no)
+            entry["gross"] += line.amount
+        else:
+            entry["returns"] -= line.amount
+    return {
+        customer: {
+            "orders": len(entry["orders"]),
+            "gross_revenue": _money(entry["gross"]),
+            "returns_amount": _money(entry["returns"]),
+        }
+        for customer, entry in totals.items()
+    }
+
+
+def expected_product_totals(lines: list[Line]) -> dict[str, dict]:
+    """Per product (fees and charges left out): units sold, gross sales and units returned."""
+    totals: dict[str, dict] = defaultdict(lambda: {"units": 0, "gross": Decimal(0), "returned": 0})
+    for line in lines:
+        if line.stock_code in FEES or line.line_type not in ("sale", "return"):
+            continue
+        entry = totals[line.stock_code]
+        if line.line_type == "sale":
+            entry["units"] += line.quantity
+            entry["gross"] += line.amount
+        else:
+            entry["returned"] -= line.quantity
+    return {
+        code: {"units_sold": e["units"], "gross_revenue": _money(e["gross"]), "returned_units": e["returned"]}
+        for code, e in totals.items()
+    }

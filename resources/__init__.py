@@ -6,6 +6,7 @@ from pathlib import Path
 from dagster import ResourceDefinition
 from dagster_aws.s3 import S3Resource
 
+from resources.business_rules import BusinessRules
 from resources.email import SmtpEmailResource, email_from_environment
 from resources.lakehouse import DeltaRsLakehouse, Lakehouse
 from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
@@ -51,6 +52,7 @@ def local_resources() -> dict:
         "lakehouse": local_lakehouse(),
         "email": email_from_environment(),
         "quality": DataQualityPolicy(),
+        "business_rules": BusinessRules(),
         "step_launcher": ResourceDefinition.none_resource(),
     }
 
@@ -72,6 +74,7 @@ def databricks_resources() -> dict:
         "lakehouse": UnityCatalogLakehouse() if tables == "unity_catalog" else local_lakehouse(),
         "email": email_from_environment(),
         "quality": DataQualityPolicy(),
+        "business_rules": BusinessRules(),
         "step_launcher": databricks_step_launcher(),
     }
 
@@ -88,6 +91,7 @@ def deployment_resources() -> dict:
 
 
 __all__ = [
+    "BusinessRules",
     "DataQualityPolicy",
     "DeltaRsLakehouse",
     "Lakehouse",

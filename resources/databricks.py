@@ -34,6 +34,8 @@ from resources.spark import SparkSessionResource
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CODE_PACKAGES = ("ecom_assets", "resources")
+CODE_SUFFIXES = (".py", ".yaml")
+"""The code and the business rules files it ships with (`ecom_assets/config`)."""
 """The top-level packages shipped to the cluster with every step (code.zip)."""
 CLUSTER_LIBRARIES = ("deltalake", "pandera", "pyarrow", "dagster-aws")
 """PyPI packages the steps need on the cluster beyond Databricks' runtime and the launcher's defaults."""
@@ -103,6 +105,12 @@ class UnityCatalogLakehouse(Lakehouse):
         finally:
             rows.unpersist()
 
+    def overwrite(self, table: TableName, rows: DataFrame) -> int:
+        """A Delta overwrite of the whole table; the rows are checkpointed first, so they may read the table itself."""
+        rows = rows.localCheckpoint()
+        rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(table.full_name)
+        return rows.count()
+
     def append(self, table: TableName, rows: DataFrame) -> None:
         """A Delta append."""
         rows.write.format("delta").mode("append").saveAsTable(table.full_name)
@@ -170,7 +178,12 @@ def staged_code_root() -> str:
     root would ship the virtualenv and the data too. The folder is named by a hash of the code,
     so reloading the code location reuses it until the code changes.
     """
-    sources = sorted(path for package in CODE_PACKAGES for path in (PROJECT_ROOT / package).rglob("*.py"))
+    sources = sorted(
+        path
+        for package in CODE_PACKAGES
+        for path in (PROJECT_ROOT / package).rglob("*")
+        if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts
+    )
     digest = hashlib.sha256()
     for path in sources:
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + path.read_bytes())

@@ -97,6 +97,10 @@ class Lakehouse(ConfigurableResource, ABC):
         """
 
     @abstractmethod
+    def overwrite(self, table: TableName, rows: DataFrame) -> int:
+        """Replace the whole table with `rows` (a snapshot; created on first write); returns rows written."""
+
+    @abstractmethod
     def append(self, table: TableName, rows: DataFrame) -> None:
         """Add `rows` to the table (created on first write); for append-only logs."""
 
@@ -258,6 +262,18 @@ class DeltaRsLakehouse(Lakehouse):
             )
         per_date = arrow.group_by(date_column).aggregate([([], "count_all")]).to_pylist()
         return Counter({row[date_column]: row["count_all"] for row in per_date})
+
+    def overwrite(self, table: TableName, rows: DataFrame) -> int:
+        """One delta-rs overwrite commit; the rows are computed in full first, so they may read the table itself."""
+        arrow = _all_nullable(rows.toArrow())
+        write_deltalake(
+            self.location(table),
+            arrow,
+            mode="overwrite",
+            schema_mode="overwrite",
+            storage_options=self._storage_options(),
+        )
+        return arrow.num_rows
 
     def append(self, table: TableName, rows: DataFrame) -> None:
         """A delta-rs append commit."""

@@ -29,6 +29,10 @@ class DataQualityPolicy(ConfigurableResource):
         default=0.01, description="Smallest allowed deviation of the rejected-row share (absolute)."
     )
 
+    max_other_category_share: float = Field(
+        default=0.15, description="Largest share of current products the category rules may leave in 'Other'."
+    )
+
     def anomaly_rule(self, metric: str) -> AnomalyRule:
         """The rule that judges one metric."""
         floors = {"returns_share": self.returns_share_tolerance, "rejected_share": self.rejected_share_tolerance}

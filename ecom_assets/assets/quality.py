@@ -25,19 +25,25 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from ecom_assets.assets.common import asset_key
+from ecom_assets.dates import DateRange
 from ecom_assets.partitions import daily_partitions
-from ecom_assets.quality.outcomes import OutcomesByDay
+from ecom_assets.quality.outcomes import CheckOutcome, OutcomesByDay
 from ecom_assets.tables import DATA_QUALITY_RESULTS, TableName
 from resources import Lakehouse
 
 
 @dataclass(frozen=True)
 class Check:
-    """A named check of an asset; ERROR checks block downstream assets, WARN checks only report."""
+    """A named check of an asset; ERROR checks block downstream assets, WARN checks only report.
+
+    A per-partition check gives each day of a run its own verdict; otherwise the check judges
+    what the run left in the table (a snapshot or a whole dimension) once per run.
+    """
 
     name: str
     description: str
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
+    per_partition: bool = True
 
     @property
     def blocking(self) -> bool:
@@ -48,6 +54,9 @@ class Check:
 WARN = AssetCheckSeverity.WARN
 
 SCHEMA_CHECK = Check("schema", "The stored rows of each day conform to the table's pandera model.")
+TABLE_SCHEMA_CHECK = Check(
+    "schema", "The rows the run stored conform to the table's pandera model.", per_partition=False
+)
 
 RESULTS_SCHEMA = T.StructType(
     [
@@ -68,14 +77,14 @@ RESULTS_SCHEMA = T.StructType(
 
 
 def check_specs(table: TableName, checks: Iterable[Check]) -> list[AssetCheckSpec]:
-    """The partitioned check specs of a table's asset."""
+    """The check specs of a table's asset, partitioned like the asset for per-partition checks."""
     return [
         AssetCheckSpec(
             check.name,
             asset=asset_key(table),
             description=check.description,
             blocking=check.blocking,
-            partitions_def=daily_partitions,
+            partitions_def=daily_partitions if check.per_partition else None,
         )
         for check in checks
     ]
@@ -106,7 +115,13 @@ class CheckReporter:
         self._rows: list[tuple] = []
 
     def add(self, check: Check, outcomes: OutcomesByDay) -> None:
-        """Record one check's per-day outcomes (the assets are not subsettable: every check is always selected)."""
+        """Record one check's outcomes (the assets are not subsettable: every check is always selected).
+
+        A per-partition check has one outcome per day; any other check one outcome, recorded in
+        the results table under the day it is keyed by and reported without a partition.
+        """
+        if not check.per_partition and len(outcomes) != 1:
+            raise ValueError(f"check {check.name} judges the table once per run, got {len(outcomes)} outcomes")
         check_key = AssetCheckKey(asset_key(self._table), check.name)
         self._outputs.append(
             Output(None, output_name=self._context.assets_def.get_output_name_for_asset_check_key(check_key))
@@ -122,7 +137,7 @@ class CheckReporter:
                     severity=check.severity,
                     description=outcome.summary,
                     blocking=check.blocking,
-                    partition=day.isoformat(),
+                    partition=day.isoformat() if check.per_partition else None,
                 )
             )
             details = {
@@ -147,7 +162,8 @@ class CheckReporter:
             )
             if not outcome.passed:
                 log = self._context.log.error if check.blocking else self._context.log.warning
-                log(f"check {check.name} ({check.severity.value}) failed on {day}: {outcome.summary}")
+                when = f"on {day}" if check.per_partition else "on the table"
+                log(f"check {check.name} ({check.severity.value}) failed {when}: {outcome.summary}")
 
     def publish(self, session: SparkSession, lakehouse: Lakehouse) -> list[Output | AssetCheckEvaluation]:
         """Append the results to the data-quality table; returns the events for the step to yield.
@@ -158,3 +174,18 @@ class CheckReporter:
         if self._rows:
             lakehouse.append(DATA_QUALITY_RESULTS, session.createDataFrame(self._rows, RESULTS_SCHEMA))
         return [*self._outputs, *self._evaluations]
+
+
+def table_check_events(
+    context: AssetExecutionContext,
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    table: TableName,
+    checks: Sequence[tuple[Check, CheckOutcome]],
+    days: DateRange,
+) -> list[Output | AssetCheckEvaluation]:
+    """Report a run's once-per-run checks of a table (recorded under the run's last day); returns the events."""
+    reporter = CheckReporter(context, table)
+    for check, outcome in checks:
+        reporter.add(check, {days.end: outcome})
+    return reporter.publish(session, lakehouse)

@@ -25,9 +25,12 @@ GOLD_NON_NEGATIVE_COLUMNS = tuple(c for c in SALES_METRICS_COLUMNS if c not in (
 
 
 def schema_outcomes(
-    model: type[pa.DataFrameModel], frame: DataFrame, day_column: str, days: Sequence[date]
+    model: type[pa.DataFrameModel], frame: DataFrame, day_column: str | None, days: Sequence[date]
 ) -> OutcomesByDay:
     """Judge each day's rows against a pandera model: its structure, then its column constraints.
+
+    Without a `day_column`, all rows are judged together as the one day in `days` (a snapshot
+    or a dimension checked once per run).
 
     pandera's PySpark backend checks the structure (columns, types, no extra columns); a
     structural error fails every day. The model's data constraints (nullability and its checks)
@@ -42,9 +45,10 @@ def schema_outcomes(
         )
         return dict.fromkeys(days, failed)
     constraints = model_constraints(model)
+    day_key = F.col(day_column) if day_column else F.lit(days[0])
     counts_by_day = {
-        row[day_column]: row.asDict()
-        for row in frame.groupBy(day_column)
+        row["_day"]: row.asDict()
+        for row in frame.groupBy(day_key.alias("_day"))
         .agg(
             F.count("*").alias("_rows"), *(F.count_if(violation).alias(name) for name, violation in constraints.items())
         )
@@ -61,7 +65,7 @@ def schema_outcomes(
         sample = ()
         if violated:
             any_violation = functools.reduce(operator.or_, (constraints[name] for name in violated))
-            day_rows = frame.where((F.col(day_column) == F.lit(day)) & any_violation)
+            day_rows = frame.where((day_key == F.lit(day)) & any_violation)
             sample = jsonable_rows(day_rows.limit(SAMPLE_ROWS).collect())
         conforming = f"{counts.get('_rows', 0)} row(s) conform to {model.__name__}"
         summary = _describe_errors(model, errors) if errors else conforming

@@ -1,0 +1,132 @@
+"""Dimensions and business metrics materialized with the pipeline over generated landing data."""
+
+from datetime import date
+
+import pytest
+from dagster import AssetCheckSeverity
+
+from ecom_assets.dates import DateRange
+from ecom_assets.definitions import defs
+from ecom_assets.sample_data import generate
+from ecom_assets.tables import (
+    CATEGORY_REVENUE_DAILY,
+    CUSTOMER_LIFETIME_VALUE,
+    DIM_CUSTOMERS,
+    DIM_PRODUCTS,
+    ETL_ERRORS,
+    ORDERS_CLEANED,
+    ORDERS_ENRICHED,
+    PRODUCT_PERFORMANCE,
+    PROMOTION_UPLIFT,
+    SALES_METRICS,
+    SEASONAL_SALES,
+)
+from ecom_assets_tests.reference import distinct_valid_lines, expected_customer_totals, expected_product_totals
+from resources import BusinessRules
+
+pytestmark = pytest.mark.slow
+
+ALL_ASSETS = list(defs.assets)
+JANUARY_SALE = DateRange(date(2011, 1, 3), date(2011, 1, 8))
+"""Covers the start of the shipped calendar's January sale (from 2011-01-04)."""
+
+
+def rows_of(spark, lakehouse, table, key):
+    return {tuple(row[k] for k in key): row.asDict() for row in lakehouse.read(spark, table).collect()}
+
+
+def failed_checks(result):
+    return [
+        (e.asset_key.path[-1], e.check_name, e.partition, e.description)
+        for e in (
+            event.event_specific_data
+            for event in result.all_events
+            if event.event_type_value == "ASSET_CHECK_EVALUATION"
+        )
+        if not e.passed and e.severity == AssetCheckSeverity.ERROR
+    ]
+
+
+def test_every_business_table_is_built_checked_and_agrees_with_an_independent_computation(
+    spark, landing_root, lakehouse, run_days
+):
+    generate(landing_root, JANUARY_SALE, seed=11)
+    result = run_days(JANUARY_SALE, assets=ALL_ASSETS)
+
+    assert result.success and failed_checks(result) == []
+    lines = distinct_valid_lines(landing_root)
+    clv = rows_of(spark, lakehouse, CUSTOMER_LIFETIME_VALUE, ["customer_id"])
+    expected_customers = expected_customer_totals(lines)
+    assert {c: {k: row[k] for k in ("orders", "gross_revenue", "returns_amount")} for (c,), row in clv.items()} == (
+        expected_customers
+    )
+    assert {row["as_of_date"] for row in clv.values()} == {date(2011, 1, 7)}, "the last trading day loaded"
+    products = rows_of(spark, lakehouse, PRODUCT_PERFORMANCE, ["stock_code"])
+    assert {
+        code: {k: row[k] for k in ("units_sold", "gross_revenue", "returned_units")}
+        for (code,), row in products.items()
+    } == expected_product_totals(lines)
+
+    categories = lakehouse.read(spark, CATEGORY_REVENUE_DAILY).groupBy("order_date").sum("revenue").collect()
+    gold = {row["order_date"]: row["gross_revenue"] for row in lakehouse.read(spark, SALES_METRICS).collect()}
+    for row in categories:
+        assert abs(row["sum(revenue)"] - gold[row["order_date"]]) <= 0.05
+    seasonal_orders = lakehouse.read(spark, SEASONAL_SALES).groupBy("order_date").sum("orders").collect()
+    order_counts = {row["order_date"]: row["order_count"] for row in lakehouse.read(spark, SALES_METRICS).collect()}
+    assert {row["order_date"]: row["sum(orders)"] for row in seasonal_orders} == {
+        day: count for day, count in order_counts.items() if count
+    }
+
+    enriched = lakehouse.read(spark, ORDERS_ENRICHED)
+    assert enriched.count() == lakehouse.read(spark, ORDERS_CLEANED).count()
+    promoted_days = {row["order_date"] for row in enriched.where("is_promoted").select("order_date").collect()}
+    assert promoted_days == {day for day in JANUARY_SALE if day >= date(2011, 1, 4) and order_counts[day]}
+    uplift = rows_of(spark, lakehouse, PROMOTION_UPLIFT, ["promotion_name"])[("January sale",)]
+    assert uplift["promotion_days"] == 4 and uplift["baseline_days"] == 1
+
+    current_products = lakehouse.read(spark, DIM_PRODUCTS).where("is_current").count()
+    assert current_products == len([code for code, p in expected_product_totals(lines).items() if p["units_sold"]])
+    assert lakehouse.read(spark, DIM_CUSTOMERS).where("is_current").count() == len(expected_customers)
+
+
+def test_loading_days_out_of_order_gives_the_same_dimensions_and_snapshots(spark, landing_root, tmp_path, run_days):
+    generate(landing_root, JANUARY_SALE, seed=11)
+    later, earlier = DateRange(date(2011, 1, 6), JANUARY_SALE.end), DateRange(JANUARY_SALE.start, date(2011, 1, 5))
+    assert run_days(later, assets=ALL_ASSETS).success
+    assert run_days(earlier, assets=ALL_ASSETS).success
+    assert run_days(later, assets=ALL_ASSETS).success, "a rerun changes nothing"
+    out_of_order = run_days.lakehouse
+
+    in_order = type(out_of_order)(warehouse_root=str(tmp_path / "in_order"))
+    run_days.lakehouse = in_order
+    assert run_days(JANUARY_SALE, assets=ALL_ASSETS).success
+
+    for table, key in (
+        (DIM_PRODUCTS, ["stock_code", "version"]),
+        (DIM_CUSTOMERS, ["customer_id", "version"]),
+        (CUSTOMER_LIFETIME_VALUE, ["customer_id"]),
+        (PRODUCT_PERFORMANCE, ["stock_code"]),
+        (PROMOTION_UPLIFT, ["promotion_name"]),
+        (CATEGORY_REVENUE_DAILY, ["order_date", "product_category"]),
+        (ORDERS_ENRICHED, ["line_id"]),
+    ):
+        assert rows_of(spark, out_of_order, table, key) == rows_of(spark, in_order, table, key), table.full_name
+
+
+def test_a_bad_promotions_calendar_fails_its_step_with_the_entry_named_and_is_recorded(
+    spark, landing_root, lakehouse, run_days, tmp_path
+):
+    calendar = tmp_path / "promotions.yaml"
+    calendar.write_text("promotions: [{name: Oops, start: 2011-01-09, end: 2011-01-01, discount: 0.1, scope: all}]\n")
+    generate(landing_root, JANUARY_SALE, seed=11)
+    run_days.resources["business_rules"] = BusinessRules(promotions_path=str(calendar))
+    result = run_days(JANUARY_SALE, assets=ALL_ASSETS, raise_on_error=False)
+
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "dim_promotions" in failure.step_key and "promotion 1 (Oops)" in failure.event_specific_data.error.to_string()
+    skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert any("orders_enriched" in key for key in skipped) and any("promotion_uplift" in key for key in skipped)
+    assert result.success is False and lakehouse.read(spark, SALES_METRICS).count() == len(JANUARY_SALE)
+    errors = lakehouse.read(spark, ETL_ERRORS).where("error_type = 'step_failed'").collect()
+    assert {row["partition_date"] for row in errors} == set(JANUARY_SALE)
