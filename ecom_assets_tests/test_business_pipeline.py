@@ -124,9 +124,12 @@ def test_a_bad_promotions_calendar_fails_its_step_with_the_entry_named_and_is_re
 
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "dim_promotions" in failure.step_key and "promotion 1 (Oops)" in failure.event_specific_data.error.to_string()
-    skipped = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
-    assert any("orders_enriched" in key for key in skipped) and any("promotion_uplift" in key for key in skipped)
+    assert (
+        "dim_promotions" in failure.step_key and "promotion 1 (Oops)" in failure.event_specific_data.error.to_string()
+    )
+    for downstream in ("orders_enriched", "category_revenue_daily", "promotion_uplift"):
+        node = next(a.node_def.name for a in ALL_ASSETS if a.key.path[-1] == downstream)
+        assert result.asset_materializations_for_node(node) == [], f"{downstream} must not run"
     assert result.success is False and lakehouse.read(spark, SALES_METRICS).count() == len(JANUARY_SALE)
     errors = lakehouse.read(spark, ETL_ERRORS).where("error_type = 'step_failed'").collect()
     assert {row["partition_date"] for row in errors} == set(JANUARY_SALE)
