@@ -116,7 +116,7 @@ def failed_checks(instance: DagsterInstance, run_id: str) -> list[CheckFailure]:
             CheckFailure(
                 asset=evaluation.asset_key.to_user_string(),
                 check=evaluation.check_name,
-                partition=evaluation.partition or "(unpartitioned)",
+                partition=evaluation.partition or "(whole table)",
                 severity=evaluation.severity.value,
                 finding=evaluation.description or "",
                 observed=metadata["observed"].value if "observed" in metadata else {},

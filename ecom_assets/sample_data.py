@@ -89,19 +89,66 @@ _FEES = (
 
 @dataclass(frozen=True)
 class Product:
-    """A catalogue product of the generated shop."""
+    """A catalogue product of the generated shop; from `revised_on`, it sells under a new description or price."""
 
     stock_code: str
     description: str
     unit_price: float
+    revised_on: date | None = None
+    revised_description: str | None = None
+    revised_price: float | None = None
+
+    def on(self, day: date) -> "Product":
+        """The product as listed on `day` (its revision applies from `revised_on`)."""
+        if self.revised_on is None or day < self.revised_on:
+            return self
+        return Product(
+            self.stock_code, self.revised_description or self.description, self.revised_price or self.unit_price
+        )
 
 
 @dataclass(frozen=True)
 class Customer:
-    """A registered customer of the generated shop."""
+    """A registered customer of the generated shop; from `moved_on`, it orders from `new_country`."""
 
     customer_id: str
     country: str
+    moved_on: date | None = None
+    new_country: str | None = None
+
+    def on(self, day: date) -> "Customer":
+        """The customer as known on `day`."""
+        if self.moved_on is None or day < self.moved_on:
+            return self
+        return Customer(self.customer_id, self.new_country or self.country)
+
+
+def _with_revisions(seed: int, products: list[Product], customers: list[Customer]) -> tuple[list, list]:
+    """Give some products a new description (5 %) or price (10 %), and some customers a new country (2 %).
+
+    Changes happen on a day between 2010-12-06 and 2011-11-30, so SCD2 history has something to
+    track. A separate random stream keeps the rest of the generated data as it was.
+    """
+    rng = random.Random(f"{seed}:revisions")
+    first = date(2010, 12, 6)
+    revised_products = []
+    for product in products:
+        draw, when = rng.random(), first + timedelta(days=rng.randint(0, 360))
+        if draw < 0.05:
+            renamed = f"{rng.choice(_STYLES)} {product.description.split(' ', 1)[-1]}"
+            product = Product(product.stock_code, product.description, product.unit_price, when, renamed)
+        elif draw < 0.15:
+            raised = round(product.unit_price * rng.choice((1.1, 1.25, 1.5)), 2)
+            product = Product(product.stock_code, product.description, product.unit_price, when, None, raised)
+        revised_products.append(product)
+    countries = [country for country, _ in _COUNTRIES]
+    revised_customers = [
+        Customer(c.customer_id, c.country, first + timedelta(days=rng.randint(0, 360)), rng.choice(countries))
+        if rng.random() < 0.02
+        else c
+        for c in customers
+    ]
+    return revised_products, revised_customers
 
 
 def _catalogue(rng: random.Random, size: int = 400) -> list[Product]:
@@ -137,10 +184,11 @@ def generate_day(day: date, seed: int, products: list[Product], customers: list[
         moment = datetime(day.year, day.month, day.day, 8) + timedelta(minutes=rng.randint(0, 11 * 60))
         timestamp = moment.strftime("%Y-%m-%d %H:%M:%S")
         guest = rng.random() < 0.25
-        customer = rng.choice(customers)
+        customer = rng.choice(customers).on(day)
         customer_id = "" if guest else customer.customer_id
         country = "United Kingdom" if guest else customer.country
-        for product in rng.sample(products, rng.randint(1, 25)):
+        for listed in rng.sample(products, rng.randint(1, 25)):
+            product = listed.on(day)
             quantity = rng.choice(_QUANTITIES)
             price = 0.0 if rng.random() < 0.007 else product.unit_price
             row = [
@@ -180,7 +228,7 @@ def _oddities(
     rows = []
     timestamp = f"{day:%Y-%m-%d} 17:{rng.randint(0, 59):02d}:00"
     if rng.random() < 0.02:
-        product, customer = rng.choice(products), rng.choice(customers)
+        product, customer = rng.choice(products).on(day), rng.choice(customers).on(day)
         quantity = rng.randint(10_000, 80_000)
         invoice_no = str(536365 + day_index * 100 + 99)
         rows.append(
@@ -256,7 +304,7 @@ def _write_day_file(landing_root: Path, day: date, rows: list[list[str]]) -> Pat
 def generate(landing_root: Path, days: DateRange, seed: int = 42) -> list[Path]:
     """Write one landing file per trading day of `days`; returns the files written."""
     catalogue_rng = random.Random(seed)
-    products, customers = _catalogue(catalogue_rng), _customers(catalogue_rng)
+    products, customers = _with_revisions(seed, _catalogue(catalogue_rng), _customers(catalogue_rng))
     return [
         _write_day_file(landing_root, day, generate_day(day, seed, products, customers))
         for day in days

@@ -1,5 +1,9 @@
 """Shared fixtures: one real local Spark session, temporary landing and warehouse folders."""
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +25,23 @@ TEST_SPARK = LocalSparkSession(master="local[2]", shuffle_partitions=2, driver_m
 def spark() -> SparkSession:
     """The real in-process Spark session every test shares (one JVM per test process)."""
     return TEST_SPARK.get_session()
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Iterator[Path]:
+    """An empty DAGSTER_HOME, in memory (/dev/shm) where the machine has it, removed afterwards.
+
+    Dagster's SQLite event log commits every event on its own; on disk that is ~10 ms each, which
+    the end-to-end tests' many check evaluations would spend waiting for the disk.
+    """
+    shm = Path("/dev/shm")
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path
+    home = Path(tempfile.mkdtemp(prefix="ecom-dagster-home-", dir=parent))
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    try:
+        yield home
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -22,15 +22,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def dagster_dev(work: Path, startup_timeout: float = 120.0):
-    """Run `dagster dev` with its instance, landing and warehouse under `work`; yields the base URL.
+def dagster_dev(work: Path, home: Path, startup_timeout: float = 120.0):
+    """Run `dagster dev` with its instance in `home`, landing and warehouse under `work`; yields the base URL.
 
     The whole process group (webserver, daemon, code server, run workers) is stopped afterwards.
     """
     port = free_port()
-    home = work / "dagster_home"
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

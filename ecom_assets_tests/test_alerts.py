@@ -8,16 +8,43 @@ from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from dagster import DagsterInstance, build_sensor_context
+from dagster import (
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    JobDefinition,
+    ResourceDefinition,
+    build_sensor_context,
+    define_asset_job,
+)
 
 from ecom_assets.alerts import check_failure_email_sensor, run_failure_email_sensor
 from ecom_assets.dates import DateRange
-from ecom_assets.definitions import defs
+from ecom_assets.jobs import daily_sales_job
+from ecom_assets.partitions import daily_partitions
 from ecom_assets.sample_data import generate
-from ecom_assets_tests.conftest import TEST_SPARK
+from ecom_assets_tests.conftest import PIPELINE_ASSETS, TEST_SPARK
 from ecom_assets_tests.dagster_dev import free_port
 from resources import DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, SmtpEmailResource
 from resources.landing import day_folder
+
+
+def core_daily_job(resources: dict) -> JobDefinition:
+    """daily_sales_job over bronze, silver and gold only (what fails there is what these tests mail)."""
+    return Definitions(
+        assets=PIPELINE_ASSETS,
+        jobs=[
+            define_asset_job(
+                daily_sales_job.name, selection=AssetSelection.assets(*PIPELINE_ASSETS), partitions_def=daily_partitions
+            )
+        ],
+        resources={
+            "spark": TEST_SPARK,
+            "quality": DataQualityPolicy(),
+            "step_launcher": ResourceDefinition.none_resource(),
+            **resources,
+        },
+    ).resolve_job_def(daily_sales_job.name)
 
 
 class Inbox:
@@ -49,22 +76,18 @@ def smtp_server(port: int):
 
 
 @pytest.fixture
-def failed_run(tmp_path, spark):
+def failed_run(tmp_path, spark, dagster_home):
     """A real instance holding one failed run of daily_sales_job (its warehouse cannot be written)."""
-    (tmp_path / "dagster_home").mkdir()
-    instance = DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+    instance = DagsterInstance.local_temp(str(dagster_home))
     generate(tmp_path / "landing", DateRange(date(2011, 1, 4), date(2011, 1, 4)))
     (tmp_path / "not_a_folder").write_text("")
-    result = defs.resolve_job_def("daily_sales_job").execute_in_process(
-        instance=instance,
-        partition_key="2011-01-04",
-        raise_on_error=False,
-        resources={
-            "spark": TEST_SPARK,
+    job = core_daily_job(
+        {
             "landing": LocalLandingZone(root=str(tmp_path / "landing")),
             "lakehouse": DeltaRsLakehouse(warehouse_root=str(tmp_path / "not_a_folder")),
-        },
+        }
     )
+    result = job.execute_in_process(instance=instance, partition_key="2011-01-04", raise_on_error=False)
     assert not result.success
     yield instance, result.run_id
     instance.dispose()
@@ -123,11 +146,10 @@ def test_an_unconfigured_mailer_keeps_alerts_waiting(failed_run):
 
 
 @pytest.fixture
-def runs_with_failed_checks(tmp_path, spark):
-    """A real instance with two runs of daily_sales_job: one whose WARN anomaly fails (the run succeeds),
-    one whose blocking header check fails (the run fails)."""
-    (tmp_path / "dagster_home").mkdir()
-    instance = DagsterInstance.local_temp(str(tmp_path / "dagster_home"))
+def runs_with_failed_checks(tmp_path, spark, dagster_home):
+    """A real instance with two runs of daily_sales_job (bronze, silver, gold): one whose WARN anomaly fails
+    (the run succeeds), one whose blocking header check fails (the run fails)."""
+    instance = DagsterInstance.local_temp(str(dagster_home))
     landing = tmp_path / "landing"
     generate(landing, DateRange(date(2011, 1, 3), date(2011, 1, 4)))
     day_file = next((landing / day_folder(date(2011, 1, 4))).glob("*.csv"))
@@ -135,23 +157,20 @@ def runs_with_failed_checks(tmp_path, spark):
     day_file.write_text(
         "\n".join([lines[0], *(line.replace(",2011-01-04 ", ",04/01/11 ") for line in lines[1:40]), *lines[40:]]) + "\n"
     )
-    resources = {
-        "spark": TEST_SPARK,
-        "landing": LocalLandingZone(root=str(landing)),
-        "lakehouse": DeltaRsLakehouse(warehouse_root=str(tmp_path / "warehouse")),
-        "quality": DataQualityPolicy(anomaly_min_history_days=1),
-    }
-    job = defs.resolve_job_def("daily_sales_job")
+    job = core_daily_job(
+        {
+            "landing": LocalLandingZone(root=str(landing)),
+            "lakehouse": DeltaRsLakehouse(warehouse_root=str(tmp_path / "warehouse")),
+            "quality": DataQualityPolicy(anomaly_min_history_days=1),
+        }
+    )
     warned = job.execute_in_process(
         instance=instance,
-        resources=resources,
         tags={"dagster/asset_partition_range_start": "2011-01-03", "dagster/asset_partition_range_end": "2011-01-04"},
     )
     (landing / day_folder(date(2011, 1, 5))).mkdir(parents=True)
     (landing / day_folder(date(2011, 1, 5)) / "no_price.csv").write_text("InvoiceNo,StockCode\n1,2\n")
-    blocked = job.execute_in_process(
-        instance=instance, partition_key="2011-01-05", resources=resources, raise_on_error=False
-    )
+    blocked = job.execute_in_process(instance=instance, partition_key="2011-01-05", raise_on_error=False)
     assert warned.success and not blocked.success
     yield instance, warned.run_id, blocked.run_id
     instance.dispose()

@@ -33,10 +33,10 @@ query Status($id: String!, $tag: String!) {
 }"""
 
 
-def test_a_three_day_backfill_through_the_daemon_is_one_successful_run(tmp_path):
+def test_a_three_day_backfill_through_the_daemon_is_one_successful_run(tmp_path, dagster_home):
     days = DateRange(date(2011, 1, 4), date(2011, 1, 6))
     generate(tmp_path / "data", days)
-    with dagster_dev(tmp_path) as base_url:
+    with dagster_dev(tmp_path, dagster_home) as base_url:
         launched = graphql(
             base_url,
             LAUNCH,

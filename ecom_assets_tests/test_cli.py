@@ -17,14 +17,13 @@ pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 
 
-def test_dagster_cli_materializes_a_partition_range_as_one_run(spark, tmp_path):
+def test_dagster_cli_materializes_a_partition_range_as_one_run(spark, tmp_path, dagster_home):
     env = {
         **os.environ,
         "ECOM_LANDING_ROOT": str(tmp_path / "data"),
         "ECOM_WAREHOUSE_ROOT": str(tmp_path / "data" / "warehouse"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "DAGSTER_HOME": str(dagster_home),
     }
-    (tmp_path / "dagster_home").mkdir()
     subprocess.run(
         [
             BIN / "ecom-sample",

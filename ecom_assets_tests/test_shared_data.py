@@ -1,4 +1,4 @@
-"""Two months of the real Online Retail data, when ../shared holds it (skipped elsewhere)."""
+"""Two months of the real Online Retail data through every asset, when ../shared holds it (skipped elsewhere)."""
 
 from datetime import date
 
@@ -6,10 +6,23 @@ import pytest
 from dagster import AssetCheckSeverity
 
 from ecom_assets.dates import DateRange
+from ecom_assets.definitions import defs
 from ecom_assets.sample_data import import_days
-from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.tables import (
+    CUSTOMER_LIFETIME_VALUE,
+    DIM_PRODUCTS,
+    ORDER_TRANSACTIONS,
+    ORDERS_CLEANED,
+    PRODUCT_PERFORMANCE,
+    SALES_METRICS,
+)
 from ecom_assets_tests.conftest import SHARED_DAYS
-from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+from ecom_assets_tests.reference import (
+    distinct_valid_lines,
+    expected_customer_totals,
+    expected_product_totals,
+    expected_sales_metrics,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -18,7 +31,7 @@ pytestmark = [
 DECEMBER_AND_JANUARY = DateRange(date(2010, 12, 1), date(2011, 1, 31))
 
 
-def test_two_months_of_real_data_match_the_reference_and_pass_every_blocking_check(
+def test_two_months_of_real_data_match_the_reference_through_every_asset_and_pass_every_blocking_check(
     spark, tmp_path, landing_root, lakehouse, run_days
 ):
     source = tmp_path / "days"
@@ -27,11 +40,12 @@ def test_two_months_of_real_data_match_the_reference_and_pass_every_blocking_che
         (source / path.name).symlink_to(path)
     import_days(source, landing_root)
 
-    result = run_days(DECEMBER_AND_JANUARY)
+    result = run_days(DECEMBER_AND_JANUARY, assets=list(defs.assets))
 
     assert result.success
+    lines = distinct_valid_lines(landing_root)
     gold = {row["order_date"]: row.asDict() for row in lakehouse.read(spark, SALES_METRICS).collect()}
-    assert gold == expected_sales_metrics(distinct_valid_lines(landing_root), DECEMBER_AND_JANUARY.days())
+    assert gold == expected_sales_metrics(lines, DECEMBER_AND_JANUARY.days())
     source_rows = sum(len(p.read_text().splitlines()) - 1 for p in source.iterdir())
     assert lakehouse.read(spark, ORDER_TRANSACTIONS).count() == source_rows
     assert gold[date(2011, 1, 18)]["units_sold"] >= 74_215, "the famous 74,215-unit order of 18 January"
@@ -46,3 +60,18 @@ def test_two_months_of_real_data_match_the_reference_and_pass_every_blocking_che
     }, "18 January's 74,215-unit order, cancelled the same day, is flagged"
     judged_days = {e.partition for e in evaluations if "not judged" not in (e.description or "")}
     assert len({day for _, day in flagged}) <= len(judged_days) / 3, "ordinary days mostly pass"
+
+    clv = lakehouse.read(spark, CUSTOMER_LIFETIME_VALUE).collect()
+    assert {
+        row["customer_id"]: {k: row[k] for k in ("orders", "gross_revenue", "returns_amount")} for row in clv
+    } == expected_customer_totals(lines)
+    products = {row["stock_code"]: row.asDict() for row in lakehouse.read(spark, PRODUCT_PERFORMANCE).collect()}
+    assert {
+        code: {k: row[k] for k in ("units_sold", "gross_revenue", "returned_units")} for code, row in products.items()
+    } == expected_product_totals(lines)
+    assert products["23166"]["return_rate"] > 0.9, "the 74,215 storage jars came back the same day"
+    assert products["23166"]["category"] == "Kitchen & Dining"
+    versions = lakehouse.read(spark, DIM_PRODUCTS).groupBy("stock_code").count().where("count > 1").count()
+    assert versions > 0, "real descriptions and prices change: some products have SCD2 history"
+    coverage = next(e for e in evaluations if e.check_name == "category_coverage")
+    assert coverage.passed, coverage.description

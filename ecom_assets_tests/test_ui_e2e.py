@@ -43,12 +43,12 @@ def wait_for_runs(base_url: str, count: int, timeout: float = 300) -> list[dict]
         time.sleep(3)
 
 
-def test_materialize_and_backfill_from_the_ui(tmp_path):
+def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
     from playwright.sync_api import sync_playwright
 
     generate(tmp_path / "data", DateRange(date(2011, 1, 3), date(2011, 1, 9)))
     ARTIFACTS.mkdir(exist_ok=True)
-    with dagster_dev(tmp_path) as base_url, sync_playwright() as playwright:
+    with dagster_dev(tmp_path, dagster_home) as base_url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
