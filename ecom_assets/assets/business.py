@@ -72,20 +72,36 @@ RECONCILES_WITH_SILVER = Check(
 )
 
 
-def _daily_gold(
+def _replace_days_and_reconcile(
     context: AssetExecutionContext,
     session: SparkSession,
     lakehouse: Lakehouse,
     table: TableName,
     rows: DataFrame,
-    days: DateRange,
-) -> tuple[DataFrame, list]:
-    """Replace the run's days of a daily gold table; returns the stored rows and the days' sales_metrics rows."""
+    model: type,
+    figures: dict[str, str],
+) -> Iterator:
+    """Replace the run's days of a daily gold table, then check each day's schema and sums against sales_metrics.
+
+    `figures` maps the table's columns to the `sales_metrics` figures their daily sums must equal;
+    `revenue` sums may differ by half a penny per row (each row is rounded).
+    """
+    days = partition_days(context)
     written = lakehouse.replace_date_range(table, rows, "order_date", days)
     add_daily_metadata(context, days, {day: {"rows": count} for day, count in written.items()})
-    stored = lakehouse.read(session, table, filters=within("order_date", days))
-    metrics = lakehouse.read(session, SALES_METRICS, filters=within("order_date", days)).collect()
-    return stored, metrics
+    stored = lakehouse.read(session, table, filters=within("order_date", days)).cache()
+    try:
+        yield MaterializeResult(metadata={"days_in_run": len(days), **table_metadata(lakehouse, table, stored)})
+        metrics = lakehouse.read(session, SALES_METRICS, filters=within("order_date", days)).collect()
+        reporter = CheckReporter(context, table)
+        reporter.add(SCHEMA_CHECK, schema_outcomes(model, stored, "order_date", days.days()))
+        reporter.add(
+            RECONCILES_WITH_GOLD,
+            daily_totals_outcomes(table.table, stored, metrics, figures, ["revenue"], days.days()),
+        )
+        yield from reporter.publish(session, lakehouse)
+    finally:
+        stored.unpersist()
 
 
 @daily_table_asset(
@@ -99,28 +115,17 @@ def category_revenue_daily(
     context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
 ) -> Iterator:
     """Aggregate the days' enriched sale lines by category; reconcile each day with sales_metrics."""
-    days = partition_days(context)
     session = spark.get_session()
-    lines = lakehouse.read(session, ORDERS_ENRICHED, filters=within("order_date", days))
-    stored, metrics = _daily_gold(
-        context, session, lakehouse, CATEGORY_REVENUE_DAILY, transform.category_revenue_daily(lines), days
+    lines = lakehouse.read(session, ORDERS_ENRICHED, filters=within("order_date", partition_days(context)))
+    yield from _replace_days_and_reconcile(
+        context,
+        session,
+        lakehouse,
+        CATEGORY_REVENUE_DAILY,
+        transform.category_revenue_daily(lines),
+        CategoryRevenueDaily,
+        {"revenue": "gross_revenue"},
     )
-    stored = stored.cache()
-    try:
-        yield MaterializeResult(
-            metadata={"days_in_run": len(days), **table_metadata(lakehouse, CATEGORY_REVENUE_DAILY, stored)}
-        )
-        reporter = CheckReporter(context, CATEGORY_REVENUE_DAILY)
-        reporter.add(SCHEMA_CHECK, schema_outcomes(CategoryRevenueDaily, stored, "order_date", days.days()))
-        reporter.add(
-            RECONCILES_WITH_GOLD,
-            daily_totals_outcomes(
-                "category revenue", stored, metrics, {"revenue": "gross_revenue"}, ["revenue"], days.days()
-            ),
-        )
-        yield from reporter.publish(session, lakehouse)
-    finally:
-        stored.unpersist()
 
 
 @daily_table_asset(
@@ -134,30 +139,22 @@ def seasonal_sales(
     context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
 ) -> Iterator:
     """Aggregate the days' silver sale lines by hour and country; reconcile each day with sales_metrics."""
-    days = partition_days(context)
     session = spark.get_session()
     lines = lakehouse.read(
         session,
         ORDERS_CLEANED,
         columns=["order_date", "invoice_ts", "invoice_no", "quantity", "line_amount", "line_type", "country"],
-        filters=within("order_date", days),
+        filters=within("order_date", partition_days(context)),
     )
-    stored, metrics = _daily_gold(context, session, lakehouse, SEASONAL_SALES, transform.seasonal_sales(lines), days)
-    stored = stored.cache()
-    try:
-        yield MaterializeResult(
-            metadata={"days_in_run": len(days), **table_metadata(lakehouse, SEASONAL_SALES, stored)}
-        )
-        reporter = CheckReporter(context, SEASONAL_SALES)
-        reporter.add(SCHEMA_CHECK, schema_outcomes(SeasonalSales, stored, "order_date", days.days()))
-        figures = {"revenue": "gross_revenue", "orders": "order_count", "units_sold": "units_sold"}
-        reporter.add(
-            RECONCILES_WITH_GOLD,
-            daily_totals_outcomes("seasonal sales", stored, metrics, figures, ["revenue"], days.days()),
-        )
-        yield from reporter.publish(session, lakehouse)
-    finally:
-        stored.unpersist()
+    yield from _replace_days_and_reconcile(
+        context,
+        session,
+        lakehouse,
+        SEASONAL_SALES,
+        transform.seasonal_sales(lines),
+        SeasonalSales,
+        {"revenue": "gross_revenue", "orders": "order_count", "units_sold": "units_sold"},
+    )
 
 
 def _latest_day(frame: DataFrame, days: DateRange) -> date:
