@@ -378,6 +378,16 @@ def test_seasonal_sales_rolls_up_to_month_by_country_and_weekday_by_hour(spark):
         ("2011-03", "United Kingdom"): (Decimal("16.00"), 2),
         ("2011-03", "France"): (Decimal("7.00"), 1),
     }
+    straddling = seasonal_sales(
+        order_lines(
+            spark,
+            {"invoice": "9", "hour": 11, "price": "3.00"},
+            {"invoice": "9", "hour": 12, "price": "4.00"},
+        )
+    ).collect()
+    assert [(r["hour"], r["revenue"], r["orders"]) for r in straddling] == [(11, Decimal("7.00"), 1)], (
+        "an order straddling an hour counts once, at its first line's hour"
+    )
     hourly = by(weekday_hour_sales(seasonal).collect(), "weekday", "hour")
     assert {k: (r["revenue"], r["orders"]) for k, r in hourly.items()} == {
         ("Tuesday", 9): (Decimal("16.00"), 2),

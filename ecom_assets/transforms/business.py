@@ -57,11 +57,17 @@ def category_revenue_daily(enriched: DataFrame) -> DataFrame:
 def seasonal_sales(lines: DataFrame) -> DataFrame:
     """Sale revenue, orders and units per order day, hour of day and country, with month and weekday.
 
-    The grain is additive: month × country and weekday × hour figures are sums of its rows
-    (an invoice has one timestamp and one country, so its order is counted in one row).
+    The grain is additive: month × country and weekday × hour figures are sums of its rows. An
+    order (invoice) is placed at the hour and in the country of its earliest line, so it is
+    counted in one row even when its lines' timestamps straddle an hour (invoice 549245 of the
+    real data has lines at 11:59 and 12:00).
     """
+    invoice = Window.partitionBy("order_date", "invoice_no")
     sales = _sales(lines).withColumns(
-        {"hour": F.hour("invoice_ts"), "country": F.coalesce(F.col("country"), F.lit("Unspecified"))}
+        {
+            "hour": F.hour(F.min("invoice_ts").over(invoice)),
+            "country": F.coalesce(F.min("country").over(invoice), F.lit("Unspecified")),
+        }
     )
     return (
         sales.groupBy("order_date", "hour", "country")
