@@ -1,0 +1,1 @@
+"""E-commerce sales lakehouse: Dagster assets over PySpark transforms and Delta tables."""

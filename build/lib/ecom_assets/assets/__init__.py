@@ -1,0 +1,1 @@
+"""Thin Dagster assets: wire transforms to resources and report metadata."""

@@ -1,0 +1,169 @@
+"""Bronze asset: landing CSV files into `ecommerce_catalog.raw.order_transactions`, with its checks."""
+
+import functools
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from pyspark.sql import DataFrame, SparkSession
+
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.quality import SCHEMA_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.dates import DateRange
+from ecom_assets.partitions import partition_days
+from ecom_assets.quality.checks import conservation_outcomes, header_outcomes, schema_outcomes
+from ecom_assets.quality.schemas import BronzeOrderTransactions
+from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS
+from ecom_assets.transforms.bronze import (
+    BRONZE_PARTITION_COLUMNS,
+    FILE_REJECTIONS,
+    UNREADABLE_FILE,
+    FileErrorEntry,
+    file_error_entries,
+    file_errors,
+    read_landing_csv,
+    to_bronze,
+)
+from ecom_assets.transforms.landing_files import FileProfile, data_lines, decode, profile_landing_file
+from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources.lakehouse import within
+
+HEADER_CHECK = Check(
+    "header_conformity", "Every landing file of the day has a readable header carrying all eight source columns."
+)
+CONSERVATION_CHECK = Check(
+    "row_conservation", "Data lines in the day's files = rows stored in bronze + lines rejected with their file."
+)
+BRONZE_CHECKS = (SCHEMA_CHECK, HEADER_CHECK, CONSERVATION_CHECK)
+
+
+@daily_table_asset(
+    ORDER_TRANSACTIONS,
+    group="bronze",
+    description="Each day's landing rows one-to-one, as strings, with ingestion date, file and partition date.",
+    check_specs=check_specs(ORDER_TRANSACTIONS, BRONZE_CHECKS),
+)
+def order_transactions(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    landing: LandingZone,
+    lakehouse: Lakehouse,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Read the days' landing files and replace those days in bronze (reruns never duplicate), then check them.
+
+    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
+    """
+    days = partition_days(context)
+    files_by_day = landing.files_by_day(days)
+    files = [path for day_files in files_by_day.values() for path in day_files]
+    context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
+    contents = {path: landing.read_bytes(path) for path in files}
+    profiles = {path: profile_landing_file(content) for path, content in contents.items()}
+    session = spark.get_session()
+    spark_paths = {path: landing.readable_path(path, content) for path, content in contents.items()}
+    bronze = to_bronze(_read_readable_files(session, profiles, spark_paths), ingestion_date=datetime.now(UTC).date())
+    rows_by_day = lakehouse.replace_date_range(
+        ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
+    )
+    entries = [
+        entry
+        for path, profile in sorted(profiles.items())
+        for entry in file_error_entries(path, profile, _lines_if_rejected(profile, contents[path]))
+    ]
+    _record_file_errors(context, session, lakehouse, days, entries)
+    rejected_by_day = _rejected_lines_by_day(entries, files_by_day)
+    counts_by_day = {
+        day: {
+            "lines_in_files": sum(profiles[path].data_lines for path in files_by_day.get(day, [])),
+            "bronze_rows": rows_by_day[day],
+            "lines_rejected": rejected_by_day[day],
+        }
+        for day in days
+    }
+    add_daily_metadata(
+        context,
+        days,
+        {
+            day: {
+                "files_read": len(files_by_day.get(day, [])),
+                "files_rejected": sum(1 for path in files_by_day.get(day, []) if profiles[path].problem),
+                "rows_in": counts["lines_in_files"],
+                "rows_out": counts["bronze_rows"],
+                "rows_rejected": counts["lines_rejected"],
+            }
+            for day, counts in counts_by_day.items()
+        },
+    )
+    yield MaterializeResult(
+        metadata={
+            "days_in_run": len(days),
+            "error_table": ETL_ERRORS.full_name,
+            **table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze),
+        }
+    )
+    reporter = CheckReporter(context, ORDER_TRANSACTIONS)
+    stored = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days)).cache()
+    try:
+        reporter.add(SCHEMA_CHECK, schema_outcomes(BronzeOrderTransactions, stored, "partition_date", days.days()))
+    finally:
+        stored.unpersist()
+    problems = {path: profile.problem for path, profile in profiles.items() if profile.problem}
+    reporter.add(HEADER_CHECK, header_outcomes(days.days(), files_by_day, problems))
+    reporter.add(
+        CONSERVATION_CHECK,
+        conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
+    )
+    yield from reporter.publish(session, lakehouse)
+
+
+def _read_readable_files(
+    session: SparkSession, profiles: Mapping[str, FileProfile], spark_paths: Mapping[str, str]
+) -> DataFrame:
+    """Read every file whose header names the source columns: one Spark read per distinct header and charset.
+
+    A bad file never stops the others. `spark_paths` maps each landing path to where Spark reads it.
+    """
+    files_by_format = defaultdict(list)
+    for path, profile in sorted(profiles.items()):
+        if not profile.problem and profile.data_lines:
+            files_by_format[(profile.header, profile.encoding)].append(spark_paths[path])
+    return functools.reduce(
+        DataFrame.unionByName,
+        [read_landing_csv(session, paths, header, encoding) for (header, encoding), paths in files_by_format.items()],
+        read_landing_csv(session, []),
+    )
+
+
+def _lines_if_rejected(profile: FileProfile, content: bytes) -> list[str]:
+    """The data lines of a file that is rejected whole (they go to the error table); nothing otherwise."""
+    return data_lines(decode(content)[0]) if profile.problem else []
+
+
+def _rejected_lines_by_day(entries: list[FileErrorEntry], files_by_day: Mapping[date, list[str]]) -> Counter:
+    day_of_file = {path: day for day, paths in files_by_day.items() for path in paths}
+    return Counter(day_of_file[path] for path, _, error_type, _, _ in entries if error_type == UNREADABLE_FILE)
+
+
+def _record_file_errors(
+    context: AssetExecutionContext,
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    days: DateRange,
+    entries: list[FileErrorEntry],
+) -> None:
+    """Log rejected files and tolerated quirks; replace this asset's error rows for the days."""
+    for path, line_number, error_type, message, _ in entries:
+        if error_type in FILE_REJECTIONS and line_number <= 1:
+            context.log.error(f"skipped landing file {path}: {message}")
+        elif error_type not in FILE_REJECTIONS:
+            context.log.warning(f"landing file {path}: {error_type}: {message}")
+    scope = {"asset": ORDER_TRANSACTIONS.full_name}
+    if not entries:
+        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
+        return
+    step = context.op_execution_context.op_def.name
+    errors = file_errors(session, entries, ORDER_TRANSACTIONS.full_name, step, datetime.now(UTC))
+    lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)

@@ -1,0 +1,327 @@
+"""Gold business-metric assets beside `sales_metrics`.
+
+How each table is kept current without rescanning silver history:
+- `category_revenue_daily` and `seasonal_sales` replace the run's days only;
+- `customer_lifetime_value` and `product_performance` are snapshots as of the latest loaded
+  day, recomputed from the per-day customer and product summaries (not from silver lines);
+- `promotion_uplift` is recomputed from the daily gold tables (a few thousand rows).
+"""
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.quality import (
+    SCHEMA_CHECK,
+    TABLE_SCHEMA_CHECK,
+    Check,
+    CheckReporter,
+    check_specs,
+    table_check_events,
+)
+from ecom_assets.dates import DateRange
+from ecom_assets.partitions import partition_days
+from ecom_assets.quality.business_checks import PENNY_ROUNDING, daily_totals_outcomes, reconciled
+from ecom_assets.quality.checks import schema_outcomes
+from ecom_assets.quality.schemas import (
+    CategoryRevenueDaily,
+    CustomerLifetimeValue,
+    ProductPerformance,
+    PromotionUplift,
+    SeasonalSales,
+)
+from ecom_assets.tables import (
+    CATEGORY_REVENUE_DAILY,
+    CUSTOMER_DAILY_SALES,
+    CUSTOMER_LIFETIME_VALUE,
+    DIM_CUSTOMERS,
+    DIM_PRODUCTS,
+    DIM_PROMOTIONS,
+    ORDERS_CLEANED,
+    ORDERS_ENRICHED,
+    PRODUCT_DAILY_SALES,
+    PRODUCT_PERFORMANCE,
+    PROMOTION_UPLIFT,
+    SALES_METRICS,
+    SEASONAL_SALES,
+    TableName,
+)
+from ecom_assets.transforms import business as transform
+from resources import BusinessRules, Lakehouse, SparkSessionResource
+from resources.lakehouse import within
+
+RECONCILES_WITH_GOLD = Check(
+    "reconciles_with_sales_metrics",
+    "Per day, the table's revenue (and orders, units where additive) sums to sales_metrics' figures.",
+)
+RECONCILES_WITH_GOLD_TOTAL = Check(
+    "reconciles_with_sales_metrics",
+    "Products' gross revenue and units sum to sales_metrics' totals over all loaded days.",
+    per_partition=False,
+)
+RECONCILES_WITH_SILVER = Check(
+    "reconciles_with_silver",
+    "Customers' orders, gross sales and returns sum to silver's lines of known customers.",
+    per_partition=False,
+)
+
+
+def _replace_days_and_reconcile(
+    context: AssetExecutionContext,
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    table: TableName,
+    rows: DataFrame,
+    model: type,
+    figures: dict[str, str],
+) -> Iterator:
+    """Replace the run's days of a daily gold table, then check each day's schema and sums against sales_metrics.
+
+    `figures` maps the table's columns to the `sales_metrics` figures their daily sums must equal;
+    `revenue` sums may differ by half a penny per row (each row is rounded).
+    """
+    days = partition_days(context)
+    written = lakehouse.replace_date_range(table, rows, "order_date", days)
+    add_daily_metadata(context, days, {day: {"rows": count} for day, count in written.items()})
+    stored = lakehouse.read(session, table, filters=within("order_date", days)).cache()
+    try:
+        yield MaterializeResult(metadata={"days_in_run": len(days), **table_metadata(lakehouse, table, stored)})
+        metrics = lakehouse.read(session, SALES_METRICS, filters=within("order_date", days)).collect()
+        reporter = CheckReporter(context, table)
+        reporter.add(SCHEMA_CHECK, schema_outcomes(model, stored, "order_date", days.days()))
+        reporter.add(
+            RECONCILES_WITH_GOLD,
+            daily_totals_outcomes(table.table, stored, metrics, figures, ["revenue"], days.days()),
+        )
+        yield from reporter.publish(session, lakehouse)
+    finally:
+        stored.unpersist()
+
+
+@daily_table_asset(
+    CATEGORY_REVENUE_DAILY,
+    group="gold",
+    description="Per day and product category: revenue, orders, units; sums to sales_metrics.gross_revenue.",
+    upstream=[ORDERS_ENRICHED, SALES_METRICS],
+    check_specs=check_specs(CATEGORY_REVENUE_DAILY, [SCHEMA_CHECK, RECONCILES_WITH_GOLD]),
+)
+def category_revenue_daily(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Aggregate the days' enriched sale lines by category; reconcile each day with sales_metrics."""
+    session = spark.get_session()
+    lines = lakehouse.read(session, ORDERS_ENRICHED, filters=within("order_date", partition_days(context)))
+    yield from _replace_days_and_reconcile(
+        context,
+        session,
+        lakehouse,
+        CATEGORY_REVENUE_DAILY,
+        transform.category_revenue_daily(lines),
+        CategoryRevenueDaily,
+        {"revenue": "gross_revenue"},
+    )
+
+
+@daily_table_asset(
+    SEASONAL_SALES,
+    group="gold",
+    description="Per day, hour and country: revenue, orders, units, with month and weekday for seasonal roll-ups.",
+    upstream=[ORDERS_CLEANED, SALES_METRICS],
+    check_specs=check_specs(SEASONAL_SALES, [SCHEMA_CHECK, RECONCILES_WITH_GOLD]),
+)
+def seasonal_sales(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Aggregate the days' silver sale lines by hour and country; reconcile each day with sales_metrics."""
+    session = spark.get_session()
+    lines = lakehouse.read(
+        session,
+        ORDERS_CLEANED,
+        columns=["order_date", "invoice_ts", "invoice_no", "quantity", "line_amount", "line_type", "country"],
+        filters=within("order_date", partition_days(context)),
+    )
+    yield from _replace_days_and_reconcile(
+        context,
+        session,
+        lakehouse,
+        SEASONAL_SALES,
+        transform.seasonal_sales(lines),
+        SeasonalSales,
+        {"revenue": "gross_revenue", "orders": "order_count", "units_sold": "units_sold"},
+    )
+
+
+def _latest_day(frame: DataFrame, days: DateRange) -> date:
+    """The latest order day of a table (the run's last day when it is empty)."""
+    return frame.agg(F.max("order_date")).first()[0] or days.end
+
+
+@daily_table_asset(
+    CUSTOMER_LIFETIME_VALUE,
+    group="gold",
+    description="Per customer, as of the latest loaded day: orders, revenue, tenure, historic and predicted CLV.",
+    upstream=[CUSTOMER_DAILY_SALES, DIM_CUSTOMERS],
+    check_specs=check_specs(CUSTOMER_LIFETIME_VALUE, [TABLE_SCHEMA_CHECK, RECONCILES_WITH_SILVER]),
+)
+def customer_lifetime_value(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Recompute the CLV snapshot from the per-day customer summaries and the current customer versions."""
+    days = partition_days(context)
+    session = spark.get_session()
+    summaries = lakehouse.read(session, CUSTOMER_DAILY_SALES)
+    as_of = _latest_day(summaries, days)
+    current = lakehouse.read(session, DIM_CUSTOMERS).where("is_current")
+    written = lakehouse.overwrite(CUSTOMER_LIFETIME_VALUE, transform.customer_lifetime_value(summaries, current, as_of))
+    stored = lakehouse.read(session, CUSTOMER_LIFETIME_VALUE).cache()
+    try:
+        totals = stored.agg(
+            F.sum("orders").alias("orders"),
+            F.sum("gross_revenue").alias("gross_revenue"),
+            F.sum("returns_amount").alias("returns_amount"),
+            F.sum("predicted_clv_12m").alias("predicted_clv_12m"),
+        ).first()
+        yield MaterializeResult(
+            metadata={
+                "as_of_date": as_of.isoformat(),
+                "customers": written,
+                "predicted_clv_12m_total": float(totals["predicted_clv_12m"] or 0),
+                **table_metadata(lakehouse, CUSTOMER_LIFETIME_VALUE, stored.orderBy(F.desc("net_revenue"))),
+            }
+        )
+        silver = _known_customer_totals(session, lakehouse)
+        tolerance = PENNY_ROUNDING * written
+        checks = [
+            (TABLE_SCHEMA_CHECK, schema_outcomes(CustomerLifetimeValue, stored, None, [days.end])[days.end]),
+            (
+                RECONCILES_WITH_SILVER,
+                reconciled(
+                    "customer lifetime values",
+                    {name: totals[name] or 0 for name in ("orders", "gross_revenue", "returns_amount")},
+                    silver,
+                    {"gross_revenue": tolerance, "returns_amount": tolerance},
+                ),
+            ),
+        ]
+        yield from table_check_events(context, session, lakehouse, CUSTOMER_LIFETIME_VALUE, checks, days)
+    finally:
+        stored.unpersist()
+
+
+def _known_customer_totals(session: SparkSession, lakehouse: Lakehouse) -> dict[str, Decimal | int]:
+    """Orders, gross sales and returns of known customers, straight from every silver line."""
+    lines = lakehouse.read(session, ORDERS_CLEANED, columns=["customer_id", "invoice_no", "line_amount", "line_type"])
+    is_sale = F.col("line_type") == "sale"
+    totals = (
+        lines.where(F.col("customer_id").isNotNull())
+        .agg(
+            F.count_distinct(F.when(is_sale, F.col("invoice_no"))).alias("orders"),
+            F.sum(F.when(is_sale, F.col("line_amount"))).alias("gross_revenue"),
+            (-F.sum(F.when(F.col("line_type") == "return", F.col("line_amount")))).alias("returns_amount"),
+        )
+        .first()
+    )
+    return {name: totals[name] or 0 for name in ("orders", "gross_revenue", "returns_amount")}
+
+
+@daily_table_asset(
+    PRODUCT_PERFORMANCE,
+    group="gold",
+    description="Per product, as of the latest loaded day: revenue, orders, units, return rate, performance tier.",
+    upstream=[PRODUCT_DAILY_SALES, DIM_PRODUCTS, SALES_METRICS],
+    check_specs=check_specs(PRODUCT_PERFORMANCE, [TABLE_SCHEMA_CHECK, RECONCILES_WITH_GOLD_TOTAL]),
+)
+def product_performance(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    business_rules: BusinessRules,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Recompute the product snapshot from the per-day product summaries and the current product versions."""
+    days = partition_days(context)
+    session = spark.get_session()
+    summaries = lakehouse.read(session, PRODUCT_DAILY_SALES)
+    as_of = _latest_day(summaries, days)
+    current = lakehouse.read(session, DIM_PRODUCTS).where("is_current")
+    rules = business_rules.category_rules()
+    written = lakehouse.overwrite(PRODUCT_PERFORMANCE, transform.product_performance(summaries, current, rules, as_of))
+    stored = lakehouse.read(session, PRODUCT_PERFORMANCE).cache()
+    try:
+        tiers = {
+            f"{row['tier'].lower().replace(' ', '_')}s": row["count"]
+            for row in stored.groupBy("tier").count().collect()
+        }
+        totals = stored.agg(F.sum("gross_revenue").alias("gross_revenue"), F.sum("units_sold").alias("units_sold"))
+        gold = (
+            lakehouse.read(session, SALES_METRICS)
+            .agg(
+                F.sum("gross_revenue").alias("gross_revenue"),
+                F.sum("units_sold").alias("units_sold"),
+                F.count("*").alias("days"),
+            )
+            .first()
+        )
+        observed = totals.first()
+        yield MaterializeResult(
+            metadata={
+                "as_of_date": as_of.isoformat(),
+                "products": written,
+                **tiers,
+                **table_metadata(lakehouse, PRODUCT_PERFORMANCE, stored.orderBy(F.desc("net_revenue"))),
+            }
+        )
+        figures = ("gross_revenue", "units_sold")
+        tolerance = PENNY_ROUNDING * (written + gold["days"])
+        checks = [
+            (TABLE_SCHEMA_CHECK, schema_outcomes(ProductPerformance, stored, None, [days.end])[days.end]),
+            (
+                RECONCILES_WITH_GOLD_TOTAL,
+                reconciled(
+                    "product performance",
+                    {name: observed[name] or 0 for name in figures},
+                    {name: gold[name] or 0 for name in figures},
+                    {"gross_revenue": tolerance},
+                ),
+            ),
+        ]
+        yield from table_check_events(context, session, lakehouse, PRODUCT_PERFORMANCE, checks, days)
+    finally:
+        stored.unpersist()
+
+
+@daily_table_asset(
+    PROMOTION_UPLIFT,
+    group="gold",
+    description="Per promotion: in-scope revenue and orders per trading day, against comparable days before it.",
+    upstream=[DIM_PROMOTIONS, CATEGORY_REVENUE_DAILY, SALES_METRICS],
+    check_specs=check_specs(PROMOTION_UPLIFT, [TABLE_SCHEMA_CHECK]),
+)
+def promotion_uplift(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Recompute every promotion's uplift from the daily gold tables."""
+    days = partition_days(context)
+    session = spark.get_session()
+    daily = lakehouse.read(session, SALES_METRICS, columns=["order_date", "gross_revenue", "order_count"])
+    as_of = _latest_day(daily, days)
+    uplift = transform.promotion_uplift(
+        lakehouse.read(session, DIM_PROMOTIONS), lakehouse.read(session, CATEGORY_REVENUE_DAILY), daily, as_of
+    )
+    written = lakehouse.overwrite(PROMOTION_UPLIFT, uplift)
+    stored = lakehouse.read(session, PROMOTION_UPLIFT)
+    yield MaterializeResult(
+        metadata={
+            "as_of_date": as_of.isoformat(),
+            "promotions": written,
+            **table_metadata(lakehouse, PROMOTION_UPLIFT, stored.orderBy("start_date")),
+        }
+    )
+    schema = schema_outcomes(PromotionUplift, stored, None, [days.end])[days.end]
+    yield from table_check_events(context, session, lakehouse, PROMOTION_UPLIFT, [(TABLE_SCHEMA_CHECK, schema)], days)

@@ -1,0 +1,362 @@
+"""Dimension assets: per-day product and customer summaries, SCD2 products and customers, promotions, enriched lines.
+
+How each table is kept current without rescanning silver history:
+- the per-day summaries and `orders_enriched` replace the run's days only;
+- `dim_products` and `dim_customers` rebuild the history of the products and customers the
+  run's days touch, from the per-day summaries, and keep every other entity's versions;
+- `dim_promotions` is rewritten from the calendar file (a few rows).
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.quality import (
+    TABLE_SCHEMA_CHECK,
+    WARN,
+    Check,
+    CheckReporter,
+    check_specs,
+    table_check_events,
+)
+from ecom_assets.dates import DateRange
+from ecom_assets.partitions import partition_days
+from ecom_assets.quality.business_checks import category_coverage_outcome, reconciled, scd2_outcome
+from ecom_assets.quality.checks import schema_outcomes
+from ecom_assets.quality.schemas import (
+    CustomerDailySales,
+    DimCustomers,
+    DimProducts,
+    DimPromotions,
+    OrdersEnriched,
+    ProductDailySales,
+)
+from ecom_assets.rules import Promotion
+from ecom_assets.tables import (
+    CUSTOMER_DAILY_SALES,
+    DIM_CUSTOMERS,
+    DIM_PRODUCTS,
+    DIM_PROMOTIONS,
+    ORDERS_CLEANED,
+    ORDERS_ENRICHED,
+    PRODUCT_DAILY_SALES,
+    TableName,
+)
+from ecom_assets.transforms import dimensions as transform
+from resources import BusinessRules, Lakehouse, SparkSessionResource
+from resources.lakehouse import within
+from resources.quality import DataQualityPolicy
+
+SCD2_CHECK = Check(
+    "scd2_integrity",
+    "Versions are numbered 1..n per key, chain without gaps or overlaps, and only the last is current.",
+    per_partition=False,
+)
+CATEGORY_COVERAGE_CHECK = Check(
+    "category_coverage",
+    "At most the policy's share of current products falls to the 'Other' category.",
+    WARN,
+    per_partition=False,
+)
+CONSERVATION_CHECK = Check("conserves_silver", "The day's enriched lines are exactly its silver lines, one each.")
+
+SUMMARY_INPUT_COLUMNS = (
+    "order_date",
+    "invoice_no",
+    "stock_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "line_amount",
+    "customer_id",
+    "country",
+    "line_type",
+)
+
+
+def _daily_summary(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    table: TableName,
+    model: type,
+    build: Callable[[DataFrame], DataFrame],
+) -> Iterator:
+    """Replace the run's days of a per-day summary built from silver lines; check its schema."""
+    days = partition_days(context)
+    session = spark.get_session()
+    lines = lakehouse.read(session, ORDERS_CLEANED, columns=SUMMARY_INPUT_COLUMNS, filters=within("order_date", days))
+    written = lakehouse.replace_date_range(table, build(lines), "order_date", days)
+    add_daily_metadata(context, days, {day: {"rows": rows} for day, rows in written.items()})
+    stored = lakehouse.read(session, table, filters=within("order_date", days))
+    yield MaterializeResult(
+        metadata={
+            "days_in_run": len(days),
+            "rows_written": sum(written.values()),
+            **table_metadata(lakehouse, table, stored),
+        }
+    )
+    schema = schema_outcomes(model, stored, None, [days.end])[days.end]
+    yield from table_check_events(context, session, lakehouse, table, [(TABLE_SCHEMA_CHECK, schema)], days)
+
+
+@daily_table_asset(
+    PRODUCT_DAILY_SALES,
+    group="dimensions",
+    description="Per order day and product: sales, returns, the day's description and typical price.",
+    upstream=[ORDERS_CLEANED],
+    check_specs=check_specs(PRODUCT_DAILY_SALES, [TABLE_SCHEMA_CHECK]),
+)
+def product_daily_sales(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Summarize the days' silver lines per product; the source of `dim_products` and `product_performance`."""
+    yield from _daily_summary(
+        context, spark, lakehouse, PRODUCT_DAILY_SALES, ProductDailySales, transform.product_daily_sales
+    )
+
+
+@daily_table_asset(
+    CUSTOMER_DAILY_SALES,
+    group="dimensions",
+    description="Per order day and known customer: orders, units, sales, returns and the day's country.",
+    upstream=[ORDERS_CLEANED],
+    check_specs=check_specs(CUSTOMER_DAILY_SALES, [TABLE_SCHEMA_CHECK]),
+)
+def customer_daily_sales(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Summarize the days' silver lines per customer; the source of `dim_customers` and the CLV table."""
+    yield from _daily_summary(
+        context, spark, lakehouse, CUSTOMER_DAILY_SALES, CustomerDailySales, transform.customer_daily_sales
+    )
+
+
+def _rebuilt_dimension(
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    summary: TableName,
+    dimension: TableName,
+    key: str,
+    days: DateRange,
+    build: Callable[[DataFrame], DataFrame],
+) -> tuple[DataFrame, int]:
+    """The dimension with the history of every key seen in the run's days rebuilt from the summary."""
+    summaries = lakehouse.read(session, summary)
+    touched = summaries.where(F.col("order_date").between(days.start, days.end)).select(key).distinct().cache()
+    rebuilt = build(summaries.join(touched, key, "left_semi"))
+    existing = lakehouse.read(session, dimension) if lakehouse.exists(dimension) else None
+    return transform.rebuild_for(existing, rebuilt, touched, key), touched.count()
+
+
+def _dimension_metadata(stored: DataFrame, key: str) -> dict:
+    totals = stored.agg(F.count_distinct(key).alias("keys"), F.count("*").alias("versions")).first()
+    return {"keys": totals["keys"], "versions": totals["versions"]}
+
+
+@daily_table_asset(
+    DIM_PRODUCTS,
+    group="dimensions",
+    description="Products with SCD2 history of description, category, subcategory and price band.",
+    upstream=[PRODUCT_DAILY_SALES],
+    check_specs=check_specs(DIM_PRODUCTS, [TABLE_SCHEMA_CHECK, SCD2_CHECK, CATEGORY_COVERAGE_CHECK]),
+)
+def dim_products(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    business_rules: BusinessRules,
+    quality: DataQualityPolicy,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Rebuild the versions of the products sold in the run's days; categories come from the rules file.
+
+    After editing the rules, re-materialize the whole history so every product is recategorized.
+    """
+    days = partition_days(context)
+    session = spark.get_session()
+    rules = business_rules.category_rules()
+    dim, touched = _rebuilt_dimension(
+        session,
+        lakehouse,
+        PRODUCT_DAILY_SALES,
+        DIM_PRODUCTS,
+        "stock_code",
+        days,
+        lambda history: transform.product_versions(history, rules),
+    )
+    lakehouse.overwrite(DIM_PRODUCTS, dim)
+    stored = lakehouse.read(session, DIM_PRODUCTS).cache()
+    try:
+        current = stored.where("is_current")
+        coverage = category_coverage_outcome(current, rules.other_category, quality.max_other_category_share)
+        yield MaterializeResult(
+            metadata={
+                **_dimension_metadata(stored, "stock_code"),
+                "products_rebuilt": touched,
+                "products_in_other": coverage.observed["other_products"],
+                "other_share": coverage.observed["other_share"],
+                **table_metadata(lakehouse, DIM_PRODUCTS, stored.orderBy("stock_code", "version")),
+            }
+        )
+        checks = [
+            (TABLE_SCHEMA_CHECK, schema_outcomes(DimProducts, stored, None, [days.end])[days.end]),
+            (SCD2_CHECK, scd2_outcome(stored, "stock_code")),
+            (CATEGORY_COVERAGE_CHECK, coverage),
+        ]
+        yield from table_check_events(context, session, lakehouse, DIM_PRODUCTS, checks, days)
+    finally:
+        stored.unpersist()
+
+
+@daily_table_asset(
+    DIM_CUSTOMERS,
+    group="dimensions",
+    description="Customers with SCD2 history of country and value segment, first and last order dates.",
+    upstream=[CUSTOMER_DAILY_SALES],
+    check_specs=check_specs(DIM_CUSTOMERS, [TABLE_SCHEMA_CHECK, SCD2_CHECK]),
+)
+def dim_customers(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Rebuild the versions of the customers active in the run's days (segments by `SEGMENT_THRESHOLDS`)."""
+    days = partition_days(context)
+    session = spark.get_session()
+    dim, touched = _rebuilt_dimension(
+        session, lakehouse, CUSTOMER_DAILY_SALES, DIM_CUSTOMERS, "customer_id", days, transform.customer_versions
+    )
+    lakehouse.overwrite(DIM_CUSTOMERS, dim)
+    stored = lakehouse.read(session, DIM_CUSTOMERS).cache()
+    try:
+        segments = {
+            f"current_{row['segment'].lower().replace(' ', '_')}": row["count"]
+            for row in stored.where("is_current").groupBy("segment").count().collect()
+        }
+        yield MaterializeResult(
+            metadata={
+                **_dimension_metadata(stored, "customer_id"),
+                "customers_rebuilt": touched,
+                **segments,
+                **table_metadata(lakehouse, DIM_CUSTOMERS, stored.orderBy("customer_id", "version")),
+            }
+        )
+        checks = [
+            (TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end])[days.end]),
+            (SCD2_CHECK, scd2_outcome(stored, "customer_id")),
+        ]
+        yield from table_check_events(context, session, lakehouse, DIM_CUSTOMERS, checks, days)
+    finally:
+        stored.unpersist()
+
+
+@daily_table_asset(
+    DIM_PROMOTIONS,
+    group="dimensions",
+    description="The promotions calendar (name, dates, discount, scope) from the shipped configuration.",
+    check_specs=check_specs(DIM_PROMOTIONS, [TABLE_SCHEMA_CHECK]),
+)
+def dim_promotions(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    business_rules: BusinessRules,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Write the validated promotions calendar; a bad calendar file fails here, naming the entry at fault."""
+    days = partition_days(context)
+    session = spark.get_session()
+    promotions = business_rules.promotions()
+    written = lakehouse.overwrite(DIM_PROMOTIONS, transform.promotions_frame(session, promotions))
+    stored = lakehouse.read(session, DIM_PROMOTIONS)
+    yield MaterializeResult(
+        metadata={
+            "promotions": written,
+            "calendar": business_rules.promotions_path,
+            **table_metadata(lakehouse, DIM_PROMOTIONS, stored.orderBy("start_date")),
+        }
+    )
+    schema = schema_outcomes(DimPromotions, stored, None, [days.end])[days.end]
+    yield from table_check_events(context, session, lakehouse, DIM_PROMOTIONS, [(TABLE_SCHEMA_CHECK, schema)], days)
+
+
+def stored_promotions(session: SparkSession, lakehouse: Lakehouse) -> list[Promotion]:
+    """The calendar as stored in `dim_promotions`."""
+    return [
+        Promotion(row["promotion_name"], row["start_date"], row["end_date"], row["discount"], row["scope"])
+        for row in lakehouse.read(session, DIM_PROMOTIONS).collect()
+    ]
+
+
+@daily_table_asset(
+    ORDERS_ENRICHED,
+    group="silver",
+    description="Silver lines with the product category and promotion in effect on their order day.",
+    upstream=[ORDERS_CLEANED, DIM_PRODUCTS, DIM_PROMOTIONS],
+    check_specs=check_specs(ORDERS_ENRICHED, [TABLE_SCHEMA_CHECK, CONSERVATION_CHECK]),
+)
+def orders_enriched(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    business_rules: BusinessRules,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Enrich the days' silver lines point in time: `dim_products` version and promotions of the order day."""
+    days = partition_days(context)
+    session = spark.get_session()
+    lines = lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days)).cache()
+    try:
+        silver_rows = {row["order_date"]: row["count"] for row in lines.groupBy("order_date").count().collect()}
+        enriched = transform.enrich_lines(
+            lines,
+            lakehouse.read(session, DIM_PRODUCTS),
+            stored_promotions(session, lakehouse),
+            business_rules.category_rules(),
+        )
+        written = lakehouse.replace_date_range(ORDERS_ENRICHED, enriched, "order_date", days)
+    finally:
+        lines.unpersist()
+    stored = lakehouse.read(session, ORDERS_ENRICHED, filters=within("order_date", days)).cache()
+    try:
+        promoted = {
+            row["order_date"]: row["promoted"]
+            for row in stored.groupBy("order_date").agg(F.count_if("is_promoted").alias("promoted")).collect()
+        }
+        add_daily_metadata(
+            context,
+            days,
+            {day: {"lines": rows, "promoted_lines": promoted.get(day, 0)} for day, rows in written.items()},
+        )
+        yield MaterializeResult(
+            metadata={
+                "days_in_run": len(days),
+                "lines": sum(written.values()),
+                **table_metadata(lakehouse, ORDERS_ENRICHED, stored),
+            }
+        )
+        reporter = CheckReporter(context, ORDERS_ENRICHED)
+        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(OrdersEnriched, stored, None, [days.end]))
+        stored_rows = {row["order_date"]: row["count"] for row in stored.groupBy("order_date").count().collect()}
+        distinct_ids = {
+            row["order_date"]: row["ids"]
+            for row in stored.groupBy("order_date").agg(F.count_distinct("line_id").alias("ids")).collect()
+        }
+        reporter.add(
+            CONSERVATION_CHECK,
+            {
+                day: reconciled(
+                    "enriched lines",
+                    {"lines": stored_rows.get(day, 0), "distinct_line_ids": distinct_ids.get(day, 0)},
+                    {"lines": silver_rows.get(day, 0), "distinct_line_ids": silver_rows.get(day, 0)},
+                    {},
+                )
+                for day in days
+            },
+        )
+        yield from reporter.publish(session, lakehouse)
+    finally:
+        stored.unpersist()

@@ -1,0 +1,192 @@
+"""Gold asset: daily `ecommerce_catalog.analytics.sales_metrics`."""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.dates import DateRange
+from ecom_assets.partitions import partition_days
+from ecom_assets.quality.checks import (
+    non_negative_outcomes,
+    reconciliation_outcomes,
+    schema_outcomes,
+    silver_sale_totals,
+)
+from ecom_assets.quality.schemas import GoldSalesMetrics
+from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.transforms.gold import (
+    daily_sales_metrics,
+    first_sale_dates,
+    restate_customer_counts,
+    sale_customers,
+)
+from resources import Lakehouse, SparkSessionResource
+from resources.lakehouse import within
+from resources.quality import DataQualityPolicy
+
+_METRIC_INPUT_COLUMNS = ["order_date", "invoice_no", "customer_id", "quantity", "line_amount", "line_type"]
+
+
+NON_NEGATIVE_CHECK = Check("non_negative", "Every money and count figure is ≥ 0 (net revenue may be negative).")
+RECONCILIATION_CHECK = Check(
+    "reconciles_with_silver", "Gross revenue, units and orders equal the sums of the day's silver sale lines."
+)
+ANOMALY_METRICS = {
+    "gross_revenue": "gross revenue",
+    "order_count": "order count",
+    "avg_order_value": "average order value",
+    "returns_share": "returns as a share of gross revenue",
+}
+ANOMALY_CHECKS = {
+    metric: Check(f"{metric}_anomaly", f"The day's {words} against its trailing window (median and MAD).", WARN)
+    for metric, words in ANOMALY_METRICS.items()
+}
+GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, *ANOMALY_CHECKS.values())
+
+
+@daily_table_asset(
+    SALES_METRICS,
+    group="gold",
+    description="One row per day: revenue, returns, orders, units, average order value, new and returning customers.",
+    upstream=[ORDERS_CLEANED],
+    check_specs=check_specs(SALES_METRICS, GOLD_CHECKS),
+)
+def sales_metrics(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Compute the days' metrics from silver and replace them in gold.
+
+    "New" customers are judged against every customer's first sale in all loaded silver
+    history. When the run loads days earlier than gold rows already stored, the customer counts
+    of those later rows are restated in the same run, so out-of-order backfills stay right.
+
+    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
+    """
+    days = partition_days(context)
+    session = spark.get_session()
+    lines = lakehouse.read(
+        session,
+        ORDERS_CLEANED,
+        columns=_METRIC_INPUT_COLUMNS,
+        filters=within("order_date", days),
+    )
+    history = lakehouse.read(
+        session,
+        ORDERS_CLEANED,
+        columns=["customer_id", "order_date", "line_type"],
+        filters=[
+            ("line_type", "=", "sale"),
+        ],
+    )
+    customer_days = sale_customers(history).cache()
+    first_sales = first_sale_dates(customer_days).cache()
+    try:
+        daily_rows, metrics = _collected(session, daily_sales_metrics(lines, first_sales, days.days()))
+        lakehouse.replace_date_range(SALES_METRICS, metrics, "order_date", days)
+        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, {"asset": SALES_METRICS.full_name})
+        restated_days = _restate_later_days(context, lakehouse, session, days, customer_days, first_sales)
+    finally:
+        first_sales.unpersist()
+        customer_days.unpersist()
+    add_daily_metadata(context, days, {row["order_date"]: _numeric_figures(row) for row in daily_rows})
+    yield MaterializeResult(
+        metadata={
+            "days_in_run": len(days),
+            "later_days_restated": restated_days,
+            **table_metadata(lakehouse, SALES_METRICS, metrics),
+        }
+    )
+    yield from _check_gold(context, session, lakehouse, quality, days, silver_sale_totals(lines).collect())
+
+
+def _check_gold(
+    context: AssetExecutionContext,
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    days: DateRange,
+    silver_totals: list[Row],
+) -> list:
+    """Judge the stored gold rows of the days against the schema, silver and their own history."""
+    reporter = CheckReporter(context, SALES_METRICS)
+    window = DateRange(days.start - timedelta(days=quality.anomaly_window_days), days.end)
+    history = lakehouse.read(session, SALES_METRICS, filters=within("order_date", window)).cache()
+    try:
+        stored = history.where(F.col("order_date") >= F.lit(days.start))
+        reporter.add(SCHEMA_CHECK, schema_outcomes(GoldSalesMetrics, stored, "order_date", days.days()))
+        history_rows = history.collect()
+    finally:
+        history.unpersist()
+    stored_rows = [row for row in history_rows if row["order_date"] >= days.start]
+    reporter.add(NON_NEGATIVE_CHECK, non_negative_outcomes(stored_rows, days.days()))
+    reporter.add(RECONCILIATION_CHECK, reconciliation_outcomes(stored_rows, silver_totals, days.days()))
+    for metric, values in _anomaly_metric_values(history_rows).items():
+        rule = quality.anomaly_rule(metric)
+        reporter.add(ANOMALY_CHECKS[metric], {day: rule.judge(metric, day, values) for day in days})
+    return reporter.publish(session, lakehouse)
+
+
+def _anomaly_metric_values(rows: list[Row]) -> dict[str, dict[date, float]]:
+    """Each anomaly metric per trading day (days without orders have none)."""
+    values: dict[str, dict[date, float]] = {metric: {} for metric in ANOMALY_METRICS}
+    for row in rows:
+        if not row["order_count"]:
+            continue
+        day = row["order_date"]
+        values["gross_revenue"][day] = float(row["gross_revenue"])
+        values["order_count"][day] = float(row["order_count"])
+        values["avg_order_value"][day] = float(row["avg_order_value"])
+        if row["gross_revenue"] > 0:
+            values["returns_share"][day] = float(row["returns_amount"] / row["gross_revenue"])
+    return values
+
+
+def _numeric_figures(metrics_row: Row) -> dict[str, float | int]:
+    """A gold row's figures as plain numbers, leaving out undefined ones (no orders, no average)."""
+    return {
+        name: float(value) if isinstance(value, Decimal) else value
+        for name, value in metrics_row.asDict().items()
+        if name != "order_date" and value is not None
+    }
+
+
+def _collected(session: SparkSession, frame: DataFrame) -> tuple[list[Row], DataFrame]:
+    """Compute a small result once: its rows, and a DataFrame over them that needs no recomputation."""
+    rows = frame.collect()
+    return rows, session.createDataFrame(rows, frame.schema)
+
+
+def _restate_later_days(
+    context: AssetExecutionContext,
+    lakehouse: Lakehouse,
+    session: SparkSession,
+    days: DateRange,
+    customer_days: DataFrame,
+    first_sales: DataFrame,
+) -> int:
+    """Fix new/returning counts of stored gold days after this run's range; returns days changed."""
+    later_rows, later = _collected(
+        session, lakehouse.read(session, SALES_METRICS, filters=[("order_date", ">", days.end)])
+    )
+    if not later_rows:
+        return 0
+    later_customers = customer_days.where(F.col("order_date") > days.end)
+    restated_rows, restated = _collected(session, restate_customer_counts(later, later_customers, first_sales))
+    changed = len(set(restated_rows) - set(later_rows))
+    if changed:
+        last_day = max(row["order_date"] for row in later_rows)
+        later_range = DateRange(days.end + timedelta(days=1), last_day)
+        lakehouse.replace_date_range(SALES_METRICS, restated, "order_date", later_range)
+        context.log.info(f"restated new/returning customers on {changed} later day(s) in {later_range}")
+    return changed

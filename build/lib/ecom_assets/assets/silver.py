@@ -1,0 +1,221 @@
+"""Silver asset: typed, de-duplicated `ecommerce_catalog.processed.orders_cleaned`."""
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.dates import DateRange
+from ecom_assets.partitions import partition_days
+from ecom_assets.quality.checks import conservation_outcomes, schema_outcomes, silver_integrity_outcomes
+from ecom_assets.quality.schemas import SilverOrdersCleaned
+from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED
+from ecom_assets.transforms.silver import line_outcome, parse_order_lines, rejected_line_errors, silver_lines
+from resources import Lakehouse, SparkSessionResource
+from resources.lakehouse import within
+from resources.quality import DataQualityPolicy
+
+NULL_KEYS_CHECK = Check("null_keys", "invoice_no, stock_code, line_id and order_date are never null.")
+UNIQUE_CHECK = Check("unique_line_id", "Each line_id occurs once.")
+POSITIVE_CHECK = Check(
+    "positive_sales", "Sale lines have quantity > 0 and unit price > 0, and every sale order totals > 0."
+)
+CONSERVATION_CHECK = Check(
+    "row_conservation", "Bronze rows of the day = silver rows + exact duplicates removed + rows rejected."
+)
+REJECTED_SHARE_CHECK = Check(
+    "rejected_share_anomaly",
+    "The share of the day's bronze rows rejected by silver, against its trailing window (median and MAD).",
+    WARN,
+)
+SILVER_CHECKS = (SCHEMA_CHECK, NULL_KEYS_CHECK, UNIQUE_CHECK, POSITIVE_CHECK, CONSERVATION_CHECK, REJECTED_SHARE_CHECK)
+
+
+@daily_table_asset(
+    ORDERS_CLEANED,
+    group="silver",
+    description="Typed, classified order lines, one per distinct source line (MERGE on line_id).",
+    upstream=[ORDER_TRANSACTIONS],
+    check_specs=check_specs(ORDERS_CLEANED, SILVER_CHECKS),
+)
+def orders_cleaned(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Parse the days' bronze rows, drop duplicates and unparseable rows, MERGE into silver on line_id; check it.
+
+    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
+    """
+    days = partition_days(context)
+    session = spark.get_session()
+    bronze = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
+    parsed = parse_order_lines(bronze).cache()
+    try:
+        outcomes = (
+            parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
+            .agg(
+                F.count("*").alias("rows"),
+                F.sum("line_amount").alias("amount"),
+                F.first("rejection_message").alias("example"),
+                F.first("source_file_name").alias("file"),
+            )
+            .collect()
+        )
+        figures_by_day = _figures_by_landing_day(days, outcomes)
+        unique = silver_lines(parsed)
+        merged = lakehouse.merge_on_key(ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days))
+        add_daily_metadata(context, days, figures_by_day)
+        errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes)
+        yield MaterializeResult(
+            metadata={
+                "days_in_run": len(days),
+                "error_table": ETL_ERRORS.full_name,
+                "merge_inserted": merged.inserted,
+                "merge_updated": merged.updated,
+                "merge_deleted": merged.deleted,
+                **table_metadata(lakehouse, ORDERS_CLEANED, unique),
+            }
+        )
+    finally:
+        parsed.unpersist()
+    yield from _check_silver(context, session, lakehouse, quality, days, figures_by_day, errors_by_day)
+
+
+def _record_rejected_rows(
+    context: AssetExecutionContext,
+    lakehouse: Lakehouse,
+    days: DateRange,
+    parsed: DataFrame,
+    outcomes: list[Row],
+) -> Counter:
+    """Replace this asset's error rows for the days with the rows kept out of silver; returns rows written per day.
+
+    `outcomes` are the parse outcome counts (see `_figures_by_landing_day`); the run log gets one
+    line per rejection reason with an example.
+    """
+    scope = {"asset": ORDERS_CLEANED.full_name}
+    reasons = Counter()
+    examples = {}
+    for row in outcomes:
+        if row["outcome"] not in ("kept", "duplicate"):
+            reasons[row["outcome"]] += row["rows"]
+            examples.setdefault(row["outcome"], f"{row['example']} ({row['file']})")
+    if not reasons:
+        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
+        return Counter()
+    step = context.op_execution_context.op_def.name
+    errors = rejected_line_errors(parsed, ORDERS_CLEANED.full_name, step, datetime.now(UTC))
+    written = lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)
+    context.log.warning(
+        f"{sum(reasons.values())} row(s) kept out of silver, each recorded with its reason in {ETL_ERRORS.full_name}:\n"
+        + "\n".join(f"  {reason} × {rows}, e.g. {examples[reason]}" for reason, rows in reasons.most_common())
+    )
+    return written
+
+
+def _check_silver(
+    context: AssetExecutionContext,
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    days: DateRange,
+    figures_by_day: dict[date, Counter],
+    errors_by_day: Counter,
+) -> list:
+    """Judge the stored silver rows of the days' landing files; returns the evaluations to yield."""
+    reporter = CheckReporter(context, ORDERS_CLEANED)
+    stored = lakehouse.read(session, ORDERS_CLEANED, filters=within("landing_date", days)).cache()
+    try:
+        reporter.add(SCHEMA_CHECK, schema_outcomes(SilverOrdersCleaned, stored, "landing_date", days.days()))
+        integrity = silver_integrity_outcomes(stored, days.days())
+    finally:
+        stored.unpersist()
+    reporter.add(NULL_KEYS_CHECK, integrity["null_keys"])
+    reporter.add(UNIQUE_CHECK, integrity["unique_line_id"])
+    reporter.add(POSITIVE_CHECK, integrity["positive_sales"])
+    counts_by_day = {
+        day: {
+            "bronze_rows": figures["rows_in"],
+            "silver_rows": integrity["null_keys"][day].observed["rows"],
+            "duplicates_removed": figures["duplicates_removed"],
+            "rows_rejected": errors_by_day[day],
+        }
+        for day, figures in figures_by_day.items()
+    }
+    reporter.add(
+        CONSERVATION_CHECK,
+        conservation_outcomes(
+            days.days(), counts_by_day, "bronze_rows", ("silver_rows", "duplicates_removed", "rows_rejected")
+        ),
+    )
+    rule = quality.anomaly_rule("rejected_share")
+    shares = _rejected_share_history(session, lakehouse, days, rule.window_days)
+    shares.update(
+        {
+            day: figures["rows_rejected"] / figures["rows_in"]
+            for day, figures in figures_by_day.items()
+            if figures["rows_in"]
+        }
+    )
+    reporter.add(REJECTED_SHARE_CHECK, {day: rule.judge("rejected_share", day, shares) for day in days})
+    return reporter.publish(session, lakehouse)
+
+
+def _rejected_share_history(
+    session: SparkSession, lakehouse: Lakehouse, days: DateRange, window_days: int
+) -> dict[date, float]:
+    """The rejected-row share of each day in the window before the run, as last recorded by this check."""
+    if not lakehouse.exists(DATA_QUALITY_RESULTS):
+        return {}
+    window = DateRange(days.start - timedelta(days=window_days), days.start - timedelta(days=1))
+    results = lakehouse.read(
+        session,
+        DATA_QUALITY_RESULTS,
+        columns=["partition_date", "observed", "evaluated_at"],
+        filters=[
+            *within("partition_date", window),
+            ("asset", "=", ORDERS_CLEANED.full_name),
+            ("check_name", "=", REJECTED_SHARE_CHECK.name),
+        ],
+    ).collect()
+    latest = {}
+    for row in sorted(results, key=lambda row: row["evaluated_at"]):
+        value = json.loads(row["observed"])["observed"].get("value")
+        if value is not None:
+            latest[row["partition_date"]] = value
+        else:
+            latest.pop(row["partition_date"], None)
+    return latest
+
+
+def _figures_by_landing_day(days: DateRange, outcomes: list[Row]) -> dict[date, Counter]:
+    """Per landing day: rows in, kept, duplicates, rejected (in all and by reason), kept lines by type, sale revenue.
+
+    `outcomes` are rows of (landing_date, outcome, line_type, rows, amount, example, file).
+    """
+    core = ("rows_in", "rows_out", "duplicates_removed", "rows_rejected", "sale_revenue")
+    figures_by_day = {day: Counter(dict.fromkeys(core, 0)) for day in days}
+    for row in outcomes:
+        figures, outcome, rows = figures_by_day[row["landing_date"]], row["outcome"], row["rows"]
+        figures["rows_in"] += rows
+        if outcome == "kept":
+            figures["rows_out"] += rows
+            figures[f"lines_{row['line_type']}"] += rows
+            if row["line_type"] == "sale":
+                figures["sale_revenue"] += float(row["amount"])
+        elif outcome == "duplicate":
+            figures["duplicates_removed"] += rows
+        else:
+            figures["rows_rejected"] += rows
+            figures[f"rows_rejected_{outcome}"] += rows
+    return figures_by_day

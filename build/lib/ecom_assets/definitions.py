@@ -1,0 +1,56 @@
+"""The code location: every asset, job and resource of the e-commerce lakehouse."""
+
+from dagster import Definitions, in_process_executor
+
+from ecom_assets.alerts import check_failure_email_sensor, run_failure_email_sensor
+from ecom_assets.assets.bronze import order_transactions
+from ecom_assets.assets.business import (
+    category_revenue_daily,
+    customer_lifetime_value,
+    product_performance,
+    promotion_uplift,
+    seasonal_sales,
+)
+from ecom_assets.assets.dimensions import (
+    customer_daily_sales,
+    dim_customers,
+    dim_products,
+    dim_promotions,
+    orders_enriched,
+    product_daily_sales,
+)
+from ecom_assets.assets.gold import sales_metrics
+from ecom_assets.assets.silver import orders_cleaned
+from ecom_assets.jobs import (
+    daily_sales_job,
+    daily_sales_schedule,
+    lakehouse_maintenance_job,
+    lakehouse_maintenance_schedule,
+)
+from ecom_assets.sensors import landing_file_sensor
+from resources import deployment_resources
+
+defs = Definitions(
+    assets=[
+        order_transactions,
+        orders_cleaned,
+        sales_metrics,
+        product_daily_sales,
+        customer_daily_sales,
+        dim_products,
+        dim_customers,
+        dim_promotions,
+        orders_enriched,
+        category_revenue_daily,
+        seasonal_sales,
+        customer_lifetime_value,
+        product_performance,
+        promotion_uplift,
+    ],
+    jobs=[daily_sales_job, lakehouse_maintenance_job],
+    schedules=[daily_sales_schedule, lakehouse_maintenance_schedule],
+    sensors=[landing_file_sensor, run_failure_email_sensor, check_failure_email_sensor],
+    resources=deployment_resources(),
+    # One process per run: every step shares the run's Spark session instead of starting its own JVM.
+    executor=in_process_executor,
+)

@@ -1,0 +1,83 @@
+"""Jobs and schedules: the daily pipeline at 03:00 UTC and the weekly table maintenance."""
+
+from typing import Any
+
+from dagster import (
+    AssetObservation,
+    AssetSelection,
+    Config,
+    OpExecutionContext,
+    ResourceParam,
+    ScheduleDefinition,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+    job,
+    op,
+)
+
+from ecom_assets.assets.common import asset_key
+from ecom_assets.partitions import daily_partitions
+from ecom_assets.tables import TableName, tables_owned
+from resources import Lakehouse
+
+daily_sales_job = define_asset_job(
+    "daily_sales_job",
+    selection=AssetSelection.groups("bronze", "silver", "dimensions", "gold"),
+    partitions_def=daily_partitions,
+    description="Bronze → silver → dimensions → gold for one day (or a range, as one run).",
+)
+
+daily_sales_schedule = build_schedule_from_partitioned_job(
+    daily_sales_job,
+    name="daily_sales_schedule",
+    hour_of_day=3,
+    minute_of_hour=0,
+    description="Every day at 03:00 UTC, materialize the previous UTC day.",
+)
+
+MAINTAINED_TABLES: tuple[TableName, ...] = tables_owned()
+
+
+class MaintenanceConfig(Config):
+    """How long VACUUM keeps files no longer referenced by the current table version."""
+
+    retention_hours: int = 168
+
+
+@op(description="OPTIMIZE (compact small files) and VACUUM every pipeline table; reports files before and after.")
+def compact_and_vacuum_tables(
+    context: OpExecutionContext, config: MaintenanceConfig, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> None:
+    """Compact and vacuum each existing table, recording the file counts as an observation of its asset."""
+    for table in MAINTAINED_TABLES:
+        if not lakehouse.exists(table):
+            context.log.info(f"{table.full_name} does not exist yet; nothing to maintain")
+            continue
+        report = lakehouse.compact_and_vacuum(table, config.retention_hours)
+        context.log.info(f"{table.full_name}: {report}")
+        context.log_event(
+            AssetObservation(
+                asset_key=asset_key(table),
+                metadata={
+                    "files_before": report.files_before,
+                    "files_after": report.files_after,
+                    "files_vacuumed": report.files_vacuumed,
+                    "retention_hours": config.retention_hours,
+                },
+            )
+        )
+
+
+@job(description="Weekly Delta table maintenance: OPTIMIZE and VACUUM.")
+def lakehouse_maintenance_job() -> None:
+    """Compact and vacuum the pipeline's tables."""
+    compact_and_vacuum_tables()
+
+
+lakehouse_maintenance_schedule = ScheduleDefinition(
+    name="lakehouse_maintenance_schedule",
+    job=lakehouse_maintenance_job,
+    cron_schedule="0 5 * * 0",
+    execution_timezone="UTC",
+    description="Sundays at 05:00 UTC, after the daily run.",
+)

@@ -1,0 +1,1 @@
+"""Data-quality rules: pandera schemas, per-day checks and the anomaly rule, free of Dagster."""

@@ -1,0 +1,64 @@
+"""A robust anomaly rule: a day's value against the median and MAD of its trailing window."""
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ecom_assets.quality.outcomes import CheckOutcome
+
+MAD_TO_SIGMA = 1.4826
+"""Scales the median absolute deviation to a standard deviation for normally distributed data."""
+
+
+@dataclass(frozen=True)
+class AnomalyRule:
+    """Flag a value outside median ± max(threshold × 1.4826 × MAD, relative_floor × |median|, absolute_floor).
+
+    The median and MAD are taken over the values of the `window_days` calendar days before the
+    day (days without a value, e.g. days without trading, are left out). With fewer than
+    `min_history` values the day is not judged. The floors keep a flat history (MAD 0) from
+    flagging every tiny wobble.
+    """
+
+    window_days: int = 28
+    threshold: float = 5.0
+    min_history: int = 10
+    relative_floor: float = 0.05
+    absolute_floor: float = 0.0
+    non_negative: bool = True
+    """The metric cannot be negative: the expected range starts at 0 at the lowest."""
+
+    def describe(self) -> str:
+        """The rule in words, for check metadata and emails."""
+        return (
+            f"outside median ± max({self.threshold} × 1.4826 × MAD, {self.relative_floor:.0%} of |median|, "
+            f"{self.absolute_floor:g}) of the trailing {self.window_days} days (at least {self.min_history} values)"
+        )
+
+    def judge(self, metric: str, day: date, values: Mapping[date, float]) -> CheckOutcome:
+        """Judge `values[day]` against the window before it; a day without a value passes unjudged."""
+        observed = values.get(day)
+        history = [values[d] for d in _window(day, self.window_days) if d in values]
+        facts = {"metric": metric, "value": observed, "history_days": len(history), "rule": self.describe()}
+        if observed is None:
+            return CheckOutcome(True, f"no {metric} on this day (no trading); not judged", facts)
+        if len(history) < self.min_history:
+            return CheckOutcome(
+                True, f"only {len(history)} day(s) of history, {self.min_history} needed; not judged", facts
+            )
+        median = statistics.median(history)
+        mad = statistics.median(abs(value - median) for value in history)
+        allowed = max(self.threshold * MAD_TO_SIGMA * mad, self.relative_floor * abs(median), self.absolute_floor)
+        low, high = median - allowed, median + allowed
+        if self.non_negative:
+            low = max(low, 0.0)
+        expected = {"median": median, "mad": mad, "low": low, "high": high}
+        passed = low <= observed <= high
+        verdict = "within" if passed else "outside"
+        summary = f"{metric} {observed:,.4g} is {verdict} the expected range {low:,.4g} … {high:,.4g}"
+        return CheckOutcome(passed, summary, facts, expected)
+
+
+def _window(day: date, window_days: int) -> list[date]:
+    return [day - timedelta(days=offset) for offset in range(window_days, 0, -1)]

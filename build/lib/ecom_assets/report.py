@@ -1,0 +1,199 @@
+"""The data stewards' report: check results and rejected rows of a date range as one self-contained HTML file.
+
+ecom-dq-report --start 2011-01-01 --end 2011-03-31 [--out dq-report.html]
+
+Reads `ecommerce_catalog.logs.data_quality_results` and `ecommerce_catalog.logs.etl_errors`
+from the local warehouse (no Spark, no Dagster); the page has inline SVG plots and no external
+assets, so it opens anywhere and can be mailed or archived.
+"""
+
+import argparse
+import html
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from ecom_assets.assets.quality import RESULTS_SCHEMA
+from ecom_assets.dates import DateRange
+from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, TableName
+from ecom_assets.transforms.errors import ETL_ERROR_COLUMNS
+from resources import DeltaRsLakehouse, local_lakehouse
+
+PLOTTED_CHECKS = {
+    "gross_revenue_anomaly": "Gross revenue (GBP)",
+    "order_count_anomaly": "Orders",
+    "avg_order_value_anomaly": "Average order value (GBP)",
+    "returns_share_anomaly": "Returns as a share of gross revenue",
+    "rejected_share_anomaly": "Share of bronze rows rejected by silver",
+}
+SAMPLE_ERRORS = 20
+_WIDTH, _HEIGHT, _PAD = 760, 180, 36
+
+
+def latest_results(results: pd.DataFrame) -> pd.DataFrame:
+    """The newest evaluation of each check, asset and partition (reruns supersede earlier results)."""
+    if results.empty:
+        return results
+    ordered = results.sort_values("evaluated_at")
+    return ordered.groupby(["asset", "check_name", "partition_date"], as_index=False).tail(1)
+
+
+def metric_series(latest: pd.DataFrame, check_name: str) -> list[dict]:
+    """Per judged day of an anomaly check: value, expected band and verdict, in date order."""
+    points = []
+    for row in latest[latest["check_name"] == check_name].sort_values("partition_date").itertuples():
+        details = json.loads(row.observed)
+        value = details["observed"].get("value")
+        if value is None:
+            continue
+        expected = details.get("expected") or {}
+        points.append(
+            {
+                "day": row.partition_date,
+                "value": value,
+                "low": expected.get("low"),
+                "high": expected.get("high"),
+                "passed": bool(row.passed),
+            }
+        )
+    return points
+
+
+def svg_chart(points: Sequence[dict], title: str) -> str:
+    """A line chart of the values with the expected band shaded and flagged days marked red."""
+    if not points:
+        return f"<h3>{html.escape(title)}</h3><p class='muted'>No judged days in the range.</p>"
+    values = [p["value"] for p in points] + [p[k] for p in points for k in ("low", "high") if p[k] is not None]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    first, last = points[0]["day"], points[-1]["day"]
+    days = max((last - first).days, 1)
+
+    def x(day: date) -> float:
+        return _PAD + (day - first).days / days * (_WIDTH - 2 * _PAD)
+
+    def y(value: float) -> float:
+        return _HEIGHT - _PAD / 2 - (value - low) / span * (_HEIGHT - _PAD)
+
+    banded = [p for p in points if p["low"] is not None]
+    band = ""
+    if banded:
+        upper = " ".join(f"{x(p['day']):.1f},{y(p['high']):.1f}" for p in banded)
+        lower = " ".join(f"{x(p['day']):.1f},{y(p['low']):.1f}" for p in reversed(banded))
+        band = f"<polygon points='{upper} {lower}' class='band'/>"
+    line = " ".join(f"{x(p['day']):.1f},{y(p['value']):.1f}" for p in points)
+    dots = "".join(
+        f"<circle cx='{x(p['day']):.1f}' cy='{y(p['value']):.1f}' r='{2 if p['passed'] else 4}' "
+        f"class='{'ok' if p['passed'] else 'flag'}'><title>{p['day']}: {p['value']:,.4g}</title></circle>"
+        for p in points
+    )
+    labels = (
+        f"<text x='2' y='{y(high):.1f}'>{high:,.3g}</text><text x='2' y='{y(low):.1f}'>{low:,.3g}</text>"
+        f"<text x='{_PAD}' y='{_HEIGHT}'>{first}</text>"
+        f"<text x='{_WIDTH - _PAD}' y='{_HEIGHT}' text-anchor='end'>{last}</text>"
+    )
+    flagged = sum(1 for p in points if not p["passed"])
+    return (
+        f"<h3>{html.escape(title)} <span class='muted'>— {flagged} of {len(points)} day(s) flagged</span></h3>"
+        f"<svg viewBox='0 0 {_WIDTH} {_HEIGHT + 4}' width='{_WIDTH}' height='{_HEIGHT + 4}' role='img' "
+        f"aria-label='{html.escape(title)}'>{band}<polyline points='{line}' class='line'/>{dots}{labels}</svg>"
+    )
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _sample(observed_json: str) -> str:
+    sample = json.loads(observed_json).get("failing_sample") or []
+    return json.dumps(sample[:3], ensure_ascii=False) if sample else ""
+
+
+def render_report(results: pd.DataFrame, errors: pd.DataFrame, days: DateRange) -> str:
+    """The report's HTML for the given check results and error rows of `days`."""
+    latest = latest_results(results)
+    failed = latest[~latest["passed"]] if not latest.empty else latest
+    summary_rows = []
+    if not latest.empty:
+        for (asset, check, severity), group in latest.groupby(["asset", "check_name", "severity"]):
+            summary_rows.append((asset, check, severity, len(group), int((~group["passed"]).sum())))
+    failure_rows = [
+        (r.partition_date, r.asset, r.check_name, r.severity, r.summary, _sample(r.observed))
+        for r in failed.sort_values(["partition_date", "severity", "check_name"]).itertuples()
+    ]
+    error_counts = []
+    if not errors.empty:
+        counted = errors.groupby(["asset", "error_type"]).size().reset_index(name="rows")
+        error_counts = [tuple(r) for r in counted.itertuples(index=False)]
+    error_sample = [
+        (r.partition_date, r.source_file_name, r.error_type, r.error_message, r.record)
+        for r in errors.sort_values(["partition_date", "source_file_name"]).head(SAMPLE_ERRORS).itertuples()
+    ]
+    charts = "".join(svg_chart(metric_series(latest, check), title) for check, title in PLOTTED_CHECKS.items())
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    failed_errors = int((failed["severity"] == "ERROR").sum()) if not failed.empty else 0
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Data quality {days}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1100px; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }}
+th {{ background: #f3f3f3; }} .muted {{ color: #777; font-weight: normal; font-size: 0.9rem; }}
+svg text {{ font-size: 10px; fill: #555; }} .band {{ fill: #dbeafe; }} .line {{ fill: none; stroke: #2563eb; }}
+.ok {{ fill: #2563eb; }} .flag {{ fill: #dc2626; }}
+</style></head><body>
+<h1>Data quality report, {days}</h1>
+<p class="muted">Generated {generated} from {DATA_QUALITY_RESULTS.full_name} and {ETL_ERRORS.full_name};
+latest evaluation per check and day.</p>
+<p><strong>{len(latest)}</strong> check evaluation(s), <strong>{len(failed)}</strong> failed
+(<strong>{failed_errors}</strong> blocking ERROR), <strong>{len(errors)}</strong> error-table row(s).</p>
+<h2>Checked metrics over time</h2>
+<p class="muted">Blue band: expected range from the trailing window; red dots: days flagged.</p>
+{charts}
+<h2>Failed checks</h2>
+{
+        _table(["day", "asset", "check", "severity", "finding", "failing rows (sample)"], failure_rows)
+        if failure_rows
+        else "<p>No failed checks in the range.</p>"
+    }
+<h2>Checks by asset</h2>
+{_table(["asset", "check", "severity", "days evaluated", "days failed"], summary_rows)}
+<h2>Rejected rows and file notices</h2>
+{_table(["asset", "error type", "rows"], error_counts) if error_counts else "<p>No error rows in the range.</p>"}
+{_table(["day", "file", "error type", "message", "record"], error_sample) if error_sample else ""}
+</body></html>
+"""
+
+
+def read_range(lakehouse: DeltaRsLakehouse, table: TableName, columns: Sequence[str], days: DateRange) -> pd.DataFrame:
+    """A log table's rows of `days` as pandas; no rows (with the table's columns) when it does not exist yet."""
+    if not lakehouse.exists(table):
+        return pd.DataFrame(columns=list(columns))
+    filters = [("partition_date", ">=", days.start), ("partition_date", "<=", days.end)]
+    return lakehouse.open(table).to_pandas(filters=filters)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: write the report of a date range."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
+    parser.add_argument("--end", type=date.fromisoformat, required=True, help="last day, YYYY-MM-DD")
+    parser.add_argument("--out", type=Path, default=Path("dq-report.html"))
+    args = parser.parse_args(argv)
+    days = DateRange(args.start, args.end)
+    lakehouse = local_lakehouse()
+    results = read_range(lakehouse, DATA_QUALITY_RESULTS, RESULTS_SCHEMA.names, days)
+    errors = read_range(lakehouse, ETL_ERRORS, ETL_ERROR_COLUMNS, days)
+    args.out.write_text(render_report(results, errors, days), encoding="utf-8")
+    latest = latest_results(results)
+    failed = int((~latest["passed"].astype(bool)).sum())
+    print(f"wrote {args.out} ({len(latest)} evaluations, {failed} failed, {len(errors)} error rows)")
+
+
+if __name__ == "__main__":
+    main()

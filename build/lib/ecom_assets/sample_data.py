@@ -1,0 +1,355 @@
+"""Sample landing data: a deterministic generator with the real data's quirks, and an importer.
+
+ecom-sample generate --start 2011-01-01 --end 2011-01-31 --landing-root data
+ecom-sample import-days ../shared/data/online-retail/by-day --landing-root data
+"""
+
+import argparse
+import csv
+import random
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from ecom_assets.dates import DateRange
+from resources.landing import day_folder
+
+HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
+DAY_FILE_PATTERN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.csv$")
+
+_ITEMS = (
+    "HEART T-LIGHT HOLDER",
+    "METAL LANTERN",
+    "CUPID HEARTS COAT HANGER",
+    "HOT WATER BOTTLE",
+    "JUMBO BAG",
+    "LUNCH BAG",
+    "CAKE CASES",
+    "ALARM CLOCK",
+    "CERAMIC MUG",
+    "TEA TOWEL",
+    "PHOTO FRAME",
+    "DOORMAT",
+    "CHRISTMAS DECORATION",
+    "SCENTED CANDLE",
+    "BIRTHDAY CARD",
+    "WALL ART",
+    "NAPKINS",
+    "BUNTING",
+    "PARTY BAG",
+    "STORAGE TIN",
+    "WATER BOTTLE",
+    "CHILDRENS APRON",
+    "NOTEBOOK",
+    "PAPER CHAIN KIT",
+)
+_STYLES = (
+    "WHITE",
+    "RED",
+    "PINK",
+    "BLUE",
+    "VINTAGE",
+    "RETROSPOT",
+    "REGENCY",
+    "SPACEBOY",
+    "DOLLY GIRL",
+    "WOODLAND",
+    "ROSES",
+    "POLKADOT",
+    "GLASS STAR",
+    "PAISLEY",
+    "SKULLS",
+    "STRAWBERRY",
+)
+_COUNTRIES = (
+    ("United Kingdom", 85),
+    ("Germany", 3),
+    ("France", 3),
+    ("EIRE", 2),
+    ("Spain", 1),
+    ("Netherlands", 1),
+    ("Belgium", 1),
+    ("Switzerland", 1),
+    ("Portugal", 1),
+    ("Australia", 1),
+    ("Norway", 1),
+)
+_QUANTITIES = (1, 1, 2, 2, 3, 4, 6, 6, 8, 10, 12, 12, 12, 24, 24, 25, 36, 48, 72, 96, 144)
+_FEES = (
+    ("POST", "POSTAGE", 18.0),
+    ("DOT", "DOTCOM POSTAGE", 120.0),
+    ("M", "Manual", 2.55),
+    ("BANK CHARGES", "Bank Charges", 15.0),
+    ("AMAZONFEE", "AMAZON FEE", 5_500.0),
+    ("C2", "CARRIAGE", 50.0),
+)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A catalogue product of the generated shop; from `revised_on`, it sells under a new description or price."""
+
+    stock_code: str
+    description: str
+    unit_price: float
+    revised_on: date | None = None
+    revised_description: str | None = None
+    revised_price: float | None = None
+
+    def on(self, day: date) -> "Product":
+        """The product as listed on `day` (its revision applies from `revised_on`)."""
+        if self.revised_on is None or day < self.revised_on:
+            return self
+        return Product(
+            self.stock_code, self.revised_description or self.description, self.revised_price or self.unit_price
+        )
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A registered customer of the generated shop; from `moved_on`, it orders from `new_country`."""
+
+    customer_id: str
+    country: str
+    moved_on: date | None = None
+    new_country: str | None = None
+
+    def on(self, day: date) -> "Customer":
+        """The customer as known on `day`."""
+        if self.moved_on is None or day < self.moved_on:
+            return self
+        return Customer(self.customer_id, self.new_country or self.country)
+
+
+def _with_revisions(seed: int, products: list[Product], customers: list[Customer]) -> tuple[list, list]:
+    """Give some products a new description (5 %) or price (10 %), and some customers a new country (2 %).
+
+    Changes happen on a day between 2010-12-06 and 2011-11-30, so SCD2 history has something to
+    track. A separate random stream keeps the rest of the generated data as it was.
+    """
+    rng = random.Random(f"{seed}:revisions")
+    first = date(2010, 12, 6)
+    revised_products = []
+    for product in products:
+        draw, when = rng.random(), first + timedelta(days=rng.randint(0, 360))
+        if draw < 0.05:
+            renamed = f"{rng.choice(_STYLES)} {product.description.split(' ', 1)[-1]}"
+            product = Product(product.stock_code, product.description, product.unit_price, when, renamed)
+        elif draw < 0.15:
+            raised = round(product.unit_price * rng.choice((1.1, 1.25, 1.5)), 2)
+            product = Product(product.stock_code, product.description, product.unit_price, when, None, raised)
+        revised_products.append(product)
+    countries = [country for country, _ in _COUNTRIES]
+    revised_customers = [
+        Customer(c.customer_id, c.country, first + timedelta(days=rng.randint(0, 360)), rng.choice(countries))
+        if rng.random() < 0.02
+        else c
+        for c in customers
+    ]
+    return revised_products, revised_customers
+
+
+def _catalogue(rng: random.Random, size: int = 400) -> list[Product]:
+    products = []
+    for number in range(size):
+        description = f"{rng.choice(_STYLES)} {rng.choice(_ITEMS)}"
+        if rng.random() < 0.06:
+            description = f"{rng.choice(_ITEMS)}, {rng.choice(_STYLES)}"
+        stock_code = f"{21000 + number * 7}" + (rng.choice("ABCDEFG") if rng.random() < 0.3 else "")
+        price = round(rng.choice((0.29, 0.42, 0.65, 0.85, 1.25, 1.65, 2.1, 2.55, 2.95, 3.75, 4.95, 7.95, 12.75)), 2)
+        products.append(Product(stock_code, description, price))
+    return products
+
+
+def _customers(rng: random.Random, size: int = 1_500) -> list[Customer]:
+    countries, weights = zip(*_COUNTRIES, strict=True)
+    return [Customer(f"{12346 + number * 4}.0", rng.choices(countries, weights)[0]) for number in range(size)]
+
+
+def _day_rng(seed: int, day: date) -> random.Random:
+    return random.Random(f"{seed}:{day.isoformat()}")
+
+
+def generate_day(day: date, seed: int, products: list[Product], customers: list[Customer]) -> list[list[str]]:
+    """The CSV rows (without header) of one trading day; the same day and seed give the same rows."""
+    rng = _day_rng(seed, day)
+    day_index = (day - date(2010, 12, 1)).days
+    invoice_count = rng.randint(15, 45) if day.weekday() != 4 else rng.randint(8, 20)
+    rows: list[list[str]] = []
+    sold: list[list[str]] = []
+    for number in range(invoice_count):
+        invoice_no = str(536365 + day_index * 100 + number)
+        moment = datetime(day.year, day.month, day.day, 8) + timedelta(minutes=rng.randint(0, 11 * 60))
+        timestamp = moment.strftime("%Y-%m-%d %H:%M:%S")
+        guest = rng.random() < 0.25
+        customer = rng.choice(customers).on(day)
+        customer_id = "" if guest else customer.customer_id
+        country = "United Kingdom" if guest else customer.country
+        for listed in rng.sample(products, rng.randint(1, 25)):
+            product = listed.on(day)
+            quantity = rng.choice(_QUANTITIES)
+            price = 0.0 if rng.random() < 0.007 else product.unit_price
+            row = [
+                invoice_no,
+                product.stock_code,
+                product.description,
+                str(quantity),
+                timestamp,
+                f"{price:g}",
+                customer_id,
+                country,
+            ]
+            rows.append(row)
+            sold.append(row)
+            if rng.random() < 0.01:
+                rows.append(list(row))  # exact duplicate line, as the source system sometimes sends
+        if rng.random() < 0.15:
+            code, description, price = rng.choice(_FEES)
+            rows.append([invoice_no, code, description, "1", timestamp, f"{price:g}", customer_id, country])
+    rows.extend(_cancellations(rng, sold))
+    rows.extend(_oddities(rng, day, day_index, products, customers))
+    return rows
+
+
+def _cancellations(rng: random.Random, sold: list[list[str]]) -> list[list[str]]:
+    cancelled = []
+    for row in rng.sample(sold, k=min(len(sold), rng.randint(0, 6))):
+        quantity = -rng.randint(1, int(row[3]))
+        cancelled.append([f"C{row[0]}", row[1], row[2], str(quantity), row[4], row[5], row[6], row[7]])
+    return cancelled
+
+
+def _oddities(
+    rng: random.Random, day: date, day_index: int, products: list[Product], customers: list[Customer]
+) -> list[list[str]]:
+    """Rare lines: huge orders cancelled the same day, stock write-offs, bad-debt adjustments."""
+    rows = []
+    timestamp = f"{day:%Y-%m-%d} 17:{rng.randint(0, 59):02d}:00"
+    if rng.random() < 0.02:
+        product, customer = rng.choice(products).on(day), rng.choice(customers).on(day)
+        quantity = rng.randint(10_000, 80_000)
+        invoice_no = str(536365 + day_index * 100 + 99)
+        rows.append(
+            [
+                invoice_no,
+                product.stock_code,
+                product.description,
+                str(quantity),
+                timestamp,
+                f"{product.unit_price:g}",
+                customer.customer_id,
+                customer.country,
+            ]
+        )
+        rows.append(
+            [
+                f"C{invoice_no}",
+                product.stock_code,
+                product.description,
+                str(-quantity),
+                timestamp,
+                f"{product.unit_price:g}",
+                customer.customer_id,
+                customer.country,
+            ]
+        )
+    if rng.random() < 0.1:
+        product = rng.choice(products)
+        rows.append(
+            [
+                str(536365 + day_index * 100 + 98),
+                product.stock_code,
+                "damaged",
+                str(-rng.randint(1, 50)),
+                timestamp,
+                "0",
+                "",
+                "United Kingdom",
+            ]
+        )
+    if rng.random() < 0.01:
+        rows.append(
+            [
+                f"A{563185 + day_index}",
+                "B",
+                "Adjust bad debt",
+                "1",
+                timestamp,
+                f"{-rng.randint(1_000, 12_000)}.{rng.randint(0, 99):02d}",
+                "",
+                "United Kingdom",
+            ]
+        )
+    return rows
+
+
+def _trading_day(day: date, seed: int) -> bool:
+    """The shop does not trade on Saturdays, nor on a few holidays."""
+    return day.weekday() != 5 and not (day.month == 12 and day.day >= 24) and not (day.month == 1 and day.day == 1)
+
+
+def _write_day_file(landing_root: Path, day: date, rows: list[list[str]]) -> Path:
+    folder = landing_root / day_folder(day)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{day.isoformat()}.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def generate(landing_root: Path, days: DateRange, seed: int = 42) -> list[Path]:
+    """Write one landing file per trading day of `days`; returns the files written."""
+    catalogue_rng = random.Random(seed)
+    products, customers = _with_revisions(seed, _catalogue(catalogue_rng), _customers(catalogue_rng))
+    return [
+        _write_day_file(landing_root, day, generate_day(day, seed, products, customers))
+        for day in days
+        if _trading_day(day, seed)
+    ]
+
+
+def import_days(source: Path, landing_root: Path) -> list[Path]:
+    """Copy `YYYY-MM-DD.csv` files of a folder into the landing layout; returns the files written."""
+    written = []
+    for path in sorted(source.iterdir()):
+        match = DAY_FILE_PATTERN.match(path.name)
+        if not match:
+            continue
+        day = date(*(int(part) for part in match.groups()))
+        folder = landing_root / day_folder(day)
+        folder.mkdir(parents=True, exist_ok=True)
+        written.append(Path(shutil.copy2(path, folder / path.name)))
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: `generate` sample days, or `import-days` from a folder of daily files."""
+    parser = argparse.ArgumentParser(prog="ecom-sample", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    gen = commands.add_parser("generate", help="generate realistic landing files for a date range")
+    gen.add_argument("--start", type=date.fromisoformat, required=True)
+    gen.add_argument("--end", type=date.fromisoformat, required=True)
+    gen.add_argument("--seed", type=int, default=42)
+    imp = commands.add_parser("import-days", help="copy a folder of YYYY-MM-DD.csv files into the landing layout")
+    imp.add_argument("source", type=Path)
+    for sub in (gen, imp):
+        sub.add_argument(
+            "--landing-root",
+            type=Path,
+            default=Path("data"),
+            help="landing root; files go to <root>/raw/ecommerce_sales/YYYY/MM/DD/ (default: data)",
+        )
+    args = parser.parse_args(argv)
+    if args.command == "generate":
+        files = generate(args.landing_root, DateRange(args.start, args.end), args.seed)
+    else:
+        files = import_days(args.source, args.landing_root)
+    print(f"wrote {len(files)} landing file(s) under {args.landing_root / 'raw/ecommerce_sales'}")
+
+
+if __name__ == "__main__":
+    main()

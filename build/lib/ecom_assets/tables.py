@@ -1,0 +1,47 @@
+"""Unity Catalog three-level names of every table the pipeline owns."""
+
+from dataclasses import dataclass
+
+CATALOG = "ecommerce_catalog"
+
+
+@dataclass(frozen=True)
+class TableName:
+    """A `catalog.schema.table` name; the asset key and the storage path both derive from it."""
+
+    catalog: str
+    schema: str
+    table: str
+
+    @property
+    def full_name(self) -> str:
+        """The dotted Unity Catalog name, e.g. `ecommerce_catalog.raw.order_transactions`."""
+        return f"{self.catalog}.{self.schema}.{self.table}"
+
+    @property
+    def parts(self) -> list[str]:
+        """The three name parts, in order; used as asset key path and folder path."""
+        return [self.catalog, self.schema, self.table]
+
+
+ORDER_TRANSACTIONS = TableName(CATALOG, "raw", "order_transactions")
+ORDERS_CLEANED = TableName(CATALOG, "processed", "orders_cleaned")
+SALES_METRICS = TableName(CATALOG, "analytics", "sales_metrics")
+PRODUCT_DAILY_SALES = TableName(CATALOG, "processed", "product_daily_sales")
+CUSTOMER_DAILY_SALES = TableName(CATALOG, "processed", "customer_daily_sales")
+DIM_PRODUCTS = TableName(CATALOG, "processed", "dim_products")
+DIM_CUSTOMERS = TableName(CATALOG, "processed", "dim_customers")
+DIM_PROMOTIONS = TableName(CATALOG, "processed", "dim_promotions")
+ORDERS_ENRICHED = TableName(CATALOG, "processed", "orders_enriched")
+CATEGORY_REVENUE_DAILY = TableName(CATALOG, "analytics", "category_revenue_daily")
+SEASONAL_SALES = TableName(CATALOG, "analytics", "seasonal_sales")
+CUSTOMER_LIFETIME_VALUE = TableName(CATALOG, "analytics", "customer_lifetime_value")
+PRODUCT_PERFORMANCE = TableName(CATALOG, "analytics", "product_performance")
+PROMOTION_UPLIFT = TableName(CATALOG, "analytics", "promotion_uplift")
+ETL_ERRORS = TableName(CATALOG, "logs", "etl_errors")
+DATA_QUALITY_RESULTS = TableName(CATALOG, "logs", "data_quality_results")
+
+
+def tables_owned() -> tuple[TableName, ...]:
+    """Every table above, in order of definition."""
+    return tuple(value for value in globals().values() if isinstance(value, TableName))

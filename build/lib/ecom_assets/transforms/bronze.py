@@ -1,0 +1,141 @@
+"""Bronze: the landing CSV rows one-to-one, as strings, with their lineage."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ecom_assets.transforms.errors import as_error_rows
+from ecom_assets.transforms.landing_files import EMPTY_FILE_PROBLEM, SOURCE_COLUMNS, UTF8, FileProfile, clean_header
+
+CORRUPT_RECORD = "corrupt_record"
+"""Holds the raw line when the CSV parser could not split it into the source columns."""
+
+_SOURCE_PATH = "source_path"
+_LANDING_PATH_PATTERN = r"(\d{4})/(\d{2})/(\d{2})/([^/]+)$"
+
+SOURCE_SCHEMA = T.StructType(
+    [T.StructField(name, T.StringType()) for name in SOURCE_COLUMNS] + [T.StructField(CORRUPT_RECORD, T.StringType())]
+)
+BRONZE_SCHEMA = T.StructType(
+    list(SOURCE_SCHEMA.fields)
+    + [
+        T.StructField("ingestion_date", T.DateType()),
+        T.StructField("source_file_name", T.StringType()),
+        T.StructField("partition_date", T.DateType()),
+        T.StructField("year", T.IntegerType()),
+        T.StructField("month", T.IntegerType()),
+    ]
+)
+BRONZE_PARTITION_COLUMNS = ("year", "month")
+UNREADABLE_FILE = "unreadable_file"
+"""A data line of a file whose header does not carry the source columns."""
+UNREADABLE_HEADER = "unreadable_header"
+"""A file with a non-conforming header and no data lines."""
+EMPTY_FILE = "empty_file"
+FILE_REJECTIONS = (UNREADABLE_FILE, UNREADABLE_HEADER, EMPTY_FILE)
+"""Error types of files that could not be read; every other file-level error type is a tolerated quirk."""
+
+FileErrorEntry = tuple[str, int, str, str, str]
+"""(file path, line number, error type, message, record) of one error-table row about a landing file."""
+
+
+def read_landing_csv(
+    spark: SparkSession, paths: Sequence[str], header: Sequence[str] = SOURCE_COLUMNS, encoding: str = UTF8
+) -> DataFrame:
+    """Read landing CSV files that share a `header` and charset as all-string source columns plus each row's path.
+
+    Columns are taken by name from `header`, whatever their order; extra ones are dropped.
+    Quoted fields may hold commas; a line the parser cannot split lands in `corrupt_record`
+    instead of failing the read.
+    """
+    output_schema = T.StructType(list(SOURCE_SCHEMA.fields) + [T.StructField(_SOURCE_PATH, T.StringType())])
+    if not paths:
+        return spark.createDataFrame([], output_schema)
+    file_schema = T.StructType(
+        [T.StructField(name, T.StringType()) for name in clean_header(header)]
+        + [T.StructField(CORRUPT_RECORD, T.StringType())]
+    )
+    return (
+        spark.read.schema(file_schema)
+        .option("header", "true")
+        .option("encoding", encoding)
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
+        .csv(list(paths))
+        .select(*SOURCE_COLUMNS, CORRUPT_RECORD, F.col("_metadata.file_path").alias(_SOURCE_PATH))
+    )
+
+
+def file_error_entries(path: str, profile: FileProfile, data_lines: Sequence[str]) -> list[FileErrorEntry]:
+    """The error-table entries of one landing file: its rejected lines, or why it is empty, and its notices.
+
+    A file whose header lacks source columns gives one `unreadable_file` entry per data line,
+    holding the raw line (nothing is lost); an empty file one `empty_file` entry. Each tolerated
+    quirk (see `FileProfile.notices`) gives one file-level entry with the header line.
+    """
+    entries: list[FileErrorEntry] = []
+    if profile.problem == EMPTY_FILE_PROBLEM:
+        entries.append((path, 0, EMPTY_FILE, profile.problem, ""))
+    elif profile.problem:
+        entries.extend(
+            (path, number, UNREADABLE_FILE, profile.problem, line) for number, line in enumerate(data_lines, 1)
+        )
+        if not data_lines:
+            entries.append((path, 0, UNREADABLE_HEADER, profile.problem, profile.header_line))
+    entries.extend((path, 0, notice, message, profile.header_line) for notice, message in profile.notices)
+    return entries
+
+
+def file_errors(
+    spark: SparkSession, entries: Sequence[FileErrorEntry], asset: str, step: str, occurred_at: datetime
+) -> DataFrame:
+    """Error-table rows for landing-file entries (see `file_error_entries`)."""
+    schema = "source_path string, line_number int, error_type string, message string, record string"
+    lines = spark.createDataFrame(list(entries), schema)
+    return as_error_rows(
+        lines,
+        asset=asset,
+        step=step,
+        occurred_at=occurred_at,
+        identity=[F.col(_SOURCE_PATH), F.col("line_number").cast("string"), F.col("error_type")],
+        partition_date=_partition_date(),
+        source_file_name=_source_file_name(),
+        error_type=F.col("error_type"),
+        error_message=F.col("message"),
+        record=F.col("record"),
+    )
+
+
+def _landing_path_part(group: int) -> Column:
+    return F.regexp_extract(F.col(_SOURCE_PATH), _LANDING_PATH_PATTERN, group)
+
+
+def _partition_date() -> Column:
+    return F.make_date(*(_landing_path_part(group).cast("int") for group in (1, 2, 3)))
+
+
+def _source_file_name() -> Column:
+    return F.concat_ws("/", *(_landing_path_part(group) for group in (1, 2, 3, 4)))
+
+
+def to_bronze(raw: DataFrame, ingestion_date: date) -> DataFrame:
+    """Add lineage to raw rows: ingestion date, landing-relative file name and partition date.
+
+    The partition date comes from the landing folder (`YYYY/MM/DD/`), not from the rows, so a
+    file is always stored under the day it was delivered for.
+    """
+    partition_date = _partition_date()
+    return raw.select(
+        *SOURCE_COLUMNS,
+        CORRUPT_RECORD,
+        F.lit(ingestion_date).alias("ingestion_date"),
+        _source_file_name().alias("source_file_name"),
+        partition_date.alias("partition_date"),
+        F.year(partition_date).alias("year"),
+        F.month(partition_date).alias("month"),
+    )

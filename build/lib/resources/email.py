@@ -1,0 +1,71 @@
+"""Sending alert email over SMTP; everything comes from the environment."""
+
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+from typing import Literal
+
+from dagster import ConfigurableResource, EnvVar
+
+
+class SmtpNotConfigured(smtplib.SMTPException):
+    """No mail server is configured: alerts wait until one is."""
+
+
+class SmtpEmailResource(ConfigurableResource):
+    """An SMTP server to send alerts through (plain, STARTTLS or implicit TLS), and who gets them."""
+
+    host: str
+    port: int = 25
+    security: Literal["none", "starttls", "ssl"] = "none"
+    user: str | None = None
+    password: str | None = None
+    sender: str
+    recipients: str
+    """Comma-separated addresses."""
+    ui_base_url: str = "http://127.0.0.1:3000"
+    timeout_seconds: float = 10.0
+
+    def recipient_list(self) -> list[str]:
+        """The recipients, split and trimmed."""
+        return [address.strip() for address in self.recipients.split(",") if address.strip()]
+
+    def send(self, subject: str, text: str, html: str) -> None:
+        """Send one message with a text and an HTML part; raises `OSError`/`smtplib.SMTPException` on failure."""
+        if not self.host or not self.recipient_list():
+            raise SmtpNotConfigured("set ECOM_SMTP_HOST and ECOM_ALERT_RECIPIENTS to send alerts")
+        message = EmailMessage()
+        message["Subject"], message["From"], message["To"] = subject, self.sender, ", ".join(self.recipient_list())
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        if self.security == "ssl":
+            client = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout_seconds, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds)
+        with client:
+            if self.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if self.user:
+                client.login(self.user, self.password or "")
+            client.send_message(message)
+
+
+def email_from_environment() -> SmtpEmailResource:
+    """The alert mailer from `ECOM_SMTP_*`, `ECOM_ALERT_*` and `ECOM_UI_BASE_URL`.
+
+    Without `ECOM_SMTP_HOST` it is unconfigured: sending raises `SmtpNotConfigured` and alerts
+    wait. The password is passed as a Dagster `EnvVar`, so it never appears in config or logs.
+    """
+    return SmtpEmailResource(
+        host=os.environ.get("ECOM_SMTP_HOST", ""),
+        port=int(os.environ.get("ECOM_SMTP_PORT", "25")),
+        security=os.environ.get("ECOM_SMTP_SECURITY", "none"),
+        user=os.environ.get("ECOM_SMTP_USER") or None,
+        password=EnvVar("ECOM_SMTP_PASSWORD") if os.environ.get("ECOM_SMTP_PASSWORD") else None,
+        sender=os.environ.get("ECOM_ALERT_FROM", "ecom-alerts@localhost"),
+        recipients=os.environ.get("ECOM_ALERT_RECIPIENTS", ""),
+        ui_base_url=os.environ.get("ECOM_UI_BASE_URL", "http://127.0.0.1:3000"),
+    )

@@ -1,0 +1,157 @@
+"""Where raw daily CSV files arrive: `<root>/raw/ecommerce_sales/YYYY/MM/DD/*.csv`."""
+
+import hashlib
+import os
+import re
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from dagster_aws.s3 import S3Resource
+
+LANDING_PREFIX = "raw/ecommerce_sales"
+_DAY_PATH = re.compile(r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.csv$")
+
+
+def day_folder(day: date) -> str:
+    """The landing folder of a day, relative to the landing root: `raw/ecommerce_sales/YYYY/MM/DD`."""
+    return f"{LANDING_PREFIX}/{day:%Y/%m/%d}"
+
+
+def landing_day(path: str) -> date | None:
+    """The day a landing file was delivered for, from its `YYYY/MM/DD/` folder; None if it has none."""
+    match = _DAY_PATH.search(path.replace("\\", "/"))
+    if not match:
+        return None
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+class LandingZone(ConfigurableResource, ABC):
+    """Lists the CSV files delivered for given days as paths Spark can read."""
+
+    @abstractmethod
+    def files_for_day(self, day: date) -> list[str]:
+        """The day's CSV files, sorted; empty when nothing was delivered (a day without sales)."""
+
+    @abstractmethod
+    def list_files(self) -> list[str]:
+        """Every CSV file in a `YYYY/MM/DD` folder of the landing zone, sorted."""
+
+    @abstractmethod
+    def stamp(self, path: str) -> str:
+        """A cheap fingerprint (size and modification time) that changes when a file is rewritten."""
+
+    @abstractmethod
+    def checksum(self, path: str) -> str:
+        """The SHA-256 of a file's content."""
+
+    @abstractmethod
+    def read_bytes(self, path: str) -> bytes:
+        """A file's whole content."""
+
+    def readable_path(self, path: str, content: bytes) -> str:
+        """A path Spark can read the file at, given its content (already read); the file's own path by default."""
+        return path
+
+    def files_by_day(self, days: Iterable[date]) -> dict[date, list[str]]:
+        """The CSV files of each given day that has any."""
+        found = {day: self.files_for_day(day) for day in days}
+        return {day: files for day, files in found.items() if files}
+
+
+class LocalLandingZone(LandingZone):
+    """A landing zone in a local folder."""
+
+    root: str
+
+    def files_for_day(self, day: date) -> list[str]:
+        """The day's CSV files, sorted; empty when nothing was delivered (a day without sales)."""
+        folder = Path(self.root).resolve() / day_folder(day)
+        return sorted(str(path) for path in folder.glob("*.csv") if path.is_file())
+
+    def read_bytes(self, path: str) -> bytes:
+        """The file's content."""
+        return Path(path).read_bytes()
+
+    def list_files(self) -> list[str]:
+        """Every CSV file in a `YYYY/MM/DD` folder under the landing prefix, sorted."""
+        base = Path(self.root).resolve() / LANDING_PREFIX
+        return sorted(str(path) for path in base.glob("*/*/*/*.csv") if path.is_file() and landing_day(str(path)))
+
+    def stamp(self, path: str) -> str:
+        """Size and modification time in nanoseconds."""
+        status = os.stat(path)
+        return f"{status.st_size}:{status.st_mtime_ns}"
+
+    def checksum(self, path: str) -> str:
+        """The SHA-256 of the file's bytes."""
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+class S3LandingZone(LandingZone):
+    """A landing zone in an S3 bucket: `s3://<bucket>/<prefix>raw/ecommerce_sales/YYYY/MM/DD/*.csv`.
+
+    Files are listed and read through dagster-aws's S3 resource (boto3; credentials from the
+    environment). Local Spark has no S3 connector, so with `stage_for_spark` each file is written
+    to `staging_dir` (keeping its `YYYY/MM/DD/<name>` tail) before Spark reads it; on Databricks
+    Spark reads the `s3://` paths directly.
+    """
+
+    s3: S3Resource
+    bucket: str
+    prefix: str = ""
+    stage_for_spark: bool = True
+    staging_dir: str = str(Path(tempfile.gettempdir()) / "ecom_landing_staging")
+
+    def _key(self, path: str) -> str:
+        return path.removeprefix(f"s3://{self.bucket}/")
+
+    def _keys(self, prefix: str) -> list[str]:
+        client = self.s3.get_client()
+        keys = []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    def files_for_day(self, day: date) -> list[str]:
+        """The day's CSV objects as `s3://` paths, sorted."""
+        folder = f"{self.prefix}{day_folder(day)}/"
+        keys = [key for key in self._keys(folder) if key.endswith(".csv") and "/" not in key[len(folder) :]]
+        return sorted(f"s3://{self.bucket}/{key}" for key in keys)
+
+    def list_files(self) -> list[str]:
+        """Every CSV object in a `YYYY/MM/DD` folder under the landing prefix, sorted."""
+        keys = self._keys(f"{self.prefix}{LANDING_PREFIX}/")
+        return sorted(f"s3://{self.bucket}/{key}" for key in keys if landing_day(key))
+
+    def stamp(self, path: str) -> str:
+        """The object's size, ETag and last-modified time."""
+        head = self.s3.get_client().head_object(Bucket=self.bucket, Key=self._key(path))
+        return f"{head['ContentLength']}:{head['ETag']}:{head['LastModified'].isoformat()}"
+
+    def checksum(self, path: str) -> str:
+        """The SHA-256 of the object's bytes."""
+        return hashlib.sha256(self.read_bytes(path)).hexdigest()
+
+    def read_bytes(self, path: str) -> bytes:
+        """The object's content."""
+        return self.s3.get_client().get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
+
+    def readable_path(self, path: str, content: bytes) -> str:
+        """The `s3://` path on Databricks; locally, a staged copy of the content."""
+        if not self.stage_for_spark:
+            return path
+        staged = Path(self.staging_dir) / self.bucket / self._key(path)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(content)
+        return str(staged)

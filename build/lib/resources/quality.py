@@ -1,0 +1,45 @@
+"""The data-quality policy: thresholds of the anomaly checks, settable as resource config."""
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from ecom_assets.quality.anomaly import AnomalyRule
+
+SHARE_METRICS = ("returns_share", "rejected_share")
+"""Metrics that are fractions of 1; their tolerance is absolute rather than relative to the median."""
+
+
+class DataQualityPolicy(ConfigurableResource):
+    """Thresholds of the WARN anomaly checks (median and MAD over a trailing window).
+
+    Override any field in the launchpad's resource config, e.g.
+    `resources: {quality: {config: {anomaly_threshold: 5}}}`.
+    """
+
+    anomaly_window_days: int = Field(default=28, description="Calendar days of history before the judged day.")
+    anomaly_threshold: float = Field(default=5.0, description="Allowed deviation in robust standard deviations.")
+    anomaly_min_history_days: int = Field(default=10, description="Fewer days with a value: the day is not judged.")
+    anomaly_relative_floor: float = Field(
+        default=0.05, description="Smallest allowed deviation of money and count metrics, as a share of the median."
+    )
+    returns_share_tolerance: float = Field(
+        default=0.15, description="Smallest allowed deviation of the returns share of revenue (absolute)."
+    )
+    rejected_share_tolerance: float = Field(
+        default=0.01, description="Smallest allowed deviation of the rejected-row share (absolute)."
+    )
+
+    max_other_category_share: float = Field(
+        default=0.15, description="Largest share of current products the category rules may leave in 'Other'."
+    )
+
+    def anomaly_rule(self, metric: str) -> AnomalyRule:
+        """The rule that judges one metric."""
+        floors = {"returns_share": self.returns_share_tolerance, "rejected_share": self.rejected_share_tolerance}
+        return AnomalyRule(
+            window_days=self.anomaly_window_days,
+            threshold=self.anomaly_threshold,
+            min_history=self.anomaly_min_history_days,
+            relative_floor=0.0 if metric in SHARE_METRICS else self.anomaly_relative_floor,
+            absolute_floor=floors.get(metric, 0.0),
+        )
