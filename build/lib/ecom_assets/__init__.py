@@ -1,1 +1,0 @@
-"""E-commerce sales lakehouse: Dagster assets over PySpark transforms and Delta tables."""
