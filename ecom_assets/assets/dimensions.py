@@ -136,7 +136,7 @@ def customer_daily_sales(
     )
 
 
-def _rebuilt_dimension(
+def _rebuild_dimension(
     session: SparkSession,
     lakehouse: Lakehouse,
     summary: TableName,
@@ -144,13 +144,20 @@ def _rebuilt_dimension(
     key: str,
     days: DateRange,
     build: Callable[[DataFrame], DataFrame],
-) -> tuple[DataFrame, int]:
-    """The dimension with the history of every key seen in the run's days rebuilt from the summary."""
+) -> int:
+    """Rewrite the dimension with the history of every key seen in the run's days rebuilt from the summary.
+
+    Returns how many keys were rebuilt; every other key's versions are kept as stored.
+    """
     summaries = lakehouse.read(session, summary)
     touched = summaries.where(F.col("order_date").between(days.start, days.end)).select(key).distinct().cache()
-    rebuilt = build(summaries.join(touched, key, "left_semi"))
-    existing = lakehouse.read(session, dimension) if lakehouse.exists(dimension) else None
-    return transform.rebuild_for(existing, rebuilt, touched, key), touched.count()
+    try:
+        rebuilt = build(summaries.join(touched, key, "left_semi"))
+        existing = lakehouse.read(session, dimension) if lakehouse.exists(dimension) else None
+        lakehouse.overwrite(dimension, transform.rebuild_for(existing, rebuilt, touched, key))
+        return touched.count()
+    finally:
+        touched.unpersist()
 
 
 def _dimension_metadata(stored: DataFrame, key: str) -> dict:
@@ -180,7 +187,7 @@ def dim_products(
     days = partition_days(context)
     session = spark.get_session()
     rules = business_rules.category_rules()
-    dim, touched = _rebuilt_dimension(
+    touched = _rebuild_dimension(
         session,
         lakehouse,
         PRODUCT_DAILY_SALES,
@@ -189,7 +196,6 @@ def dim_products(
         days,
         lambda history: transform.product_versions(history, rules),
     )
-    lakehouse.overwrite(DIM_PRODUCTS, dim)
     stored = lakehouse.read(session, DIM_PRODUCTS).cache()
     try:
         current = stored.where("is_current")
@@ -226,10 +232,9 @@ def dim_customers(
     """Rebuild the versions of the customers active in the run's days (segments by `SEGMENT_THRESHOLDS`)."""
     days = partition_days(context)
     session = spark.get_session()
-    dim, touched = _rebuilt_dimension(
+    touched = _rebuild_dimension(
         session, lakehouse, CUSTOMER_DAILY_SALES, DIM_CUSTOMERS, "customer_id", days, transform.customer_versions
     )
-    lakehouse.overwrite(DIM_CUSTOMERS, dim)
     stored = lakehouse.read(session, DIM_CUSTOMERS).cache()
     try:
         segments = {
@@ -322,14 +327,20 @@ def orders_enriched(
         lines.unpersist()
     stored = lakehouse.read(session, ORDERS_ENRICHED, filters=within("order_date", days)).cache()
     try:
-        promoted = {
-            row["order_date"]: row["promoted"]
-            for row in stored.groupBy("order_date").agg(F.count_if("is_promoted").alias("promoted")).collect()
+        counts = {
+            row["order_date"]: row
+            for row in stored.groupBy("order_date")
+            .agg(
+                F.count("*").alias("lines"),
+                F.count_distinct("line_id").alias("distinct_line_ids"),
+                F.count_if("is_promoted").alias("promoted_lines"),
+            )
+            .collect()
         }
         add_daily_metadata(
             context,
             days,
-            {day: {"lines": rows, "promoted_lines": promoted.get(day, 0)} for day, rows in written.items()},
+            {day: {"lines": rows, "promoted_lines": counts[day]["promoted_lines"]} for day, rows in written.items()},
         )
         yield MaterializeResult(
             metadata={
@@ -340,18 +351,14 @@ def orders_enriched(
         )
         reporter = CheckReporter(context, ORDERS_ENRICHED)
         reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(OrdersEnriched, stored, None, [days.end]))
-        stored_rows = {row["order_date"]: row["count"] for row in stored.groupBy("order_date").count().collect()}
-        distinct_ids = {
-            row["order_date"]: row["ids"]
-            for row in stored.groupBy("order_date").agg(F.count_distinct("line_id").alias("ids")).collect()
-        }
+        figures = ("lines", "distinct_line_ids")
         reporter.add(
             CONSERVATION_CHECK,
             {
                 day: reconciled(
                     "enriched lines",
-                    {"lines": stored_rows.get(day, 0), "distinct_line_ids": distinct_ids.get(day, 0)},
-                    {"lines": silver_rows.get(day, 0), "distinct_line_ids": silver_rows.get(day, 0)},
+                    {name: counts[day][name] if day in counts else 0 for name in figures},
+                    dict.fromkeys(figures, silver_rows.get(day, 0)),
                     {},
                 )
                 for day in days
