@@ -72,10 +72,6 @@ class Promotion:
     discount: Decimal
     scope: str
 
-    def covers(self, day: date, category: str) -> bool:
-        """Whether a line of `category` ordered on `day` is on this promotion."""
-        return self.start <= day <= self.end and self.scope in (ALL_PRODUCTS, category)
-
 
 def _load_yaml(path: Path, top_key: str) -> dict:
     try:

@@ -30,9 +30,6 @@ On the 2010-12..2011-09 data this puts about 5 % of customers in VIP and 25 % in
 LOW_VALUE = "Low Value"
 SEGMENTS = (*(name for name, _, _ in SEGMENT_THRESHOLDS), LOW_VALUE)
 
-PROMOTION_COLUMNS = ("promotion_name", "start_date", "end_date", "discount", "scope")
-ENRICHMENT_COLUMNS = ("product_category", "product_subcategory", "promotion_name", "promotion_discount", "is_promoted")
-ENRICHED_COLUMNS = (*SILVER_COLUMNS, *ENRICHMENT_COLUMNS)
 DISCOUNT_TYPE = "decimal(4,3)"
 
 
@@ -251,14 +248,17 @@ def promotions_frame(spark: SparkSession, promotions: Sequence[Promotion]) -> Da
     return spark.createDataFrame(rows, schema)
 
 
-def _promotion_in_effect(order_date: Column, category: Column, promotions: Sequence[Promotion], field: str) -> Column:
-    """The `field` ('name' or 'discount') of the promotion covering the line; the largest discount wins."""
-    in_effect = F.lit(None)
+def _promotion_in_effect(order_date: Column, category: Column, promotions: Sequence[Promotion]) -> Column:
+    """Struct (name, discount) of the promotion covering the line, null if none; the largest discount wins."""
+    in_effect = F.lit(None).cast(f"struct<name:string,discount:{DISCOUNT_TYPE}>")
     for promotion in sorted(promotions, key=lambda p: (p.discount, p.name)):
         covers = order_date.between(F.lit(promotion.start), F.lit(promotion.end))
         if promotion.scope != ALL_PRODUCTS:
             covers = covers & (category == F.lit(promotion.scope))
-        in_effect = F.when(covers, F.lit(getattr(promotion, field))).otherwise(in_effect)
+        offer = F.struct(
+            F.lit(promotion.name).alias("name"), F.lit(promotion.discount).cast(DISCOUNT_TYPE).alias("discount")
+        )
+        in_effect = F.when(covers, offer).otherwise(in_effect)
     return in_effect
 
 
@@ -290,16 +290,16 @@ def enrich_lines(
         F.coalesce(F.col("version_category"), own["category"]).alias("product_category"),
         F.coalesce(F.col("version_subcategory"), own["subcategory"]).alias("product_subcategory"),
     )
-    category = F.col("product_category")
-    name = _promotion_in_effect(F.col("order_date"), category, promotions, "name")
-    discount = _promotion_in_effect(F.col("order_date"), category, promotions, "discount")
-    return with_category.select(
+    with_promotion = with_category.withColumn(
+        "promotion", _promotion_in_effect(F.col("order_date"), F.col("product_category"), promotions)
+    )
+    return with_promotion.select(
         *SILVER_COLUMNS,
         "product_category",
         "product_subcategory",
-        name.cast("string").alias("promotion_name"),
-        discount.cast(DISCOUNT_TYPE).alias("promotion_discount"),
-        name.isNotNull().alias("is_promoted"),
+        F.col("promotion.name").cast("string").alias("promotion_name"),
+        F.col("promotion.discount").cast(DISCOUNT_TYPE).alias("promotion_discount"),
+        F.col("promotion").isNotNull().alias("is_promoted"),
     )
 
 
