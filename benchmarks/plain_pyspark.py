@@ -20,6 +20,7 @@ from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
 from ecom_assets.transforms.gold import daily_sales_metrics, first_sale_dates, sale_customers
 from ecom_assets.transforms.silver import parse_order_lines, silver_lines
+from resources.spark import LocalSparkSession
 
 
 def _write(warehouse: Path, table: TableName, rows, partition_by=None) -> int:
@@ -29,21 +30,8 @@ def _write(warehouse: Path, table: TableName, rows, partition_by=None) -> int:
     return arrow.num_rows
 
 
-def run(landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
-    """Run bronze, silver and gold for `days` in one Spark session; returns rows written per table."""
-    spark = (
-        SparkSession.builder.master("local[*]")
-        .appName("plain_pyspark")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.driver.memory", "4g")
-        .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+def run(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
+    """Run bronze, silver and gold for `days` on one Spark session; returns rows written per table."""
     files = [
         str(path)
         for day in days
@@ -55,7 +43,6 @@ def run(landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
     written["silver"] = _write(warehouse, ORDERS_CLEANED, silver)
     first_sales = first_sale_dates(sale_customers(silver))
     written["gold"] = _write(warehouse, SALES_METRICS, daily_sales_metrics(silver, first_sales, days.days()))
-    spark.stop()
     return written
 
 
@@ -68,7 +55,10 @@ def main() -> None:
     parser.add_argument("--end", type=date.fromisoformat, required=True)
     args = parser.parse_args()
     started = time.perf_counter()
-    written = run(args.landing_root, args.warehouse_root, DateRange(args.start, args.end))
+    spark = LocalSparkSession().get_session()  # the pipeline's own local Spark settings
+    spark.sparkContext.setLogLevel("ERROR")
+    written = run(spark, args.landing_root, args.warehouse_root, DateRange(args.start, args.end))
+    spark.stop()
     print(f"plain_pyspark rows={written} seconds={time.perf_counter() - started:.1f}")
 
 

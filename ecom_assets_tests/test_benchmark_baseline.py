@@ -1,0 +1,39 @@
+"""The benchmark's plain PySpark baseline does the pipeline's work, so the comparison is like for like."""
+
+import importlib.util
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import generate
+from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+from resources import DeltaRsLakehouse
+
+pytestmark = pytest.mark.slow
+PLAIN_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_pyspark.py"
+
+
+@pytest.fixture(scope="module")
+def plain_pyspark():
+    spec = importlib.util.spec_from_file_location("plain_pyspark", PLAIN_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_plain_script_writes_the_gold_the_definitions_give(spark, plain_pyspark, landing_root, tmp_path):
+    days = DateRange(date(2011, 1, 3), date(2011, 1, 9))
+    generate(landing_root, days, seed=7)
+    warehouse = DeltaRsLakehouse(warehouse_root=str(tmp_path / "plain"))
+
+    written = plain_pyspark.run(spark, landing_root, Path(warehouse.warehouse_root), days)
+
+    expected = expected_sales_metrics(distinct_valid_lines(landing_root), days.days())
+    gold = {row["order_date"]: row.asDict() for row in warehouse.read(spark, SALES_METRICS).collect()}
+    assert gold == expected
+    assert written["gold"] == len(days.days())
+    assert written["bronze"] == warehouse.read(spark, ORDER_TRANSACTIONS).count()
+    assert written["silver"] == warehouse.read(spark, ORDERS_CLEANED).count() == len(distinct_valid_lines(landing_root))
