@@ -140,6 +140,7 @@ def event_log_cost(dagster_home: Path, scratch: Path, samples: int = 500) -> Eve
             entry.dagster_event.event_type_value for entry in instance.all_logs(run.run_id) if entry.dagster_event
         )
     scratch.mkdir(parents=True, exist_ok=True)
+    (scratch / "dagster.yaml").touch()
     with DagsterInstance.local_temp(str(scratch)) as instance:
         key = AssetKey(["benchmark", "table"])
         started = time.perf_counter()
@@ -176,6 +177,7 @@ def main() -> None:
         files = import_days(args.source, work / "landing")
         rows = sum(1 for path in files for _ in path.open()) - len(files)
         (work / "dagster_home").mkdir()
+        (work / "dagster_home" / "dagster.yaml").touch()  # an instance as `dev.sh` makes it: defaults
         env = {
             **os.environ,
             "ECOM_LANDING_ROOT": str(work / "landing"),
@@ -219,6 +221,7 @@ def main() -> None:
             if Path("/dev/shm").is_dir():
                 with tempfile.TemporaryDirectory(prefix="ecom-bench-home-", dir="/dev/shm") as memory_home:
                     memory_env = {**env, "DAGSTER_HOME": memory_home}
+                    (Path(memory_home) / "dagster.yaml").touch()
                     run_once("instance set-up (not timed)", [BIN / "dagster", "instance", "migrate"], memory_env, work)
                     memory_instance = measure(
                         "  same, Dagster instance in memory (tmpfs)",
