@@ -217,7 +217,6 @@ def main() -> None:
                 "Dagster backfill, full range, one run", backfill_range, env, work, args.repeat, fresh_warehouse
             )
             events = event_log_cost(work / "dagster_home", work / "event_log_probe")
-            memory_instance = None
             if Path("/dev/shm").is_dir():
                 with tempfile.TemporaryDirectory(prefix="ecom-bench-home-", dir="/dev/shm") as memory_home:
                     memory_env = {**env, "DAGSTER_HOME": memory_home}

@@ -1,4 +1,4 @@
-"""The benchmark's plain PySpark baseline does the pipeline's work, so the comparison is like for like."""
+"""The benchmark compares like with like: the plain baseline does the pipeline's work on the same local Spark."""
 
 import importlib.util
 from datetime import date
@@ -10,7 +10,7 @@ from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
-from resources import DeltaRsLakehouse
+from resources import DeltaRsLakehouse, LocalSparkSession
 
 pytestmark = pytest.mark.slow
 PLAIN_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_pyspark.py"
@@ -37,3 +37,10 @@ def test_the_plain_script_writes_the_gold_the_definitions_give(spark, plain_pysp
     assert written["gold"] == len(days.days())
     assert written["bronze"] == warehouse.read(spark, ORDER_TRANSACTIONS).count()
     assert written["silver"] == warehouse.read(spark, ORDERS_CLEANED).count() == len(distinct_valid_lines(landing_root))
+
+
+def test_the_local_session_jvm_runs_with_the_resources_java_options(spark):
+    jvm_arguments = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+
+    assert LocalSparkSession().java_options == "-XX:TieredStopAtLevel=1"
+    assert "-XX:TieredStopAtLevel=1" in jvm_arguments, "the quick JIT tier is what the one-day figure relies on"
