@@ -29,6 +29,8 @@ ensure_env() {
   if [ ! -f "$stamp" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+    # Spark's classes as a JVM class-data archive: local runs start ~5 s faster (about 40 s, once)
+    "$VENV/bin/ecom-spark-classes" || echo "No Spark class archive; local runs start without one." >&2
     touch "$stamp"
   fi
   export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"

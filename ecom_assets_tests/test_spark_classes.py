@@ -1,0 +1,74 @@
+"""The Spark class archive: written by `ecom-spark-classes`, mapped by local sessions, skipped when unusable.
+
+Each session here starts in its own process: the test process already has its JVM.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SESSION_SCRIPT = """
+import json, sys
+from resources.spark import LocalSparkSession
+session = LocalSparkSession(class_archive=sys.argv[1], java_options=sys.argv[2]).get_session()
+runtime = session._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+print(json.dumps({"count": session.range(7).count(), "jvm_arguments": list(runtime.getInputArguments())}))
+"""
+
+
+def start_session(archive: Path, java_options: str, cwd: Path) -> tuple[dict, str]:
+    """Start a local session with the archive in a fresh process; returns its JVM's arguments and a job's result."""
+    done = subprocess.run(
+        [sys.executable, "-c", SESSION_SCRIPT, str(archive), java_options],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+@pytest.fixture(scope="module")
+def written_archive(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """An archive written by the command into an empty folder, and how a second run of the command went."""
+    folder = tmp_path_factory.mktemp("archive")
+    archive = folder / "spark-classes.jsa"
+    command = [sys.executable, "-m", "ecom_assets.spark_classes", "--out", str(archive)]
+    subprocess.run(command, cwd=folder, timeout=600, check=True, capture_output=True)
+    again = subprocess.run(command, cwd=folder, timeout=120, check=True, capture_output=True, text=True)
+    return archive, again
+
+
+def test_the_command_writes_an_archive_once_and_leaves_no_partial_file(written_archive):
+    archive, second_run = written_archive
+
+    assert archive.is_file()
+    assert sorted(path.name for path in archive.parent.iterdir()) == [archive.name]
+    assert "present" in second_run.stdout
+
+
+def test_a_session_maps_the_archive(written_archive, tmp_path):
+    archive, _ = written_archive
+
+    # -Xshare:on: a JVM that cannot map the archive does not start (and the session would retry without it)
+    session, _ = start_session(archive, "-XX:TieredStopAtLevel=1 -Xshare:on", tmp_path)
+
+    assert session["count"] == 7
+    assert f"-XX:SharedArchiveFile={archive}" in session["jvm_arguments"]
+
+
+def test_a_session_starts_without_an_archive_its_jvm_cannot_use(written_archive, tmp_path):
+    truncated = tmp_path / "truncated.jsa"
+    truncated.write_bytes(written_archive[0].read_bytes()[:4096])  # a valid header, no classes: the JVM dies
+
+    session, log = start_session(truncated, "-XX:TieredStopAtLevel=1", tmp_path)
+
+    assert session["count"] == 7
+    assert not any("SharedArchiveFile" in argument for argument in session["jvm_arguments"])
+    assert f"did not start with the class archive {truncated}" in log
