@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pyspark import SparkContext
 
-from resources.spark import QUIET_CLASS_SHARING, LocalSparkSession, default_class_archive
+from resources.spark import CLASS_ARCHIVE_ENV, QUIET_CLASS_SHARING, LocalSparkSession, default_class_archive
 
 WORKLOAD_DAY = date(2011, 1, 4)
 
@@ -105,9 +105,10 @@ def main(argv: list[str] | None = None) -> None:
         return _dump(args.out)
     if args.stage == "check":
         return _check(args.out)
-    target = args.out or (Path(default_class_archive()) if default_class_archive() else None)
-    if target is None:
-        raise SystemExit("no java found: Spark needs Java 17 or newer")
+    default = default_class_archive()
+    if args.out is None and not default:
+        raise SystemExit(f"no archive location: {CLASS_ARCHIVE_ENV} is set empty, or no java was found")
+    target = args.out or Path(default)
     if target.is_file() and not args.force:
         print(f"Spark class archive present: {target}")
         return None
