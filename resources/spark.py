@@ -16,6 +16,8 @@ from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
 CLASS_ARCHIVE_ENV = "ECOM_SPARK_CLASS_ARCHIVE"
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
+"""The driver JVM's default options: the quick JIT tier only (see `LocalSparkSession`)."""
 QUIET_CLASS_SHARING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 """JVM options that keep class-data-sharing notices (classes it skips, archives it cannot use) off the console."""
 
@@ -53,7 +55,7 @@ class LocalSparkSession(SparkSessionResource):
     shuffle_partitions: int = 8
     driver_memory: str = "4g"
     ui_enabled: bool = False
-    java_options: str = "-XX:TieredStopAtLevel=1"
+    java_options: str = QUICK_JIT
     class_archive: str | None = None
 
     def get_session(self) -> SparkSession:
