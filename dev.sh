@@ -21,16 +21,29 @@ require_java() {
   fi
 }
 
+# Run one set-up step, saying what it does before and how long it took after.
+step() {
+  local label=$1 started=$SECONDS
+  shift
+  echo "==> $label" >&2
+  "$@"
+  echo "    done in $((SECONDS - started)) s" >&2
+}
+
 ensure_env() {
   require_java
-  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  [ -x "$VENV/bin/python" ] || step "Creating the virtualenv $VENV" python3 -m venv "$VENV"
   local stamp
-  stamp="$VENV/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)"
+  stamp="$VENV/.installed-$(cat pyproject.toml resources/spark_jars.py resources/jvm/*.java | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e '.[test]'
-    # Spark's classes as a JVM class-data archive: local runs start ~5 s faster (about 40 s, once)
-    "$VENV/bin/ecom-spark-classes" || echo "No Spark class archive; local runs start without one." >&2
+    step "Upgrading pip" "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    step "Installing Dagster, PySpark, Delta Lake and the test tools into $VENV (about 2 min the first time)" \
+      "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+    step "Fetching the Delta Lake and S3 jars from Maven Central into $VENV (about 700 MB, once)" \
+      "$VENV/bin/ecom-spark-jars"
+    # Spark's classes as a JVM class-data archive: local runs start a few seconds faster
+    step "Writing the Spark class archive (about a minute, once)" \
+      sh -c "'$VENV/bin/ecom-spark-classes' || echo 'No Spark class archive; local runs start without one.' >&2"
     touch "$stamp"
   fi
   export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
@@ -53,6 +66,10 @@ case "$command" in
     ;;
   test)
     ensure_env
+    runtime_spark=$("$VENV/bin/python" -c 'from resources.settings import DATABRICKS_RUNTIME_SPARK as v; print(v)')
+    overlay="$VENV/share/ecom-assets/pyspark-$runtime_spark"
+    [ -d "$overlay/pyspark" ] || step "Installing PySpark $runtime_spark (the default Databricks runtime's Spark) for the parity test" \
+      "$VENV/bin/python" -m pip install --quiet --target "$overlay" "pyspark==$runtime_spark"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   ui)

@@ -1,7 +1,8 @@
 """The pipeline's work as one plain PySpark script, without Dagster: the benchmark's baseline.
 
-Reads every landing file of a date range, writes bronze, silver and gold Delta tables with
-delta-rs through Arrow, exactly as the assets do, but chains the DataFrames in memory.
+Reads every landing file of a date range and writes bronze, silver and gold Delta tables with
+Spark's Delta writer (the same engine and session settings as the assets), but chains the
+DataFrames in memory and runs no checks.
 
     python benchmarks/plain_pyspark.py --landing-root DIR --warehouse-root DIR --start D --end D
 """
@@ -11,9 +12,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pyarrow as pa
-from deltalake import write_deltalake
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, TableName
@@ -23,11 +22,12 @@ from ecom_assets.transforms.silver import parse_order_lines, silver_lines
 from resources.spark import LocalSparkSession
 
 
-def _write(warehouse: Path, table: TableName, rows, partition_by=None) -> int:
-    arrow = rows.toArrow()
-    arrow = arrow.cast(pa.schema([field.with_nullable(True) for field in arrow.schema]))
-    write_deltalake(str(warehouse.joinpath(*table.parts)), arrow, mode="overwrite", partition_by=partition_by)
-    return arrow.num_rows
+def _write(warehouse: Path, table: TableName, rows: DataFrame, partition_by: tuple[str, ...] = ()) -> int:
+    """Overwrite the table with `rows` (cached, so the count and the write share one computation)."""
+    rows = rows.cache()
+    written = rows.count()
+    rows.write.format("delta").mode("overwrite").partitionBy(*partition_by).save(str(warehouse.joinpath(*table.parts)))
+    return written
 
 
 def run(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
@@ -37,11 +37,11 @@ def run(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRang
         for day in days
         for path in sorted((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv"))
     ]
-    bronze = to_bronze(read_landing_csv(spark, files), ingestion_date=datetime.now(UTC).date()).cache()
-    written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, list(BRONZE_PARTITION_COLUMNS))}
-    silver = silver_lines(parse_order_lines(bronze)).cache()
+    bronze = to_bronze(read_landing_csv(spark, files), ingestion_date=datetime.now(UTC).date())
+    written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, BRONZE_PARTITION_COLUMNS)}
+    silver = silver_lines(parse_order_lines(bronze.cache()))
     written["silver"] = _write(warehouse, ORDERS_CLEANED, silver)
-    first_sales = first_sale_dates(sale_customers(silver))
+    first_sales = first_sale_dates(sale_customers(silver.cache()))
     written["gold"] = _write(warehouse, SALES_METRICS, daily_sales_metrics(silver, first_sales, days.days()))
     return written
 
@@ -57,7 +57,7 @@ def main() -> None:
     started = time.perf_counter()
     spark = LocalSparkSession().get_session()  # the pipeline's own local Spark settings
     spark.sparkContext.setLogLevel("ERROR")
-    written = run(spark, args.landing_root, args.warehouse_root, DateRange(args.start, args.end))
+    written = run(spark, args.landing_root, args.warehouse_root.resolve(), DateRange(args.start, args.end))
     spark.stop()
     print(f"plain_pyspark rows={written} seconds={time.perf_counter() - started:.1f}")
 

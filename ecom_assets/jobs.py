@@ -14,6 +14,7 @@ from dagster import (
     job,
     op,
 )
+from pydantic import Field
 
 from ecom_assets.assets.common import asset_key
 from ecom_assets.partitions import daily_partitions
@@ -39,9 +40,12 @@ MAINTAINED_TABLES: tuple[TableName, ...] = tables_owned()
 
 
 class MaintenanceConfig(Config):
-    """How long VACUUM keeps files no longer referenced by the current table version."""
+    """How long each table keeps files no longer referenced by its current version (its time-travel reach).
 
-    retention_hours: int = 168
+    It becomes the table's `delta.deletedFileRetentionDuration`, which VACUUM honours.
+    """
+
+    retention_hours: int = Field(default=168, ge=0)
 
 
 @op(description="OPTIMIZE (compact small files) and VACUUM every pipeline table; reports files before and after.")

@@ -3,8 +3,9 @@
 ecom-dq-report --start 2011-01-01 --end 2011-03-31 [--out dq-report.html]
 
 Reads `ecommerce_catalog.logs.data_quality_results` and `ecommerce_catalog.logs.etl_errors`
-from the local warehouse (no Spark, no Dagster); the page has inline SVG plots and no external
-assets, so it opens anywhere and can be mailed or archived.
+where the settings (`ECOM_*`, see `resources.settings`) say the tables are: by path with
+delta-rs, no Spark and no Dagster needed; by catalog name with the cluster's Spark. The page has
+inline SVG plots and no external assets, so it opens anywhere and can be mailed or archived.
 """
 
 import argparse
@@ -20,7 +21,8 @@ from ecom_assets.assets.quality import RESULTS_SCHEMA
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, TableName
 from ecom_assets.transforms.errors import ETL_ERROR_COLUMNS
-from resources import DeltaRsLakehouse, local_lakehouse
+from resources.settings import Settings
+from resources.table_reader import TableReader
 
 PLOTTED_CHECKS = {
     "gross_revenue_anomaly": "Gross revenue (GBP)",
@@ -170,12 +172,11 @@ latest evaluation per check and day.</p>
 """
 
 
-def read_range(lakehouse: DeltaRsLakehouse, table: TableName, columns: Sequence[str], days: DateRange) -> pd.DataFrame:
+def read_range(reader: TableReader, table: TableName, columns: Sequence[str], days: DateRange) -> pd.DataFrame:
     """A log table's rows of `days` as pandas; no rows (with the table's columns) when it does not exist yet."""
-    if not lakehouse.exists(table):
+    if not reader.exists(table):
         return pd.DataFrame(columns=list(columns))
-    filters = [("partition_date", ">=", days.start), ("partition_date", "<=", days.end)]
-    return lakehouse.open(table).to_pandas(filters=filters)
+    return reader.to_pandas(table, [("partition_date", ">=", days.start), ("partition_date", "<=", days.end)])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -186,9 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("dq-report.html"))
     args = parser.parse_args(argv)
     days = DateRange(args.start, args.end)
-    lakehouse = local_lakehouse()
-    results = read_range(lakehouse, DATA_QUALITY_RESULTS, RESULTS_SCHEMA.names, days)
-    errors = read_range(lakehouse, ETL_ERRORS, ETL_ERROR_COLUMNS, days)
+    reader = TableReader(Settings.from_environment())
+    results = read_range(reader, DATA_QUALITY_RESULTS, RESULTS_SCHEMA.names, days)
+    errors = read_range(reader, ETL_ERRORS, ETL_ERROR_COLUMNS, days)
     args.out.write_text(render_report(results, errors, days), encoding="utf-8")
     latest = latest_results(results)
     failed = int((~latest["passed"].astype(bool)).sum())

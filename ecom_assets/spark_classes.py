@@ -54,7 +54,7 @@ def _dump(archive: Path) -> None:
     from ecom_assets.assets.silver import orders_cleaned
     from ecom_assets.dates import DateRange
     from ecom_assets.sample_data import generate
-    from resources import DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone
+    from resources import DataQualityPolicy, Lakehouse, LocalLandingZone
 
     spark = LocalSparkSession(class_archive="", java_options=f"{QUICK_JIT} -XX:ArchiveClassesAtExit={archive}")
     with tempfile.TemporaryDirectory(prefix="ecom-spark-classes-") as scratch:
@@ -67,7 +67,7 @@ def _dump(archive: Path) -> None:
             resources={
                 "spark": spark,
                 "landing": LocalLandingZone(root=str(landing)),
-                "lakehouse": DeltaRsLakehouse(warehouse_root=str(Path(scratch) / "warehouse")),
+                "lakehouse": Lakehouse(warehouse_root=str(Path(scratch) / "warehouse")),
                 "quality": DataQualityPolicy(),
                 "step_launcher": ResourceDefinition.none_resource(),
             },

@@ -1,4 +1,4 @@
-"""Shared fixtures: one real local Spark session, temporary landing and warehouse folders."""
+"""Shared fixtures: one real local Spark session with Delta Lake, moto's S3 server, temporary landing and warehouse."""
 
 import os
 import shutil
@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyspark
 import pytest
 from dagster import DagsterInstance, ResourceDefinition, materialize
 from pyspark.sql import SparkSession
@@ -14,17 +15,58 @@ from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
-from resources import BusinessRules, DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, LocalSparkSession
+from ecom_assets_tests.servers import TEST_AWS_ENVIRONMENT, moto_server
+from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone, LocalSparkSession
+from resources.spark import SESSION_SETTINGS
 
 SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail" / "by-day"
 PIPELINE_ASSETS = [order_transactions, orders_cleaned, sales_metrics]
-TEST_SPARK = LocalSparkSession(master="local[2]", shuffle_partitions=2, driver_memory="2g")
+ON_RUNTIME_SPARK = not pyspark.__version__.startswith("4.2.")
+"""True when this suite runs on the Databricks Runtime's Spark instead of the pipeline's (test_runtime_parity.py)."""
+
+
+def pytest_report_header() -> str:
+    """Name the Spark the suite runs on (the runtime-parity test looks for it)."""
+    return f"pyspark {pyspark.__version__}"
 
 
 @pytest.fixture(scope="session")
-def spark() -> SparkSession:
-    """The real in-process Spark session every test shares (one JVM per test process)."""
-    return TEST_SPARK.get_session()
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback for the whole test session, with its test credentials in the environment."""
+    saved = {name: os.environ.get(name) for name in TEST_AWS_ENVIRONMENT}
+    os.environ.update(TEST_AWS_ENVIRONMENT)
+    try:
+        with moto_server() as endpoint:
+            yield endpoint
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def test_spark(s3_endpoint: str) -> LocalSparkSession:
+    """The local Spark resource of the tests: Delta Lake, and S3 at the session's moto server."""
+    return LocalSparkSession(
+        master="local[2]", shuffle_partitions=2, driver_memory="2g", s3=True, s3_endpoint_url=s3_endpoint
+    )
+
+
+@pytest.fixture(scope="session")
+def spark(request: pytest.FixtureRequest) -> SparkSession:
+    """The real in-process Spark session every test shares (one JVM per test process).
+
+    On the Databricks Runtime's Spark it is a plain session with the settings every cluster
+    session of the pipeline gets (`SESSION_SETTINGS`), as `ClusterSparkSession` sets them.
+    """
+    if not ON_RUNTIME_SPARK:
+        return request.getfixturevalue("test_spark").get_session()
+    builder = SparkSession.builder.master("local[2]").config("spark.driver.bindAddress", "127.0.0.1")
+    for key, value in {**SESSION_SETTINGS, "spark.sql.shuffle.partitions": "2"}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 @pytest.fixture
@@ -53,13 +95,13 @@ def landing_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def lakehouse(tmp_path: Path) -> DeltaRsLakehouse:
-    """A delta-rs lakehouse in an empty temporary warehouse folder."""
-    return DeltaRsLakehouse(warehouse_root=str(tmp_path / "warehouse"))
+def lakehouse(tmp_path: Path) -> Lakehouse:
+    """Delta tables by path in an empty temporary warehouse folder."""
+    return Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
 
 
 @pytest.fixture
-def run_days(spark, landing_root: Path, lakehouse: DeltaRsLakehouse):
+def run_days(spark, test_spark: LocalSparkSession, landing_root: Path, lakehouse: Lakehouse):
     """Materialize bronze, silver and gold (or the given assets) for a range of days as one run; returns the result.
 
     `run.lakehouse` and `run.resources` may be replaced between runs (another warehouse, other rules).
@@ -81,7 +123,7 @@ def run_days(spark, landing_root: Path, lakehouse: DeltaRsLakehouse):
     run.instance = instance
     run.lakehouse = lakehouse
     run.resources = {
-        "spark": TEST_SPARK,
+        "spark": test_spark,
         "landing": LocalLandingZone(root=str(landing_root)),
         "quality": DataQualityPolicy(),
         "business_rules": BusinessRules(),

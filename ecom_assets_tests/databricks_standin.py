@@ -1,11 +1,14 @@
-"""A Databricks REST stand-in on 127.0.0.1: DBFS and Jobs runs, each run executed in a subprocess on local Spark.
+"""A Databricks REST stand-in on 127.0.0.1: DBFS, clusters and Jobs runs, each run executed in a subprocess.
 
 It speaks the parts of the real API that dagster-databricks' step launcher and the Databricks
 SDK use (see ../shared/DATABRICKS_NOTES.md): DBFS create/add-block/close/put/read/get-status/
-mkdirs/delete (API 2.0) and jobs runs/submit, runs/get, runs/cancel (API 2.1 and 2.2). A
-submitted `spark_python_task` runs as a cluster would run it: a Python process with a Spark
-session already started and `dbutils` and `sc` as globals, its `/dbfs/...` paths mapped onto
-the stand-in's DBFS folder.
+mkdirs/delete (API 2.0), clusters create/get/delete/list, and jobs runs/submit, runs/get,
+runs/cancel (API 2.1 and 2.2). A submitted `spark_python_task` runs as a Databricks cluster
+would run it: a Python process with the cluster's Spark session already started (Delta Lake
+built in, a persistent Hive metastore standing in for the workspace catalog, session defaults
+unlike the pipeline's), `DATABRICKS_RUNTIME_VERSION` set, `dbutils` and `sc` as globals, and its
+`/dbfs/...` paths mapped onto the stand-in's DBFS folder. Every request body and uploaded byte
+is kept (`received`), so tests can look for what must never be sent.
 """
 
 import base64
@@ -24,8 +27,10 @@ from urllib.parse import parse_qs, urlparse
 _CLUSTER_RUNNER = r"""
 import json, os, runpy, sys, traceback, types
 from pyspark.sql import SparkSession
+from resources.spark import DELTA_ENGINE
+from resources.spark_jars import DELTA, jar_paths
 
-dbfs_root, python_file, *parameters = sys.argv[1:]
+dbfs_root, workspace_root, python_file, *parameters = sys.argv[1:]
 
 def local(path):
     for prefix in ("dbfs:", "/dbfs"):
@@ -40,15 +45,30 @@ class Secrets:
         return secrets[scope][key]
 
 os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-spark = (
+builder = (
     SparkSession.builder.master("local[2]")
     .config("spark.driver.host", "127.0.0.1")
     .config("spark.driver.bindAddress", "127.0.0.1")
     .config("spark.ui.enabled", "false")
-    .config("spark.sql.session.timeZone", "UTC")
+    .config("spark.ui.showConsoleProgress", "false")
+    .config("spark.driver.extraClassPath", os.pathsep.join(str(path) for path in jar_paths((DELTA,))))
     .config("spark.sql.shuffle.partitions", "2")
-    .getOrCreate()
+    .config("spark.databricks.delta.snapshotPartitions", "1")
+    # Defaults unlike the pipeline's: the step must set its own session settings (ClusterSparkSession).
+    .config("spark.sql.session.timeZone", "America/Los_Angeles")
+    .config("spark.sql.ansi.enabled", "false")
+    # The workspace catalog: a Hive metastore that outlives each run, tables managed under warehouse/.
+    .config("spark.sql.warehouse.dir", os.path.join(workspace_root, "warehouse"))
+    .config(
+        "spark.hadoop.javax.jdo.option.ConnectionURL",
+        "jdbc:derby:;databaseName=" + os.path.join(workspace_root, "metastore_db") + ";create=true",
+    )
+    .enableHiveSupport()
 )
+for key, value in DELTA_ENGINE.items():
+    builder = builder.config(key, value)
+spark = builder.getOrCreate()
+spark.sparkContext.setLogLevel("ERROR")
 sys.argv = [local(python_file), *(local(p) for p in parameters)]
 try:
     runpy.run_path(
@@ -82,19 +102,40 @@ class SubmittedRun:
 
 
 @dataclass
+class Cluster:
+    """A cluster created through the stand-in's clusters API."""
+
+    cluster_id: str
+    spec: dict
+    state: str = "RUNNING"
+
+
+RUNTIME_VERSION = "17.3"
+"""What `DATABRICKS_RUNTIME_VERSION` says on the stand-in's clusters."""
+
+
+@dataclass
 class DatabricksStandIn:
-    """Serve the stand-in on 127.0.0.1; `runs` keeps every submitted run, `tokens` every bearer token seen."""
+    """Serve the stand-in on 127.0.0.1.
+
+    `runs` keeps every submitted run, `clusters` every created cluster, `tokens` every bearer
+    token seen and `received` every request body and uploaded block, decoded.
+    """
 
     root: Path
     environment: dict[str, str]
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     fail_next_run_with: str | None = None
     runs: dict[int, SubmittedRun] = field(default_factory=dict)
+    clusters: dict[str, Cluster] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
+    received: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.dbfs = self.root / "dbfs"
         self.dbfs.mkdir(parents=True, exist_ok=True)
+        self.workspace = self.root / "workspace"
+        self.workspace.mkdir(parents=True, exist_ok=True)
         self._handles: dict[int, Path] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -138,7 +179,9 @@ class DatabricksStandIn:
         body = {}
         if method == "POST":
             length = int(request.headers.get("Content-Length") or 0)
-            body = json.loads(request.rfile.read(length) or b"{}")
+            raw = request.rfile.read(length) or b"{}"
+            self.received.append(raw)
+            body = json.loads(raw)
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
             self.tokens.add(auth.removeprefix("Bearer "))
@@ -184,8 +227,10 @@ class DatabricksStandIn:
         return 200, {"handle": handle}
 
     def _dbfs_add_block(self, body: dict) -> tuple[int, dict]:
+        data = base64.b64decode(body["data"])
+        self.received.append(data)
         with self._handles[int(body["handle"])].open("ab") as handle:
-            handle.write(base64.b64decode(body["data"]))
+            handle.write(data)
         return 200, {}
 
     def _dbfs_close(self, body: dict) -> tuple[int, dict]:
@@ -195,7 +240,9 @@ class DatabricksStandIn:
     def _dbfs_put(self, body: dict) -> tuple[int, dict]:
         path = self.local_path(body["path"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(body.get("contents", "")))
+        data = base64.b64decode(body.get("contents", ""))
+        self.received.append(data)
+        path.write_bytes(data)
         return 200, {}
 
     def _dbfs_read(self, query: dict) -> tuple[int, dict]:
@@ -235,11 +282,47 @@ class DatabricksStandIn:
             path.unlink()
         return 200, {}
 
+    # --- Clusters --------------------------------------------------------------------------------
+
+    def _clusters_create(self, body: dict) -> tuple[int, dict]:
+        if not body.get("spark_version"):
+            raise ValueError("spark_version is required")
+        with self._lock:
+            cluster = Cluster(cluster_id=f"standin-{next(self._ids):04d}", spec=body)
+            self.clusters[cluster.cluster_id] = cluster
+        return 200, {"cluster_id": cluster.cluster_id}
+
+    def _cluster(self, cluster_id: str) -> Cluster:
+        if cluster_id not in self.clusters:
+            raise FileNotFoundError(f"Cluster {cluster_id} does not exist")
+        return self.clusters[cluster_id]
+
+    def _clusters_get(self, query: dict) -> tuple[int, dict]:
+        cluster = self._cluster(query["cluster_id"])
+        return 200, {
+            **cluster.spec,
+            "cluster_id": cluster.cluster_id,
+            "state": cluster.state,
+            "state_message": "",
+            "spark_env_vars": cluster.spec.get("spark_env_vars", {}),
+        }
+
+    def _clusters_delete(self, body: dict) -> tuple[int, dict]:
+        self._cluster(body["cluster_id"]).state = "TERMINATED"
+        return 200, {}
+
+    def _clusters_list(self, query: dict) -> tuple[int, dict]:
+        return 200, {"clusters": [self._clusters_get({"cluster_id": cluster_id})[1] for cluster_id in self.clusters]}
+
     # --- Jobs ------------------------------------------------------------------------------------
 
     def _jobs_runs_submit(self, body: dict) -> tuple[int, dict]:
         tasks = body.get("tasks") or [body]
         task = tasks[0]["spark_python_task"]
+        if cluster_id := tasks[0].get("existing_cluster_id"):
+            cluster = self._cluster(cluster_id)
+            if cluster.state == "TERMINATED":  # Databricks starts a terminated cluster a run is submitted to
+                cluster.state = "RUNNING"
         with self._lock:
             run = SubmittedRun(run_id=next(self._ids), request=body)
             self.runs[run.run_id] = run
@@ -248,7 +331,11 @@ class DatabricksStandIn:
             run.state_message, self.fail_next_run_with = self.fail_next_run_with, None
             return 200, {"run_id": run.run_id}
         run.log_path = self.root / f"run-{run.run_id}.log"
-        environment = {**self.environment, "STANDIN_SECRETS": json.dumps(self.secrets)}
+        environment = {
+            **self.environment,
+            "STANDIN_SECRETS": json.dumps(self.secrets),
+            "DATABRICKS_RUNTIME_VERSION": RUNTIME_VERSION,
+        }
         with run.log_path.open("wb") as log:
             run.process = subprocess.Popen(
                 [
@@ -256,6 +343,7 @@ class DatabricksStandIn:
                     "-c",
                     _CLUSTER_RUNNER,
                     str(self.dbfs),
+                    str(self.workspace),
                     task["python_file"],
                     *task.get("parameters", []),
                 ],
@@ -308,3 +396,7 @@ class DatabricksStandIn:
     def submitted_tasks(self) -> list[dict]:
         """The first task of every submitted run, as the launcher sent it."""
         return [(run.request.get("tasks") or [run.request])[0] for run in self.runs.values()]
+
+    def managed_table_path(self, schema: str, table: str) -> Path:
+        """Where the workspace catalog keeps a managed table's files."""
+        return self.workspace / "warehouse" / f"{schema}.db" / table

@@ -23,14 +23,17 @@ from ecom_assets.dates import DateRange
 from ecom_assets.jobs import daily_sales_job
 from ecom_assets.partitions import daily_partitions
 from ecom_assets.sample_data import generate
-from ecom_assets_tests.conftest import PIPELINE_ASSETS, TEST_SPARK
+from ecom_assets_tests.conftest import PIPELINE_ASSETS
 from ecom_assets_tests.dagster_dev import free_port
-from resources import DataQualityPolicy, DeltaRsLakehouse, LocalLandingZone, SmtpEmailResource
+from resources import DataQualityPolicy, Lakehouse, LocalLandingZone, SmtpEmailResource
 from resources.landing import day_folder
 
 
 def core_daily_job(resources: dict) -> JobDefinition:
-    """daily_sales_job over bronze, silver and gold only (what fails there is what these tests mail)."""
+    """daily_sales_job over bronze, silver and gold only (what fails there is what these tests mail).
+
+    `resources` must give the `spark` resource (the tests' own) and may replace any other.
+    """
     return Definitions(
         assets=PIPELINE_ASSETS,
         jobs=[
@@ -39,7 +42,6 @@ def core_daily_job(resources: dict) -> JobDefinition:
             )
         ],
         resources={
-            "spark": TEST_SPARK,
             "quality": DataQualityPolicy(),
             "step_launcher": ResourceDefinition.none_resource(),
             **resources,
@@ -76,15 +78,16 @@ def smtp_server(port: int):
 
 
 @pytest.fixture
-def failed_run(tmp_path, spark, dagster_home):
+def failed_run(tmp_path, test_spark, dagster_home):
     """A real instance holding one failed run of daily_sales_job (its warehouse cannot be written)."""
     instance = DagsterInstance.local_temp(str(dagster_home))
     generate(tmp_path / "landing", DateRange(date(2011, 1, 4), date(2011, 1, 4)))
     (tmp_path / "not_a_folder").write_text("")
     job = core_daily_job(
         {
+            "spark": test_spark,
             "landing": LocalLandingZone(root=str(tmp_path / "landing")),
-            "lakehouse": DeltaRsLakehouse(warehouse_root=str(tmp_path / "not_a_folder")),
+            "lakehouse": Lakehouse(warehouse_root=str(tmp_path / "not_a_folder")),
         }
     )
     result = job.execute_in_process(instance=instance, partition_key="2011-01-04", raise_on_error=False)
@@ -146,7 +149,7 @@ def test_an_unconfigured_mailer_keeps_alerts_waiting(failed_run):
 
 
 @pytest.fixture
-def runs_with_failed_checks(tmp_path, spark, dagster_home):
+def runs_with_failed_checks(tmp_path, test_spark, dagster_home):
     """A real instance with two runs of daily_sales_job (bronze, silver, gold): one whose WARN anomaly fails
     (the run succeeds), one whose blocking header check fails (the run fails)."""
     instance = DagsterInstance.local_temp(str(dagster_home))
@@ -159,8 +162,9 @@ def runs_with_failed_checks(tmp_path, spark, dagster_home):
     )
     job = core_daily_job(
         {
+            "spark": test_spark,
             "landing": LocalLandingZone(root=str(landing)),
-            "lakehouse": DeltaRsLakehouse(warehouse_root=str(tmp_path / "warehouse")),
+            "lakehouse": Lakehouse(warehouse_root=str(tmp_path / "warehouse")),
             "quality": DataQualityPolicy(anomaly_min_history_days=1),
         }
     )

@@ -10,7 +10,7 @@ from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
-from resources import DeltaRsLakehouse, LocalSparkSession
+from resources import Lakehouse, LocalSparkSession
 
 pytestmark = pytest.mark.slow
 PLAIN_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_pyspark.py"
@@ -27,7 +27,7 @@ def plain_pyspark():
 def test_the_plain_script_writes_the_gold_the_definitions_give(spark, plain_pyspark, landing_root, tmp_path):
     days = DateRange(date(2011, 1, 3), date(2011, 1, 9))
     generate(landing_root, days, seed=7)
-    warehouse = DeltaRsLakehouse(warehouse_root=str(tmp_path / "plain"))
+    warehouse = Lakehouse(warehouse_root=str(tmp_path / "plain"))
 
     written = plain_pyspark.run(spark, landing_root, Path(warehouse.warehouse_root), days)
 
@@ -38,6 +38,8 @@ def test_the_plain_script_writes_the_gold_the_definitions_give(spark, plain_pysp
     source_rows = sum(len(path.read_text().splitlines()) - 1 for path in landing_root.glob("raw/**/*.csv"))
     assert written["bronze"] == warehouse.read(spark, ORDER_TRANSACTIONS).count() == source_rows
     assert written["silver"] == warehouse.read(spark, ORDERS_CLEANED).count() == len(lines)
+    engines = {warehouse.history(table)[0].engine for table in (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)}
+    assert all("Delta-Lake" in engine for engine in engines), "the baseline writes with the pipeline's engine"
 
 
 def test_the_local_session_jvm_runs_with_the_resources_java_options(spark):

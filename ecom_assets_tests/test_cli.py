@@ -11,7 +11,7 @@ import pytest
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import SALES_METRICS
 from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
-from resources import DeltaRsLakehouse
+from resources import Lakehouse
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -59,7 +59,7 @@ def test_dagster_cli_materializes_a_partition_range_as_one_run(spark, tmp_path, 
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stderr.count("RUN_SUCCESS") == 1
 
-    lakehouse = DeltaRsLakehouse(warehouse_root=env["ECOM_WAREHOUSE_ROOT"])
+    lakehouse = Lakehouse(warehouse_root=env["ECOM_WAREHOUSE_ROOT"])
     gold = {row["order_date"]: row.asDict() for row in lakehouse.read(spark, SALES_METRICS).collect()}
     days = DateRange(date(2011, 1, 3), date(2011, 1, 5))
     assert gold == expected_sales_metrics(distinct_valid_lines(tmp_path / "data"), days.days())

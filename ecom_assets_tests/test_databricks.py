@@ -1,6 +1,12 @@
-"""ECOM_DEPLOYMENT=databricks against a Databricks REST stand-in on 127.0.0.1 that runs each step in a subprocess."""
+"""ECOM_DEPLOYMENT=databricks against a Databricks REST stand-in on 127.0.0.1 that runs each step in a subprocess.
+
+The stand-in's "cluster" is local Spark with Delta Lake and a persistent Hive metastore standing
+in for the workspace catalog, so the production lakehouse (tables by three-level catalog name)
+runs for real; see `databricks_standin.py`.
+"""
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -16,38 +22,46 @@ from databricks.sdk.errors import ResourceDoesNotExist
 from databricks.sdk.service.jobs import SparkPythonTask, SubmitTask
 
 from ecom_assets.dates import DateRange
+from ecom_assets.definitions import defs
 from ecom_assets.sample_data import generate
-from ecom_assets.tables import DIM_PROMOTIONS, SALES_METRICS
+from ecom_assets.tables import SALES_METRICS
 from ecom_assets_tests.databricks_standin import DatabricksStandIn
-from resources import BusinessRules, DeltaRsLakehouse, deployment_resources
-from resources.databricks import ClusterSparkSession, UnityCatalogLakehouse, step_launcher_config
+from resources import Lakehouse, Settings, deployment_resources
+from resources.databricks import ClusterSparkSession, step_launcher_config
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 DAY = DateRange(date(2011, 1, 4), date(2011, 1, 4))
 TOKEN = "dapi-standin-token"
+SECRET_LOOKING = {
+    "ECOM_SMTP_PASSWORD": "smtp-password-never-sent",
+    "ECOM_REPORTING_API_TOKEN": "api-token-never-sent",
+    "ECOM_PARTNER_KEY": "partner-key-never-sent",
+}
+"""Variables a deployment might have, whose values must never leave for the cluster."""
 
 
 @pytest.fixture
 def databricks(tmp_path):
     """The stand-in serving on loopback, and the environment that points the code location at it."""
-    landing, warehouse = tmp_path / "databricks_landing", tmp_path / "databricks_warehouse"
+    landing = tmp_path / "databricks_landing"
     generate(landing, DAY, seed=21)
     environment = {
         **os.environ,
+        **SECRET_LOOKING,
         "ECOM_DEPLOYMENT": "databricks",
-        "ECOM_LAKEHOUSE": "delta_rs",
+        "ECOM_CATALOG": "spark_catalog",
         "ECOM_LANDING_ROOT": str(landing),
-        "ECOM_WAREHOUSE_ROOT": str(warehouse),
         "ECOM_DATABRICKS_POLL_SECONDS": "0.5",
         "ECOM_DATABRICKS_SECRET_SCOPE": "ecom-test",
         "DATABRICKS_TOKEN": TOKEN,
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
     }
+    environment.pop("ECOM_WAREHOUSE_ROOT", None)
     (tmp_path / "dagster_home").mkdir()
     standin = DatabricksStandIn(
         root=tmp_path / "standin",
-        environment=environment,
+        environment={name: value for name, value in environment.items() if name not in SECRET_LOOKING},
         secrets={"ecom-test": {"aws_access_key_id": "AKIASTANDIN", "aws_secret_access_key": "standin-secret"}},
     )
     environment["DATABRICKS_HOST"] = standin.start()
@@ -55,17 +69,6 @@ def databricks(tmp_path):
         yield standin, environment
     finally:
         standin.stop()
-
-
-CORE_AND_CALENDAR = ",".join(
-    [
-        "ecommerce_catalog/raw/order_transactions",
-        "ecommerce_catalog/processed/orders_cleaned",
-        "ecommerce_catalog/analytics/sales_metrics",
-        "ecommerce_catalog/processed/dim_promotions",
-    ]
-)
-"""Bronze, silver, gold, and the asset that reads the promotions calendar shipped with the code."""
 
 
 def step_failures(environment: dict) -> list[str]:
@@ -89,44 +92,40 @@ def materialize(environment: dict, selection: str, cwd: Path) -> subprocess.Comp
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,
     )
 
 
-def test_each_step_runs_as_a_databricks_run_and_gold_matches_a_local_run(
+def test_the_whole_daily_job_runs_remotely_on_one_cluster_with_the_production_lakehouse(
     databricks, tmp_path, spark, lakehouse, run_days, landing_root
 ):
     standin, environment = databricks
+    every_asset = defs.resolve_job_def("daily_sales_job").asset_layer.executable_asset_keys
 
-    completed = materialize(environment, CORE_AND_CALENDAR, tmp_path)
+    completed = materialize(environment, "*", tmp_path)
 
     assert completed.returncode == 0, completed.stderr[-4000:]
     tasks = standin.submitted_tasks()
-    assert len(tasks) == 4, "bronze, silver, gold and the calendar each ran as one submitted run"
+    assert len(tasks) == len(every_asset), "every asset of the daily job ran as one submitted run"
     assert all(run.result_state == "SUCCESS" for run in standin.runs.values())
-    main_files = [task["spark_python_task"]["python_file"] for task in tasks]
-    assert all(f.startswith("dbfs:///dagster_staging/") and f.endswith("/databricks_step_main.py") for f in main_files)
-    steps = [f.split("/")[-2] for f in main_files]
-    assert [step for step in steps if "dim_promotions" not in step] == [
-        "ecommerce_catalog__raw__order_transactions",
-        "ecommerce_catalog__processed__orders_cleaned",
-        "ecommerce_catalog__analytics__sales_metrics",
-    ]
-    cluster = tasks[0]["new_cluster"]
-    assert cluster["autoscale"] == {"min_workers": 4, "max_workers": 16}
-    assert cluster["node_type_id"] == "m5.large" and cluster["spark_version"].endswith("-scala2.12")
-    assert any(lib.get("pypi", {}).get("package", "").startswith("deltalake==") for lib in tasks[0]["libraries"])
+    (cluster,) = standin.clusters.values()
+    assert {task["existing_cluster_id"] for task in tasks} == {cluster.cluster_id}, "one cluster for the whole run"
+    assert cluster.state == "TERMINATED", "the run's cluster ends with the run"
+    assert cluster.spec["spark_version"] == "17.3.x-scala2.13" and cluster.spec["autotermination_minutes"] > 0
     assert standin.tokens == {TOKEN}
     step_stdouts = sorted((standin.dbfs / "dagster_staging").glob("*/*/stdout"))
-    assert len(step_stdouts) == 4
-    assert all("Running dagster job" in path.read_text() for path in step_stdouts), "each step ran in a subprocess"
-    calendar = DeltaRsLakehouse(warehouse_root=environment["ECOM_WAREHOUSE_ROOT"]).read(spark, DIM_PROMOTIONS)
-    assert calendar.count() == len(BusinessRules().promotions()), "the shipped calendar travelled with the code"
+    assert len(step_stdouts) == len(every_asset)
+    assert all("Running dagster job" in path.read_text() for path in step_stdouts), "each step ran on the cluster"
+    sent = b"".join(standin.received)
+    assert not [name for name, value in SECRET_LOOKING.items() if value.encode() in sent], "no secret left home"
 
-    remote = DeltaRsLakehouse(warehouse_root=environment["ECOM_WAREHOUSE_ROOT"])
+    remote_gold_path = standin.managed_table_path("analytics", "sales_metrics")
+    remote_gold = spark.read.format("delta").load(str(remote_gold_path))
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{remote_gold_path}`").first()
+    assert history["engineInfo"].startswith("Apache-Spark") and "Delta-Lake" in history["engineInfo"]
     generate(landing_root, DAY, seed=21)
     assert run_days(DAY).success
-    assert sorted(remote.read(spark, SALES_METRICS).collect()) == sorted(lakehouse.read(spark, SALES_METRICS).collect())
+    assert sorted(remote_gold.collect()) == sorted(lakehouse.read(spark, SALES_METRICS).collect())
 
 
 def test_a_failing_remote_step_fails_the_dagster_step_with_the_remote_error(databricks, tmp_path):
@@ -138,6 +137,7 @@ def test_a_failing_remote_step_fails_the_dagster_step_with_the_remote_error(data
     (failure,) = step_failures(environment)
     assert "table ecommerce_catalog.raw.order_transactions does not exist yet" in failure
     assert [run.result_state for run in standin.runs.values()] == ["SUCCESS"], "the remote run ends, the step fails"
+    assert [cluster.state for cluster in standin.clusters.values()] == ["TERMINATED"], "a failed run ends its cluster"
 
 
 def test_a_databricks_run_that_does_not_succeed_fails_the_step_with_its_state_message(databricks, tmp_path):
@@ -151,27 +151,43 @@ def test_a_databricks_run_that_does_not_succeed_fails_the_step_with_its_state_me
     assert "Spot instance lost" in failure
 
 
-def test_the_deployment_switch_picks_the_resource_set_and_rejects_unknown_names(monkeypatch):
+def test_the_settings_pick_the_deployment_and_address_tables_by_catalog_name_on_databricks(monkeypatch):
     monkeypatch.setenv("ECOM_DEPLOYMENT", "databricks")
-    monkeypatch.delenv("ECOM_LAKEHOUSE", raising=False)
+    monkeypatch.delenv("ECOM_WAREHOUSE_ROOT", raising=False)
     monkeypatch.setenv("ECOM_DATABRICKS_CLUSTER_ID", "0101-123456-abcdefgh")
     chosen = deployment_resources()
-    assert isinstance(chosen["lakehouse"], UnityCatalogLakehouse)
     assert isinstance(chosen["spark"], ClusterSparkSession)
-    launcher_config = step_launcher_config()
+    assert chosen["lakehouse"].warehouse_root is None
+    assert chosen["lakehouse"].identifier(SALES_METRICS) == "ecommerce_catalog.analytics.sales_metrics"
+    launcher_config = step_launcher_config(Settings.from_environment())
     assert launcher_config["run_config"]["cluster"] == {"existing": "0101-123456-abcdefgh"}
     assert launcher_config["databricks_token"] == {"env": "DATABRICKS_TOKEN"}, "the token is read at run time"
     assert Path(launcher_config["local_pipeline_package_path"], "ecom_assets", "definitions.py").is_file()
     assert not Path(launcher_config["local_pipeline_package_path"], ".venv").exists()
 
     monkeypatch.setenv("ECOM_DEPLOYMENT", "local")
-    assert isinstance(deployment_resources()["lakehouse"], DeltaRsLakehouse)
+    local = deployment_resources()["lakehouse"]
+    assert isinstance(local, Lakehouse) and local.identifier(SALES_METRICS).startswith("delta.`")
     monkeypatch.setenv("ECOM_DEPLOYMENT", "kubernetes")
     with pytest.raises(ValueError, match="ECOM_DEPLOYMENT must be one of local, databricks"):
         deployment_resources()
 
 
-def test_the_standin_speaks_the_dbfs_and_jobs_apis_as_the_databricks_sdk_uses_them(tmp_path):
+def test_only_the_settings_and_never_a_secret_are_forwarded_to_the_cluster(monkeypatch):
+    for name, value in SECRET_LOOKING.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ECOM_DEPLOYMENT", "databricks")
+    monkeypatch.setenv("ECOM_LANDING_BUCKET", "landing-bucket")
+
+    config = step_launcher_config(Settings.from_environment())
+
+    forwarded = config["env_variables"]
+    assert forwarded["ECOM_DEPLOYMENT"] == "databricks" and forwarded["ECOM_LANDING_BUCKET"] == "landing-bucket"
+    assert not set(forwarded) & set(SECRET_LOOKING)
+    assert not [value for value in SECRET_LOOKING.values() if value in json.dumps(config)]
+
+
+def test_the_standin_speaks_the_dbfs_clusters_and_jobs_apis_as_the_databricks_sdk_uses_them(tmp_path):
     standin = DatabricksStandIn(root=tmp_path / "standin", environment=dict(os.environ))
     host = standin.start()
     try:
@@ -184,6 +200,11 @@ def test_the_standin_speaks_the_dbfs_and_jobs_apis_as_the_databricks_sdk_uses_th
         client.dbfs.delete("/checks/folder", recursive=True)
         with pytest.raises(ResourceDoesNotExist):
             client.dbfs.get_status("/checks/folder/a.txt")
+
+        cluster = client.clusters.create(spark_version="17.3.x-scala2.13", cluster_name="c", num_workers=1).result()
+        assert cluster.state.value == "RUNNING"
+        client.clusters.delete(cluster.cluster_id).result()
+        assert client.clusters.get(cluster.cluster_id).state.value == "TERMINATED"
 
         (standin.dbfs / "sleep.py").write_text("import time\ntime.sleep(60)\n")
         task = SubmitTask(task_key="t", spark_python_task=SparkPythonTask(python_file="dbfs:/sleep.py"))

@@ -1,9 +1,13 @@
-"""The landing zone on S3, against moto's S3-compatible server on 127.0.0.1 started by the tests."""
+"""S3 the way Databricks uses it: Spark reads landing files and reads and writes Delta tables at `s3a://`.
 
-import socket
+Against moto's S3 server on 127.0.0.1 (started for the test session, see conftest). Concurrent
+writers on one table are kept safe by the conditional-PUT log store (`resources/jvm`).
+"""
+
 import subprocess
 import sys
-import time
+import threading
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -14,71 +18,54 @@ from dagster import DagsterInstance, ResourceDefinition, build_sensor_context, m
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
 from ecom_assets.sensors import landing_file_sensor
-from ecom_assets.tables import ETL_ERRORS, SALES_METRICS
-from ecom_assets_tests.conftest import PIPELINE_ASSETS, TEST_SPARK
-from ecom_assets_tests.dagster_dev import free_port
-from resources import DataQualityPolicy, DeltaRsLakehouse, S3LandingZone, landing_from_environment
+from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, SALES_METRICS, TableName
+from ecom_assets_tests.conftest import PIPELINE_ASSETS
+from resources import DataQualityPolicy, Lakehouse, S3LandingZone, Settings, landing_for
 
 pytestmark = pytest.mark.slow
-BUCKET = "ecom-landing"
 DAYS = DateRange(date(2011, 1, 4), date(2011, 1, 5))
+CONCURRENT_WRITER = Path(__file__).with_name("s3_writer.py")
+
+
+def new_bucket(client) -> str:
+    name = f"ecom-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    return name
 
 
 @pytest.fixture
-def s3_endpoint(monkeypatch):
-    """moto's S3 server (its own process, as delta-rs holds the GIL while it waits for S3) on loopback.
-
-    Test credentials go into the environment; the server is stopped after the test.
-    """
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    port = free_port()
-    server = subprocess.Popen(
-        [Path(sys.executable).parent / "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "moto_server did not start"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def s3(s3_endpoint):
+    """A boto3 client on the session's moto server."""
+    return boto3.client("s3", endpoint_url=s3_endpoint)
 
 
 @pytest.fixture
-def uploaded(s3_endpoint, landing_root, monkeypatch):
-    """Generated landing files uploaded with boto3 under `s3://ecom-landing/prod/raw/ecommerce_sales/...`."""
+def landing_bucket(s3, s3_endpoint, landing_root, monkeypatch):
+    """Generated landing files uploaded under `s3://<bucket>/prod/raw/ecommerce_sales/...`; the settings point there."""
     generate(landing_root, DAYS, seed=17)
-    client = boto3.client("s3", endpoint_url=s3_endpoint)
-    client.create_bucket(Bucket=BUCKET)
+    bucket = new_bucket(s3)
     for path in sorted(landing_root.rglob("*.csv")):
-        client.upload_file(str(path), BUCKET, "prod/" + path.relative_to(landing_root).as_posix())
-    monkeypatch.setenv("ECOM_LANDING_BUCKET", BUCKET)
+        s3.upload_file(str(path), bucket, "prod/" + path.relative_to(landing_root).as_posix())
+    monkeypatch.setenv("ECOM_LANDING_BUCKET", bucket)
     monkeypatch.setenv("ECOM_LANDING_PREFIX", "prod/")
     monkeypatch.setenv("ECOM_S3_ENDPOINT_URL", s3_endpoint)
-    return client
+    return bucket
 
 
-def materialize_days(landing, lakehouse):
-    """Bronze, silver and gold for DAYS as one run, from the given landing zone into the given lakehouse."""
-    return materialize(
+def test_spark_reads_s3_landing_files_and_writes_delta_tables_on_s3(
+    test_spark, spark, s3, landing_bucket, run_days, lakehouse
+):
+    settings = Settings.from_environment()
+    landing = landing_for(settings)
+    assert isinstance(landing, S3LandingZone) and settings.uses_s3
+    warehouse = Lakehouse(warehouse_root=f"s3a://{new_bucket(s3)}/lakehouse")
+
+    result = materialize(
         PIPELINE_ASSETS,
         resources={
-            "spark": TEST_SPARK,
+            "spark": test_spark,
             "landing": landing,
-            "lakehouse": lakehouse,
+            "lakehouse": warehouse,
             "quality": DataQualityPolicy(),
             "step_launcher": ResourceDefinition.none_resource(),
         },
@@ -88,30 +75,19 @@ def materialize_days(landing, lakehouse):
         },
     )
 
-
-def test_days_materialize_from_s3_landing_files_like_from_a_folder(
-    uploaded, tmp_path, spark, landing_root, lakehouse, run_days
-):
-    landing = landing_from_environment()
-    assert isinstance(landing, S3LandingZone)
-    assert (landing.bucket, landing.prefix, landing.stage_for_spark) == (BUCKET, "prod/", True)
-    landing = S3LandingZone(s3=landing.s3, bucket=BUCKET, prefix="prod/", staging_dir=str(tmp_path / "staging"))
-    s3_lakehouse = type(lakehouse)(warehouse_root=str(tmp_path / "s3_warehouse"))
-
-    result = materialize_days(landing, s3_lakehouse)
-
     assert result.success
-    assert run_days(DAYS).success  # the same files from the local folder
-    assert sorted(s3_lakehouse.read(spark, SALES_METRICS).collect()) == sorted(
-        lakehouse.read(spark, SALES_METRICS).collect()
-    )
-    assert not s3_lakehouse.exists(ETL_ERRORS), "nothing was rejected"
-    staged = sorted(p.relative_to(tmp_path / "staging").as_posix() for p in (tmp_path / "staging").rglob("*.csv"))
-    assert staged and all(p.startswith(f"{BUCKET}/prod/raw/ecommerce_sales/2011/01/0") for p in staged)
+    bucket = warehouse.warehouse_root.split("/")[2]
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert any(key.startswith("lakehouse/ecommerce_catalog/analytics/sales_metrics/_delta_log/") for key in keys)
+    assert not warehouse.exists(ETL_ERRORS), "nothing was rejected"
+    files = {row["source_file_name"] for row in warehouse.read(spark, ORDER_TRANSACTIONS).collect()}
+    assert files and all(name.startswith("2011/01/0") for name in files), "Spark read the objects at s3a://"
+    assert run_days(DAYS).success  # the same files from a local folder into a local warehouse
+    assert sorted(warehouse.read(spark, SALES_METRICS).collect()) == sorted(lakehouse.read(spark, SALES_METRICS).collect())
 
 
-def test_the_landing_sensor_sees_new_and_redelivered_objects_on_s3(uploaded):
-    landing = landing_from_environment()
+def test_the_landing_sensor_sees_new_and_redelivered_objects_on_s3(s3, landing_bucket):
+    landing = landing_for(Settings.from_environment())
 
     def tick(cursor):
         instance = DagsterInstance.ephemeral()
@@ -122,23 +98,57 @@ def test_the_landing_sensor_sees_new_and_redelivered_objects_on_s3(uploaded):
     days, cursor = tick(None)
     assert days == ["2011-01-04", "2011-01-05"]
     assert tick(cursor)[0] == [], "nothing changed, nothing runs"
-    key = next(o["Key"] for o in uploaded.list_objects_v2(Bucket=BUCKET)["Contents"] if "/2011/01/05/" in o["Key"])
-    body = uploaded.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    uploaded.put_object(Bucket=BUCKET, Key=key, Body=body + body.splitlines(keepends=True)[1])
+    key = next(o["Key"] for o in s3.list_objects_v2(Bucket=landing_bucket)["Contents"] if "/2011/01/05/" in o["Key"])
+    body = s3.get_object(Bucket=landing_bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=landing_bucket, Key=key, Body=body + body.splitlines(keepends=True)[1])
     assert tick(cursor)[0] == ["2011-01-05"], "a re-delivered object runs its day again"
 
 
-def test_the_delta_rs_warehouse_can_live_on_s3(uploaded, s3_endpoint, tmp_path, spark, lakehouse, run_days):
-    uploaded.create_bucket(Bucket="ecom-warehouse")
-    landing = S3LandingZone(s3=landing_from_environment().s3, bucket=BUCKET, prefix="prod/", staging_dir=str(tmp_path))
-    warehouse = DeltaRsLakehouse(warehouse_root="s3://ecom-warehouse/lakehouse")
+def test_of_writers_racing_for_one_table_version_exactly_one_wins(spark, s3):
+    bucket = new_bucket(s3)
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    commit = jvm.org.apache.hadoop.fs.Path(f"s3a://{bucket}/t/_delta_log/00000000000000000001.json")
+    outcomes: dict[int, str] = {}
 
-    result = materialize_days(landing, warehouse)
+    def write(writer: int) -> None:
+        store = jvm.ecom.delta.ConditionalPutLogStore(conf)
+        actions = jvm.java.util.Arrays.asList([f'{{"writer":{writer}}}']).iterator()
+        try:
+            store.write(commit, actions, False, conf)
+            outcomes[writer] = "won"
+        except Exception as error:  # noqa: BLE001 - the JVM's exception arrives as a Py4J error
+            outcomes[writer] = "lost" if "FileAlreadyExistsException" in str(error) else f"failed: {error}"
 
-    assert result.success
-    keys = [o["Key"] for o in uploaded.list_objects_v2(Bucket="ecom-warehouse")["Contents"]]
-    assert any(k.startswith("lakehouse/ecommerce_catalog/analytics/sales_metrics/_delta_log/") for k in keys)
-    assert run_days(DAYS).success
-    assert sorted(warehouse.read(spark, SALES_METRICS).collect()) == sorted(
-        lakehouse.read(spark, SALES_METRICS).collect()
-    )
+    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes.values()) == ["lost"] * 7 + ["won"], outcomes
+    (winner,) = [writer for writer, outcome in outcomes.items() if outcome == "won"]
+    body = s3.get_object(Bucket=bucket, Key="t/_delta_log/00000000000000000001.json")["Body"].read()
+    assert body == f'{{"writer":{winner}}}\n'.encode(), "the winner's commit is whole and nobody overwrote it"
+
+
+def test_two_processes_appending_to_one_table_on_s3_lose_nothing(spark, s3, s3_endpoint, tmp_path):
+    warehouse = Lakehouse(warehouse_root=f"s3a://{new_bucket(s3)}/lakehouse")
+    table = TableName("ecommerce_catalog", "logs", "concurrent")
+    appends = 6
+    warehouse.append(table, spark.createDataFrame([], "writer string, n int"))
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(CONCURRENT_WRITER), s3_endpoint, warehouse.warehouse_root, name, str(appends)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in ("A", "B")
+    ]
+    outputs = [writer.communicate(timeout=600)[0] for writer in writers]
+    assert all(writer.returncode == 0 for writer in writers), "\n".join(output[-3000:] for output in outputs)
+
+    rows = warehouse.read(spark, table).groupBy("writer").count().collect()
+    assert {row["writer"]: row["count"] for row in rows} == {"A": appends * 3, "B": appends * 3}
+    assert len(warehouse.history(table)) == 1 + 2 * appends, "every append is its own commit; none overwrote another"

@@ -1,178 +1,120 @@
-"""The Databricks deployment: steps launched on a Databricks cluster, tables in Unity Catalog.
+"""The Databricks deployment: every step of a run launched on one Databricks cluster.
 
-Everything here is configured from the environment (see the README's production section);
-the host and token are read as Dagster `EnvVar`s, never stored in config or logs.
+`run_cluster_step_launcher` is dagster-databricks' step launcher with two changes:
+- all steps of a Dagster run go to one cluster: the existing cluster the settings name, or a
+  cluster it starts at the run's first step and terminates when the run ends (the cluster also
+  auto-terminates after `autotermination_minutes` idle, should the run's process die);
+- only the settings reach the cluster (`Settings.forwarded_environment`), never a secret: the
+  AWS keys come from the workspace's secret scope, the Databricks token stays home (the step
+  on the cluster gets no launcher and needs no token).
+The host and token are read from `DATABRICKS_HOST` / `DATABRICKS_TOKEN` at run time (`EnvVar`).
 """
 
 import hashlib
-import os
 import shutil
 import tempfile
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Iterator
+from datetime import timedelta
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
-from dagster import ResourceDefinition
+from dagster import InitResourceContext, ResourceDefinition, resource
+from dagster._core.execution.context.system import StepExecutionContext
 from dagster_databricks import databricks_pyspark_step_launcher
-from pyspark.sql import DataFrame, SparkSession
+from dagster_databricks.databricks_pyspark_step_launcher import DatabricksPySparkStepLauncher
+from databricks.sdk.service.compute import AutoScale, DataSecurityMode
+from pyspark.sql import SparkSession
 
-from ecom_assets.dates import DateRange
-from ecom_assets.tables import TableName
-from resources.lakehouse import (
-    Filter,
-    Lakehouse,
-    MaintenanceReport,
-    MergeCounts,
-    apply_filters,
-    range_and_scope,
-    sql_predicate,
-    within,
-)
-from resources.spark import SparkSessionResource
+from resources.settings import DatabricksSettings, Settings
+from resources.spark import SESSION_SETTINGS, SparkSessionResource
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CODE_PACKAGES = ("ecom_assets", "resources")
+"""The top-level packages shipped to the cluster with every step (code.zip)."""
 CODE_SUFFIXES = (".py", ".yaml")
 """The code and the business rules files it ships with (`ecom_assets/config`)."""
-"""The top-level packages shipped to the cluster with every step (code.zip)."""
-CLUSTER_LIBRARIES = ("deltalake", "pandera", "pyarrow", "dagster-aws")
-"""PyPI packages the steps need on the cluster beyond Databricks' runtime and the launcher's defaults."""
-DEFAULT_SPARK_VERSION = "15.4.x-scala2.12"
-"""Databricks Runtime 15.4 LTS."""
+CLUSTER_LIBRARIES = ("pandera", "dagster-aws")
+"""PyPI packages the steps need on the cluster beyond the Databricks Runtime and the launcher's own."""
+RUN_TAG = "dagster_run_id"
+CLUSTER_START_TIMEOUT = timedelta(minutes=30)
 
 
 class ClusterSparkSession(SparkSessionResource):
-    """The Spark session a Databricks cluster already runs (the step executes on its driver)."""
+    """The Spark session a Databricks cluster already runs, with the pipeline's session settings applied."""
 
     def get_session(self) -> SparkSession:
-        """The cluster's session."""
-        return SparkSession.builder.getOrCreate()
+        """The cluster's session, with `SESSION_SETTINGS` (UTC, ANSI, Delta behaviour) set on it."""
+        session = SparkSession.builder.getOrCreate()
+        for key, value in SESSION_SETTINGS.items():
+            session.conf.set(key, value)
+        return session
 
 
-class UnityCatalogLakehouse(Lakehouse):
-    """Delta tables in Unity Catalog, written by Spark's Delta writer and delta-spark's `DeltaTable`.
+class RunClusterStepLauncher(DatabricksPySparkStepLauncher):
+    """dagster-databricks' launcher, running every step of one Dagster run on one cluster.
 
-    Tables are addressed by their three-level names (`ecommerce_catalog.processed.orders_cleaned`);
-    the catalog and schemas must exist and the cluster's principal must be allowed to write them.
+    With `run_cluster` (a Clusters API spec) and no existing cluster configured, the first step
+    starts a cluster for the run, tagged with the run id, and later steps reuse it;
+    `terminate_run_cluster` ends it. Libraries are installed on it once, by the first step.
     """
 
-    def _spark(self) -> SparkSession:
-        return SparkSession.builder.getOrCreate()
+    def __init__(self, run_cluster: dict[str, Any] | None = None, **launcher_config: Any) -> None:
+        super().__init__(**launcher_config)
+        self.run_cluster = run_cluster
+        self.run_cluster_id: str | None = None
 
-    def location(self, table: TableName) -> str:
-        """The Unity Catalog name."""
-        return table.full_name
+    def launch_step(self, step_context: StepExecutionContext) -> Iterator:
+        """Start the run's cluster on the first step (when the run has its own), then launch the step on it."""
+        if self.run_cluster is not None and self.run_cluster_id is None:
+            self.run_cluster_id = self._start_run_cluster(step_context)
+        if self.run_cluster_id is not None:
+            self.run_config = {**self.run_config, "cluster": {"existing": self.run_cluster_id}}
+        yield from super().launch_step(step_context)
 
-    def exists(self, table: TableName) -> bool:
-        """Whether the catalog has the table."""
-        return self._spark().catalog.tableExists(table.full_name)
-
-    def read(
-        self,
-        spark: SparkSession,
-        table: TableName,
-        columns: Sequence[str] | None = None,
-        filters: Sequence[Filter] = (),
-    ) -> DataFrame:
-        """The table's rows matching the filters (Delta data skipping prunes files)."""
-        if not self.exists(table):
-            raise LookupError(f"table {table.full_name} does not exist yet")
-        rows = apply_filters(spark.table(table.full_name), filters)
-        return rows.select(*columns) if columns else rows
-
-    def replace_date_range(
-        self,
-        table: TableName,
-        rows: DataFrame,
-        date_column: str,
-        date_range: DateRange,
-        partition_by: Sequence[str] = (),
-        scope: Mapping[str, str] | None = None,
-    ) -> Counter[date]:
-        """One Delta overwrite with `replaceWhere` over the range and scope; creates the table on first write."""
-        rows = rows.cache()
-        try:
-            counts = Counter({row[0]: row[1] for row in rows.groupBy(date_column).count().collect()})
-            writer = rows.write.format("delta")
-            if self.exists(table):
-                predicate = sql_predicate(range_and_scope(date_column, date_range, scope))
-                writer.mode("overwrite").option("replaceWhere", predicate).saveAsTable(table.full_name)
-            else:
-                writer.mode("append").partitionBy(*partition_by).saveAsTable(table.full_name)
-            return counts
-        finally:
-            rows.unpersist()
-
-    def overwrite(self, table: TableName, rows: DataFrame) -> int:
-        """A Delta overwrite of the whole table; the rows are checkpointed first, so they may read the table itself."""
-        rows = rows.localCheckpoint()
-        rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(table.full_name)
-        return rows.count()
-
-    def append(self, table: TableName, rows: DataFrame) -> None:
-        """A Delta append."""
-        rows.write.format("delta").mode("append").saveAsTable(table.full_name)
-
-    def delete_date_range(
-        self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
-    ) -> None:
-        """A Delta DELETE by predicate."""
-        if self.exists(table):
-            from delta.tables import DeltaTable
-
-            DeltaTable.forName(self._spark(), table.full_name).delete(
-                sql_predicate(range_and_scope(date_column, date_range, scope))
-            )
-
-    def merge_on_key(
-        self,
-        table: TableName,
-        rows: DataFrame,
-        key: str,
-        delete_unmatched_in: tuple[str, DateRange] | None = None,
-    ) -> MergeCounts:
-        """delta-spark MERGE; the counts come from the commit's operation metrics."""
-        from delta.tables import DeltaTable
-
-        if not self.exists(table):
-            rows.write.format("delta").saveAsTable(table.full_name)
-            return MergeCounts(inserted=self._spark().table(table.full_name).count(), updated=0, deleted=0)
-        target = DeltaTable.forName(self._spark(), table.full_name)
-        merger = (
-            target.alias("target")
-            .merge(rows.alias("source"), f"target.{key} = source.{key}")
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
+    def _start_run_cluster(self, step_context: StepExecutionContext) -> str:
+        run_id = step_context.dagster_run.run_id
+        spec = {**self.run_cluster, "cluster_name": f"ecom_assets run {run_id[:8]}"}
+        spec["custom_tags"] = {**spec.get("custom_tags", {}), RUN_TAG: run_id}
+        step_context.log.info(f"Starting a Databricks cluster for run {run_id} ({spec['spark_version']})")
+        clusters = self.databricks_runner.client.workspace_client.clusters
+        waiter = clusters.create(
+            spark_version=spec["spark_version"],
+            cluster_name=spec["cluster_name"],
+            node_type_id=spec.get("node_type_id"),
+            instance_pool_id=spec.get("instance_pool_id"),
+            autoscale=AutoScale(**spec["autoscale"]),
+            autotermination_minutes=spec["autotermination_minutes"],
+            custom_tags=spec["custom_tags"],
+            data_security_mode=DataSecurityMode.SINGLE_USER,
         )
-        if delete_unmatched_in is not None:
-            column, date_range = delete_unmatched_in
-            merger = merger.whenNotMatchedBySourceDelete(sql_predicate(within(f"target.{column}", date_range)))
-        merger.execute()
-        metrics = target.history(1).collect()[0]["operationMetrics"]
-        return MergeCounts(
-            inserted=int(metrics.get("numTargetRowsInserted", 0)),
-            updated=int(metrics.get("numTargetRowsUpdated", 0)),
-            deleted=int(metrics.get("numTargetRowsDeleted", 0)),
-        )
+        cluster = waiter.result(timeout=CLUSTER_START_TIMEOUT)
+        step_context.log.info(f"Databricks cluster {cluster.cluster_id} is running; every step of the run uses it")
+        return cluster.cluster_id
 
-    def compact_and_vacuum(self, table: TableName, retention_hours: int) -> MaintenanceReport:
-        """OPTIMIZE and VACUUM by SQL; file counts from DESCRIBE DETAIL."""
-        spark = self._spark()
+    def terminate_run_cluster(self) -> None:
+        """Terminate the cluster this launcher started for its run (nothing when it started none)."""
+        if self.run_cluster_id is not None:
+            self.databricks_runner.client.workspace_client.clusters.delete(self.run_cluster_id)
+            self.run_cluster_id = None
 
-        def files() -> int:
-            return spark.sql(f"DESCRIBE DETAIL {table.full_name}").first()["numFiles"]
 
-        before = files()
-        spark.sql(f"OPTIMIZE {table.full_name}")
-        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", str(retention_hours >= 168).lower())
-        vacuumed = spark.sql(f"VACUUM {table.full_name} RETAIN {retention_hours} HOURS").count()
-        return MaintenanceReport(before, files(), vacuumed)
+def run_cluster_spec(databricks: DatabricksSettings) -> dict[str, Any]:
+    """The cluster a run starts for its steps when no existing cluster is configured."""
+    spec: dict[str, Any] = {
+        "spark_version": databricks.spark_version,
+        "autoscale": {"min_workers": databricks.min_workers, "max_workers": databricks.max_workers},
+        "autotermination_minutes": databricks.autotermination_minutes,
+    }
+    if databricks.instance_pool_id:
+        spec["instance_pool_id"] = databricks.instance_pool_id
+    else:
+        spec["node_type_id"] = databricks.node_type
+    return spec
 
 
 def staged_code_root() -> str:
-    """A folder holding only this project's packages, zipped and shipped to the cluster with each step.
+    """A folder holding only this project's packages, zipped and shipped to the cluster with every step.
 
     The launcher zips everything under `local_pipeline_package_path`; pointing it at the project
     root would ship the virtualenv and the data too. The folder is named by a hash of the code,
@@ -202,60 +144,54 @@ def staged_code_root() -> str:
     return str(root)
 
 
-def _cluster() -> dict:
-    """An existing cluster (`ECOM_DATABRICKS_CLUSTER_ID`) or a new job cluster as the seed's workflow had."""
-    if cluster_id := os.environ.get("ECOM_DATABRICKS_CLUSTER_ID"):
-        return {"existing": cluster_id}
-    return {
-        "new": {
-            "size": {
-                "autoscale": {
-                    "min_workers": int(os.environ.get("ECOM_DATABRICKS_MIN_WORKERS", "4")),
-                    "max_workers": int(os.environ.get("ECOM_DATABRICKS_MAX_WORKERS", "16")),
-                }
-            },
-            "spark_version": os.environ.get("ECOM_DATABRICKS_SPARK_VERSION", DEFAULT_SPARK_VERSION),
-            "nodes": {"node_types": {"node_type_id": os.environ.get("ECOM_DATABRICKS_NODE_TYPE", "m5.large")}},
-            "data_security_mode": "SINGLE_USER",
-        }
-    }
+STARTED_PER_RUN = "started-per-run"
+"""Stands for the run's own cluster in the launcher's config until the first step starts it."""
 
 
-def _forwarded_environment() -> dict[str, str]:
-    """The pipeline's settings, passed on to the cluster so the remote step builds the same resources."""
-    return {name: value for name, value in os.environ.items() if name.startswith("ECOM_") and "PASSWORD" not in name}
+def step_launcher_config(settings: Settings) -> dict[str, Any]:
+    """The step launcher's configuration, from the settings; no secret value is in it.
 
-
-def step_launcher_config() -> dict:
-    """The step launcher's configuration, from the environment.
-
-    Host and token come from `DATABRICKS_HOST` / `DATABRICKS_TOKEN` at run time; AWS keys for
-    boto3 on the cluster come from the secret scope `ECOM_DATABRICKS_SECRET_SCOPE` (keys
-    `aws_access_key_id`, `aws_secret_access_key`) into environment variables.
+    Host and token are `EnvVar`s read at run time. The environment forwarded to the cluster is
+    the settings' own (`Settings.forwarded_environment`); the AWS keys reach the cluster from
+    the secret scope (keys `aws_access_key_id`, `aws_secret_access_key`).
     """
-    scope = os.environ.get("ECOM_DATABRICKS_SECRET_SCOPE", "ecom")
+    databricks = settings.databricks
     libraries = [{"pypi": {"package": f"{name}=={version(name)}"}} for name in CLUSTER_LIBRARIES]
     return {
         "run_config": {
             "run_name": "ecom_assets step",
-            "cluster": _cluster(),
+            "cluster": {"existing": databricks.cluster_id or STARTED_PER_RUN},
             "libraries": libraries,
-            "install_default_libraries": os.environ.get("ECOM_DATABRICKS_INSTALL_LIBRARIES", "true") == "true",
+            "install_default_libraries": databricks.install_libraries,
         },
         "databricks_host": {"env": "DATABRICKS_HOST"},
         "databricks_token": {"env": "DATABRICKS_TOKEN"},
-        "env_variables": _forwarded_environment(),
+        "env_variables": settings.forwarded_environment(),
+        "add_dagster_env_variables": False,
         "secrets_to_env_variables": [
-            {"name": "AWS_ACCESS_KEY_ID", "key": "aws_access_key_id", "scope": scope},
-            {"name": "AWS_SECRET_ACCESS_KEY", "key": "aws_secret_access_key", "scope": scope},
+            {"name": "AWS_ACCESS_KEY_ID", "key": "aws_access_key_id", "scope": databricks.secret_scope},
+            {"name": "AWS_SECRET_ACCESS_KEY", "key": "aws_secret_access_key", "scope": databricks.secret_scope},
         ],
         "local_pipeline_package_path": staged_code_root(),
-        "staging_prefix": os.environ.get("ECOM_DATABRICKS_STAGING_PREFIX", "/dagster_staging"),
-        "poll_interval_sec": float(os.environ.get("ECOM_DATABRICKS_POLL_SECONDS", "5")),
+        "staging_prefix": databricks.staging_prefix,
+        "poll_interval_sec": databricks.poll_seconds,
         "verbose_logs": False,
     }
 
 
-def databricks_step_launcher() -> ResourceDefinition:
-    """`databricks_pyspark_step_launcher` configured from the environment (see `step_launcher_config`)."""
-    return databricks_pyspark_step_launcher.configured(step_launcher_config())
+def run_cluster_step_launcher(settings: Settings) -> ResourceDefinition:
+    """The step launcher of the Databricks deployment: one cluster per run (see `RunClusterStepLauncher`)."""
+    run_cluster = None if settings.databricks.cluster_id else run_cluster_spec(settings.databricks)
+
+    @resource(
+        config_schema=databricks_pyspark_step_launcher.config_schema,
+        description="Launches each step on Databricks; all steps of a run share one cluster.",
+    )
+    def launcher(context: InitResourceContext) -> Iterator[RunClusterStepLauncher]:
+        step_launcher = RunClusterStepLauncher(run_cluster=run_cluster, **context.resource_config)
+        try:
+            yield step_launcher
+        finally:
+            step_launcher.terminate_run_cluster()
+
+    return launcher.configured(step_launcher_config(settings))

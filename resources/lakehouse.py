@@ -1,24 +1,28 @@
-"""Where tables live: Delta tables addressed by Unity Catalog names."""
+"""Where tables live: the pipeline's Delta tables, written and read by Spark's Delta Lake everywhere.
+
+One implementation serves every deployment. The only thing that differs is how a table is
+addressed, decided by `Lakehouse.identifier`: by path under `warehouse_root` (a local folder,
+or `s3a://bucket/prefix`) as `delta.\\`<root>/<catalog>/<schema>/<table>\\``, or, without a root, by
+its three-level catalog name (Unity Catalog on Databricks).
+"""
 
 import operator
-import os
-from abc import ABC, abstractmethod
+import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from dagster import ConfigurableResource
-from deltalake import DeltaTable, write_deltalake
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.dates import DateRange
-from ecom_assets.tables import TableName
+from ecom_assets.tables import CATALOG, TableName
 
 Filter = tuple[str, str, Any]
 """A row filter `(column, operator, value)`; operators: =, >, >=, <, <=."""
@@ -30,6 +34,8 @@ _SPARK_COMPARISONS = {
     "<": operator.lt,
     "<=": operator.le,
 }
+_COMMIT_TAG = "spark.databricks.delta.commitInfo.userMetadata"
+"""Delta records this session setting in the commits it makes: how a commit is found again in the history."""
 
 
 def within(column: str, date_range: DateRange) -> list[Filter]:
@@ -58,84 +64,20 @@ class MergeCounts:
     deleted: int
 
 
-class Lakehouse(ConfigurableResource, ABC):
-    """Reads and writes the pipeline's Delta tables; hides where they are and which writer is used."""
+@dataclass(frozen=True)
+class TableVersion:
+    """One commit of a table, as its history records it."""
 
-    @abstractmethod
-    def location(self, table: TableName) -> str:
-        """Where the table's data lives (a path or URI), for display."""
-
-    @abstractmethod
-    def exists(self, table: TableName) -> bool:
-        """Whether the table has been created."""
-
-    @abstractmethod
-    def read(
-        self,
-        spark: SparkSession,
-        table: TableName,
-        columns: Sequence[str] | None = None,
-        filters: Sequence[Filter] = (),
-    ) -> DataFrame:
-        """The table's rows matching all `filters` (AND), as a Spark DataFrame."""
-
-    @abstractmethod
-    def replace_date_range(
-        self,
-        table: TableName,
-        rows: DataFrame,
-        date_column: str,
-        date_range: DateRange,
-        partition_by: Sequence[str] = (),
-        scope: Mapping[str, str] | None = None,
-    ) -> Counter[date]:
-        """Replace the table's rows whose `date_column` is in `date_range` with `rows`.
-
-        `scope` narrows what is replaced to rows with those column values (a table shared by
-        several writers, e.g. `{"asset": ...}`). Creates the table on first write. Every row of
-        `rows` must fall in the range and scope. Returns the rows written per date.
-        """
-
-    @abstractmethod
-    def overwrite(self, table: TableName, rows: DataFrame) -> int:
-        """Replace the whole table with `rows` (a snapshot; created on first write); returns rows written."""
-
-    @abstractmethod
-    def append(self, table: TableName, rows: DataFrame) -> None:
-        """Add `rows` to the table (created on first write); for append-only logs."""
-
-    @abstractmethod
-    def delete_date_range(
-        self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
-    ) -> None:
-        """Delete the table's rows in `date_range` and `scope` (nothing to do when the table does not exist)."""
-
-    @abstractmethod
-    def merge_on_key(
-        self,
-        table: TableName,
-        rows: DataFrame,
-        key: str,
-        delete_unmatched_in: tuple[str, DateRange] | None = None,
-    ) -> MergeCounts:
-        """Upsert `rows` by `key`; optionally delete target rows missing from `rows` whose date
-        column lies in the given range (so a re-delivered window replaces what it last delivered).
-        """
-
-    @abstractmethod
-    def compact_and_vacuum(self, table: TableName, retention_hours: int) -> MaintenanceReport:
-        """OPTIMIZE the table's small files, then VACUUM files unreferenced for `retention_hours`."""
+    version: int
+    operation: str
+    metrics: dict[str, str]
+    engine: str
+    user_metadata: str | None
 
 
 def range_and_scope(date_column: str, date_range: DateRange, scope: Mapping[str, str] | None) -> list[Filter]:
     """Filters for the rows of a date range, narrowed to rows with the `scope` column values."""
     return within(date_column, date_range) + [(column, "=", value) for column, value in (scope or {}).items()]
-
-
-def _all_nullable(table: pa.Table) -> pa.Table:
-    """Delta columns are nullable; Spark marks some non-null, which delta-rs would reject on append."""
-    schema = pa.schema([field.with_nullable(True) for field in table.schema])
-    return table.cast(schema)
 
 
 def _sql_literal(value: Any) -> str:
@@ -151,15 +93,6 @@ def apply_filters(rows: DataFrame, filters: Sequence[Filter]) -> DataFrame:
     return rows
 
 
-def _arrow_filter(filters: Sequence[Filter]) -> pc.Expression | None:
-    """The filters as one pyarrow dataset expression (None without filters)."""
-    expression = None
-    for column, op, value in filters:
-        condition = _SPARK_COMPARISONS[op](pc.field(column), pc.scalar(value))
-        expression = condition if expression is None else expression & condition
-    return expression
-
-
 def sql_predicate(filters: Sequence[Filter]) -> str:
     """The filters as one SQL conjunction, e.g. `order_date >= '2011-01-01' AND line_type = 'sale'`."""
     for column, op, _ in filters:
@@ -168,41 +101,50 @@ def sql_predicate(filters: Sequence[Filter]) -> str:
     return " AND ".join(f"{column} {op} {_sql_literal(value)}" for column, op, value in filters)
 
 
-class DeltaRsLakehouse(Lakehouse):
-    """Delta tables under `<warehouse_root>/<catalog>/<schema>/<table>`, written by delta-rs.
+class Lakehouse(ConfigurableResource):
+    """Reads and writes the pipeline's Delta tables with Spark's Delta Lake (delta-spark), locally and on Databricks.
 
-    Writes go from Spark to delta-rs as Arrow; reads let delta-rs pick the snapshot's files and
-    Spark read them as Parquet. No Delta jars are needed on the local Spark classpath.
+    `warehouse_root` set: tables are addressed by path, `<root>/<catalog>/<schema>/<table>`
+    (a local folder, or `s3a://bucket/prefix`). Unset: by their three-level names in `catalog`
+    (Unity Catalog on Databricks), whose schemas are created on first write when missing.
+    Every write is one Delta commit; readers see the previous version until it lands.
     """
 
-    warehouse_root: str
+    warehouse_root: str | None = None
+    catalog: str = CATALOG
 
-    @property
-    def _remote(self) -> bool:
-        return "://" in self.warehouse_root
+    # --- addressing -----------------------------------------------------------------------------
 
-    def _storage_options(self) -> dict[str, str] | None:
-        """Object-store options for delta-rs; credentials come from the environment (`AWS_*`)."""
-        if not self._remote:
-            return None
-        options = {"AWS_S3_ALLOW_UNSAFE_RENAME": "true"}  # one writer per table; no DynamoDB lock here
-        if endpoint := os.environ.get("ECOM_S3_ENDPOINT_URL"):
-            options.update(AWS_ENDPOINT_URL=endpoint, AWS_ALLOW_HTTP=str(endpoint.startswith("http://")).lower())
-        return options
+    def identifier(self, table: TableName) -> str:
+        """How Spark SQL names the table: ``delta.`<path>` `` by path, `catalog.schema.table` by name."""
+        if self.warehouse_root is None:
+            return f"{self.catalog}.{table.schema}.{table.table}"
+        return f"delta.`{self.location(table)}`"
 
     def location(self, table: TableName) -> str:
-        """The table's folder (or object-store URI)."""
-        if self._remote:
-            return "/".join([self.warehouse_root.rstrip("/"), *table.parts])
-        return str(Path(self.warehouse_root).resolve().joinpath(*table.parts))
+        """Where the table lives: its path (or URI) by path, its catalog name by name."""
+        if self.warehouse_root is None:
+            return f"{self.catalog}.{table.schema}.{table.table}"
+        root = self.warehouse_root.rstrip("/")
+        if "://" not in root:
+            root = str(Path(root).resolve())
+        return "/".join([root, *table.parts])
 
-    def open(self, table: TableName) -> DeltaTable:
-        """The table's current snapshot, for delta-rs readers (the report, `show`)."""
-        return DeltaTable(self.location(table), storage_options=self._storage_options())
+    @staticmethod
+    def _spark() -> SparkSession:
+        return SparkSession.active()
 
     def exists(self, table: TableName) -> bool:
-        """Whether a Delta log exists at the table's folder."""
-        return DeltaTable.is_deltatable(self.location(table), storage_options=self._storage_options())
+        """Whether the table has been created."""
+        spark = self._spark()
+        if self.warehouse_root is None:
+            return spark.catalog.tableExists(self.identifier(table))
+        return DeltaTable.isDeltaTable(spark, self.location(table))
+
+    def _delta(self, table: TableName) -> DeltaTable:
+        return DeltaTable.forName(self._spark(), self.identifier(table))
+
+    # --- reads ----------------------------------------------------------------------------------
 
     def read(
         self,
@@ -210,28 +152,43 @@ class DeltaRsLakehouse(Lakehouse):
         table: TableName,
         columns: Sequence[str] | None = None,
         filters: Sequence[Filter] = (),
+        version: int | None = None,
     ) -> DataFrame:
-        """Read the current snapshot's Parquet files with Spark's native reader.
+        """The table's rows matching all `filters` (AND), as of `version` (the latest when None).
 
-        delta-rs resolves the snapshot and prunes files by partition values and statistics;
-        Spark reads the remaining files in parallel (hive-style partition columns come from the
-        paths). No Python round trip, no Delta jars. A warehouse on an object store is read by
-        delta-rs and handed to Spark as Arrow instead, since local Spark has no S3 connector.
+        Filters on partition columns prune partitions, others skip files by their statistics.
         """
         if not self.exists(table):
             raise LookupError(f"table {table.full_name} does not exist yet at {self.location(table)}")
-        delta = self.open(table)
-        if self._remote:
-            dataset = delta.to_pyarrow_dataset()
-            arrow = dataset.to_table(columns=list(columns) if columns else None, filter=_arrow_filter(filters))
-            return spark.createDataFrame(arrow)
-        files = delta.file_uris(file_pruning_predicate=sql_predicate(filters) or None)
-        schema = delta.to_pyarrow_dataset().schema
-        table_columns = list(columns) if columns else schema.names
-        if not files:
-            return spark.createDataFrame(schema.empty_table().select(table_columns))
-        rows = spark.read.option("basePath", self.location(table)).parquet(*files)
-        return apply_filters(rows, filters).select(*table_columns)
+        if version is None:
+            rows = spark.table(self.identifier(table))
+        else:
+            rows = spark.sql(f"SELECT * FROM {self.identifier(table)} VERSION AS OF {int(version)}")
+        rows = apply_filters(rows, filters)
+        return rows.select(*columns) if columns else rows
+
+    def history(self, table: TableName, limit: int | None = None) -> list[TableVersion]:
+        """The table's commits, newest first (the last `limit` of them)."""
+        delta = self._delta(table)
+        rows = (delta.history(limit) if limit else delta.history()).collect()
+        return [
+            TableVersion(
+                version=row["version"],
+                operation=row["operation"],
+                metrics=dict(row["operationMetrics"] or {}),
+                engine=row["engineInfo"] or "",
+                user_metadata=row["userMetadata"],
+            )
+            for row in rows
+        ]
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def _create(self, table: TableName, rows: DataFrame, partition_by: Sequence[str] = ()) -> None:
+        """Create the table from `rows` (its first commit)."""
+        if self.warehouse_root is None:
+            self._spark().sql(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{table.schema}")
+        rows.write.format("delta").mode("errorifexists").partitionBy(*partition_by).saveAsTable(self.identifier(table))
 
     def replace_date_range(
         self,
@@ -242,44 +199,57 @@ class DeltaRsLakehouse(Lakehouse):
         partition_by: Sequence[str] = (),
         scope: Mapping[str, str] | None = None,
     ) -> Counter[date]:
-        """Overwrite by predicate: one Delta commit deletes the range and adds the new rows."""
-        arrow = _all_nullable(rows.toArrow())
-        if self.exists(table):
-            write_deltalake(
-                self.location(table),
-                arrow,
-                mode="overwrite",
-                predicate=sql_predicate(range_and_scope(date_column, date_range, scope)),
-                storage_options=self._storage_options(),
-            )
-        else:
-            write_deltalake(
-                self.location(table),
-                arrow,
-                mode="append",
-                partition_by=list(partition_by) or None,
-                storage_options=self._storage_options(),
-            )
-        per_date = arrow.group_by(date_column).aggregate([([], "count_all")]).to_pylist()
-        return Counter({row[date_column]: row["count_all"] for row in per_date})
+        """Replace the table's rows whose `date_column` is in `date_range` with `rows`, in one commit.
+
+        `scope` narrows what is replaced to rows with those column values (a table shared by
+        several writers, e.g. `{"asset": ...}`). Creates the table on first write. Delta checks
+        that every row of `rows` falls in the range and scope. Returns the rows written per date.
+        """
+        rows = rows.persist()
+        try:
+            counts = Counter({row[0]: row[1] for row in rows.groupBy(date_column).count().collect()})
+            if self.exists(table):
+                predicate = sql_predicate(range_and_scope(date_column, date_range, scope))
+                rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(
+                    self.identifier(table)
+                )
+            else:
+                self._create(table, rows, partition_by)
+            return counts
+        finally:
+            rows.unpersist()
 
     def overwrite(self, table: TableName, rows: DataFrame) -> int:
-        """One delta-rs overwrite commit; the rows are computed in full first, so they may read the table itself."""
-        arrow = _all_nullable(rows.toArrow())
-        write_deltalake(
-            self.location(table),
-            arrow,
-            mode="overwrite",
-            schema_mode="overwrite",
-            storage_options=self._storage_options(),
-        )
-        return arrow.num_rows
+        """Replace the whole table with `rows` in one commit (created on first write); returns rows written.
+
+        `rows` may read the table itself: Delta reads the version the query started on.
+        """
+        rows = rows.persist()
+        try:
+            written = rows.count()
+            if self.exists(table):
+                rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
+                    self.identifier(table)
+                )
+            else:
+                self._create(table, rows)
+            return written
+        finally:
+            rows.unpersist()
 
     def append(self, table: TableName, rows: DataFrame) -> None:
-        """A delta-rs append commit."""
-        write_deltalake(
-            self.location(table), _all_nullable(rows.toArrow()), mode="append", storage_options=self._storage_options()
-        )
+        """Add `rows` to the table in one commit (created on first write); for append-only logs."""
+        if self.exists(table):
+            rows.write.format("delta").mode("append").saveAsTable(self.identifier(table))
+        else:
+            self._create(table, rows)
+
+    def delete_date_range(
+        self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
+    ) -> None:
+        """Delete the table's rows in `date_range` and `scope` (nothing to do when the table does not exist)."""
+        if self.exists(table):
+            self._delta(table).delete(sql_predicate(range_and_scope(date_column, date_range, scope)))
 
     def merge_on_key(
         self,
@@ -288,40 +258,74 @@ class DeltaRsLakehouse(Lakehouse):
         key: str,
         delete_unmatched_in: tuple[str, DateRange] | None = None,
     ) -> MergeCounts:
-        """MERGE with delta-rs: update matched keys, insert new ones, delete stale ones in range."""
-        arrow = _all_nullable(rows.toArrow())
+        """Upsert `rows` by `key` in one MERGE; optionally delete target rows missing from `rows` whose date
+        column lies in the given range (so a re-delivered window replaces what it last delivered).
+
+        The counts are those of this MERGE's own commit (the result MERGE returns).
+        """
         if not self.exists(table):
-            write_deltalake(self.location(table), arrow, mode="append", storage_options=self._storage_options())
-            return MergeCounts(inserted=arrow.num_rows, updated=0, deleted=0)
+            inserted = self.overwrite(table, rows)
+            return MergeCounts(inserted=inserted, updated=0, deleted=0)
         merger = (
-            self.open(table)
-            .merge(arrow, predicate=f"target.{key} = source.{key}", source_alias="source", target_alias="target")
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
+            self._delta(table)
+            .alias("target")
+            .merge(rows.alias("source"), f"target.{key} = source.{key}")
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
         )
         if delete_unmatched_in is not None:
             column, date_range = delete_unmatched_in
-            merger = merger.when_not_matched_by_source_delete(
-                predicate=sql_predicate(within(f"target.{column}", date_range))
-            )
-        metrics = merger.execute()
+            merger = merger.whenNotMatchedBySourceDelete(sql_predicate(within(f"target.{column}", date_range)))
+        result = merger.execute().first()
         return MergeCounts(
-            inserted=int(metrics.get("num_target_rows_inserted", 0)),
-            updated=int(metrics.get("num_target_rows_updated", 0)),
-            deleted=int(metrics.get("num_target_rows_deleted", 0)),
+            inserted=int(result["num_inserted_rows"]),
+            updated=int(result["num_updated_rows"]),
+            deleted=int(result["num_deleted_rows"]),
         )
 
-    def compact_and_vacuum(self, table: TableName, retention_hours: int) -> MaintenanceReport:
-        """delta-rs compaction, then vacuum (retention below Delta's 7-day default is allowed when asked)."""
-        delta = self.open(table)
-        files_before = len(delta.file_uris())
-        delta.optimize.compact()
-        vacuumed = delta.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
-        return MaintenanceReport(files_before, len(self.open(table).file_uris()), len(vacuumed))
+    # --- maintenance ----------------------------------------------------------------------------
 
-    def delete_date_range(
-        self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
-    ) -> None:
-        """A delta-rs DELETE by predicate; no Spark job."""
-        if self.exists(table):
-            self.open(table).delete(sql_predicate(range_and_scope(date_column, date_range, scope)))
+    def compact_and_vacuum(self, table: TableName, retention_hours: int) -> MaintenanceReport:
+        """OPTIMIZE the table's small files, then VACUUM files unreferenced for `retention_hours`.
+
+        The retention is the table's own setting (`delta.deletedFileRetentionDuration`), set here
+        when it differs, so every VACUUM of the table, and Delta's retention safety check, which
+        stays on, use the same figure; time travel reaches back that far. The file counts are
+        this table's own: OPTIMIZE's before and after, and the VACUUM commit tagged by this call.
+        """
+        spark = self._spark()
+        identifier = self.identifier(table)
+        retention = f"interval {int(retention_hours)} hours"
+        properties = self._delta(table).detail().first()["properties"] or {}
+        if properties.get("delta.deletedFileRetentionDuration") != retention:
+            spark.sql(f"ALTER TABLE {identifier} SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = '{retention}')")
+        files_before = self.file_count(table)
+        spark.sql(f"OPTIMIZE {identifier}").collect()
+        files_after = self.file_count(table)
+        with self._commit_tag(spark) as tag:
+            spark.sql(f"VACUUM {identifier}").collect()
+        vacuumed = sum(
+            int(entry.metrics.get("numDeletedFiles", 0))
+            for entry in self.history(table, limit=10)
+            if entry.operation == "VACUUM END" and entry.user_metadata == tag
+        )
+        return MaintenanceReport(files_before, files_after, vacuumed)
+
+    def file_count(self, table: TableName) -> int:
+        """How many data files the table's current version has."""
+        return int(self._spark().sql(f"DESCRIBE DETAIL {self.identifier(table)}").first()["numFiles"])
+
+    @staticmethod
+    @contextmanager
+    def _commit_tag(spark: SparkSession) -> Iterator[str]:
+        """Tag the commits made inside the block with a unique token (their `userMetadata`); yields the token."""
+        tag = f"ecom-{uuid.uuid4()}"
+        previous = spark.conf.get(_COMMIT_TAG, None)
+        spark.conf.set(_COMMIT_TAG, tag)
+        try:
+            yield tag
+        finally:
+            if previous is None:
+                spark.conf.unset(_COMMIT_TAG)
+            else:
+                spark.conf.set(_COMMIT_TAG, previous)

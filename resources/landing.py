@@ -3,7 +3,6 @@
 import hashlib
 import os
 import re
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import date
@@ -55,8 +54,8 @@ class LandingZone(ConfigurableResource, ABC):
     def read_bytes(self, path: str) -> bytes:
         """A file's whole content."""
 
-    def readable_path(self, path: str, content: bytes) -> str:
-        """A path Spark can read the file at, given its content (already read); the file's own path by default."""
+    def spark_path(self, path: str) -> str:
+        """Where Spark reads the file: the file's own path by default."""
         return path
 
     def files_by_day(self, days: Iterable[date]) -> dict[date, list[str]]:
@@ -101,17 +100,14 @@ class LocalLandingZone(LandingZone):
 class S3LandingZone(LandingZone):
     """A landing zone in an S3 bucket: `s3://<bucket>/<prefix>raw/ecommerce_sales/YYYY/MM/DD/*.csv`.
 
-    Files are listed and read through dagster-aws's S3 resource (boto3; credentials from the
-    environment). Local Spark has no S3 connector, so with `stage_for_spark` each file is written
-    to `staging_dir` (keeping its `YYYY/MM/DD/<name>` tail) before Spark reads it; on Databricks
-    Spark reads the `s3://` paths directly.
+    Files are listed and profiled through dagster-aws's S3 resource (boto3; credentials from the
+    environment); Spark reads them itself at `s3a://` (hadoop-aws locally, the cluster's S3
+    connector on Databricks).
     """
 
     s3: S3Resource
     bucket: str
     prefix: str = ""
-    stage_for_spark: bool = True
-    staging_dir: str = str(Path(tempfile.gettempdir()) / "ecom_landing_staging")
 
     def _key(self, path: str) -> str:
         return path.removeprefix(f"s3://{self.bucket}/")
@@ -147,11 +143,6 @@ class S3LandingZone(LandingZone):
         """The object's content."""
         return self.s3.get_client().get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
 
-    def readable_path(self, path: str, content: bytes) -> str:
-        """The `s3://` path on Databricks; locally, a staged copy of the content."""
-        if not self.stage_for_spark:
-            return path
-        staged = Path(self.staging_dir) / self.bucket / self._key(path)
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_bytes(content)
-        return str(staged)
+    def spark_path(self, path: str) -> str:
+        """The object's `s3a://` URI."""
+        return f"s3a://{self.bucket}/{self._key(path)}"

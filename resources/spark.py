@@ -1,4 +1,11 @@
-"""Where Spark runs: an in-process local session by default."""
+"""Where Spark runs, and the settings every session of the pipeline gets, locally and on a cluster.
+
+`SESSION_SETTINGS` are applied to every session the steps run on, the local one and a
+Databricks cluster's alike, so the transforms see the same time zone, the same ANSI semantics
+and the same Delta behaviour wherever they run. The local session adds what a cluster has built
+in (the Delta extension and catalog, the Delta and S3 jars) and tuning that only suits a small
+local machine (`LOCAL_TUNING`); neither is ever sent to a cluster.
+"""
 
 import functools
 import hashlib
@@ -15,11 +22,44 @@ from dagster import ConfigurableResource
 from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
+from resources.spark_jars import ARTIFACTS, DELTA, S3, jar_paths, log_store_jar
+
 CLASS_ARCHIVE_ENV = "ECOM_SPARK_CLASS_ARCHIVE"
 QUICK_JIT = "-XX:TieredStopAtLevel=1"
 """The driver JVM's default options: the quick JIT tier only (see `LocalSparkSession`)."""
 QUIET_CLASS_SHARING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 """JVM options that keep class-data-sharing notices (classes it skips, archives it cannot use) off the console."""
+
+SESSION_SETTINGS = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "true",
+    # A write never widens a table's schema on its own: a new or retyped column is a code change.
+    "spark.databricks.delta.schema.autoMerge.enabled": "false",
+    # VACUUM refuses a retention shorter than the table's deleted-file retention (7 days).
+    "spark.databricks.delta.retentionDurationCheck.enabled": "true",
+}
+"""Settings of every session the steps run on: local, and a Databricks cluster's (`ClusterSparkSession`)."""
+
+DELTA_ENGINE = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+"""Delta Lake in open-source Spark; a Databricks runtime has it built in."""
+
+LOCAL_TUNING = {
+    # Delta rebuilds a table's state with a Spark job of this many tasks after every commit; the
+    # default (50) suits a cluster and costs seconds per table version on a few local cores.
+    "spark.databricks.delta.snapshotPartitions": "1",
+    # VACUUM and file listings run as Spark jobs of up to 10,000 tasks by default.
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "4",
+    # A run reads hundreds of day files: list them on the driver instead of in a Spark job.
+    "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
+    "spark.ui.showConsoleProgress": "false",
+}
+"""Tuning for a local machine with a few cores; never applied to a cluster."""
+
+CONDITIONAL_PUT_LOG_STORE = "ecom.delta.ConditionalPutLogStore"
+"""The Delta log store for `s3a://` tables: commits by conditional PUT, safe with writers on many machines."""
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +73,22 @@ class SparkSessionResource(ConfigurableResource, ABC):
 
 
 class LocalSparkSession(SparkSessionResource):
-    """An in-process Spark session, bound to loopback, shared by every step of a run.
+    """An in-process Spark session with Delta Lake, bound to loopback, shared by every step of a run.
 
     The session is created on first use and reused (one JVM per process), so a run with the
-    in-process executor materializes bronze, silver and gold on one Spark session.
+    in-process executor materializes every asset on one Spark session. It loads Delta Lake's
+    jars, and with `s3` hadoop-aws and the conditional-PUT log store for `s3a://` paths (the
+    endpoint and region come from the fields; credentials from the environment, `AWS_*`).
 
     `java_options` go to the driver JVM. The default, `-XX:TieredStopAtLevel=1`, compiles with
     the quick JIT tier only: local runs are short jobs on a few cores, where the optimizing
-    compiler's threads compete with Spark's own for the CPU and pay off too late. Measured on
-    2 cores: a one-day run 23.0 s -> 17.1 s, the 245-day plain script 23.2 s -> 21.8 s; heavy
-    steps lose (dim_products 8.7 s -> 10.0 s). Set it to "" for long, CPU-heavy local runs.
+    compiler's threads compete with Spark's own for the CPU and pay off too late. Set it to ""
+    for long, CPU-heavy local runs.
 
     `class_archive` is a JVM class-data archive of Spark's classes (`ecom-spark-classes` writes
-    it; `dev.sh` does so once per install). The JVM maps it instead of loading and verifying
-    those classes one by one. `None` means the default archive of this environment when it
-    exists (see `default_class_archive`), "" means none. An archive the JVM cannot use is
-    skipped with a warning: the session then starts without it.
+    it; `dev.sh` does so once per install). `None` means the default archive of this
+    environment when it exists (see `default_class_archive`), "" means none. An archive the JVM
+    cannot use is skipped with a warning: the session then starts without it.
     """
 
     master: str = "local[*]"
@@ -57,6 +97,9 @@ class LocalSparkSession(SparkSessionResource):
     ui_enabled: bool = False
     java_options: str = QUICK_JIT
     class_archive: str | None = None
+    s3: bool = False
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
 
     def get_session(self) -> SparkSession:
         """The active session, started with this resource's settings if none is running."""
@@ -69,22 +112,50 @@ class LocalSparkSession(SparkSessionResource):
                 log.warning("Spark did not start with the class archive %s (%s); starting without it", archive, error)
         return self._session(self.java_options)
 
+    def settings(self) -> dict[str, str]:
+        """Every Spark setting the local session starts with."""
+        jars = jar_paths((DELTA, S3) if self.s3 else (DELTA,))
+        settings = {
+            **SESSION_SETTINGS,
+            **DELTA_ENGINE,
+            **LOCAL_TUNING,
+            # On the JVM's own class path (not spark.jars), so the class-data archive can hold them too.
+            "spark.driver.extraClassPath": os.pathsep.join(str(path) for path in jars),
+            "spark.driver.memory": self.driver_memory,
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.ui.enabled": str(self.ui_enabled).lower(),
+            "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
+        }
+        if self.s3:
+            settings.update(self._s3_settings())
+            settings["spark.driver.extraClassPath"] += os.pathsep + str(log_store_jar())
+        return settings
+
+    def _s3_settings(self) -> dict[str, str]:
+        """S3A for `s3a://` paths: the endpoint and region of the fields, Delta commits by conditional PUT."""
+        settings = {
+            "spark.hadoop.fs.s3a.endpoint.region": self.s3_region,
+            "spark.delta.logStore.s3a.impl": CONDITIONAL_PUT_LOG_STORE,
+            "spark.delta.logStore.s3.impl": CONDITIONAL_PUT_LOG_STORE,
+        }
+        if self.s3_endpoint_url:
+            settings.update(
+                {
+                    "spark.hadoop.fs.s3a.endpoint": self.s3_endpoint_url,
+                    "spark.hadoop.fs.s3a.path.style.access": "true",
+                    "spark.hadoop.fs.s3a.connection.ssl.enabled": str(
+                        self.s3_endpoint_url.startswith("https://")
+                    ).lower(),
+                }
+            )
+        return settings
+
     def _session(self, java_options: str) -> SparkSession:
-        session = (
-            SparkSession.builder.appName("ecom_assets")
-            .master(self.master)
-            .config("spark.driver.memory", self.driver_memory)
-            .config("spark.driver.extraJavaOptions", java_options)
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.ui.enabled", str(self.ui_enabled).lower())
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", str(self.shuffle_partitions))
-            .config("spark.sql.ansi.enabled", "true")
-            # A run reads hundreds of day files: list them on the driver instead of in a Spark job.
-            .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
-            .getOrCreate()
-        )
+        builder = SparkSession.builder.appName("ecom_assets").master(self.master)
+        for key, value in {**self.settings(), "spark.driver.extraJavaOptions": java_options}.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
         session.sparkContext.setLogLevel("WARN")
         return session
 
@@ -92,15 +163,16 @@ class LocalSparkSession(SparkSessionResource):
 def default_class_archive() -> str:
     """Where this environment's Spark class archive lives: `ECOM_SPARK_CLASS_ARCHIVE`, else in the virtualenv.
 
-    The file is named for the Spark and Java versions, since an archive fits only the JVM and
-    classpath that wrote it. Without a `java` to ask, there is none ("").
+    The file is named for the Spark and Java versions and the Delta jars, since an archive fits
+    only the JVM and class path that wrote it. Without a `java` to ask, there is none ("").
     """
     if (configured := os.environ.get(CLASS_ARCHIVE_ENV)) is not None:
         return configured
     java = _java_build()
     if not java:
         return ""
-    return str(Path(sys.prefix) / "share" / "ecom-assets" / f"spark-{pyspark.__version__}-java-{java}.jsa")
+    jars = hashlib.sha256(" ".join(a.file_name for a in ARTIFACTS if a.feature == DELTA).encode()).hexdigest()[:8]
+    return str(Path(sys.prefix) / "share" / "ecom-assets" / f"spark-{pyspark.__version__}-{jars}-java-{java}.jsa")
 
 
 @functools.cache

@@ -63,7 +63,7 @@ def order_transactions(
     contents = {path: landing.read_bytes(path) for path in files}
     profiles = {path: profile_landing_file(content) for path, content in contents.items()}
     session = spark.get_session()
-    spark_paths = {path: landing.readable_path(path, content) for path, content in contents.items()}
+    spark_paths = {path: landing.spark_path(path) for path in contents}
     bronze = to_bronze(_read_readable_files(session, profiles, spark_paths), ingestion_date=datetime.now(UTC).date())
     rows_by_day = lakehouse.replace_date_range(
         ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS

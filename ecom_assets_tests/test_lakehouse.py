@@ -1,0 +1,138 @@
+"""The lakehouse on Spark's Delta Lake: commits, versions, time travel, MERGE counts, OPTIMIZE and VACUUM."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from delta.tables import DeltaTable
+
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import generate
+from ecom_assets.tables import ORDER_TRANSACTIONS, SALES_METRICS, TableName
+from resources import Lakehouse
+from resources.spark import SESSION_SETTINGS
+
+SCRATCH = TableName("ecommerce_catalog", "processed", "scratch")
+RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+
+
+def day_rows(spark, day: date, keys: range, value: str = "a"):
+    return spark.createDataFrame([(f"k{key}", day, value) for key in keys], "key string, day date, value string")
+
+
+def data_files(lakehouse: Lakehouse, table: TableName) -> set[str]:
+    """The Parquet files in the table's folder, counted on disk (not through Delta)."""
+    return {str(path) for path in Path(lakehouse.location(table)).rglob("*.parquet") if "_delta_log" not in path.parts}
+
+
+def test_pipeline_tables_are_delta_tables_written_by_spark(spark, landing_root, lakehouse, run_days):
+    day = DateRange(date(2011, 1, 4), date(2011, 1, 4))
+    generate(landing_root, day)
+    assert run_days(day).success
+
+    for table in (ORDER_TRANSACTIONS, SALES_METRICS):
+        (first,) = lakehouse.history(table)
+        assert first.engine.startswith("Apache-Spark/4.2") and "Delta-Lake/4.4" in first.engine
+        assert (Path(lakehouse.location(table)) / "_delta_log" / "00000000000000000000.json").is_file()
+
+
+def test_a_rerun_makes_a_new_version_and_the_previous_one_stays_readable(spark, landing_root, lakehouse, run_days):
+    day = DateRange(date(2011, 1, 4), date(2011, 1, 4))
+    generate(landing_root, day)
+    assert run_days(day).success
+    first_version = lakehouse.history(SALES_METRICS)[0].version
+    before = lakehouse.read(spark, SALES_METRICS).collect()
+    day_file = next(landing_root.rglob("*.csv"))
+    lines = day_file.read_text().splitlines()
+    day_file.write_text("\n".join(lines[: len(lines) // 2]) + "\n")  # a corrected, shorter re-delivery
+
+    assert run_days(day).success
+
+    latest = lakehouse.history(SALES_METRICS)[0].version
+    assert latest > first_version
+    assert lakehouse.read(spark, SALES_METRICS).collect() != before
+    assert lakehouse.read(spark, SALES_METRICS, version=first_version).collect() == before
+
+
+def test_replacing_a_date_range_replaces_only_that_range_in_one_commit(spark, lakehouse):
+    first, second = date(2011, 1, 3), date(2011, 1, 4)
+    lakehouse.replace_date_range(
+        SCRATCH, day_rows(spark, first, range(3)).union(day_rows(spark, second, range(2))), "day", DateRange(first, second)
+    )
+    version = lakehouse.history(SCRATCH)[0].version
+
+    written = lakehouse.replace_date_range(SCRATCH, day_rows(spark, second, range(5), "b"), "day", DateRange(second, second))
+
+    assert written == {second: 5}
+    assert lakehouse.history(SCRATCH)[0].version == version + 1, "one commit"
+    rows = {(row["day"], row["value"]) for row in lakehouse.read(spark, SCRATCH).collect()}
+    assert rows == {(first, "a"), (second, "b")}
+    assert lakehouse.read(spark, SCRATCH, filters=[("day", "=", second)]).count() == 5
+    with pytest.raises(Exception, match="(?i)replaceWhere|does not conform|violate"):
+        lakehouse.replace_date_range(SCRATCH, day_rows(spark, first, range(1)), "day", DateRange(second, second))
+
+
+def test_merge_counts_are_the_merge_s_own_even_when_another_writer_commits_right_after_it(
+    spark, lakehouse, monkeypatch
+):
+    day = date(2011, 1, 3)
+    lakehouse.replace_date_range(SCRATCH, day_rows(spark, day, range(10)), "day", DateRange(day, day))
+    real_history = DeltaTable.history
+
+    def history_after_another_commit(delta_table, *args):
+        """Another writer commits to the table just before anyone reads its history."""
+        day_rows(spark, day, range(100, 101), "other").write.format("delta").mode("append").saveAsTable(
+            lakehouse.identifier(SCRATCH)
+        )
+        return real_history(delta_table, *args)
+
+    monkeypatch.setattr(DeltaTable, "history", history_after_another_commit)
+
+    counts = lakehouse.merge_on_key(SCRATCH, day_rows(spark, day, range(5, 20), "m"), "key")
+
+    assert (counts.inserted, counts.updated, counts.deleted) == (10, 5, 0)
+
+
+def test_optimize_and_vacuum_report_the_files_they_really_compacted_and_deleted(spark, lakehouse):
+    for offset in range(4):
+        day = date(2011, 1, 3) + timedelta(days=offset)
+        lakehouse.replace_date_range(SCRATCH, day_rows(spark, day, range(3)), "day", DateRange(day, day))
+    on_disk_before = data_files(lakehouse, SCRATCH)
+
+    report = lakehouse.compact_and_vacuum(SCRATCH, retention_hours=0)
+
+    on_disk_after = data_files(lakehouse, SCRATCH)
+    assert report.files_before == len(on_disk_before) >= 4
+    assert report.files_after == 1 == len(on_disk_after), "compacted into one file, the others vacuumed"
+    assert report.files_vacuumed == len(on_disk_before - on_disk_after) == len(on_disk_before)
+    assert lakehouse.read(spark, SCRATCH).count() == 12
+
+
+def test_vacuum_keeps_files_within_the_table_s_retention_and_its_safety_check_stays_on(spark, lakehouse):
+    day = date(2011, 1, 3)
+    lakehouse.replace_date_range(SCRATCH, day_rows(spark, day, range(3)), "day", DateRange(day, day))
+    lakehouse.replace_date_range(SCRATCH, day_rows(spark, day, range(4)), "day", DateRange(day, day))
+    files = data_files(lakehouse, SCRATCH)
+
+    report = lakehouse.compact_and_vacuum(SCRATCH, retention_hours=168)
+
+    assert report.files_vacuumed == 0 and files <= data_files(lakehouse, SCRATCH), "nothing younger was deleted"
+    assert spark.conf.get(RETENTION_CHECK) == SESSION_SETTINGS[RETENTION_CHECK] == "true"
+    with pytest.raises(Exception, match="(?i)retention"):
+        spark.sql(f"VACUUM {lakehouse.identifier(SCRATCH)} RETAIN 0 HOURS")
+
+
+def test_tables_can_be_addressed_by_catalog_name(spark, tmp_path):
+    catalog_lakehouse = Lakehouse(warehouse_root=None, catalog="spark_catalog")
+    table = TableName("ecommerce_catalog", f"test_{tmp_path.name[-8:].replace('-', '_')}", "names")
+    assert catalog_lakehouse.identifier(table) == f"spark_catalog.{table.schema}.names"
+    day = date(2011, 1, 3)
+    try:
+        catalog_lakehouse.replace_date_range(table, day_rows(spark, day, range(2)), "day", DateRange(day, day))
+        counts = catalog_lakehouse.merge_on_key(table, day_rows(spark, day, range(3), "b"), "key")
+
+        assert catalog_lakehouse.exists(table)
+        assert (counts.inserted, counts.updated) == (1, 2)
+        assert catalog_lakehouse.read(spark, table).count() == 3
+    finally:
+        spark.sql(f"DROP SCHEMA IF EXISTS spark_catalog.{table.schema} CASCADE")

@@ -1,0 +1,140 @@
+"""The one settings object: where the steps run (local or Databricks) and where data lives.
+
+Read from the environment in one place (`Settings.from_environment`); every resource set, the
+steward report and `show` are built from it. Secrets are not settings: the Databricks token,
+AWS keys and the SMTP password reach the resources as Dagster `EnvVar`s (or boto3's and
+hadoop's own credential chains), never as values held here.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from ecom_assets.tables import CATALOG
+
+DATABRICKS_RUNTIME = "17.3.x-scala2.13"
+"""Databricks Runtime 17.3 LTS, the default cluster runtime: Apache Spark 4.0.0, Scala 2.13, Python 3.12."""
+DATABRICKS_RUNTIME_SPARK = "4.0.0"
+"""The Apache Spark of that runtime; the transforms' tests run on it too (test_runtime_parity.py)."""
+DEFAULT_DATA_ROOT = Path("data")
+"""Relative to the working directory: `data/raw/ecommerce_sales/...` and `data/warehouse/...`."""
+DEPLOYMENTS = ("local", "databricks")
+
+
+@dataclass(frozen=True)
+class DatabricksSettings:
+    """How steps are launched on Databricks (see the README's production section)."""
+
+    cluster_id: str | None = None
+    """An existing cluster every step runs on; unset: one cluster is started for each run."""
+    spark_version: str = DATABRICKS_RUNTIME
+    node_type: str = "m5.large"
+    min_workers: int = 2
+    max_workers: int = 8
+    instance_pool_id: str | None = None
+    autotermination_minutes: int = 20
+    secret_scope: str = "ecom"
+    staging_prefix: str = "/dagster_staging"
+    poll_seconds: float = 5.0
+    install_libraries: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the pipeline runs and where its data lives.
+
+    | variable | meaning |
+    | `ECOM_DEPLOYMENT` | `local` (default) or `databricks` |
+    | `ECOM_LANDING_ROOT` | landing folder (default `data`) |
+    | `ECOM_LANDING_BUCKET`, `ECOM_LANDING_PREFIX` | landing on S3 instead: `s3://<bucket>/<prefix>raw/...` |
+    | `ECOM_WAREHOUSE_ROOT` | tables by path under this folder or `s3a://` URI (local default `data/warehouse`) |
+    | `ECOM_CATALOG` | the catalog of three-level table names (default `ecommerce_catalog`) |
+    | `ECOM_S3_ENDPOINT_URL`, `AWS_REGION` | an S3-compatible endpoint, the region |
+    | `ECOM_DATABRICKS_*` | see `DatabricksSettings` |
+
+    On Databricks, tables are addressed by catalog name (Unity Catalog) unless
+    `ECOM_WAREHOUSE_ROOT` is set; locally always by path.
+    """
+
+    deployment: str = "local"
+    landing_root: str = str(DEFAULT_DATA_ROOT)
+    landing_bucket: str | None = None
+    landing_prefix: str = ""
+    warehouse_root: str | None = str(DEFAULT_DATA_ROOT / "warehouse")
+    catalog: str = CATALOG
+    s3_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    databricks: DatabricksSettings = field(default_factory=DatabricksSettings)
+
+    def __post_init__(self) -> None:
+        if self.deployment not in DEPLOYMENTS:
+            raise ValueError(f"ECOM_DEPLOYMENT must be one of {', '.join(DEPLOYMENTS)}, not {self.deployment!r}")
+        if self.deployment == "local" and self.warehouse_root is None:
+            raise ValueError("local runs address tables by path: set ECOM_WAREHOUSE_ROOT")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """The settings the environment gives (`os.environ` by default); unset variables keep their defaults."""
+        env = os.environ if environ is None else environ
+        deployment = env.get("ECOM_DEPLOYMENT", "local")
+        default_warehouse = str(DEFAULT_DATA_ROOT / "warehouse") if deployment == "local" else None
+        return cls(
+            deployment=deployment,
+            landing_root=env.get("ECOM_LANDING_ROOT", str(DEFAULT_DATA_ROOT)),
+            landing_bucket=env.get("ECOM_LANDING_BUCKET") or None,
+            landing_prefix=env.get("ECOM_LANDING_PREFIX", ""),
+            warehouse_root=env.get("ECOM_WAREHOUSE_ROOT") or default_warehouse,
+            catalog=env.get("ECOM_CATALOG", CATALOG),
+            s3_endpoint_url=env.get("ECOM_S3_ENDPOINT_URL") or None,
+            aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+            databricks=_databricks_settings(env),
+        )
+
+    @property
+    def uses_s3(self) -> bool:
+        """Whether landing files or tables live on S3 (local Spark then loads hadoop-aws)."""
+        return bool(self.landing_bucket) or (self.warehouse_root or "").startswith(("s3a://", "s3://"))
+
+    def forwarded_environment(self) -> dict[str, str]:
+        """The settings as the environment variables that recreate them on a cluster: no secret among them."""
+        env = {
+            "ECOM_DEPLOYMENT": self.deployment,
+            "ECOM_LANDING_ROOT": self.landing_root,
+            "ECOM_LANDING_PREFIX": self.landing_prefix,
+            "ECOM_CATALOG": self.catalog,
+            "AWS_REGION": self.aws_region,
+        }
+        optional = {
+            "ECOM_LANDING_BUCKET": self.landing_bucket,
+            "ECOM_WAREHOUSE_ROOT": self.warehouse_root,
+            "ECOM_S3_ENDPOINT_URL": self.s3_endpoint_url,
+        }
+        env.update({name: value for name, value in optional.items() if value})
+        return env
+
+
+_DATABRICKS_VARIABLES = {
+    "cluster_id": "ECOM_DATABRICKS_CLUSTER_ID",
+    "spark_version": "ECOM_DATABRICKS_SPARK_VERSION",
+    "node_type": "ECOM_DATABRICKS_NODE_TYPE",
+    "min_workers": "ECOM_DATABRICKS_MIN_WORKERS",
+    "max_workers": "ECOM_DATABRICKS_MAX_WORKERS",
+    "instance_pool_id": "ECOM_DATABRICKS_INSTANCE_POOL_ID",
+    "autotermination_minutes": "ECOM_DATABRICKS_AUTOTERMINATION_MINUTES",
+    "secret_scope": "ECOM_DATABRICKS_SECRET_SCOPE",
+    "staging_prefix": "ECOM_DATABRICKS_STAGING_PREFIX",
+    "poll_seconds": "ECOM_DATABRICKS_POLL_SECONDS",
+    "install_libraries": "ECOM_DATABRICKS_INSTALL_LIBRARIES",
+}
+
+
+def _databricks_settings(env: Mapping[str, str]) -> DatabricksSettings:
+    values = {}
+    for spec in fields(DatabricksSettings):
+        raw = env.get(_DATABRICKS_VARIABLES[spec.name])
+        if raw is None or raw == "":
+            continue
+        kind = type(spec.default) if spec.default is not None else str
+        values[spec.name] = raw.lower() == "true" if kind is bool else kind(raw)
+    return DatabricksSettings(**values)
