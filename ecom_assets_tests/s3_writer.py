@@ -1,6 +1,6 @@
 """A second Spark driver for the concurrency test: appends rows to one Delta table on S3, one commit each.
 
-    python s3_writer.py ENDPOINT WAREHOUSE_ROOT WRITER APPENDS
+python s3_writer.py ENDPOINT WAREHOUSE_ROOT WRITER APPENDS
 """
 
 import sys

@@ -57,13 +57,15 @@ def test_a_rerun_makes_a_new_version_and_the_previous_one_stays_readable(spark, 
 def test_replacing_a_date_range_replaces_only_that_range_in_one_commit(spark, lakehouse):
     first, second = date(2011, 1, 3), date(2011, 1, 4)
     lakehouse.replace_date_range(
-        SCRATCH, day_rows(spark, first, range(3)).union(day_rows(spark, second, range(2))), "day", DateRange(first, second)
+        SCRATCH,
+        day_rows(spark, first, range(3)).union(day_rows(spark, second, range(2))),
+        "day",
+        DateRange(first, second),
     )
     version = lakehouse.history(SCRATCH)[0].version
 
-    written = lakehouse.replace_date_range(SCRATCH, day_rows(spark, second, range(5), "b"), "day", DateRange(second, second))
+    lakehouse.replace_date_range(SCRATCH, day_rows(spark, second, range(5), "b"), "day", DateRange(second, second))
 
-    assert written == {second: 5}
     assert lakehouse.history(SCRATCH)[0].version == version + 1, "one commit"
     rows = {(row["day"], row["value"]) for row in lakehouse.read(spark, SCRATCH).collect()}
     assert rows == {(first, "a"), (second, "b")}

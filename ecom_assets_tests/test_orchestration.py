@@ -2,8 +2,8 @@
 
 import os
 import time
-from pathlib import Path
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from dagster import DagsterInstance, build_schedule_context, build_sensor_context
 

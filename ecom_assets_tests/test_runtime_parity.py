@@ -26,7 +26,15 @@ def test_the_transform_tests_pass_on_the_databricks_runtime_spark(tmp_path):
     )
     here = Path(__file__).parent
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(str(here / name) for name in TRANSFORM_TESTS)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *(str(here / name) for name in TRANSFORM_TESTS),
+        ],
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(RUNTIME_PYSPARK), os.environ.get("PYTHONPATH", "")])},
         cwd=tmp_path,
         capture_output=True,

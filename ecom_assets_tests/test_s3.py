@@ -83,7 +83,9 @@ def test_spark_reads_s3_landing_files_and_writes_delta_tables_on_s3(
     files = {row["source_file_name"] for row in warehouse.read(spark, ORDER_TRANSACTIONS).collect()}
     assert files and all(name.startswith("2011/01/0") for name in files), "Spark read the objects at s3a://"
     assert run_days(DAYS).success  # the same files from a local folder into a local warehouse
-    assert sorted(warehouse.read(spark, SALES_METRICS).collect()) == sorted(lakehouse.read(spark, SALES_METRICS).collect())
+    assert sorted(warehouse.read(spark, SALES_METRICS).collect()) == sorted(
+        lakehouse.read(spark, SALES_METRICS).collect()
+    )
 
 
 def test_the_landing_sensor_sees_new_and_redelivered_objects_on_s3(s3, landing_bucket):

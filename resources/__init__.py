@@ -33,7 +33,9 @@ def landing_for(settings: Settings) -> LandingZone:
 
 def local_spark_for(settings: Settings) -> LocalSparkSession:
     """The in-process Spark session, with S3 access when landing files or tables live on S3."""
-    return LocalSparkSession(s3=settings.uses_s3, s3_endpoint_url=settings.s3_endpoint_url, s3_region=settings.aws_region)
+    return LocalSparkSession(
+        s3=settings.uses_s3, s3_endpoint_url=settings.s3_endpoint_url, s3_region=settings.aws_region
+    )
 
 
 def _shared_resources(settings: Settings) -> dict:

@@ -8,11 +8,9 @@ its three-level catalog name (Unity Catalog on Databricks).
 
 import operator
 import uuid
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -198,44 +196,32 @@ class Lakehouse(ConfigurableResource):
         date_range: DateRange,
         partition_by: Sequence[str] = (),
         scope: Mapping[str, str] | None = None,
-    ) -> Counter[date]:
+    ) -> None:
         """Replace the table's rows whose `date_column` is in `date_range` with `rows`, in one commit.
 
         `scope` narrows what is replaced to rows with those column values (a table shared by
         several writers, e.g. `{"asset": ...}`). Creates the table on first write. Delta checks
-        that every row of `rows` falls in the range and scope. Returns the rows written per date.
+        that every row of `rows` falls in the range and scope.
         """
-        rows = rows.persist()
-        try:
-            counts = Counter({row[0]: row[1] for row in rows.groupBy(date_column).count().collect()})
-            if self.exists(table):
-                predicate = sql_predicate(range_and_scope(date_column, date_range, scope))
-                rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(
-                    self.identifier(table)
-                )
-            else:
-                self._create(table, rows, partition_by)
-            return counts
-        finally:
-            rows.unpersist()
+        if self.exists(table):
+            predicate = sql_predicate(range_and_scope(date_column, date_range, scope))
+            rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(
+                self.identifier(table)
+            )
+        else:
+            self._create(table, rows, partition_by)
 
-    def overwrite(self, table: TableName, rows: DataFrame) -> int:
-        """Replace the whole table with `rows` in one commit (created on first write); returns rows written.
+    def overwrite(self, table: TableName, rows: DataFrame) -> None:
+        """Replace the whole table with `rows` in one commit (created on first write).
 
         `rows` may read the table itself: Delta reads the version the query started on.
         """
-        rows = rows.persist()
-        try:
-            written = rows.count()
-            if self.exists(table):
-                rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
-                    self.identifier(table)
-                )
-            else:
-                self._create(table, rows)
-            return written
-        finally:
-            rows.unpersist()
+        if self.exists(table):
+            rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
+                self.identifier(table)
+            )
+        else:
+            self._create(table, rows)
 
     def append(self, table: TableName, rows: DataFrame) -> None:
         """Add `rows` to the table in one commit (created on first write); for append-only logs."""
@@ -264,8 +250,9 @@ class Lakehouse(ConfigurableResource):
         The counts are those of this MERGE's own commit (the result MERGE returns).
         """
         if not self.exists(table):
-            inserted = self.overwrite(table, rows)
-            return MergeCounts(inserted=inserted, updated=0, deleted=0)
+            self._create(table, rows)
+            (creation,) = [entry for entry in self.history(table) if entry.version == 0]  # this call's own commit
+            return MergeCounts(inserted=int(creation.metrics.get("numOutputRows", 0)), updated=0, deleted=0)
         merger = (
             self._delta(table)
             .alias("target")
@@ -298,7 +285,9 @@ class Lakehouse(ConfigurableResource):
         retention = f"interval {int(retention_hours)} hours"
         properties = self._delta(table).detail().first()["properties"] or {}
         if properties.get("delta.deletedFileRetentionDuration") != retention:
-            spark.sql(f"ALTER TABLE {identifier} SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = '{retention}')")
+            spark.sql(
+                f"ALTER TABLE {identifier} SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = '{retention}')"
+            )
         files_before = self.file_count(table)
         spark.sql(f"OPTIMIZE {identifier}").collect()
         files_after = self.file_count(table)

@@ -122,6 +122,8 @@ class LocalSparkSession(SparkSessionResource):
             # On the JVM's own class path (not spark.jars), so the class-data archive can hold them too.
             "spark.driver.extraClassPath": os.pathsep.join(str(path) for path in jars),
             "spark.driver.memory": self.driver_memory,
+            # Python workers (UDFs, local data) run on this environment's interpreter, not the PATH's.
+            "spark.pyspark.python": sys.executable,
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.ui.enabled": str(self.ui_enabled).lower(),

@@ -55,18 +55,74 @@ DELTA = "delta"
 S3 = "s3"
 ARTIFACTS = (
     # Delta Lake 4.4.0 for Spark 4.2 (Maven Central serves 4.4.0 of this artifact; 4.4.1 is not published).
-    Artifact("io.delta", "delta-spark_4.2_2.13", "4.4.0", "27d4fd8b1f879535c573ed1c718177d6a27f24d3e626ba02e216369725721ead", DELTA),
-    Artifact("io.delta", "delta-storage", "4.4.0", "c46735481fa8e326b0957be02b4420cbcab4b325bb08009b7f2045a95133f1cc", DELTA),
-    Artifact("io.delta", "delta-kernel-api", "4.4.0", "ee9b5a14ac3b7efdff4d61a58478fe8eb0e5a3fbca43889dca7290795fe79a11", DELTA),
-    Artifact("io.delta", "delta-kernel-defaults", "4.4.0", "225c975199e4718b38ee5b7e6da7f19e9585024262b2cec2656b32151a856b0b", DELTA),
-    Artifact("io.delta", "delta-kernel-unitycatalog", "4.4.0", "cea22dfb4ac562b3cd27bf652697750e8336009d73fb06631363aaaad5345ffa", DELTA),
-    Artifact("io.unitycatalog", "unitycatalog-client", "0.6.0", "48257499a86b801a3e2372cec55ac226ca1c1c7eabe5c118e7302f29a1fdbc19", DELTA),
-    Artifact("io.unitycatalog", "unitycatalog-hadoop", "0.6.0", "c47b63c961c87102b9e1d63809a0915ba4c86b7652f57c8d39ca3a05b441a150", DELTA),
+    Artifact(
+        "io.delta",
+        "delta-spark_4.2_2.13",
+        "4.4.0",
+        "27d4fd8b1f879535c573ed1c718177d6a27f24d3e626ba02e216369725721ead",
+        DELTA,
+    ),
+    Artifact(
+        "io.delta", "delta-storage", "4.4.0", "c46735481fa8e326b0957be02b4420cbcab4b325bb08009b7f2045a95133f1cc", DELTA
+    ),
+    Artifact(
+        "io.delta",
+        "delta-kernel-api",
+        "4.4.0",
+        "ee9b5a14ac3b7efdff4d61a58478fe8eb0e5a3fbca43889dca7290795fe79a11",
+        DELTA,
+    ),
+    Artifact(
+        "io.delta",
+        "delta-kernel-defaults",
+        "4.4.0",
+        "225c975199e4718b38ee5b7e6da7f19e9585024262b2cec2656b32151a856b0b",
+        DELTA,
+    ),
+    Artifact(
+        "io.delta",
+        "delta-kernel-unitycatalog",
+        "4.4.0",
+        "cea22dfb4ac562b3cd27bf652697750e8336009d73fb06631363aaaad5345ffa",
+        DELTA,
+    ),
+    Artifact(
+        "io.unitycatalog",
+        "unitycatalog-client",
+        "0.6.0",
+        "48257499a86b801a3e2372cec55ac226ca1c1c7eabe5c118e7302f29a1fdbc19",
+        DELTA,
+    ),
+    Artifact(
+        "io.unitycatalog",
+        "unitycatalog-hadoop",
+        "0.6.0",
+        "c47b63c961c87102b9e1d63809a0915ba4c86b7652f57c8d39ca3a05b441a150",
+        DELTA,
+    ),
     # S3A, matching the Hadoop 3.5.0 client pyspark 4.2.0 ships, with the AWS SDK v2 bundle it is built against.
-    Artifact("org.apache.hadoop", "hadoop-aws", "3.5.0", "66bd9eefb938b1a1657487324b63c13df2d8b17164a1dd24e0ef37b905bc5baa", S3),
-    Artifact("software.amazon.awssdk", "bundle", "2.35.4", "db4b55f24ad1b4e70f17eb1717a4de76a8dadc5a27d764be7c44ff67b2c1c677", S3),
-    Artifact("software.amazon.s3.analyticsaccelerator", "analyticsaccelerator-s3", "1.3.1", "4959a9747cbb479c73c3ffbcd479bee5b014f8b2880994585a8693fb9d24675e", S3),
-)  # fmt: skip
+    Artifact(
+        "org.apache.hadoop",
+        "hadoop-aws",
+        "3.5.0",
+        "66bd9eefb938b1a1657487324b63c13df2d8b17164a1dd24e0ef37b905bc5baa",
+        S3,
+    ),
+    Artifact(
+        "software.amazon.awssdk",
+        "bundle",
+        "2.35.4",
+        "db4b55f24ad1b4e70f17eb1717a4de76a8dadc5a27d764be7c44ff67b2c1c677",
+        S3,
+    ),
+    Artifact(
+        "software.amazon.s3.analyticsaccelerator",
+        "analyticsaccelerator-s3",
+        "1.3.1",
+        "4959a9747cbb479c73c3ffbcd479bee5b014f8b2880994585a8693fb9d24675e",
+        S3,
+    ),
+)
 
 
 def jars_dir() -> Path:
@@ -130,7 +186,8 @@ def _compile_log_store(target: Path, directory: Path) -> None:
     if javac is None:
         raise RuntimeError(
             "Delta tables on S3 need this project's conditional-PUT log store, compiled from "
-            f"{LOG_STORE_SOURCE} at install; no `javac` was found: install a JDK (17 or newer), then run `ecom-spark-jars`."
+            f"{LOG_STORE_SOURCE} at install; no `javac` was found: "
+            "install a JDK (17 or newer), then run `ecom-spark-jars`."
         )
     hadoop_api = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
     class_path = os.pathsep.join(str(path) for path in [*hadoop_api, *jar_paths((DELTA,), directory)])

@@ -9,7 +9,7 @@ from typing import Any
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
 from ecom_assets.assets.quality import SCHEMA_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -28,7 +28,6 @@ from ecom_assets.transforms.bronze import (
 )
 from ecom_assets.transforms.landing_files import FileProfile, data_lines, decode, profile_landing_file
 from resources import Lakehouse, LandingZone, SparkSessionResource
-from resources.lakehouse import within
 
 HEADER_CHECK = Check(
     "header_conformity", "Every landing file of the day has a readable header carrying all eight source columns."
@@ -65,20 +64,25 @@ def order_transactions(
     session = spark.get_session()
     spark_paths = {path: landing.spark_path(path) for path in contents}
     bronze = to_bronze(_read_readable_files(session, profiles, spark_paths), ingestion_date=datetime.now(UTC).date())
-    rows_by_day = lakehouse.replace_date_range(
-        ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
-    )
     entries = [
         entry
         for path, profile in sorted(profiles.items())
         for entry in file_error_entries(path, profile, _lines_if_rejected(profile, contents[path]))
     ]
-    _record_file_errors(context, session, lakehouse, days, entries)
     rejected_by_day = _rejected_lines_by_day(entries, files_by_day)
+    reporter = CheckReporter(context, ORDER_TRANSACTIONS)
+    with staged(bronze) as bronze:
+        schema = schema_outcomes(BronzeOrderTransactions, bronze, "partition_date", days.days())
+        reporter.add(SCHEMA_CHECK, schema)
+        lakehouse.replace_date_range(
+            ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
+        )
+        table = table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze)
+    _record_file_errors(context, session, lakehouse, days, entries)
     counts_by_day = {
         day: {
             "lines_in_files": sum(profiles[path].data_lines for path in files_by_day.get(day, [])),
-            "bronze_rows": rows_by_day[day],
+            "bronze_rows": schema[day].observed.get("rows", 0),
             "lines_rejected": rejected_by_day[day],
         }
         for day in days
@@ -97,19 +101,7 @@ def order_transactions(
             for day, counts in counts_by_day.items()
         },
     )
-    yield MaterializeResult(
-        metadata={
-            "days_in_run": len(days),
-            "error_table": ETL_ERRORS.full_name,
-            **table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze),
-        }
-    )
-    reporter = CheckReporter(context, ORDER_TRANSACTIONS)
-    stored = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days)).cache()
-    try:
-        reporter.add(SCHEMA_CHECK, schema_outcomes(BronzeOrderTransactions, stored, "partition_date", days.days()))
-    finally:
-        stored.unpersist()
+    yield MaterializeResult(metadata={"days_in_run": len(days), "error_table": ETL_ERRORS.full_name, **table})
     problems = {path: profile.problem for path, profile in profiles.items() if profile.problem}
     reporter.add(HEADER_CHECK, header_outcomes(days.days(), files_by_day, problems))
     reporter.add(

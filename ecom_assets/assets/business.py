@@ -16,14 +16,13 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
 from ecom_assets.assets.quality import (
     SCHEMA_CHECK,
     TABLE_SCHEMA_CHECK,
     Check,
     CheckReporter,
     check_specs,
-    table_check_events,
 )
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -81,27 +80,26 @@ def _replace_days_and_reconcile(
     model: type,
     figures: dict[str, str],
 ) -> Iterator:
-    """Replace the run's days of a daily gold table, then check each day's schema and sums against sales_metrics.
+    """Check each of the run's days of a daily gold table (schema, sums against sales_metrics), then replace them.
 
     `figures` maps the table's columns to the `sales_metrics` figures their daily sums must equal;
     `revenue` sums may differ by half a penny per row (each row is rounded).
     """
     days = partition_days(context)
-    written = lakehouse.replace_date_range(table, rows, "order_date", days)
-    add_daily_metadata(context, days, {day: {"rows": count} for day, count in written.items()})
-    stored = lakehouse.read(session, table, filters=within("order_date", days)).cache()
-    try:
-        yield MaterializeResult(metadata={"days_in_run": len(days), **table_metadata(lakehouse, table, stored)})
-        metrics = lakehouse.read(session, SALES_METRICS, filters=within("order_date", days)).collect()
-        reporter = CheckReporter(context, table)
-        reporter.add(SCHEMA_CHECK, schema_outcomes(model, stored, "order_date", days.days()))
+    metrics = lakehouse.read(session, SALES_METRICS, filters=within("order_date", days)).collect()
+    reporter = CheckReporter(context, table)
+    with staged(rows) as rows:
+        schema = schema_outcomes(model, rows, "order_date", days.days())
+        reporter.add(SCHEMA_CHECK, schema)
         reporter.add(
             RECONCILES_WITH_GOLD,
-            daily_totals_outcomes(table.table, stored, metrics, figures, ["revenue"], days.days()),
+            daily_totals_outcomes(table.table, rows, metrics, figures, ["revenue"], days.days()),
         )
-        yield from reporter.publish(session, lakehouse)
-    finally:
-        stored.unpersist()
+        lakehouse.replace_date_range(table, rows, "order_date", days)
+        metadata = table_metadata(lakehouse, table, rows)
+    add_daily_metadata(context, days, {day: {"rows": schema[day].observed.get("rows", 0)} for day in days})
+    yield MaterializeResult(metadata={"days_in_run": len(days), **metadata})
+    yield from reporter.publish(session, lakehouse)
 
 
 @daily_table_asset(
@@ -178,40 +176,40 @@ def customer_lifetime_value(
     summaries = lakehouse.read(session, CUSTOMER_DAILY_SALES)
     as_of = _latest_day(summaries, days)
     current = lakehouse.read(session, DIM_CUSTOMERS).where("is_current")
-    written = lakehouse.overwrite(CUSTOMER_LIFETIME_VALUE, transform.customer_lifetime_value(summaries, current, as_of))
-    stored = lakehouse.read(session, CUSTOMER_LIFETIME_VALUE).cache()
-    try:
+    reporter = CheckReporter(context, CUSTOMER_LIFETIME_VALUE)
+    with staged(transform.customer_lifetime_value(summaries, current, as_of)) as stored:
         totals = stored.agg(
+            F.count("*").alias("customers"),
             F.sum("orders").alias("orders"),
             F.sum("gross_revenue").alias("gross_revenue"),
             F.sum("returns_amount").alias("returns_amount"),
             F.sum("predicted_clv_12m").alias("predicted_clv_12m"),
         ).first()
-        yield MaterializeResult(
-            metadata={
-                "as_of_date": as_of.isoformat(),
-                "customers": written,
-                "predicted_clv_12m_total": float(totals["predicted_clv_12m"] or 0),
-                **table_metadata(lakehouse, CUSTOMER_LIFETIME_VALUE, stored.orderBy(F.desc("net_revenue"))),
-            }
-        )
         silver = _known_customer_totals(session, lakehouse)
-        tolerance = PENNY_ROUNDING * written
-        checks = [
-            (TABLE_SCHEMA_CHECK, schema_outcomes(CustomerLifetimeValue, stored, None, [days.end])[days.end]),
-            (
-                RECONCILES_WITH_SILVER,
-                reconciled(
+        tolerance = PENNY_ROUNDING * totals["customers"]
+        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(CustomerLifetimeValue, stored, None, [days.end]))
+        reporter.add(
+            RECONCILES_WITH_SILVER,
+            {
+                days.end: reconciled(
                     "customer lifetime values",
                     {name: totals[name] or 0 for name in ("orders", "gross_revenue", "returns_amount")},
                     silver,
                     {"gross_revenue": tolerance, "returns_amount": tolerance},
-                ),
-            ),
-        ]
-        yield from table_check_events(context, session, lakehouse, CUSTOMER_LIFETIME_VALUE, checks, days)
-    finally:
-        stored.unpersist()
+                )
+            },
+        )
+        lakehouse.overwrite(CUSTOMER_LIFETIME_VALUE, stored)
+        metadata = table_metadata(lakehouse, CUSTOMER_LIFETIME_VALUE, stored.orderBy(F.desc("net_revenue")))
+    yield MaterializeResult(
+        metadata={
+            "as_of_date": as_of.isoformat(),
+            "customers": totals["customers"],
+            "predicted_clv_12m_total": float(totals["predicted_clv_12m"] or 0),
+            **metadata,
+        }
+    )
+    yield from reporter.publish(session, lakehouse)
 
 
 def _known_customer_totals(session: SparkSession, lakehouse: Lakehouse) -> dict[str, Decimal | int]:
@@ -251,49 +249,46 @@ def product_performance(
     as_of = _latest_day(summaries, days)
     current = lakehouse.read(session, DIM_PRODUCTS).where("is_current")
     rules = business_rules.category_rules()
-    written = lakehouse.overwrite(PRODUCT_PERFORMANCE, transform.product_performance(summaries, current, rules, as_of))
-    stored = lakehouse.read(session, PRODUCT_PERFORMANCE).cache()
-    try:
+    gold = (
+        lakehouse.read(session, SALES_METRICS)
+        .agg(
+            F.sum("gross_revenue").alias("gross_revenue"),
+            F.sum("units_sold").alias("units_sold"),
+            F.count("*").alias("days"),
+        )
+        .first()
+    )
+    reporter = CheckReporter(context, PRODUCT_PERFORMANCE)
+    with staged(transform.product_performance(summaries, current, rules, as_of)) as stored:
         tiers = {
             f"{row['tier'].lower().replace(' ', '_')}s": row["count"]
             for row in stored.groupBy("tier").count().collect()
         }
-        totals = stored.agg(F.sum("gross_revenue").alias("gross_revenue"), F.sum("units_sold").alias("units_sold"))
-        gold = (
-            lakehouse.read(session, SALES_METRICS)
-            .agg(
-                F.sum("gross_revenue").alias("gross_revenue"),
-                F.sum("units_sold").alias("units_sold"),
-                F.count("*").alias("days"),
-            )
-            .first()
-        )
-        observed = totals.first()
-        yield MaterializeResult(
-            metadata={
-                "as_of_date": as_of.isoformat(),
-                "products": written,
-                **tiers,
-                **table_metadata(lakehouse, PRODUCT_PERFORMANCE, stored.orderBy(F.desc("net_revenue"))),
-            }
-        )
+        observed = stored.agg(
+            F.count("*").alias("products"),
+            F.sum("gross_revenue").alias("gross_revenue"),
+            F.sum("units_sold").alias("units_sold"),
+        ).first()
         figures = ("gross_revenue", "units_sold")
-        tolerance = PENNY_ROUNDING * (written + gold["days"])
-        checks = [
-            (TABLE_SCHEMA_CHECK, schema_outcomes(ProductPerformance, stored, None, [days.end])[days.end]),
-            (
-                RECONCILES_WITH_GOLD_TOTAL,
-                reconciled(
+        tolerance = PENNY_ROUNDING * (observed["products"] + gold["days"])
+        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(ProductPerformance, stored, None, [days.end]))
+        reporter.add(
+            RECONCILES_WITH_GOLD_TOTAL,
+            {
+                days.end: reconciled(
                     "product performance",
                     {name: observed[name] or 0 for name in figures},
                     {name: gold[name] or 0 for name in figures},
                     {"gross_revenue": tolerance},
-                ),
-            ),
-        ]
-        yield from table_check_events(context, session, lakehouse, PRODUCT_PERFORMANCE, checks, days)
-    finally:
-        stored.unpersist()
+                )
+            },
+        )
+        lakehouse.overwrite(PRODUCT_PERFORMANCE, stored)
+        metadata = table_metadata(lakehouse, PRODUCT_PERFORMANCE, stored.orderBy(F.desc("net_revenue")))
+    yield MaterializeResult(
+        metadata={"as_of_date": as_of.isoformat(), "products": observed["products"], **tiers, **metadata}
+    )
+    yield from reporter.publish(session, lakehouse)
 
 
 @daily_table_asset(
@@ -314,14 +309,13 @@ def promotion_uplift(
     uplift = transform.promotion_uplift(
         lakehouse.read(session, DIM_PROMOTIONS), lakehouse.read(session, CATEGORY_REVENUE_DAILY), daily, as_of
     )
-    written = lakehouse.overwrite(PROMOTION_UPLIFT, uplift)
-    stored = lakehouse.read(session, PROMOTION_UPLIFT)
+    reporter = CheckReporter(context, PROMOTION_UPLIFT)
+    with staged(uplift) as stored:
+        schema = schema_outcomes(PromotionUplift, stored, None, [days.end])
+        reporter.add(TABLE_SCHEMA_CHECK, schema)
+        lakehouse.overwrite(PROMOTION_UPLIFT, stored)
+        metadata = table_metadata(lakehouse, PROMOTION_UPLIFT, stored.orderBy("start_date"))
     yield MaterializeResult(
-        metadata={
-            "as_of_date": as_of.isoformat(),
-            "promotions": written,
-            **table_metadata(lakehouse, PROMOTION_UPLIFT, stored.orderBy("start_date")),
-        }
+        metadata={"as_of_date": as_of.isoformat(), "promotions": schema[days.end].observed.get("rows", 0), **metadata}
     )
-    schema = schema_outcomes(PromotionUplift, stored, None, [days.end])[days.end]
-    yield from table_check_events(context, session, lakehouse, PROMOTION_UPLIFT, [(TABLE_SCHEMA_CHECK, schema)], days)
+    yield from reporter.publish(session, lakehouse)

@@ -57,6 +57,20 @@ def daily_table_asset(
     return decorate
 
 
+@contextmanager
+def staged(rows: DataFrame) -> Iterator[DataFrame]:
+    """The rows a step is about to publish, computed once and kept while the step checks and writes them.
+
+    Checks and figures come from these rows before they are committed, so no step reads back
+    what it has just written.
+    """
+    rows = rows.persist()
+    try:
+        yield rows
+    finally:
+        rows.unpersist()
+
+
 def preview(rows: DataFrame, limit: int = PREVIEW_ROWS) -> MetadataValue:
     """A small Markdown table of the first rows, for the asset page."""
     records = rows.limit(limit).collect()

@@ -8,20 +8,20 @@ How each table is kept current without rescanning silver history:
 """
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
 from ecom_assets.assets.quality import (
     TABLE_SCHEMA_CHECK,
     WARN,
     Check,
     CheckReporter,
     check_specs,
-    table_check_events,
 )
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -86,22 +86,19 @@ def _daily_summary(
     model: type,
     build: Callable[[DataFrame], DataFrame],
 ) -> Iterator:
-    """Replace the run's days of a per-day summary built from silver lines; check its schema."""
+    """Check, then replace, the run's days of a per-day summary built from silver lines."""
     days = partition_days(context)
     session = spark.get_session()
     lines = lakehouse.read(session, ORDERS_CLEANED, columns=SUMMARY_INPUT_COLUMNS, filters=within("order_date", days))
-    written = lakehouse.replace_date_range(table, build(lines), "order_date", days)
-    add_daily_metadata(context, days, {day: {"rows": rows} for day, rows in written.items()})
-    stored = lakehouse.read(session, table, filters=within("order_date", days))
-    yield MaterializeResult(
-        metadata={
-            "days_in_run": len(days),
-            "rows_written": sum(written.values()),
-            **table_metadata(lakehouse, table, stored),
-        }
-    )
-    schema = schema_outcomes(model, stored, None, [days.end])[days.end]
-    yield from table_check_events(context, session, lakehouse, table, [(TABLE_SCHEMA_CHECK, schema)], days)
+    reporter = CheckReporter(context, table)
+    with staged(build(lines)) as rows:
+        per_day = {row["order_date"]: row["count"] for row in rows.groupBy("order_date").count().collect()}
+        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(model, rows, None, [days.end]))
+        lakehouse.replace_date_range(table, rows, "order_date", days)
+        metadata = table_metadata(lakehouse, table, rows)
+    add_daily_metadata(context, days, {day: {"rows": count} for day, count in per_day.items()})
+    yield MaterializeResult(metadata={"days_in_run": len(days), "rows_written": sum(per_day.values()), **metadata})
+    yield from reporter.publish(session, lakehouse)
 
 
 @daily_table_asset(
@@ -136,7 +133,8 @@ def customer_daily_sales(
     )
 
 
-def _rebuild_dimension(
+@contextmanager
+def _rebuilt_dimension(
     session: SparkSession,
     lakehouse: Lakehouse,
     summary: TableName,
@@ -144,18 +142,19 @@ def _rebuild_dimension(
     key: str,
     days: DateRange,
     build: Callable[[DataFrame], DataFrame],
-) -> int:
-    """Rewrite the dimension with the history of every key seen in the run's days rebuilt from the summary.
+) -> Iterator[tuple[DataFrame, int]]:
+    """The dimension with the history of every key seen in the run's days rebuilt from the summary, staged.
 
-    Returns how many keys were rebuilt; every other key's versions are kept as stored.
+    Yields the whole table as it is to be written (every other key's versions kept as stored)
+    and how many keys were rebuilt; the caller checks and then writes it.
     """
     summaries = lakehouse.read(session, summary)
     touched = summaries.where(F.col("order_date").between(days.start, days.end)).select(key).distinct().cache()
     try:
         rebuilt = build(summaries.join(touched, key, "left_semi"))
         existing = lakehouse.read(session, dimension) if lakehouse.exists(dimension) else None
-        lakehouse.overwrite(dimension, transform.rebuild_for(existing, rebuilt, touched, key))
-        return touched.count()
+        with staged(transform.rebuild_for(existing, rebuilt, touched, key)) as rows:
+            yield rows, touched.count()
     finally:
         touched.unpersist()
 
@@ -187,7 +186,8 @@ def dim_products(
     days = partition_days(context)
     session = spark.get_session()
     rules = business_rules.category_rules()
-    touched = _rebuild_dimension(
+    reporter = CheckReporter(context, DIM_PRODUCTS)
+    with _rebuilt_dimension(
         session,
         lakehouse,
         PRODUCT_DAILY_SALES,
@@ -195,28 +195,22 @@ def dim_products(
         "stock_code",
         days,
         lambda history: transform.product_versions(history, rules),
-    )
-    stored = lakehouse.read(session, DIM_PRODUCTS).cache()
-    try:
+    ) as (stored, touched):
         current = stored.where("is_current")
         coverage = category_coverage_outcome(current, rules.other_category, quality.max_other_category_share)
-        yield MaterializeResult(
-            metadata={
-                **_dimension_metadata(stored, "stock_code"),
-                "products_rebuilt": touched,
-                "products_in_other": coverage.observed["other_products"],
-                "other_share": coverage.observed["other_share"],
-                **table_metadata(lakehouse, DIM_PRODUCTS, stored.orderBy("stock_code", "version")),
-            }
-        )
-        checks = [
-            (TABLE_SCHEMA_CHECK, schema_outcomes(DimProducts, stored, None, [days.end])[days.end]),
-            (SCD2_CHECK, scd2_outcome(stored, "stock_code")),
-            (CATEGORY_COVERAGE_CHECK, coverage),
-        ]
-        yield from table_check_events(context, session, lakehouse, DIM_PRODUCTS, checks, days)
-    finally:
-        stored.unpersist()
+        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimProducts, stored, None, [days.end]))
+        reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "stock_code")})
+        reporter.add(CATEGORY_COVERAGE_CHECK, {days.end: coverage})
+        lakehouse.overwrite(DIM_PRODUCTS, stored)
+        metadata = {
+            **_dimension_metadata(stored, "stock_code"),
+            "products_rebuilt": touched,
+            "products_in_other": coverage.observed["other_products"],
+            "other_share": coverage.observed["other_share"],
+            **table_metadata(lakehouse, DIM_PRODUCTS, stored.orderBy("stock_code", "version")),
+        }
+    yield MaterializeResult(metadata=metadata)
+    yield from reporter.publish(session, lakehouse)
 
 
 @daily_table_asset(
@@ -232,30 +226,25 @@ def dim_customers(
     """Rebuild the versions of the customers active in the run's days (segments by `SEGMENT_THRESHOLDS`)."""
     days = partition_days(context)
     session = spark.get_session()
-    touched = _rebuild_dimension(
+    reporter = CheckReporter(context, DIM_CUSTOMERS)
+    with _rebuilt_dimension(
         session, lakehouse, CUSTOMER_DAILY_SALES, DIM_CUSTOMERS, "customer_id", days, transform.customer_versions
-    )
-    stored = lakehouse.read(session, DIM_CUSTOMERS).cache()
-    try:
+    ) as (stored, touched):
         segments = {
             f"current_{row['segment'].lower().replace(' ', '_')}": row["count"]
             for row in stored.where("is_current").groupBy("segment").count().collect()
         }
-        yield MaterializeResult(
-            metadata={
-                **_dimension_metadata(stored, "customer_id"),
-                "customers_rebuilt": touched,
-                **segments,
-                **table_metadata(lakehouse, DIM_CUSTOMERS, stored.orderBy("customer_id", "version")),
-            }
-        )
-        checks = [
-            (TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end])[days.end]),
-            (SCD2_CHECK, scd2_outcome(stored, "customer_id")),
-        ]
-        yield from table_check_events(context, session, lakehouse, DIM_CUSTOMERS, checks, days)
-    finally:
-        stored.unpersist()
+        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end]))
+        reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "customer_id")})
+        lakehouse.overwrite(DIM_CUSTOMERS, stored)
+        metadata = {
+            **_dimension_metadata(stored, "customer_id"),
+            "customers_rebuilt": touched,
+            **segments,
+            **table_metadata(lakehouse, DIM_CUSTOMERS, stored.orderBy("customer_id", "version")),
+        }
+    yield MaterializeResult(metadata=metadata)
+    yield from reporter.publish(session, lakehouse)
 
 
 @daily_table_asset(
@@ -275,17 +264,15 @@ def dim_promotions(
     days = partition_days(context)
     session = spark.get_session()
     promotions = business_rules.promotions()
-    written = lakehouse.overwrite(DIM_PROMOTIONS, transform.promotions_frame(session, promotions))
-    stored = lakehouse.read(session, DIM_PROMOTIONS)
+    reporter = CheckReporter(context, DIM_PROMOTIONS)
+    with staged(transform.promotions_frame(session, promotions)) as stored:
+        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimPromotions, stored, None, [days.end]))
+        lakehouse.overwrite(DIM_PROMOTIONS, stored)
+        metadata = table_metadata(lakehouse, DIM_PROMOTIONS, stored.orderBy("start_date"))
     yield MaterializeResult(
-        metadata={
-            "promotions": written,
-            "calendar": business_rules.promotions_path,
-            **table_metadata(lakehouse, DIM_PROMOTIONS, stored.orderBy("start_date")),
-        }
+        metadata={"promotions": len(promotions), "calendar": business_rules.promotions_path, **metadata}
     )
-    schema = schema_outcomes(DimPromotions, stored, None, [days.end])[days.end]
-    yield from table_check_events(context, session, lakehouse, DIM_PROMOTIONS, [(TABLE_SCHEMA_CHECK, schema)], days)
+    yield from reporter.publish(session, lakehouse)
 
 
 def stored_promotions(session: SparkSession, lakehouse: Lakehouse) -> list[Promotion]:
@@ -313,20 +300,16 @@ def orders_enriched(
     """Enrich the days' silver lines point in time: `dim_products` version and promotions of the order day."""
     days = partition_days(context)
     session = spark.get_session()
-    lines = lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days)).cache()
-    try:
-        silver_rows = {row["order_date"]: row["count"] for row in lines.groupBy("order_date").count().collect()}
-        enriched = transform.enrich_lines(
-            lines,
-            lakehouse.read(session, DIM_PRODUCTS),
-            stored_promotions(session, lakehouse),
-            business_rules.category_rules(),
-        )
-        written = lakehouse.replace_date_range(ORDERS_ENRICHED, enriched, "order_date", days)
-    finally:
-        lines.unpersist()
-    stored = lakehouse.read(session, ORDERS_ENRICHED, filters=within("order_date", days)).cache()
-    try:
+    lines = lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days))
+    silver_rows = {row["order_date"]: row["count"] for row in lines.groupBy("order_date").count().collect()}
+    enriched = transform.enrich_lines(
+        lines,
+        lakehouse.read(session, DIM_PRODUCTS),
+        stored_promotions(session, lakehouse),
+        business_rules.category_rules(),
+    )
+    reporter = CheckReporter(context, ORDERS_ENRICHED)
+    with staged(enriched) as stored:
         counts = {
             row["order_date"]: row
             for row in stored.groupBy("order_date")
@@ -337,19 +320,6 @@ def orders_enriched(
             )
             .collect()
         }
-        add_daily_metadata(
-            context,
-            days,
-            {day: {"lines": rows, "promoted_lines": counts[day]["promoted_lines"]} for day, rows in written.items()},
-        )
-        yield MaterializeResult(
-            metadata={
-                "days_in_run": len(days),
-                "lines": sum(written.values()),
-                **table_metadata(lakehouse, ORDERS_ENRICHED, stored),
-            }
-        )
-        reporter = CheckReporter(context, ORDERS_ENRICHED)
         reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(OrdersEnriched, stored, None, [days.end]))
         figures = ("lines", "distinct_line_ids")
         reporter.add(
@@ -364,6 +334,14 @@ def orders_enriched(
                 for day in days
             },
         )
-        yield from reporter.publish(session, lakehouse)
-    finally:
-        stored.unpersist()
+        lakehouse.replace_date_range(ORDERS_ENRICHED, stored, "order_date", days)
+        metadata = table_metadata(lakehouse, ORDERS_ENRICHED, stored)
+    add_daily_metadata(
+        context,
+        days,
+        {day: {"lines": row["lines"], "promoted_lines": row["promoted_lines"]} for day, row in counts.items()},
+    )
+    yield MaterializeResult(
+        metadata={"days_in_run": len(days), "lines": sum(row["lines"] for row in counts.values()), **metadata}
+    )
+    yield from reporter.publish(session, lakehouse)

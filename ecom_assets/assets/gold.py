@@ -91,8 +91,11 @@ def sales_metrics(
     )
     customer_days = sale_customers(history).cache()
     first_sales = first_sale_dates(customer_days).cache()
+    reporter = CheckReporter(context, SALES_METRICS)
     try:
         daily_rows, metrics = _collected(session, daily_sales_metrics(lines, first_sales, days.days()))
+        silver_totals = silver_sale_totals(lines).collect()
+        _check_gold(session, lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
         lakehouse.replace_date_range(SALES_METRICS, metrics, "order_date", days)
         lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, {"asset": SALES_METRICS.full_name})
         restated_days = _restate_later_days(context, lakehouse, session, days, customer_days, first_sales)
@@ -107,34 +110,32 @@ def sales_metrics(
             **table_metadata(lakehouse, SALES_METRICS, metrics),
         }
     )
-    yield from _check_gold(context, session, lakehouse, quality, days, silver_sale_totals(lines).collect())
+    yield from reporter.publish(session, lakehouse)
 
 
 def _check_gold(
-    context: AssetExecutionContext,
     session: SparkSession,
     lakehouse: Lakehouse,
     quality: DataQualityPolicy,
+    reporter: CheckReporter,
     days: DateRange,
+    daily_rows: list[Row],
+    metrics: DataFrame,
     silver_totals: list[Row],
-) -> list:
-    """Judge the stored gold rows of the days against the schema, silver and their own history."""
-    reporter = CheckReporter(context, SALES_METRICS)
-    window = DateRange(days.start - timedelta(days=quality.anomaly_window_days), days.end)
-    history = lakehouse.read(session, SALES_METRICS, filters=within("order_date", window)).cache()
-    try:
-        stored = history.where(F.col("order_date") >= F.lit(days.start))
-        reporter.add(SCHEMA_CHECK, schema_outcomes(GoldSalesMetrics, stored, "order_date", days.days()))
-        history_rows = history.collect()
-    finally:
-        history.unpersist()
-    stored_rows = [row for row in history_rows if row["order_date"] >= days.start]
-    reporter.add(NON_NEGATIVE_CHECK, non_negative_outcomes(stored_rows, days.days()))
-    reporter.add(RECONCILIATION_CHECK, reconciliation_outcomes(stored_rows, silver_totals, days.days()))
-    for metric, values in _anomaly_metric_values(history_rows).items():
+) -> None:
+    """Judge the days' gold rows, before they are stored, against the schema, silver and the days before them."""
+    reporter.add(SCHEMA_CHECK, schema_outcomes(GoldSalesMetrics, metrics, "order_date", days.days()))
+    reporter.add(NON_NEGATIVE_CHECK, non_negative_outcomes(daily_rows, days.days()))
+    reporter.add(RECONCILIATION_CHECK, reconciliation_outcomes(daily_rows, silver_totals, days.days()))
+    window = DateRange(days.start - timedelta(days=quality.anomaly_window_days), days.start - timedelta(days=1))
+    earlier = (
+        lakehouse.read(session, SALES_METRICS, filters=within("order_date", window)).collect()
+        if lakehouse.exists(SALES_METRICS)
+        else []
+    )
+    for metric, values in _anomaly_metric_values([*earlier, *daily_rows]).items():
         rule = quality.anomaly_rule(metric)
         reporter.add(ANOMALY_CHECKS[metric], {day: rule.judge(metric, day, values) for day in days})
-    return reporter.publish(session, lakehouse)
 
 
 def _anomaly_metric_values(rows: list[Row]) -> dict[str, dict[date, float]]:
@@ -175,18 +176,21 @@ def _restate_later_days(
     customer_days: DataFrame,
     first_sales: DataFrame,
 ) -> int:
-    """Fix new/returning counts of stored gold days after this run's range; returns days changed."""
+    """Fix new/returning counts of stored gold days after this run's range; returns days changed.
+
+    A daily run of the newest day finds no later day from the table's statistics and reads nothing.
+    """
+    last_stored = lakehouse.read(session, SALES_METRICS, columns=["order_date"]).agg(F.max("order_date")).first()[0]
+    if last_stored is None or last_stored <= days.end:
+        return 0
     later_rows, later = _collected(
         session, lakehouse.read(session, SALES_METRICS, filters=[("order_date", ">", days.end)])
     )
-    if not later_rows:
-        return 0
     later_customers = customer_days.where(F.col("order_date") > days.end)
     restated_rows, restated = _collected(session, restate_customer_counts(later, later_customers, first_sales))
     changed = len(set(restated_rows) - set(later_rows))
     if changed:
-        last_day = max(row["order_date"] for row in later_rows)
-        later_range = DateRange(days.end + timedelta(days=1), last_day)
+        later_range = DateRange(days.end + timedelta(days=1), last_stored)
         lakehouse.replace_date_range(SALES_METRICS, restated, "order_date", later_range)
         context.log.info(f"restated new/returning customers on {changed} later day(s) in {later_range}")
     return changed

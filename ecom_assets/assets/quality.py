@@ -25,9 +25,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from ecom_assets.assets.common import asset_key
-from ecom_assets.dates import DateRange
 from ecom_assets.partitions import daily_partitions
-from ecom_assets.quality.outcomes import CheckOutcome, OutcomesByDay
+from ecom_assets.quality.outcomes import OutcomesByDay
 from ecom_assets.tables import DATA_QUALITY_RESULTS, TableName
 from resources import Lakehouse
 
@@ -174,18 +173,3 @@ class CheckReporter:
         if self._rows:
             lakehouse.append(DATA_QUALITY_RESULTS, session.createDataFrame(self._rows, RESULTS_SCHEMA))
         return [*self._outputs, *self._evaluations]
-
-
-def table_check_events(
-    context: AssetExecutionContext,
-    session: SparkSession,
-    lakehouse: Lakehouse,
-    table: TableName,
-    checks: Sequence[tuple[Check, CheckOutcome]],
-    days: DateRange,
-) -> list[Output | AssetCheckEvaluation]:
-    """Report a run's once-per-run checks of a table (recorded under the run's last day); returns the events."""
-    reporter = CheckReporter(context, table)
-    for check, outcome in checks:
-        reporter.add(check, {days.end: outcome})
-    return reporter.publish(session, lakehouse)

@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
 from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -59,8 +59,8 @@ def orders_cleaned(
     days = partition_days(context)
     session = spark.get_session()
     bronze = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
-    parsed = parse_order_lines(bronze).cache()
-    try:
+    reporter = CheckReporter(context, ORDERS_CLEANED)
+    with staged(parse_order_lines(bronze)) as parsed:
         outcomes = (
             parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
             .agg(
@@ -73,80 +73,30 @@ def orders_cleaned(
         )
         figures_by_day = _figures_by_landing_day(days, outcomes)
         unique = silver_lines(parsed)
+        schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days())
+        integrity = silver_integrity_outcomes(unique, days.days())
         merged = lakehouse.merge_on_key(ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days))
-        add_daily_metadata(context, days, figures_by_day)
         errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes)
-        yield MaterializeResult(
-            metadata={
-                "days_in_run": len(days),
-                "error_table": ETL_ERRORS.full_name,
-                "merge_inserted": merged.inserted,
-                "merge_updated": merged.updated,
-                "merge_deleted": merged.deleted,
-                **table_metadata(lakehouse, ORDERS_CLEANED, unique),
-            }
-        )
-    finally:
-        parsed.unpersist()
-    yield from _check_silver(context, session, lakehouse, quality, days, figures_by_day, errors_by_day)
-
-
-def _record_rejected_rows(
-    context: AssetExecutionContext,
-    lakehouse: Lakehouse,
-    days: DateRange,
-    parsed: DataFrame,
-    outcomes: list[Row],
-) -> Counter:
-    """Replace this asset's error rows for the days with the rows kept out of silver; returns rows written per day.
-
-    `outcomes` are the parse outcome counts (see `_figures_by_landing_day`); the run log gets one
-    line per rejection reason with an example.
-    """
-    scope = {"asset": ORDERS_CLEANED.full_name}
-    reasons = Counter()
-    examples = {}
-    for row in outcomes:
-        if row["outcome"] not in ("kept", "duplicate"):
-            reasons[row["outcome"]] += row["rows"]
-            examples.setdefault(row["outcome"], f"{row['example']} ({row['file']})")
-    if not reasons:
-        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
-        return Counter()
-    step = context.op_execution_context.op_def.name
-    errors = rejected_line_errors(parsed, ORDERS_CLEANED.full_name, step, datetime.now(UTC))
-    written = lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)
-    context.log.warning(
-        f"{sum(reasons.values())} row(s) kept out of silver, each recorded with its reason in {ETL_ERRORS.full_name}:\n"
-        + "\n".join(f"  {reason} × {rows}, e.g. {examples[reason]}" for reason, rows in reasons.most_common())
+        table = table_metadata(lakehouse, ORDERS_CLEANED, unique)
+    add_daily_metadata(context, days, figures_by_day)
+    yield MaterializeResult(
+        metadata={
+            "days_in_run": len(days),
+            "error_table": ETL_ERRORS.full_name,
+            "merge_inserted": merged.inserted,
+            "merge_updated": merged.updated,
+            "merge_deleted": merged.deleted,
+            **table,
+        }
     )
-    return written
-
-
-def _check_silver(
-    context: AssetExecutionContext,
-    session: SparkSession,
-    lakehouse: Lakehouse,
-    quality: DataQualityPolicy,
-    days: DateRange,
-    figures_by_day: dict[date, Counter],
-    errors_by_day: Counter,
-) -> list:
-    """Judge the stored silver rows of the days' landing files; returns the evaluations to yield."""
-    reporter = CheckReporter(context, ORDERS_CLEANED)
-    stored = lakehouse.read(session, ORDERS_CLEANED, filters=within("landing_date", days)).cache()
-    try:
-        reporter.add(SCHEMA_CHECK, schema_outcomes(SilverOrdersCleaned, stored, "landing_date", days.days()))
-        integrity = silver_integrity_outcomes(stored, days.days())
-    finally:
-        stored.unpersist()
+    reporter.add(SCHEMA_CHECK, schema)
     reporter.add(NULL_KEYS_CHECK, integrity["null_keys"])
     reporter.add(UNIQUE_CHECK, integrity["unique_line_id"])
     reporter.add(POSITIVE_CHECK, integrity["positive_sales"])
     counts_by_day = {
         day: {
             "bronze_rows": figures["rows_in"],
-            "silver_rows": integrity["null_keys"][day].observed["rows"],
+            "silver_rows": schema[day].observed.get("rows", 0),
             "duplicates_removed": figures["duplicates_removed"],
             "rows_rejected": errors_by_day[day],
         }
@@ -168,7 +118,41 @@ def _check_silver(
         }
     )
     reporter.add(REJECTED_SHARE_CHECK, {day: rule.judge("rejected_share", day, shares) for day in days})
-    return reporter.publish(session, lakehouse)
+    yield from reporter.publish(session, lakehouse)
+
+
+def _record_rejected_rows(
+    context: AssetExecutionContext,
+    lakehouse: Lakehouse,
+    days: DateRange,
+    parsed: DataFrame,
+    outcomes: list[Row],
+) -> Counter:
+    """Replace this asset's error rows for the days with the rows kept out of silver; returns rows written per day.
+
+    `outcomes` are the parse outcome counts (see `_figures_by_landing_day`); the run log gets one
+    line per rejection reason with an example. The rows written are counted on the error rows
+    themselves, so row conservation holds the error table to what the parse outcomes say.
+    """
+    scope = {"asset": ORDERS_CLEANED.full_name}
+    reasons = Counter()
+    examples = {}
+    for row in outcomes:
+        if row["outcome"] not in ("kept", "duplicate"):
+            reasons[row["outcome"]] += row["rows"]
+            examples.setdefault(row["outcome"], f"{row['example']} ({row['file']})")
+    if not reasons:
+        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
+        return Counter()
+    step = context.op_execution_context.op_def.name
+    errors = rejected_line_errors(parsed, ORDERS_CLEANED.full_name, step, datetime.now(UTC))
+    written = Counter(dict(errors.groupBy("partition_date").count().collect()))
+    lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)
+    context.log.warning(
+        f"{sum(reasons.values())} row(s) kept out of silver, each recorded with its reason in {ETL_ERRORS.full_name}:\n"
+        + "\n".join(f"  {reason} × {rows}, e.g. {examples[reason]}" for reason, rows in reasons.most_common())
+    )
+    return written
 
 
 def _rejected_share_history(

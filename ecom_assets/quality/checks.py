@@ -30,7 +30,8 @@ def schema_outcomes(
     """Judge each day's rows against a pandera model: its structure, then its column constraints.
 
     Without a `day_column`, all rows are judged together as the one day in `days` (a snapshot
-    or a dimension checked once per run).
+    or a dimension checked once per run). Each outcome's `observed["rows"]` counts the day's rows
+    (absent when the structure is wrong).
 
     pandera's PySpark backend checks the structure (columns, types, no extra columns); a
     structural error fails every day. The model's data constraints (nullability and its checks)
@@ -67,9 +68,10 @@ def schema_outcomes(
             any_violation = functools.reduce(operator.or_, (constraints[name] for name in violated))
             day_rows = frame.where((day_key == F.lit(day)) & any_violation)
             sample = jsonable_rows(day_rows.limit(SAMPLE_ROWS).collect())
-        conforming = f"{counts.get('_rows', 0)} row(s) conform to {model.__name__}"
-        summary = _describe_errors(model, errors) if errors else conforming
-        outcomes[day] = CheckOutcome(not errors, summary, {"schema_version": version, "errors": errors}, {}, sample)
+        rows = counts.get("_rows", 0)
+        summary = _describe_errors(model, errors) if errors else f"{rows} row(s) conform to {model.__name__}"
+        observed = {"schema_version": version, "rows": rows, "errors": errors}
+        outcomes[day] = CheckOutcome(not errors, summary, observed, {}, sample)
     return outcomes
 
 
