@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pyspark import SparkContext
 
-from resources.spark import CLASS_ARCHIVE_ENV, QUICK_JIT, QUIET_CLASS_SHARING, LocalSparkSession, default_class_archive
+from resources.spark import CLASS_ARCHIVE_ENV, QUIET_CLASS_SHARING, LocalSparkSession, default_class_archive
 
 WORKLOAD_DAY = date(2011, 1, 4)
 
@@ -56,7 +56,7 @@ def _dump(archive: Path) -> None:
     from ecom_assets.sample_data import generate
     from resources import DataQualityPolicy, Lakehouse, LocalLandingZone
 
-    spark = LocalSparkSession(class_archive="", java_options=f"{QUICK_JIT} -XX:ArchiveClassesAtExit={archive}")
+    spark = LocalSparkSession(class_archive="", java_options=f"-XX:ArchiveClassesAtExit={archive}")
     with tempfile.TemporaryDirectory(prefix="ecom-spark-classes-") as scratch:
         landing = Path(scratch) / "landing"
         generate(landing, DateRange(WORKLOAD_DAY, WORKLOAD_DAY), seed=1)
@@ -77,7 +77,7 @@ def _dump(archive: Path) -> None:
 
 def _check(archive: Path) -> None:
     """Run a Spark job in a JVM that must map `archive` (`-Xshare:on` makes one that cannot fail to start)."""
-    options = f"{QUICK_JIT} -Xshare:on -XX:SharedArchiveFile={archive} {QUIET_CLASS_SHARING}"
+    options = f"-Xshare:on -XX:SharedArchiveFile={archive} {QUIET_CLASS_SHARING}"
     session = LocalSparkSession(class_archive="", java_options=options).get_session()
     if session.range(10).count() != 10:
         raise SystemExit("the Spark job on the archived classes gave a wrong count")

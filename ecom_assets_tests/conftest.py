@@ -50,7 +50,12 @@ def s3_endpoint() -> Iterator[str]:
 def test_spark(s3_endpoint: str) -> LocalSparkSession:
     """The local Spark resource of the tests: Delta Lake, and S3 at the session's moto server."""
     return LocalSparkSession(
-        master="local[2]", shuffle_partitions=2, driver_memory="2g", s3=True, s3_endpoint_url=s3_endpoint
+        master="local[2]",
+        shuffle_partitions=2,
+        driver_memory="2g",
+        java_options="-Xss4m",  # a marker the JVM-options test looks for; the JVM's own JIT otherwise
+        s3=True,
+        s3_endpoint_url=s3_endpoint,
     )
 
 

@@ -23,27 +23,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-# Runs on the "cluster": map /dbfs paths, start Spark, inject dbutils and sc, run the task's file.
-_CLUSTER_RUNNER = r"""
-import json, os, runpy, sys, traceback, types
+# The cluster's driver: one Spark JVM for the stand-in's life, as a Databricks cluster keeps one
+# driver for all the runs submitted to it. It writes how to reach its Py4J gateway, then waits
+# until its stdin closes.
+_CLUSTER_DRIVER = r"""
+import json, os, sys
 from pyspark.sql import SparkSession
 from resources.spark import DELTA_ENGINE
 from resources.spark_jars import DELTA, jar_paths
 
-dbfs_root, workspace_root, python_file, *parameters = sys.argv[1:]
-
-def local(path):
-    for prefix in ("dbfs:", "/dbfs"):
-        if path.startswith(prefix):
-            return os.path.join(dbfs_root, path[len(prefix):].lstrip("/"))
-    return path
-
-secrets = json.loads(os.environ.get("STANDIN_SECRETS", "{}"))
-
-class Secrets:
-    def get(self, scope, key):
-        return secrets[scope][key]
-
+workspace_root, gateway_file = sys.argv[1:]
 os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
 builder = (
     SparkSession.builder.master("local[2]")
@@ -51,6 +40,7 @@ builder = (
     .config("spark.driver.bindAddress", "127.0.0.1")
     .config("spark.ui.enabled", "false")
     .config("spark.ui.showConsoleProgress", "false")
+    .config("spark.pyspark.python", sys.executable)
     .config("spark.driver.extraClassPath", os.pathsep.join(str(path) for path in jar_paths((DELTA,))))
     .config("spark.sql.shuffle.partitions", "2")
     .config("spark.databricks.delta.snapshotPartitions", "1")
@@ -69,19 +59,63 @@ for key, value in DELTA_ENGINE.items():
     builder = builder.config(key, value)
 spark = builder.getOrCreate()
 spark.sparkContext.setLogLevel("ERROR")
+parameters = spark.sparkContext._gateway.gateway_parameters
+with open(gateway_file + ".partial", "w") as handle:
+    json.dump({"port": parameters.port, "secret": parameters.auth_token}, handle)
+os.replace(gateway_file + ".partial", gateway_file)
+sys.stdin.read()
+"""
+
+# Runs each task on the cluster: attach to the driver's JVM with a session of its own (as a
+# notebook or job gets on a shared cluster), map /dbfs paths, inject dbutils and sc, run the file.
+_CLUSTER_RUNNER = r"""
+import json, os, runpy, sys, time, traceback, types
+from pyspark import SparkContext
+from pyspark.java_gateway import launch_gateway
+from pyspark.sql import SparkSession
+
+dbfs_root, gateway_file, python_file, *parameters = sys.argv[1:]
+for _ in range(3000):  # the driver may still be starting
+    if os.path.exists(gateway_file):
+        break
+    time.sleep(0.1)
+with open(gateway_file) as handle:
+    gateway = json.load(handle)
+os.environ["PYSPARK_GATEWAY_PORT"] = str(gateway["port"])
+os.environ["PYSPARK_GATEWAY_SECRET"] = gateway["secret"]
+jvm_gateway = launch_gateway()
+jvm = jvm_gateway.jvm
+sc = SparkContext(
+    gateway=jvm_gateway,
+    jsc=jvm.org.apache.spark.api.java.JavaSparkContext.fromSparkContext(jvm.org.apache.spark.SparkContext.getOrCreate()),
+)
+spark = SparkSession(sc, jsparkSession=jvm.org.apache.spark.sql.SparkSession.builder().getOrCreate().newSession())
+
+def local(path):
+    for prefix in ("dbfs:", "/dbfs"):
+        if path.startswith(prefix):
+            return os.path.join(dbfs_root, path[len(prefix):].lstrip("/"))
+    return path
+
+secrets = json.loads(os.environ.get("STANDIN_SECRETS", "{}"))
+
+class Secrets:
+    def get(self, scope, key):
+        return secrets[scope][key]
+
 sys.argv = [local(python_file), *(local(p) for p in parameters)]
 try:
     runpy.run_path(
         sys.argv[0],
-        init_globals={"dbutils": types.SimpleNamespace(secrets=Secrets()), "sc": spark.sparkContext},
+        init_globals={"dbutils": types.SimpleNamespace(secrets=Secrets()), "sc": sc},
         run_name="__main__",
     )
     code = 0
 except BaseException:
     traceback.print_exc()
     code = 1
-# Like a cluster's driver, report the task's own outcome: skip interpreter teardown, where native
-# libraries (the JVM gateway, delta-rs' runtime) can abort a finished process.
+# Like a cluster's driver, report the task's own outcome: skip interpreter teardown, which
+# would only disconnect from the shared JVM.
 sys.stdout.flush()
 sys.stderr.flush()
 os._exit(code)
@@ -140,6 +174,8 @@ class DatabricksStandIn:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._driver: subprocess.Popen | None = None
+        self._gateway_file = self.root / "driver-gateway.json"
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -162,11 +198,18 @@ class DatabricksStandIn:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:
-        """Stop serving and kill runs still going."""
+        """Stop serving, kill runs still going, and stop the cluster's driver."""
         for run in self.runs.values():
             if run.process and run.process.poll() is None:
                 run.process.kill()
                 run.process.wait()
+        if self._driver and self._driver.poll() is None:
+            self._driver.stdin.close()
+            try:
+                self._driver.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._driver.kill()
+                self._driver.wait()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -331,6 +374,7 @@ class DatabricksStandIn:
             run.state_message, self.fail_next_run_with = self.fail_next_run_with, None
             return 200, {"run_id": run.run_id}
         run.log_path = self.root / f"run-{run.run_id}.log"
+        self._ensure_driver()
         environment = {
             **self.environment,
             "STANDIN_SECRETS": json.dumps(self.secrets),
@@ -343,7 +387,7 @@ class DatabricksStandIn:
                     "-c",
                     _CLUSTER_RUNNER,
                     str(self.dbfs),
-                    str(self.workspace),
+                    str(self._gateway_file),
                     task["python_file"],
                     *task.get("parameters", []),
                 ],
@@ -354,6 +398,21 @@ class DatabricksStandIn:
             )
         run.life_cycle_state = "RUNNING"
         return 200, {"run_id": run.run_id}
+
+    def _ensure_driver(self) -> None:
+        """Start the cluster's driver JVM on the first run (its tasks wait until its gateway can be reached)."""
+        with self._lock:
+            if self._driver is not None:
+                return
+            log = (self.root / "driver.log").open("wb")
+            self._driver = subprocess.Popen(
+                [sys.executable, "-c", _CLUSTER_DRIVER, str(self.workspace), str(self._gateway_file)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**self.environment, "DATABRICKS_RUNTIME_VERSION": RUNTIME_VERSION},
+                cwd=self.root,
+            )
 
     def _refresh(self, run: SubmittedRun) -> None:
         if run.process is None or run.result_state is not None:

@@ -57,7 +57,7 @@ def test_a_session_maps_the_archive(written_archive, tmp_path):
     archive, _ = written_archive
 
     # -Xshare:on: a JVM that cannot map the archive does not start (and the session would retry without it)
-    session, _ = start_session(archive, "-XX:TieredStopAtLevel=1 -Xshare:on", tmp_path)
+    session, _ = start_session(archive, "-Xshare:on", tmp_path)
 
     assert session["count"] == 7
     assert f"-XX:SharedArchiveFile={archive}" in session["jvm_arguments"]
@@ -67,7 +67,7 @@ def test_a_session_starts_without_an_archive_its_jvm_cannot_use(written_archive,
     truncated = tmp_path / "truncated.jsa"
     truncated.write_bytes(written_archive[0].read_bytes()[:4096])  # a valid header, no classes: the JVM dies
 
-    session, log = start_session(truncated, "-XX:TieredStopAtLevel=1", tmp_path)
+    session, log = start_session(truncated, "-Xss2m", tmp_path)
 
     assert session["count"] == 7
     assert not any("SharedArchiveFile" in argument for argument in session["jvm_arguments"])

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from delta.tables import DeltaTable
+from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import CATALOG, TableName
@@ -110,6 +112,7 @@ class Lakehouse(ConfigurableResource):
 
     warehouse_root: str | None = None
     catalog: str = CATALOG
+    _pending_appends: dict[TableName, tuple[T.StructType, list[tuple]]] = PrivateAttr(default_factory=dict)
 
     # --- addressing -----------------------------------------------------------------------------
 
@@ -229,6 +232,25 @@ class Lakehouse(ConfigurableResource):
             rows.write.format("delta").mode("append").saveAsTable(self.identifier(table))
         else:
             self._create(table, rows)
+
+    def append_when_run_ends(self, table: TableName, rows: Sequence[tuple], schema: T.StructType) -> None:
+        """Keep rows for an append-only log table, to be appended in one commit when the run's resources are torn
+        down (at the end of the run, failed or not; on Databricks, at the end of each step).
+
+        A run's check results then cost one Delta commit instead of one per step.
+        """
+        held_schema, held_rows = self._pending_appends.setdefault(table, (schema, []))
+        if held_schema != schema:
+            raise ValueError(f"rows for {table.full_name} arrive with two schemas")
+        held_rows.extend(rows)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        """Append the rows held for log tables (see `append_when_run_ends`), one commit per table."""
+        pending, self._pending_appends = self._pending_appends, {}
+        if pending:
+            spark = self._spark()
+            for table, (schema, rows) in pending.items():
+                self.append(table, spark.createDataFrame(rows, schema))
 
     def delete_date_range(
         self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]

@@ -25,8 +25,6 @@ from pyspark.sql import SparkSession
 from resources.spark_jars import ARTIFACTS, DELTA, S3, jar_paths, log_store_jar
 
 CLASS_ARCHIVE_ENV = "ECOM_SPARK_CLASS_ARCHIVE"
-QUICK_JIT = "-XX:TieredStopAtLevel=1"
-"""The driver JVM's default options: the quick JIT tier only (see `LocalSparkSession`)."""
 QUIET_CLASS_SHARING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 """JVM options that keep class-data-sharing notices (classes it skips, archives it cannot use) off the console."""
 
@@ -80,10 +78,8 @@ class LocalSparkSession(SparkSessionResource):
     jars, and with `s3` hadoop-aws and the conditional-PUT log store for `s3a://` paths (the
     endpoint and region come from the fields; credentials from the environment, `AWS_*`).
 
-    `java_options` go to the driver JVM. The default, `-XX:TieredStopAtLevel=1`, compiles with
-    the quick JIT tier only: local runs are short jobs on a few cores, where the optimizing
-    compiler's threads compete with Spark's own for the CPU and pay off too late. Set it to ""
-    for long, CPU-heavy local runs.
+    `java_options` go to the driver JVM (none by default: the JVM's own tiered compilation,
+    which on Delta Lake's many small jobs beats the quick tier alone once the JVM is warm).
 
     `class_archive` is a JVM class-data archive of Spark's classes (`ecom-spark-classes` writes
     it; `dev.sh` does so once per install). `None` means the default archive of this
@@ -95,7 +91,7 @@ class LocalSparkSession(SparkSessionResource):
     shuffle_partitions: int = 8
     driver_memory: str = "4g"
     ui_enabled: bool = False
-    java_options: str = QUICK_JIT
+    java_options: str = ""
     class_archive: str | None = None
     s3: bool = False
     s3_endpoint_url: str | None = None

@@ -108,7 +108,7 @@ def order_transactions(
         CONSERVATION_CHECK,
         conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
     )
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 def _read_readable_files(

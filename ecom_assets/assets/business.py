@@ -99,7 +99,7 @@ def _replace_days_and_reconcile(
         metadata = table_metadata(lakehouse, table, rows)
     add_daily_metadata(context, days, {day: {"rows": schema[day].observed.get("rows", 0)} for day in days})
     yield MaterializeResult(metadata={"days_in_run": len(days), **metadata})
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 @daily_table_asset(
@@ -209,7 +209,7 @@ def customer_lifetime_value(
             **metadata,
         }
     )
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 def _known_customer_totals(session: SparkSession, lakehouse: Lakehouse) -> dict[str, Decimal | int]:
@@ -288,7 +288,7 @@ def product_performance(
     yield MaterializeResult(
         metadata={"as_of_date": as_of.isoformat(), "products": observed["products"], **tiers, **metadata}
     )
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 @daily_table_asset(
@@ -318,4 +318,4 @@ def promotion_uplift(
     yield MaterializeResult(
         metadata={"as_of_date": as_of.isoformat(), "promotions": schema[days.end].observed.get("rows", 0), **metadata}
     )
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)

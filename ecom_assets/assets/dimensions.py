@@ -98,7 +98,7 @@ def _daily_summary(
         metadata = table_metadata(lakehouse, table, rows)
     add_daily_metadata(context, days, {day: {"rows": count} for day, count in per_day.items()})
     yield MaterializeResult(metadata={"days_in_run": len(days), "rows_written": sum(per_day.values()), **metadata})
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 @daily_table_asset(
@@ -210,7 +210,7 @@ def dim_products(
             **table_metadata(lakehouse, DIM_PRODUCTS, stored.orderBy("stock_code", "version")),
         }
     yield MaterializeResult(metadata=metadata)
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 @daily_table_asset(
@@ -244,7 +244,7 @@ def dim_customers(
             **table_metadata(lakehouse, DIM_CUSTOMERS, stored.orderBy("customer_id", "version")),
         }
     yield MaterializeResult(metadata=metadata)
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 @daily_table_asset(
@@ -272,7 +272,7 @@ def dim_promotions(
     yield MaterializeResult(
         metadata={"promotions": len(promotions), "calendar": business_rules.promotions_path, **metadata}
     )
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 def stored_promotions(session: SparkSession, lakehouse: Lakehouse) -> list[Promotion]:
@@ -344,4 +344,4 @@ def orders_enriched(
     yield MaterializeResult(
         metadata={"days_in_run": len(days), "lines": sum(row["lines"] for row in counts.values()), **metadata}
     )
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)

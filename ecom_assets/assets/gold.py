@@ -96,9 +96,13 @@ def sales_metrics(
         daily_rows, metrics = _collected(session, daily_sales_metrics(lines, first_sales, days.days()))
         silver_totals = silver_sale_totals(lines).collect()
         _check_gold(session, lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
+        last_stored = _last_stored_day(session, lakehouse)
         lakehouse.replace_date_range(SALES_METRICS, metrics, "order_date", days)
         lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, {"asset": SALES_METRICS.full_name})
-        restated_days = _restate_later_days(context, lakehouse, session, days, customer_days, first_sales)
+        restated_days = 0
+        if last_stored is not None and last_stored > days.end:
+            later_days = DateRange(days.end + timedelta(days=1), last_stored)
+            restated_days = _restate_later_days(context, lakehouse, session, later_days, customer_days, first_sales)
     finally:
         first_sales.unpersist()
         customer_days.unpersist()
@@ -110,7 +114,7 @@ def sales_metrics(
             **table_metadata(lakehouse, SALES_METRICS, metrics),
         }
     )
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 def _check_gold(
@@ -168,29 +172,29 @@ def _collected(session: SparkSession, frame: DataFrame) -> tuple[list[Row], Data
     return rows, session.createDataFrame(rows, frame.schema)
 
 
+def _last_stored_day(session: SparkSession, lakehouse: Lakehouse) -> date | None:
+    """The latest day gold holds (None before its first run), from the table's file statistics."""
+    if not lakehouse.exists(SALES_METRICS):
+        return None
+    return lakehouse.read(session, SALES_METRICS, columns=["order_date"]).agg(F.max("order_date")).first()[0]
+
+
 def _restate_later_days(
     context: AssetExecutionContext,
     lakehouse: Lakehouse,
     session: SparkSession,
-    days: DateRange,
+    later_days: DateRange,
     customer_days: DataFrame,
     first_sales: DataFrame,
 ) -> int:
-    """Fix new/returning counts of stored gold days after this run's range; returns days changed.
-
-    A daily run of the newest day finds no later day from the table's statistics and reads nothing.
-    """
-    last_stored = lakehouse.read(session, SALES_METRICS, columns=["order_date"]).agg(F.max("order_date")).first()[0]
-    if last_stored is None or last_stored <= days.end:
-        return 0
+    """Fix the new/returning counts of stored gold days in `later_days` (after the run's); returns days changed."""
     later_rows, later = _collected(
-        session, lakehouse.read(session, SALES_METRICS, filters=[("order_date", ">", days.end)])
+        session, lakehouse.read(session, SALES_METRICS, filters=within("order_date", later_days))
     )
-    later_customers = customer_days.where(F.col("order_date") > days.end)
+    later_customers = customer_days.where(F.col("order_date") >= later_days.start)
     restated_rows, restated = _collected(session, restate_customer_counts(later, later_customers, first_sales))
     changed = len(set(restated_rows) - set(later_rows))
     if changed:
-        later_range = DateRange(days.end + timedelta(days=1), last_stored)
-        lakehouse.replace_date_range(SALES_METRICS, restated, "order_date", later_range)
-        context.log.info(f"restated new/returning customers on {changed} later day(s) in {later_range}")
+        lakehouse.replace_date_range(SALES_METRICS, restated, "order_date", later_days)
+        context.log.info(f"restated new/returning customers on {changed} later day(s) in {later_days}")
     return changed

@@ -21,7 +21,6 @@ from dagster import (
     MetadataValue,
     Output,
 )
-from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from ecom_assets.assets.common import asset_key
@@ -164,12 +163,12 @@ class CheckReporter:
                 when = f"on {day}" if check.per_partition else "on the table"
                 log(f"check {check.name} ({check.severity.value}) failed {when}: {outcome.summary}")
 
-    def publish(self, session: SparkSession, lakehouse: Lakehouse) -> list[Output | AssetCheckEvaluation]:
-        """Append the results to the data-quality table; returns the events for the step to yield.
+    def publish(self, lakehouse: Lakehouse) -> list[Output | AssetCheckEvaluation]:
+        """Hand the results to the lakehouse for the data-quality table; returns the events for the step to yield.
 
-        Each check's output comes first (Dagster expects one per check), then one
-        evaluation per check and day.
+        The results table gets them in one commit when the run ends (`Lakehouse.append_when_run_ends`).
+        Each check's output comes first (Dagster expects one per check), then one evaluation per
+        check and day.
         """
-        if self._rows:
-            lakehouse.append(DATA_QUALITY_RESULTS, session.createDataFrame(self._rows, RESULTS_SCHEMA))
+        lakehouse.append_when_run_ends(DATA_QUALITY_RESULTS, self._rows, RESULTS_SCHEMA)
         return [*self._outputs, *self._evaluations]

@@ -118,7 +118,7 @@ def orders_cleaned(
         }
     )
     reporter.add(REJECTED_SHARE_CHECK, {day: rule.judge("rejected_share", day, shares) for day in days})
-    yield from reporter.publish(session, lakehouse)
+    yield from reporter.publish(lakehouse)
 
 
 def _record_rejected_rows(
