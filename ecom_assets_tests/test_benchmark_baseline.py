@@ -10,7 +10,7 @@ from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
-from resources import Lakehouse, LocalSparkSession
+from resources import Lakehouse
 
 pytestmark = pytest.mark.slow
 PLAIN_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_pyspark.py"

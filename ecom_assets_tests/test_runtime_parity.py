@@ -30,7 +30,8 @@ def test_the_transform_tests_pass_on_the_databricks_runtime_spark(tmp_path):
             sys.executable,
             "-m",
             "pytest",
-            "-q",
+            "-n",
+            "0",  # the suite's own workers already use the cores
             "-p",
             "no:cacheprovider",
             *(str(here / name) for name in TRANSFORM_TESTS),

@@ -114,9 +114,9 @@ def test_of_writers_racing_for_one_table_version_exactly_one_wins(spark, s3):
     outcomes: dict[int, str] = {}
 
     def write(writer: int) -> None:
-        store = jvm.ecom.delta.ConditionalPutLogStore(conf)
-        actions = jvm.java.util.Arrays.asList([f'{{"writer":{writer}}}']).iterator()
         try:
+            store = jvm.ecom.delta.ConditionalPutLogStore(conf)
+            actions = jvm.java.util.Collections.singletonList(f'{{"writer":{writer}}}').iterator()
             store.write(commit, actions, False, conf)
             outcomes[writer] = "won"
         except Exception as error:  # noqa: BLE001 - the JVM's exception arrives as a Py4J error

@@ -7,13 +7,16 @@ in (the Delta extension and catalog, the Delta and S3 jars) and tuning that only
 local machine (`LOCAL_TUNING`); neither is ever sent to a cluster.
 """
 
+import atexit
 import functools
 import hashlib
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -62,6 +65,14 @@ CONDITIONAL_PUT_LOG_STORE = "ecom.delta.ConditionalPutLogStore"
 log = logging.getLogger(__name__)
 
 
+@functools.cache
+def _process_catalog_dir() -> str:
+    """A temporary folder for the in-memory catalog's named tables, removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix="ecom-spark-catalog-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 class SparkSessionResource(ConfigurableResource, ABC):
     """Gives the steps their Spark session; where that session runs is the implementation's business."""
 
@@ -85,6 +96,10 @@ class LocalSparkSession(SparkSessionResource):
     it; `dev.sh` does so once per install). `None` means the default archive of this
     environment when it exists (see `default_class_archive`), "" means none. An archive the JVM
     cannot use is skipped with a warning: the session then starts without it.
+
+    `catalog_dir` is where the session's own catalog (`spark.sql.warehouse.dir`) keeps tables
+    addressed by name. Its metastore lives in memory, so by default the folder is a temporary one
+    removed when the process ends, instead of a `spark-warehouse/` left in the working directory.
     """
 
     master: str = "local[*]"
@@ -96,6 +111,7 @@ class LocalSparkSession(SparkSessionResource):
     s3: bool = False
     s3_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
+    catalog_dir: str | None = None
 
     def get_session(self) -> SparkSession:
         """The active session, started with this resource's settings if none is running."""
@@ -124,6 +140,7 @@ class LocalSparkSession(SparkSessionResource):
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.ui.enabled": str(self.ui_enabled).lower(),
             "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
+            "spark.sql.warehouse.dir": self.catalog_dir or _process_catalog_dir(),
         }
         if self.s3:
             settings.update(self._s3_settings())
