@@ -4,6 +4,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyspark
@@ -23,6 +24,31 @@ SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-
 PIPELINE_ASSETS = [order_transactions, orders_cleaned, sales_metrics]
 ON_RUNTIME_SPARK = not pyspark.__version__.startswith("4.2.")
 """True when this suite runs on the Databricks Runtime's Spark instead of the pipeline's (test_runtime_parity.py)."""
+
+
+HEAVIEST_FILES = (
+    "test_business_pipeline.py",
+    "test_databricks.py",
+    "test_ui_e2e.py",
+    "test_pipeline.py",
+    "test_cli.py",
+    "test_spark_classes.py",
+    "test_backfill_e2e.py",
+    "test_s3.py",
+    "test_runtime_parity.py",
+)
+"""Test files by measured wall time, longest first (each 3-10 minutes of one worker on 2 cores)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the longest files first, so that with one file per worker (`--dist loadfile`) no long
+    file starts last and holds up the end of the suite; the order within a file is kept."""
+
+    def weight(item: pytest.Item) -> int:
+        name = item.path.name
+        return HEAVIEST_FILES.index(name) if name in HEAVIEST_FILES else len(HEAVIEST_FILES)
+
+    items.sort(key=weight)
 
 
 def pytest_report_header() -> str:
@@ -74,21 +100,28 @@ def spark(request: pytest.FixtureRequest) -> SparkSession:
     return builder.getOrCreate()
 
 
-@pytest.fixture
-def dagster_home(tmp_path: Path) -> Iterator[Path]:
+@contextmanager
+def fresh_dagster_home(fallback_parent: Path) -> Iterator[Path]:
     """An empty DAGSTER_HOME, in memory (/dev/shm) where the machine has it, removed afterwards.
 
     Dagster's SQLite event log commits every event on its own; on disk that is ~10 ms each, which
     the end-to-end tests' many check evaluations would spend waiting for the disk.
     """
     shm = Path("/dev/shm")
-    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else fallback_parent
     home = Path(tempfile.mkdtemp(prefix="ecom-dagster-home-", dir=parent))
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     try:
         yield home
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Iterator[Path]:
+    """A test's own empty DAGSTER_HOME (see `fresh_dagster_home`)."""
+    with fresh_dagster_home(tmp_path) as home:
+        yield home
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from ecom_assets.dates import DateRange
 from ecom_assets.jobs import daily_sales_job
 from ecom_assets.partitions import daily_partitions
 from ecom_assets.sample_data import generate
-from ecom_assets_tests.conftest import PIPELINE_ASSETS
+from ecom_assets_tests.conftest import PIPELINE_ASSETS, fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
 from resources import DataQualityPolicy, Lakehouse, LocalLandingZone, SmtpEmailResource
 from resources.landing import day_folder
@@ -77,9 +77,18 @@ def smtp_server(port: int):
         controller.stop()
 
 
-@pytest.fixture
-def failed_run(tmp_path, test_spark, dagster_home):
-    """A real instance holding one failed run of daily_sales_job (its warehouse cannot be written)."""
+@pytest.fixture(scope="module")
+def failed_run(tmp_path_factory, test_spark):
+    """A real instance holding one failed run of daily_sales_job (its warehouse cannot be written).
+
+    Module-scoped: the tests only read the instance, each sensor starting from its own cursor.
+    """
+    tmp_path = tmp_path_factory.mktemp("failed_run")
+    with fresh_dagster_home(tmp_path) as home:
+        yield from _failed_run(tmp_path, test_spark, home)
+
+
+def _failed_run(tmp_path, test_spark, dagster_home):
     instance = DagsterInstance.local_temp(str(dagster_home))
     generate(tmp_path / "landing", DateRange(date(2011, 1, 4), date(2011, 1, 4)))
     (tmp_path / "not_a_folder").write_text("")
@@ -148,10 +157,16 @@ def test_an_unconfigured_mailer_keeps_alerts_waiting(failed_run):
     assert '"pending": ["' in run_failure_email_sensor(context).cursor
 
 
-@pytest.fixture
-def runs_with_failed_checks(tmp_path, test_spark, dagster_home):
+@pytest.fixture(scope="module")
+def runs_with_failed_checks(tmp_path_factory, test_spark):
     """A real instance with two runs of daily_sales_job (bronze, silver, gold): one whose WARN anomaly fails
-    (the run succeeds), one whose blocking header check fails (the run fails)."""
+    (the run succeeds), one whose blocking header check fails (the run fails). Module-scoped, read only."""
+    tmp_path = tmp_path_factory.mktemp("failed_checks")
+    with fresh_dagster_home(tmp_path) as home:
+        yield from _runs_with_failed_checks(tmp_path, test_spark, home)
+
+
+def _runs_with_failed_checks(tmp_path, test_spark, dagster_home):
     instance = DagsterInstance.local_temp(str(dagster_home))
     landing = tmp_path / "landing"
     generate(landing, DateRange(date(2011, 1, 3), date(2011, 1, 4)))

@@ -137,7 +137,7 @@ def test_of_writers_racing_for_one_table_version_exactly_one_wins(spark, s3):
 def test_two_processes_appending_to_one_table_on_s3_lose_nothing(spark, s3, s3_endpoint, tmp_path):
     warehouse = Lakehouse(warehouse_root=f"s3a://{new_bucket(s3)}/lakehouse")
     table = TableName("ecommerce_catalog", "logs", "concurrent")
-    appends = 6
+    appends = 4
     warehouse.append(table, spark.createDataFrame([], "writer string, n int"))
     writers = [
         subprocess.Popen(
