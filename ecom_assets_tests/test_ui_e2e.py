@@ -18,13 +18,14 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
 ]
+BRONZE = "ecommerce_catalog/raw/order_transactions"
 RUNS = """{ runsOrError { ... on Runs { results { runId status
   tags { key value } } } } }"""
 
 
-def launch_from_dialog(page, base_url: str, partitions: str, button: re.Pattern) -> None:
-    """Open daily_sales_job's 'Materialize all' dialog, type the partitions, press the launch button."""
-    page.goto(f"{base_url}/locations/ecom_assets/jobs/daily_sales_job")
+def launch_from_dialog(page, url: str, partitions: str, button: re.Pattern) -> None:
+    """Open the page's 'Materialize' dialog (a job's or an asset's), type the partitions, press the launch button."""
+    page.goto(url)
     page.locator("button", has_text="Materialize").first.click()
     page.get_by_text("Show all partitions").click()  # the dialog starts with the last 90 days only
     box = page.locator("input[type=text]:visible").first
@@ -33,7 +34,7 @@ def launch_from_dialog(page, base_url: str, partitions: str, button: re.Pattern)
     page.get_by_role("button", name=button).click()
 
 
-def wait_for_runs(base_url: str, count: int, timeout: float = 300) -> list[dict]:
+def wait_for_runs(base_url: str, count: int, timeout: float = 900) -> list[dict]:
     deadline = time.monotonic() + timeout
     while True:
         runs = graphql(base_url, RUNS)["runsOrError"]["results"]
@@ -68,13 +69,21 @@ def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
         if page.get_by_role("button", name="Skip").is_visible():  # Dagster's first-visit community dialog
             page.get_by_role("button", name="Skip").click()
 
-        launch_from_dialog(page, base_url, "2011-01-04", re.compile(r"Launch 1 run"))
+        # one day of one asset from its own page, then a backfill of the whole job from the job's page
+        launch_from_dialog(page, f"{base_url}/assets/{BRONZE}", "2011-01-04", re.compile(r"Launch 1 run"))
         wait_for_runs(base_url, 1)
-        launch_from_dialog(page, base_url, "[2011-01-05...2011-01-07]", re.compile(r"Launch backfill"))
+        launch_from_dialog(
+            page,
+            f"{base_url}/locations/ecom_assets/jobs/daily_sales_job",
+            "[2011-01-05...2011-01-07]",
+            re.compile(r"Launch backfill"),
+        )
         runs = wait_for_runs(base_url, 2)
 
         page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=partitions")
-        page.get_by_text("Materialized (4)").wait_for()  # 2011-01-04 alone, then 05..07 as a backfill
+        page.get_by_text("Materialized (3)").wait_for()  # 05..07 by the backfill
+        page.goto(f"{base_url}/assets/{BRONZE}?view=partitions")
+        page.get_by_text("Materialized (4)").wait_for()  # 2011-01-04 alone, then 05..07 by the backfill
         page.screenshot(path=str(ARTIFACTS / "sales_metrics_partitions.png"), full_page=True)
         page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=checks")
         for check in ("schema", "non_negative", "reconciles_with_silver", "gross_revenue_anomaly"):
