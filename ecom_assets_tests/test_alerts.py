@@ -84,25 +84,21 @@ def failed_run(tmp_path_factory, test_spark):
     Module-scoped: the tests only read the instance, each sensor starting from its own cursor.
     """
     tmp_path = tmp_path_factory.mktemp("failed_run")
-    with fresh_dagster_home(tmp_path) as home:
-        yield from _failed_run(tmp_path, test_spark, home)
-
-
-def _failed_run(tmp_path, test_spark, dagster_home):
-    instance = DagsterInstance.local_temp(str(dagster_home))
-    generate(tmp_path / "landing", DateRange(date(2011, 1, 4), date(2011, 1, 4)))
-    (tmp_path / "not_a_folder").write_text("")
-    job = core_daily_job(
-        {
-            "spark": test_spark,
-            "landing": LocalLandingZone(root=str(tmp_path / "landing")),
-            "lakehouse": Lakehouse(warehouse_root=str(tmp_path / "not_a_folder")),
-        }
-    )
-    result = job.execute_in_process(instance=instance, partition_key="2011-01-04", raise_on_error=False)
-    assert not result.success
-    yield instance, result.run_id
-    instance.dispose()
+    with fresh_dagster_home(tmp_path) as dagster_home:
+        instance = DagsterInstance.local_temp(str(dagster_home))
+        generate(tmp_path / "landing", DateRange(date(2011, 1, 4), date(2011, 1, 4)))
+        (tmp_path / "not_a_folder").write_text("")
+        job = core_daily_job(
+            {
+                "spark": test_spark,
+                "landing": LocalLandingZone(root=str(tmp_path / "landing")),
+                "lakehouse": Lakehouse(warehouse_root=str(tmp_path / "not_a_folder")),
+            }
+        )
+        result = job.execute_in_process(instance=instance, partition_key="2011-01-04", raise_on_error=False)
+        assert not result.success
+        yield instance, result.run_id
+        instance.dispose()
 
 
 def mailer(port: int) -> SmtpEmailResource:
@@ -162,37 +158,37 @@ def runs_with_failed_checks(tmp_path_factory, test_spark):
     """A real instance with two runs of daily_sales_job (bronze, silver, gold): one whose WARN anomaly fails
     (the run succeeds), one whose blocking header check fails (the run fails). Module-scoped, read only."""
     tmp_path = tmp_path_factory.mktemp("failed_checks")
-    with fresh_dagster_home(tmp_path) as home:
-        yield from _runs_with_failed_checks(tmp_path, test_spark, home)
-
-
-def _runs_with_failed_checks(tmp_path, test_spark, dagster_home):
-    instance = DagsterInstance.local_temp(str(dagster_home))
-    landing = tmp_path / "landing"
-    generate(landing, DateRange(date(2011, 1, 3), date(2011, 1, 4)))
-    day_file = next((landing / day_folder(date(2011, 1, 4))).glob("*.csv"))
-    lines = day_file.read_text().splitlines()
-    day_file.write_text(
-        "\n".join([lines[0], *(line.replace(",2011-01-04 ", ",04/01/11 ") for line in lines[1:40]), *lines[40:]]) + "\n"
-    )
-    job = core_daily_job(
-        {
-            "spark": test_spark,
-            "landing": LocalLandingZone(root=str(landing)),
-            "lakehouse": Lakehouse(warehouse_root=str(tmp_path / "warehouse")),
-            "quality": DataQualityPolicy(anomaly_min_history_days=1),
-        }
-    )
-    warned = job.execute_in_process(
-        instance=instance,
-        tags={"dagster/asset_partition_range_start": "2011-01-03", "dagster/asset_partition_range_end": "2011-01-04"},
-    )
-    (landing / day_folder(date(2011, 1, 5))).mkdir(parents=True)
-    (landing / day_folder(date(2011, 1, 5)) / "no_price.csv").write_text("InvoiceNo,StockCode\n1,2\n")
-    blocked = job.execute_in_process(instance=instance, partition_key="2011-01-05", raise_on_error=False)
-    assert warned.success and not blocked.success
-    yield instance, warned.run_id, blocked.run_id
-    instance.dispose()
+    with fresh_dagster_home(tmp_path) as dagster_home:
+        instance = DagsterInstance.local_temp(str(dagster_home))
+        landing = tmp_path / "landing"
+        generate(landing, DateRange(date(2011, 1, 3), date(2011, 1, 4)))
+        day_file = next((landing / day_folder(date(2011, 1, 4))).glob("*.csv"))
+        lines = day_file.read_text().splitlines()
+        day_file.write_text(
+            "\n".join([lines[0], *(line.replace(",2011-01-04 ", ",04/01/11 ") for line in lines[1:40]), *lines[40:]])
+            + "\n"
+        )
+        job = core_daily_job(
+            {
+                "spark": test_spark,
+                "landing": LocalLandingZone(root=str(landing)),
+                "lakehouse": Lakehouse(warehouse_root=str(tmp_path / "warehouse")),
+                "quality": DataQualityPolicy(anomaly_min_history_days=1),
+            }
+        )
+        warned = job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2011-01-03",
+                "dagster/asset_partition_range_end": "2011-01-04",
+            },
+        )
+        (landing / day_folder(date(2011, 1, 5))).mkdir(parents=True)
+        (landing / day_folder(date(2011, 1, 5)) / "no_price.csv").write_text("InvoiceNo,StockCode\n1,2\n")
+        blocked = job.execute_in_process(instance=instance, partition_key="2011-01-05", raise_on_error=False)
+        assert warned.success and not blocked.success
+        yield instance, warned.run_id, blocked.run_id
+        instance.dispose()
 
 
 def test_failed_checks_are_mailed_once_per_run_with_observed_and_expected_values(runs_with_failed_checks, smtp_port):
