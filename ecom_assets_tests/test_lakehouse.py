@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
@@ -23,6 +24,11 @@ def day_rows(spark, day: date, keys: range, value: str = "a"):
 def data_files(lakehouse: Lakehouse, table: TableName) -> set[str]:
     """The Parquet files in the table's folder, counted on disk (not through Delta)."""
     return {str(path) for path in Path(lakehouse.location(table)).rglob("*.parquet") if "_delta_log" not in path.parts}
+
+
+def referenced_files(rows) -> set[str]:
+    """The data files the rows are read from (files of the table version read, holding such rows)."""
+    return {row["file"] for row in rows.select(F.col("_metadata.file_path").alias("file")).distinct().collect()}
 
 
 def test_pipeline_tables_are_delta_tables_written_by_spark(spark, landing_root, lakehouse, run_days):
@@ -93,6 +99,26 @@ def test_merge_counts_are_the_merge_s_own_even_when_another_writer_commits_right
     counts = lakehouse.merge_on_key(SCRATCH, day_rows(spark, day, range(5, 20), "m"), "key")
 
     assert (counts.inserted, counts.updated, counts.deleted) == (10, 5, 0)
+
+
+def test_a_merge_replacing_a_day_deletes_its_missing_keys_and_rewrites_no_file_of_other_days(spark, lakehouse):
+    days = [date(2011, 1, 3) + timedelta(days=offset) for offset in range(3)]
+    for day in days:  # each day in its own data files
+        lakehouse.merge_on_key(SCRATCH, day_rows(spark, day, range(10 * day.day, 10 * day.day + 4)), "key")
+    files_before = referenced_files(lakehouse.read(spark, SCRATCH))
+    last = days[-1]
+    files_of_last_day = referenced_files(lakehouse.read(spark, SCRATCH, filters=[("day", "=", last)]))
+    delivered_again = day_rows(spark, last, range(10 * last.day, 10 * last.day + 2), "b")  # 2 of its 4 keys
+
+    counts = lakehouse.merge_on_key(SCRATCH, delivered_again, "key", delete_unmatched_in=("day", DateRange(last, last)))
+
+    assert (counts.inserted, counts.updated, counts.deleted) == (0, 2, 2)
+    (merge,) = [entry for entry in lakehouse.history(SCRATCH, limit=1) if entry.operation == "MERGE"]
+    assert int(merge.metrics["numTargetFilesRemoved"]) == len(files_of_last_day), "only that day's files rewritten"
+    assert files_before - files_of_last_day <= referenced_files(lakehouse.read(spark, SCRATCH))
+    rows = {(row["day"], row["value"]) for row in lakehouse.read(spark, SCRATCH).collect()}
+    assert rows == {(days[0], "a"), (days[1], "a"), (last, "b")}
+    assert lakehouse.read(spark, SCRATCH).count() == 4 + 4 + 2
 
 
 def test_optimize_and_vacuum_report_the_files_they_really_compacted_and_deleted(spark, lakehouse):

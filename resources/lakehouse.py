@@ -36,6 +36,8 @@ _SPARK_COMPARISONS = {
 }
 _COMMIT_TAG = "spark.databricks.delta.commitInfo.userMetadata"
 """Delta records this session setting in the commits it makes: how a commit is found again in the history."""
+_TOMBSTONE = "__ecom_delete"
+"""A merge source column marking the keys to delete (see `Lakehouse.merge_on_key`)."""
 
 
 def within(column: str, date_range: DateRange) -> list[Filter]:
@@ -269,23 +271,35 @@ class Lakehouse(ConfigurableResource):
         """Upsert `rows` by `key` in one MERGE; optionally delete target rows missing from `rows` whose date
         column lies in the given range (so a re-delivered window replaces what it last delivered).
 
-        The counts are those of this MERGE's own commit (the result MERGE returns).
+        The MERGE rewrites only the data files that hold a row it updates or deletes: the rows to
+        delete are found first and sent in the source as tombstones, not found by a NOT MATCHED BY
+        SOURCE clause, which would make Delta rewrite every file of the table. The counts are those
+        of this MERGE's own commit (the result MERGE returns).
         """
         if not self.exists(table):
             self._create(table, rows)
             (creation,) = [entry for entry in self.history(table) if entry.version == 0]  # this call's own commit
             return MergeCounts(inserted=int(creation.metrics.get("numOutputRows", 0)), updated=0, deleted=0)
-        merger = (
-            self._delta(table)
-            .alias("target")
-            .merge(rows.alias("source"), f"target.{key} = source.{key}")
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-        )
+        source = rows.withColumn(_TOMBSTONE, F.lit(False))
         if delete_unmatched_in is not None:
             column, date_range = delete_unmatched_in
-            merger = merger.whenNotMatchedBySourceDelete(sql_predicate(within(f"target.{column}", date_range)))
-        result = merger.execute().first()
+            stale_keys = (
+                self.read(self._spark(), table, columns=[key], filters=within(column, date_range))
+                .join(rows.select(key), key, "left_anti")
+                .withColumn(_TOMBSTONE, F.lit(True))
+            )
+            source = source.unionByName(stale_keys, allowMissingColumns=True)
+        columns = {column: f"source.`{column}`" for column in rows.columns}
+        result = (
+            self._delta(table)
+            .alias("target")
+            .merge(source.alias("source"), f"target.`{key}` = source.`{key}`")
+            .whenMatchedDelete(f"source.{_TOMBSTONE}")
+            .whenMatchedUpdate(set=columns)
+            .whenNotMatchedInsert(f"NOT source.{_TOMBSTONE}", values=columns)
+            .execute()
+            .first()
+        )
         return MergeCounts(
             inserted=int(result["num_inserted_rows"]),
             updated=int(result["num_updated_rows"]),
