@@ -2,7 +2,8 @@
 
 Reads every landing file of a date range and writes bronze, silver and gold Delta tables with
 Spark's Delta writer (the same engine and session settings as the assets), but chains the
-DataFrames in memory and runs no checks.
+DataFrames in memory and runs no checks. Gold's day status comes from the trading calendar and
+the files found, as in the pipeline.
 
     python benchmarks/plain_pyspark.py --landing-root DIR --warehouse-root DIR --start D --end D
 """
@@ -16,8 +17,15 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, TableName
+from ecom_assets.trading_calendar import load_trading_calendar
 from ecom_assets.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
-from ecom_assets.transforms.gold import daily_sales_metrics, first_sale_dates, sale_customers
+from ecom_assets.transforms.gold import (
+    DELIVERIES_SCHEMA,
+    daily_sales_metrics,
+    first_sale_dates,
+    sale_customers,
+    with_day_status,
+)
 from ecom_assets.transforms.silver import parse_order_lines, silver_lines
 from resources.spark import LocalSparkSession
 
@@ -32,17 +40,20 @@ def _write(warehouse: Path, table: TableName, rows: DataFrame, partition_by: tup
 
 def run(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
     """Run bronze, silver and gold for `days` on one Spark session; returns rows written per table."""
-    files = [
-        str(path)
-        for day in days
-        for path in sorted((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv"))
-    ]
+    files_by_day = {day: sorted((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv")) for day in days}
+    files = [str(path) for day in days for path in files_by_day[day]]
+    calendar, now = load_trading_calendar(), datetime.now(UTC)
+    deliveries = spark.createDataFrame(
+        [(day, calendar.delivery_status(day, len(found), len(found), now)) for day, found in files_by_day.items()],
+        DELIVERIES_SCHEMA,
+    )
     bronze = to_bronze(read_landing_csv(spark, files), ingestion_date=datetime.now(UTC).date())
     written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, BRONZE_PARTITION_COLUMNS)}
     silver = silver_lines(parse_order_lines(bronze.cache()))
     written["silver"] = _write(warehouse, ORDERS_CLEANED, silver)
     first_sales = first_sale_dates(sale_customers(silver.cache()))
-    written["gold"] = _write(warehouse, SALES_METRICS, daily_sales_metrics(silver, first_sales, days.days()))
+    gold = with_day_status(daily_sales_metrics(silver, first_sales, days.days()), deliveries)
+    written["gold"] = _write(warehouse, SALES_METRICS, gold)
     return written
 
 

@@ -40,6 +40,7 @@ PRODUCT_PERFORMANCE = TableName(CATALOG, "analytics", "product_performance")
 PROMOTION_UPLIFT = TableName(CATALOG, "analytics", "promotion_uplift")
 ETL_ERRORS = TableName(CATALOG, "logs", "etl_errors")
 DATA_QUALITY_RESULTS = TableName(CATALOG, "logs", "data_quality_results")
+LANDING_DELIVERIES = TableName(CATALOG, "logs", "landing_deliveries")
 
 
 def tables_owned() -> tuple[TableName, ...]:

@@ -6,15 +6,27 @@ the csv module and applies the metric definitions of the README with Decimal ari
 
 import csv
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from ecom_assets.transforms.bronze import SOURCE_COLUMNS  # the input format, not logic
+from ecom_assets.trading_calendar import load_trading_calendar  # the calendar's data, not its logic
 
 FEES = {"POST", "DOT", "M", "m", "D", "C2", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B"}
 CENT = Decimal("0.01")
+FIGURES = (
+    "gross_revenue",
+    "returns_amount",
+    "net_revenue",
+    "order_count",
+    "units_sold",
+    "avg_order_value",
+    "active_customers",
+    "new_customers",
+    "returning_customers",
+)
 
 
 @dataclass(frozen=True)
@@ -45,26 +57,30 @@ def _line_type(invoice_no: str, stock_code: str, quantity: int, price: Decimal) 
 
 
 def distinct_valid_lines(landing_root: Path) -> list[Line]:
-    """Every distinct parseable line of every landing CSV file under the root."""
-    seen: set[tuple[str, ...]] = set()
+    """Every distinct parseable line of every landing CSV file under the root.
+
+    Lines are the same when their values are (`2.550` is `2.55`, `17850.0` is `17850`); a price
+    with more than 3 decimals is not valid (silver would have to round it).
+    """
+    seen: set[tuple] = set()
     lines = []
     for path in sorted(landing_root.glob("raw/ecommerce_sales/*/*/*/*.csv")):
         with path.open(newline="", encoding="utf-8") as handle:
             for raw in csv.DictReader(handle):
-                fields = tuple(raw[name] for name in SOURCE_COLUMNS)
-                if fields in seen:
-                    continue
-                seen.add(fields)
                 try:
                     quantity, price = int(raw["Quantity"].strip()), Decimal(raw["UnitPrice"].strip())
                     moment = datetime.strptime(raw["InvoiceDate"].strip(), "%Y-%m-%d %H:%M:%S")
                 except (ValueError, InvalidOperation):
                     continue
                 invoice_no, stock_code = raw["InvoiceNo"].strip(), raw["StockCode"].strip()
-                if not invoice_no or not stock_code:
+                if not invoice_no or not stock_code or price != price.quantize(Decimal("0.001")):
                     continue
                 customer = raw["CustomerID"].strip().removesuffix(".0") or None
-                price = price.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+                description, country = raw["Description"].strip(), raw["Country"].strip()
+                key = (invoice_no, stock_code, description, quantity, price.normalize(), moment, customer, country)
+                if key in seen:
+                    continue
+                seen.add(key)
                 lines.append(
                     Line(
                         invoice_no,
@@ -79,8 +95,26 @@ def distinct_valid_lines(landing_root: Path) -> list[Line]:
     return lines
 
 
-def expected_sales_metrics(lines: list[Line], days: list[date]) -> dict[date, dict]:
-    """The gold row of each day, computed from the definitions."""
+def expected_day_status(landing_root: Path, days: list[date]) -> dict[date, str]:
+    """Each day's gold status from the definitions: a day with a file is complete, a day without one
+    closed when the trading calendar says so, else missing its delivery (all days here are long past due)."""
+    calendar = load_trading_calendar()
+    statuses = {}
+    for day in days:
+        if list((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv")):
+            statuses[day] = "complete"
+        else:
+            statuses[day] = "closed" if calendar.closure(day) else "missing_delivery"
+    return statuses
+
+
+def expected_sales_metrics(
+    lines: list[Line], days: list[date], day_status: Mapping[date, str] | None = None
+) -> dict[date, dict]:
+    """The gold row of each day, computed from the definitions; `day_status` defaults to complete.
+
+    Days neither complete nor closed show no figures.
+    """
     first_sale: dict[str, date] = {}
     for line in lines:
         if line.line_type == "sale" and line.customer:
@@ -96,8 +130,13 @@ def expected_sales_metrics(lines: list[Line], days: list[date]) -> dict[date, di
         orders = len({line.invoice_no for line in sales})
         customers = {line.customer for line in sales if line.customer}
         new = sum(1 for customer in customers if first_sale[customer] == day)
+        status = (day_status or {}).get(day, "complete")
+        if status not in ("complete", "closed"):
+            rows[day] = {"order_date": day, "day_status": status, **dict.fromkeys(FIGURES)}
+            continue
         rows[day] = {
             "order_date": day,
+            "day_status": status,
             "gross_revenue": _money(gross),
             "returns_amount": _money(returns),
             "net_revenue": _money(gross) - _money(returns),

@@ -9,7 +9,7 @@ import pytest
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
 from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
-from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def test_the_plain_script_writes_the_gold_the_definitions_give(spark, plain_pysp
 
     lines = distinct_valid_lines(landing_root)
     gold = {row["order_date"]: row.asDict() for row in warehouse.read(spark, SALES_METRICS).collect()}
-    assert gold == expected_sales_metrics(lines, days.days())
+    assert gold == expected_sales_metrics(lines, days.days(), expected_day_status(landing_root, days.days()))
     assert written["gold"] == len(days.days())
     source_rows = sum(len(path.read_text().splitlines()) - 1 for path in landing_root.glob("raw/**/*.csv"))
     assert written["bronze"] == warehouse.read(spark, ORDER_TRANSACTIONS).count() == source_rows

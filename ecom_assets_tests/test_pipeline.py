@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import HEADER, generate
 from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
-from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources.landing import day_folder
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,9 @@ def test_a_week_materializes_as_one_run_and_gold_matches_an_independent_computat
     assert result.success
     gold_partitions = {m.partition for m in result.asset_materializations_for_node(GOLD_NODE)}
     assert gold_partitions == {day.isoformat() for day in FIRST_WEEK}, "one run materializes every day"
-    expected = expected_sales_metrics(distinct_valid_lines(landing_root), FIRST_WEEK.days())
+    expected = expected_sales_metrics(
+        distinct_valid_lines(landing_root), FIRST_WEEK.days(), expected_day_status(landing_root, FIRST_WEEK.days())
+    )
     assert gold_rows(spark, lakehouse) == expected
     saturday = date(2011, 1, 8)
     assert expected[saturday]["order_count"] == 0, "the generator does not trade on Saturdays"
@@ -51,7 +53,9 @@ def test_each_partition_carries_its_own_day_figures_and_the_run_a_preview(landin
         return {m.partition: m.metadata for m in result.asset_materializations_for_node(node)}
 
     bronze, silver, gold = (by_partition(node) for node in (BRONZE_NODE, SILVER_NODE, GOLD_NODE))
-    expected = expected_sales_metrics(distinct_valid_lines(landing_root), FIRST_WEEK.days())
+    expected = expected_sales_metrics(
+        distinct_valid_lines(landing_root), FIRST_WEEK.days(), expected_day_status(landing_root, FIRST_WEEK.days())
+    )
     for day in FIRST_WEEK:
         key = day.isoformat()
         source_rows = sum(len(p.read_text().splitlines()) - 1 for p in landing_root.glob(f"raw/*/{day:%Y/%m/%d}/*.csv"))
@@ -65,7 +69,7 @@ def test_each_partition_carries_its_own_day_figures_and_the_run_a_preview(landin
     saturday = date(2011, 1, 8).isoformat()
     assert bronze[saturday]["files_read"].value == 0 and "avg_order_value" not in gold[saturday]
     assert sum(silver[key]["duplicates_removed"].value for key in silver) > 0
-    assert "| order_date | gross_revenue |" in gold[FIRST_WEEK.start.isoformat()]["preview"].value
+    assert "| order_date | day_status | gross_revenue |" in gold[FIRST_WEEK.start.isoformat()]["preview"].value
 
 
 def test_rerunning_the_same_days_changes_nothing(spark, landing_root, lakehouse, run_days):
@@ -90,7 +94,9 @@ def test_out_of_order_backfill_keeps_new_and_returning_customers_right(spark, la
 
     run_days(DateRange(date(2011, 1, 3), date(2011, 1, 9)))
 
-    expected = expected_sales_metrics(distinct_valid_lines(landing_root), january.days())
+    expected = expected_sales_metrics(
+        distinct_valid_lines(landing_root), january.days(), expected_day_status(landing_root, january.days())
+    )
     assert gold_rows(spark, lakehouse) == expected
     restated = [d for d in late_first if late_first[d]["new_customers"] != expected[d]["new_customers"]]
     assert restated, "the earlier week must have turned some later 'new' customers into returning ones"
@@ -110,7 +116,9 @@ def test_a_line_delivered_again_in_a_later_file_counts_once(spark, landing_root,
     silver = lakehouse.read(spark, ORDERS_CLEANED)
     assert bronze.where(F.col("partition_date") == date(2011, 1, 5)).count() > 0
     assert silver.count() == silver.select("line_id").distinct().count()
-    assert gold_rows(spark, lakehouse) == expected_sales_metrics(distinct_valid_lines(landing_root), days.days())
+    assert gold_rows(spark, lakehouse) == expected_sales_metrics(
+        distinct_valid_lines(landing_root), days.days(), expected_day_status(landing_root, days.days())
+    )
 
 
 def test_a_corrected_file_replaces_what_its_day_delivered_before(spark, landing_root, lakehouse, run_days):
@@ -123,7 +131,9 @@ def test_a_corrected_file_replaces_what_its_day_delivered_before(spark, landing_
 
     run_days(day)
 
-    assert gold_rows(spark, lakehouse) == expected_sales_metrics(distinct_valid_lines(landing_root), day.days())
+    assert gold_rows(spark, lakehouse) == expected_sales_metrics(
+        distinct_valid_lines(landing_root), day.days(), expected_day_status(landing_root, day.days())
+    )
     bronze_rows = table_count(spark, lakehouse, ORDER_TRANSACTIONS)
     assert bronze_rows == len(lines) // 2 - 1
 

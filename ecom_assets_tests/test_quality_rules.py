@@ -17,10 +17,12 @@ from ecom_assets.quality.checks import (
     silver_sale_totals,
 )
 from ecom_assets.quality.schemas import GoldSalesMetrics, SilverOrdersCleaned, schema_version
+from ecom_assets.transforms.gold import FIGURE_COLUMNS
 from ecom_assets.transforms.silver import SILVER_COLUMNS
 
 DAY = date(2011, 1, 4)
 OTHER_DAY = date(2011, 1, 5)
+THIRD_DAY = date(2011, 1, 6)
 SILVER_DDL = (
     "line_id string, invoice_no string, stock_code string, description string, quantity int, "
     "unit_price decimal(12,3), line_amount decimal(18,3), currency string, invoice_ts timestamp, "
@@ -28,9 +30,9 @@ SILVER_DDL = (
     "landing_date date, source_file_name string"
 )
 GOLD_DDL = (
-    "order_date date, gross_revenue decimal(18,2), returns_amount decimal(18,2), net_revenue decimal(18,2), "
-    "order_count long, units_sold long, avg_order_value decimal(18,2), active_customers long, "
-    "new_customers long, returning_customers long"
+    "order_date date, day_status string, gross_revenue decimal(18,2), returns_amount decimal(18,2), "
+    "net_revenue decimal(18,2), order_count long, units_sold long, avg_order_value decimal(18,2), "
+    "active_customers long, new_customers long, returning_customers long"
 )
 
 
@@ -64,6 +66,7 @@ def silver_frame(spark, *lines):
 def gold_row(day=DAY, gross="100.00", returns="10.00", orders=2, units=12, **overrides):
     values = {
         "order_date": day,
+        "day_status": "complete",
         "gross_revenue": Decimal(gross),
         "returns_amount": Decimal(returns),
         "net_revenue": Decimal(gross) - Decimal(returns),
@@ -132,6 +135,11 @@ def test_schema_check_fails_every_day_when_a_column_is_missing_or_mistyped(spark
 
 def test_schema_check_fails_negative_gold_revenue(spark):
     gold = spark.createDataFrame([gold_row(gross="-1.00")], GOLD_DDL)
+    assert not schema_outcomes(GoldSalesMetrics, gold, "order_date", [DAY])[DAY].passed
+
+
+def test_schema_check_fails_an_unknown_day_status(spark):
+    gold = spark.createDataFrame([gold_row(day_status="probably fine")], GOLD_DDL)
     assert not schema_outcomes(GoldSalesMetrics, gold, "order_date", [DAY])[DAY].passed
 
 
@@ -204,6 +212,31 @@ def test_non_negative_passes_negative_net_revenue_but_fails_other_negative_figur
     outcomes = non_negative_outcomes(rows, [DAY, OTHER_DAY])
     assert outcomes[DAY].passed
     assert not outcomes[OTHER_DAY].passed and outcomes[OTHER_DAY].failing_sample == ({"units_sold": -3},)
+
+
+def withheld_row(day=DAY, status="missing_delivery", **figures):
+    return Row(**{"order_date": day, "day_status": status, **dict.fromkeys(FIGURE_COLUMNS), **figures})
+
+
+def test_a_complete_day_must_show_every_figure_and_a_withheld_day_none():
+    rows = [
+        gold_row(units=None),
+        withheld_row(OTHER_DAY),
+        withheld_row(THIRD_DAY, gross_revenue=Decimal("0.00")),
+    ]
+    outcomes = non_negative_outcomes(rows, [DAY, OTHER_DAY, THIRD_DAY])
+
+    assert not outcomes[DAY].passed and "missing figure(s): units_sold" in outcomes[DAY].summary
+    assert outcomes[OTHER_DAY].passed and outcomes[OTHER_DAY].summary == "no figures shown: the day is missing_delivery"
+    assert (
+        not outcomes[THIRD_DAY].passed
+        and "figures shown on a day that is missing_delivery" in outcomes[THIRD_DAY].summary
+    )
+
+
+def test_a_withheld_day_has_nothing_to_reconcile():
+    outcome = reconciliation_outcomes([withheld_row()], [], [DAY])[DAY]
+    assert outcome.passed and "withholds" in outcome.summary
 
 
 def test_reconciliation_passes_when_gold_equals_silver_sums_and_fails_on_any_difference(spark):

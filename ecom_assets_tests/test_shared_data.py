@@ -16,10 +16,12 @@ from ecom_assets.tables import (
     PRODUCT_PERFORMANCE,
     SALES_METRICS,
 )
+from ecom_assets.trading_calendar import load_trading_calendar
 from ecom_assets_tests.conftest import SHARED_DAYS
 from ecom_assets_tests.reference import (
     distinct_valid_lines,
     expected_customer_totals,
+    expected_day_status,
     expected_product_totals,
     expected_sales_metrics,
 )
@@ -45,7 +47,9 @@ def test_two_months_of_real_data_match_the_reference_through_every_asset_and_pas
     assert result.success
     lines = distinct_valid_lines(landing_root)
     gold = {row["order_date"]: row.asDict() for row in lakehouse.read(spark, SALES_METRICS).collect()}
-    assert gold == expected_sales_metrics(lines, DECEMBER_AND_JANUARY.days())
+    day_status = expected_day_status(landing_root, DECEMBER_AND_JANUARY.days())
+    assert gold == expected_sales_metrics(lines, DECEMBER_AND_JANUARY.days(), day_status)
+    assert "missing_delivery" not in day_status.values(), "the trading calendar explains every day without a file"
     source_rows = sum(len(p.read_text().splitlines()) - 1 for p in source.iterdir())
     assert lakehouse.read(spark, ORDER_TRANSACTIONS).count() == source_rows
     assert gold[date(2011, 1, 18)]["units_sold"] >= 74_215, "the famous 74,215-unit order of 18 January"
@@ -55,6 +59,7 @@ def test_two_months_of_real_data_match_the_reference_through_every_asset_and_pas
     evaluations = result.get_asset_check_evaluations()
     assert all(e.passed for e in evaluations if e.severity == AssetCheckSeverity.ERROR)
     flagged = {(e.check_name, e.partition) for e in evaluations if not e.passed}
+    assert not {day for check, day in flagged if check == "delivery"}, "no trading day of the real data lacks its file"
     assert {"gross_revenue_anomaly", "avg_order_value_anomaly", "returns_share_anomaly"} <= {
         check for check, day in flagged if day == "2011-01-18"
     }, "18 January's 74,215-unit order, cancelled the same day, is flagged"
@@ -75,3 +80,15 @@ def test_two_months_of_real_data_match_the_reference_through_every_asset_and_pas
     assert versions > 0, "real descriptions and prices change: some products have SCD2 history"
     coverage = next(e for e in evaluations if e.check_name == "category_coverage")
     assert coverage.passed, coverage.description
+
+
+def test_the_trading_calendar_explains_every_day_of_the_real_data_without_a_file():
+    calendar = load_trading_calendar()
+    delivered = {date.fromisoformat(path.stem[:10]) for path in SHARED_DAYS.glob("*.csv")}
+    every_day = DateRange(min(delivered), max(delivered)).days()
+
+    unexplained = [day for day in every_day if day not in delivered and calendar.closure(day) is None]
+    closed_with_a_file = [day for day in delivered if calendar.closure(day) is not None]
+
+    assert unexplained == []
+    assert closed_with_a_file == [], "the shop never trades on a day the calendar closes"

@@ -1,7 +1,7 @@
 """The pure PySpark transforms on tiny hand-built DataFrames."""
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,10 +15,13 @@ from ecom_assets.transforms.bronze import (
     to_bronze,
 )
 from ecom_assets.transforms.gold import (
+    DELIVERIES_SCHEMA,
+    FIGURE_COLUMNS,
     daily_sales_metrics,
     first_sale_dates,
     restate_customer_counts,
     sale_customers,
+    with_day_status,
 )
 from ecom_assets.transforms.landing_files import (
     LATIN1,
@@ -156,6 +159,9 @@ def test_missing_customer_is_a_guest(spark):
         (line(qty="2000000"), "absurd_quantity"),
         (line(price="-250000"), "absurd_unit_price"),
         (line(ts="2011-01-05 09:00:00"), "invoice_date_outside_partition"),
+        (line(price="2.5555"), "unit_price_too_precise"),
+        (line(price="0.00049"), "unit_price_too_precise"),
+        (line(price="1.5E-4"), "unit_price_too_precise"),
     ],
 )
 def test_unparseable_rows_are_rejected_with_their_reason(spark, source_line, reason):
@@ -195,9 +201,32 @@ def test_the_original_us_date_format_also_parses(spark):
 
 
 def test_line_id_is_deterministic_and_separates_different_lines(spark):
-    ids = [r["line_id"] for r in parse_order_lines(bronze_rows(spark, line(), line(), line(qty="7"))).collect()]
-    assert ids[0] == ids[1] != ids[2]
-    assert ids[0] == parse_order_lines(bronze_rows(spark, line())).first()["line_id"]
+    parsed = parse_order_lines(bronze_rows(spark, line(), line(), line(qty="7")))
+    ids = {r["quantity"]: r["line_id"] for r in parsed.collect()}
+    assert parsed.select("line_id").distinct().count() == 2 and ids[6] != ids[7]
+    assert ids[6] == parse_order_lines(bronze_rows(spark, line())).first()["line_id"]
+
+
+def test_a_price_is_kept_exactly_or_rejected_never_rounded(spark):
+    kept = parsed_one(spark, line(price="2.5500000"))
+    assert kept["rejection_reason"] is None and kept["unit_price"] == Decimal("2.550")
+
+    parsed = parse_order_lines(bronze_rows(spark, line(price="2.5555")))
+    error = rejected_line_errors(parsed, "a", "s", datetime(2026, 1, 1)).first()
+
+    assert error["error_message"] == "UnitPrice '2.5555' has more than the 3 decimals silver keeps: it would be rounded"
+    assert silver_lines(parsed).count() == 0
+
+
+def test_a_re_export_writing_the_same_values_differently_is_the_same_line(spark):
+    original = line(price="2.55", customer="17850")
+    re_exported = line(price="2.550", customer="17850.0", ts="2011-01-04 08:26")
+    spaced = line(price=" 2.55 ", customer=" 17850 ", qty=" 6 ")
+
+    ids = {r["line_id"] for r in parse_order_lines(bronze_rows(spark, original, re_exported, spaced)).collect()}
+
+    assert len(ids) == 1
+    assert ids != {parsed_one(spark, line(price="2.56", customer="17850"))["line_id"]}
 
 
 def test_exact_duplicates_are_removed_keeping_the_first_delivery(spark):
@@ -301,9 +330,40 @@ def test_new_customers_are_judged_against_all_history_not_the_run(spark):
     assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (2, 1, 1)
 
 
+def deliveries(spark, statuses: dict):
+    return spark.createDataFrame(list(statuses.items()), DELIVERIES_SCHEMA)
+
+
+def test_a_day_shows_figures_only_when_its_file_arrived_or_the_shop_was_closed(spark):
+    days = [date(2011, 1, 3) + timedelta(days=offset) for offset in range(6)]
+    lines = silver(spark, *((day, f"{n}", "A", 1, "2.000", "sale") for n, day in enumerate(days)))
+    statuses = dict(zip(days, ["delivered", "closed", "missing", "awaited", "unreadable"], strict=False))
+
+    rows = {
+        row["order_date"]: row
+        for row in with_day_status(
+            daily_sales_metrics(lines, first_sale_dates(sale_customers(lines)), days), deliveries(spark, statuses)
+        ).collect()
+    }
+
+    assert [rows[day]["day_status"] for day in days] == [
+        "complete",
+        "closed",
+        "missing_delivery",
+        "awaiting_delivery",
+        "unreadable_delivery",
+        "not_loaded",
+    ]
+    assert rows[days[0]]["gross_revenue"] == rows[days[1]]["gross_revenue"] == Decimal("2.00")
+    for day in days[2:]:
+        assert all(rows[day][name] is None for name in FIGURE_COLUMNS), f"{day} shows no figure"
+
+
 def test_restating_later_days_moves_customers_from_new_to_returning(spark):
     later = silver(spark, (D3, "2", "A", 1, "1.000", "sale"), (D3, "3", "B", 1, "1.000", "sale"))
-    stored = daily_sales_metrics(later, first_sale_dates(sale_customers(later)), [D3])
+    stored = with_day_status(
+        daily_sales_metrics(later, first_sale_dates(sale_customers(later)), [D3]), deliveries(spark, {D3: "delivered"})
+    )
     assert stored.first()["new_customers"] == 2
     backfilled = later.unionByName(silver(spark, (D1, "1", "A", 1, "1.000", "sale")))
     customer_days = sale_customers(backfilled)
@@ -312,7 +372,20 @@ def test_restating_later_days_moves_customers_from_new_to_returning(spark):
     )
     row = restated.first()
     assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (2, 1, 1)
-    assert row["gross_revenue"] == stored.first()["gross_revenue"]
+    assert row["gross_revenue"] == stored.first()["gross_revenue"] and row["day_status"] == "complete"
+
+
+def test_restating_leaves_the_counts_of_a_day_without_its_delivery_null(spark):
+    later = silver(spark, (D3, "2", "A", 1, "1.000", "sale"))
+    customer_days = sale_customers(later)
+    stored = with_day_status(
+        daily_sales_metrics(later, first_sale_dates(customer_days), [D3]), deliveries(spark, {D3: "missing"})
+    )
+
+    row = restate_customer_counts(stored, customer_days, first_sale_dates(customer_days)).first()
+
+    assert row["day_status"] == "missing_delivery"
+    assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (None, None, None)
 
 
 @pytest.mark.parametrize(

@@ -1,21 +1,28 @@
-"""The data-quality policy: thresholds of the anomaly checks, settable as resource config."""
+"""The data-quality policy: the trading calendar and the anomaly checks' thresholds, settable as resource config."""
+
+from pathlib import Path
 
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from ecom_assets.quality.anomaly import AnomalyRule
+from ecom_assets.trading_calendar import TRADING_CALENDAR_FILE, TradingCalendar, load_trading_calendar
 
 SHARE_METRICS = ("returns_share", "rejected_share")
 """Metrics that are fractions of 1; their tolerance is absolute rather than relative to the median."""
 
 
 class DataQualityPolicy(ConfigurableResource):
-    """Thresholds of the WARN anomaly checks (median and MAD over a trailing window).
+    """The trading calendar (which days a delivery is expected) and the thresholds of the WARN anomaly checks
+    (median and MAD over a trailing window).
 
     Override any field in the launchpad's resource config, e.g.
     `resources: {quality: {config: {anomaly_threshold: 5}}}`.
     """
 
+    trading_calendar_path: str = Field(
+        default=str(TRADING_CALENDAR_FILE), description="YAML trading calendar: closed days and the delivery cutoff."
+    )
     anomaly_window_days: int = Field(default=28, description="Calendar days of history before the judged day.")
     anomaly_threshold: float = Field(default=5.0, description="Allowed deviation in robust standard deviations.")
     anomaly_min_history_days: int = Field(default=10, description="Fewer days with a value: the day is not judged.")
@@ -32,6 +39,10 @@ class DataQualityPolicy(ConfigurableResource):
     max_other_category_share: float = Field(
         default=0.15, description="Largest share of current products the category rules may leave in 'Other'."
     )
+
+    def trading_calendar(self) -> TradingCalendar:
+        """The validated trading calendar."""
+        return load_trading_calendar(Path(self.trading_calendar_path))
 
     def anomaly_rule(self, metric: str) -> AnomalyRule:
         """The rule that judges one metric."""

@@ -10,12 +10,13 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 
 from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
-from ecom_assets.assets.quality import SCHEMA_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
-from ecom_assets.quality.checks import conservation_outcomes, header_outcomes, schema_outcomes
+from ecom_assets.quality.checks import conservation_outcomes, delivery_outcomes, header_outcomes, schema_outcomes
 from ecom_assets.quality.schemas import BronzeOrderTransactions
-from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS
+from ecom_assets.tables import ETL_ERRORS, LANDING_DELIVERIES, ORDER_TRANSACTIONS
+from ecom_assets.trading_calendar import TradingCalendar
 from ecom_assets.transforms.bronze import (
     BRONZE_PARTITION_COLUMNS,
     FILE_REJECTIONS,
@@ -23,11 +24,13 @@ from ecom_assets.transforms.bronze import (
     FileErrorEntry,
     file_error_entries,
     file_errors,
+    landing_deliveries,
     read_landing_csv,
     to_bronze,
 )
 from ecom_assets.transforms.landing_files import FileProfile, data_lines, decode, profile_landing_file
 from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources.quality import DataQualityPolicy
 
 HEADER_CHECK = Check(
     "header_conformity", "Every landing file of the day has a readable header carrying all eight source columns."
@@ -35,7 +38,13 @@ HEADER_CHECK = Check(
 CONSERVATION_CHECK = Check(
     "row_conservation", "Data lines in the day's files = rows stored in bronze + lines rejected with their file."
 )
-BRONZE_CHECKS = (SCHEMA_CHECK, HEADER_CHECK, CONSERVATION_CHECK)
+DELIVERY_CHECK = Check(
+    "delivery",
+    "A file arrived for every trading day of the trading calendar by its cutoff; a closed day needs none. "
+    "WARN, so the other days of a run still flow: gold withholds the figures of such a day itself.",
+    WARN,
+)
+BRONZE_CHECKS = (SCHEMA_CHECK, HEADER_CHECK, CONSERVATION_CHECK, DELIVERY_CHECK)
 
 
 @daily_table_asset(
@@ -49,9 +58,13 @@ def order_transactions(
     spark: SparkSessionResource,
     landing: LandingZone,
     lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
     step_launcher: ResourceParam[Any],
 ) -> Iterator:
     """Read the days' landing files and replace those days in bronze (reruns never duplicate), then check them.
+
+    Each day's delivery (files, lines, and whether a trading day's file is missing) is recorded
+    in `logs.landing_deliveries`, from which gold learns which days are complete.
 
     `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
@@ -79,6 +92,17 @@ def order_transactions(
         )
         table = table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze)
     _record_file_errors(context, session, lakehouse, days, entries)
+    deliveries = _deliveries(days, files_by_day, profiles, quality.trading_calendar())
+    if unexpected := {
+        day: d["delivery_status"] for day, d in deliveries.items() if d["delivery_status"] != "delivered"
+    }:
+        context.log.warning(
+            "days without a readable delivery (gold shows figures only for closed ones): "
+            + ", ".join(f"{day} {status}" for day, status in unexpected.items())
+        )
+    lakehouse.replace_date_range(
+        LANDING_DELIVERIES, landing_deliveries(session, list(deliveries.values())), "partition_date", days
+    )
     counts_by_day = {
         day: {
             "lines_in_files": sum(profiles[path].data_lines for path in files_by_day.get(day, [])),
@@ -92,6 +116,7 @@ def order_transactions(
         days,
         {
             day: {
+                "delivery_status": deliveries[day]["delivery_status"],
                 "files_read": len(files_by_day.get(day, [])),
                 "files_rejected": sum(1 for path in files_by_day.get(day, []) if profiles[path].problem),
                 "rows_in": counts["lines_in_files"],
@@ -104,11 +129,37 @@ def order_transactions(
     yield MaterializeResult(metadata={"days_in_run": len(days), "error_table": ETL_ERRORS.full_name, **table})
     problems = {path: profile.problem for path, profile in profiles.items() if profile.problem}
     reporter.add(HEADER_CHECK, header_outcomes(days.days(), files_by_day, problems))
+    reporter.add(DELIVERY_CHECK, delivery_outcomes(deliveries))
     reporter.add(
         CONSERVATION_CHECK,
         conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
     )
     yield from reporter.publish(lakehouse)
+
+
+def _deliveries(
+    days: DateRange,
+    files_by_day: Mapping[date, list[str]],
+    profiles: Mapping[str, FileProfile],
+    calendar: TradingCalendar,
+) -> dict[date, dict[str, Any]]:
+    """Each day's `landing_deliveries` row: files and data lines that arrived, and the delivery status now."""
+    now = datetime.now(UTC)
+    deliveries = {}
+    for day in days:
+        files = files_by_day.get(day, [])
+        rejected = sum(1 for path in files if profiles[path].problem)
+        deliveries[day] = {
+            "partition_date": day,
+            "delivery_status": calendar.delivery_status(day, len(files), len(files) - rejected, now),
+            "closure": calendar.closure(day),
+            "files_delivered": len(files),
+            "files_rejected": rejected,
+            "data_lines": sum(profiles[path].data_lines for path in files),
+            "delivery_due": calendar.delivery_due(day),
+            "recorded_at": now,
+        }
+    return deliveries
 
 
 def _read_readable_files(

@@ -20,12 +20,14 @@ from ecom_assets.quality.checks import (
     silver_sale_totals,
 )
 from ecom_assets.quality.schemas import GoldSalesMetrics
-from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.tables import ETL_ERRORS, LANDING_DELIVERIES, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets.transforms.gold import (
+    DELIVERIES_SCHEMA,
     daily_sales_metrics,
     first_sale_dates,
     restate_customer_counts,
     sale_customers,
+    with_day_status,
 )
 from resources import Lakehouse, SparkSessionResource
 from resources.lakehouse import within
@@ -54,7 +56,10 @@ GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, *ANOMALY_
 @daily_table_asset(
     SALES_METRICS,
     group="gold",
-    description="One row per day: revenue, returns, orders, units, average order value, new and returning customers.",
+    description=(
+        "One row per day: its status (complete, closed, or why its figures are withheld), revenue, returns, orders,"
+        " units, average order value, new and returning customers."
+    ),
     upstream=[ORDERS_CLEANED],
     check_specs=check_specs(SALES_METRICS, GOLD_CHECKS),
 )
@@ -70,6 +75,9 @@ def sales_metrics(
     "New" customers are judged against every customer's first sale in all loaded silver
     history. When the run loads days earlier than gold rows already stored, the customer counts
     of those later rows are restated in the same run, so out-of-order backfills stay right.
+
+    A day shows figures only when its delivery arrived, or the shop was closed (bronze records
+    that in `logs.landing_deliveries`); otherwise its `day_status` says why they are withheld.
 
     `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
@@ -93,7 +101,10 @@ def sales_metrics(
     first_sales = first_sale_dates(customer_days).cache()
     reporter = CheckReporter(context, SALES_METRICS)
     try:
-        daily_rows, metrics = _collected(session, daily_sales_metrics(lines, first_sales, days.days()))
+        deliveries = _deliveries(session, lakehouse, days)
+        daily_rows, metrics = _collected(
+            session, with_day_status(daily_sales_metrics(lines, first_sales, days.days()), deliveries)
+        )
         silver_totals = silver_sale_totals(lines).collect()
         _check_gold(session, lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
         last_stored = _last_stored_day(session, lakehouse)
@@ -170,6 +181,18 @@ def _collected(session: SparkSession, frame: DataFrame) -> tuple[list[Row], Data
     """Compute a small result once: its rows, and a DataFrame over them that needs no recomputation."""
     rows = frame.collect()
     return rows, session.createDataFrame(rows, frame.schema)
+
+
+def _deliveries(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> DataFrame:
+    """The days' delivery status as bronze recorded it (none before bronze's first run)."""
+    if not lakehouse.exists(LANDING_DELIVERIES):
+        return session.createDataFrame([], DELIVERIES_SCHEMA)
+    return lakehouse.read(
+        session,
+        LANDING_DELIVERIES,
+        columns=["partition_date", "delivery_status"],
+        filters=within("partition_date", days),
+    )
 
 
 def _last_stored_day(session: SparkSession, lakehouse: Lakehouse) -> date | None:

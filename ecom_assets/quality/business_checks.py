@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from ecom_assets.quality.outcomes import SAMPLE_ROWS, CheckOutcome, OutcomesByDay, jsonable, jsonable_rows
+from ecom_assets.transforms.gold import PUBLISHED_DAY_STATUSES
 
 PENNY_ROUNDING = Decimal("0.005")
 """The most one figure rounded to the penny can differ from its exact value."""
@@ -119,7 +120,8 @@ def daily_totals_outcomes(
     """Per day, the sums of a table's rows against `sales_metrics`' figures of the day.
 
     `figures` maps a column of the table to the `sales_metrics` column it must sum to; sums of
-    `rounded` columns may differ by half a penny per summed row. A day without sales expects zeros.
+    `rounded` columns may differ by half a penny per summed row. A day without sales expects zeros;
+    a day whose figures `sales_metrics` withholds (not complete) has nothing to reconcile.
     """
     sums = {
         row["order_date"]: row.asDict()
@@ -132,6 +134,11 @@ def daily_totals_outcomes(
     for day in days:
         day_sums = sums.get(day, {})
         observed = {column: day_sums.get(column) or 0 for column in figures}
+        if day in metrics and metrics[day]["day_status"] not in PUBLISHED_DAY_STATUSES:
+            status = metrics[day]["day_status"]
+            summary = f"nothing to reconcile: sales_metrics withholds the day's figures, the day is {status}"
+            outcomes[day] = CheckOutcome(True, summary, {column: jsonable(value) for column, value in observed.items()})
+            continue
         expected = {column: (metrics[day][target] if day in metrics else 0) for column, target in figures.items()}
         tolerance = PENNY_ROUNDING * day_sums.get("_rows", 0)
         outcomes[day] = reconciled(subject, observed, expected, {column: tolerance for column in rounded})

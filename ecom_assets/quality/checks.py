@@ -9,6 +9,7 @@ import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pandera.pyspark as pa
 from pandera.config import ValidationDepth, config_context
@@ -17,10 +18,11 @@ from pyspark.sql import functions as F
 
 from ecom_assets.quality.outcomes import SAMPLE_ROWS, CheckOutcome, OutcomesByDay, jsonable, jsonable_rows
 from ecom_assets.quality.schemas import schema_version
-from ecom_assets.transforms.gold import SALES_METRICS_COLUMNS
+from ecom_assets.trading_calendar import AWAITED, CLOSED, DELIVERED, MISSING, UNREADABLE
+from ecom_assets.transforms.gold import FIGURE_COLUMNS, PUBLISHED_DAY_STATUSES
 
 SILVER_KEY_COLUMNS = ("invoice_no", "stock_code", "line_id", "order_date")
-GOLD_NON_NEGATIVE_COLUMNS = tuple(c for c in SALES_METRICS_COLUMNS if c not in ("order_date", "net_revenue"))
+GOLD_NON_NEGATIVE_COLUMNS = tuple(c for c in FIGURE_COLUMNS if c != "net_revenue")
 """Every gold figure but net revenue, which is negative on a day whose refunds exceed its sales."""
 
 
@@ -171,6 +173,26 @@ def header_outcomes(
     return outcomes
 
 
+def delivery_outcomes(deliveries: Mapping[date, Mapping[str, Any]]) -> OutcomesByDay:
+    """A day passes when its file arrived, the shop was closed, or its delivery is not due yet.
+
+    `deliveries` are the days' `landing_deliveries` rows (see `ecom_assets.trading_calendar`).
+    """
+    outcomes = {}
+    for day, delivery in deliveries.items():
+        status, due = delivery["delivery_status"], delivery["delivery_due"].isoformat(timespec="minutes")
+        summary = {
+            DELIVERED: f"{delivery['files_delivered']} file(s) delivered",
+            CLOSED: f"closed ({delivery['closure']}): no delivery expected, zero sales",
+            AWAITED: f"no file yet; due by {due}",
+            MISSING: f"missing delivery: no file for this trading day by its cutoff {due}",
+            UNREADABLE: f"{delivery['files_delivered']} file(s) delivered, none readable",
+        }[status]
+        observed = {key: jsonable(delivery[key]) for key in ("delivery_status", "files_delivered", "files_rejected")}
+        outcomes[day] = CheckOutcome(status not in (MISSING, UNREADABLE), summary, observed, {"delivery_due": due})
+    return outcomes
+
+
 def conservation_outcomes(
     days: Sequence[date], counts_by_day: Mapping[date, Mapping[str, int]], total: str, parts: Sequence[str]
 ) -> OutcomesByDay:
@@ -273,7 +295,9 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> dict[s
 
 
 def non_negative_outcomes(gold_rows: Sequence[Row], days: Sequence[date]) -> OutcomesByDay:
-    """Gold money and count figures are ≥ 0 (net revenue excepted); a day without a stored row fails."""
+    """Gold money and count figures are ≥ 0 (net revenue excepted) and present on a complete or closed day;
+    a day that is not complete shows none. A day without a stored row fails.
+    """
     by_day = {row["order_date"]: row for row in gold_rows}
     outcomes = {}
     for day in days:
@@ -281,12 +305,24 @@ def non_negative_outcomes(gold_rows: Sequence[Row], days: Sequence[date]) -> Out
         if row is None:
             outcomes[day] = CheckOutcome(False, "no gold row stored for the day", {}, {"rows": 1})
             continue
-        negative = {c: jsonable(row[c]) for c in GOLD_NON_NEGATIVE_COLUMNS if row[c] is not None and row[c] < 0}
-        summary = f"negative figure(s): {', '.join(negative)}" if negative else "every money and count figure is ≥ 0"
+        figures = {c: jsonable(row[c]) for c in GOLD_NON_NEGATIVE_COLUMNS}
+        if row["day_status"] not in PUBLISHED_DAY_STATUSES:
+            shown = [c for c in FIGURE_COLUMNS if row[c] is not None]
+            summary = (
+                f"figures shown on a day that is {row['day_status']}: {', '.join(shown)}"
+                if shown
+                else f"no figures shown: the day is {row['day_status']}"
+            )
+            outcomes[day] = CheckOutcome(not shown, summary, {"day_status": row["day_status"], **figures}, {})
+            continue
+        negative = {c: figures[c] for c in GOLD_NON_NEGATIVE_COLUMNS if row[c] is not None and row[c] < 0}
+        missing = [c for c in FIGURE_COLUMNS if row[c] is None and c != "avg_order_value"]
+        problems = [f"negative figure(s): {', '.join(negative)}"] if negative else []
+        problems += [f"missing figure(s): {', '.join(missing)}"] if missing else []
         outcomes[day] = CheckOutcome(
-            not negative,
-            summary,
-            {c: jsonable(row[c]) for c in GOLD_NON_NEGATIVE_COLUMNS},
+            not problems,
+            "; ".join(problems) or "every money and count figure is present and ≥ 0",
+            figures,
             {"minimum": 0},
             (negative,) if negative else (),
         )
@@ -313,6 +349,11 @@ def reconciliation_outcomes(
     outcomes = {}
     for day in days:
         gold, silver = gold_by_day.get(day), silver_by_day.get(day)
+        if gold and gold["day_status"] not in PUBLISHED_DAY_STATUSES:
+            observed = {f"silver_{f}": jsonable(silver[f]) for f in figures} if silver else {}
+            summary = f"nothing to reconcile: gold withholds the day's figures, the day is {gold['day_status']}"
+            outcomes[day] = CheckOutcome(True, summary, observed, {})
+            continue
         gold_values = {f: (gold[f] if gold else None) for f in figures}
         silver_values = {f: (silver[f] if silver else (Decimal(0) if f == "gross_revenue" else 0)) for f in figures}
         mismatched = [f for f in figures if gold_values[f] is None or gold_values[f] != silver_values[f]]

@@ -12,7 +12,7 @@ from pyspark.sql import types as T
 
 from ecom_assets.transforms.business import TIERS, WEEKDAYS
 from ecom_assets.transforms.dimensions import DISCOUNT_TYPE, SEGMENTS
-from ecom_assets.transforms.gold import MONEY_TYPE
+from ecom_assets.transforms.gold import DAY_STATUSES, MONEY_TYPE
 from ecom_assets.transforms.silver import CURRENCY, LINE_AMOUNT_TYPE, LINE_TYPES, UNIT_PRICE_TYPE
 
 
@@ -72,22 +72,25 @@ class SilverOrdersCleaned(pa.DataFrameModel):
 
 
 class GoldSalesMetrics(pa.DataFrameModel):
-    """`ecommerce_catalog.analytics.sales_metrics`: one row per day.
+    """`ecommerce_catalog.analytics.sales_metrics`: one row per day, with the day's status.
 
     Net revenue may be negative (a day whose refunds exceed its sales); every other figure is
-    non-negative, and the average order value is undefined (null) on days without orders.
+    non-negative. Figures are null on a day that is not complete or closed (see `day_status`;
+    the `non_negative` check holds them present on the others), and the average order value is
+    undefined (null) on days without orders.
     """
 
     order_date: T.DateType() = pa.Field(nullable=False)
-    gross_revenue: _decimal(MONEY_TYPE) = pa.Field(nullable=False, ge=0)
-    returns_amount: _decimal(MONEY_TYPE) = pa.Field(nullable=False, ge=0)
-    net_revenue: _decimal(MONEY_TYPE) = pa.Field(nullable=False)
-    order_count: T.LongType() = pa.Field(nullable=False, ge=0)
-    units_sold: T.LongType() = pa.Field(nullable=False, ge=0)
+    day_status: T.StringType() = pa.Field(nullable=False, isin=list(DAY_STATUSES))
+    gross_revenue: _decimal(MONEY_TYPE) = pa.Field(nullable=True, ge=0)
+    returns_amount: _decimal(MONEY_TYPE) = pa.Field(nullable=True, ge=0)
+    net_revenue: _decimal(MONEY_TYPE) = pa.Field(nullable=True)
+    order_count: T.LongType() = pa.Field(nullable=True, ge=0)
+    units_sold: T.LongType() = pa.Field(nullable=True, ge=0)
     avg_order_value: _decimal(MONEY_TYPE) = pa.Field(nullable=True, ge=0)
-    active_customers: T.LongType() = pa.Field(nullable=False, ge=0)
-    new_customers: T.LongType() = pa.Field(nullable=False, ge=0)
-    returning_customers: T.LongType() = pa.Field(nullable=False, ge=0)
+    active_customers: T.LongType() = pa.Field(nullable=True, ge=0)
+    new_customers: T.LongType() = pa.Field(nullable=True, ge=0)
+    returning_customers: T.LongType() = pa.Field(nullable=True, ge=0)
 
     class Config:
         """Exactly these columns."""

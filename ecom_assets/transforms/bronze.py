@@ -1,6 +1,6 @@
 """Bronze: the landing CSV rows one-to-one, as strings, with their lineage."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -139,3 +139,16 @@ def to_bronze(raw: DataFrame, ingestion_date: date) -> DataFrame:
         F.year(partition_date).alias("year"),
         F.month(partition_date).alias("month"),
     )
+
+
+LANDING_DELIVERIES_SCHEMA = (
+    "partition_date date, delivery_status string, closure string, files_delivered int, files_rejected int,"
+    " data_lines long, delivery_due timestamp, recorded_at timestamp"
+)
+LANDING_DELIVERIES_COLUMNS = tuple(field.split()[0] for field in LANDING_DELIVERIES_SCHEMA.split(", "))
+
+
+def landing_deliveries(spark: SparkSession, deliveries: Sequence[Mapping[str, object]]) -> DataFrame:
+    """The rows of `logs.landing_deliveries`: per landing day, what arrived and its delivery status."""
+    rows = [tuple(delivery[column] for column in LANDING_DELIVERIES_COLUMNS) for delivery in deliveries]
+    return spark.createDataFrame(rows, LANDING_DELIVERIES_SCHEMA)

@@ -7,9 +7,10 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ecom_assets.trading_calendar import AWAITED, CLOSED, DELIVERED, MISSING, UNREADABLE
+
 MONEY_TYPE = "decimal(18,2)"
-SALES_METRICS_COLUMNS = (
-    "order_date",
+FIGURE_COLUMNS = (
     "gross_revenue",
     "returns_amount",
     "net_revenue",
@@ -20,7 +21,20 @@ SALES_METRICS_COLUMNS = (
     "new_customers",
     "returning_customers",
 )
+SALES_METRICS_COLUMNS = ("order_date", "day_status", *FIGURE_COLUMNS)
 CUSTOMER_COUNT_COLUMNS = ("active_customers", "new_customers", "returning_customers")
+COMPLETE, NOT_LOADED = "complete", "not_loaded"
+DAY_STATUS_OF_DELIVERY = {
+    DELIVERED: COMPLETE,
+    CLOSED: "closed",
+    AWAITED: "awaiting_delivery",
+    MISSING: "missing_delivery",
+    UNREADABLE: "unreadable_delivery",
+}
+PUBLISHED_DAY_STATUSES = (COMPLETE, DAY_STATUS_OF_DELIVERY[CLOSED])
+"""Day states whose figures gold shows; on every other day (`not_loaded`: bronze never recorded it) they are null."""
+DAY_STATUSES = (*DAY_STATUS_OF_DELIVERY.values(), NOT_LOADED)
+DELIVERIES_SCHEMA = "partition_date date, delivery_status string"
 
 
 def _money(amount: Column) -> Column:
@@ -61,7 +75,7 @@ def _day_spine(spark: SparkSession, days: Sequence[date]) -> DataFrame:
 
 
 def daily_sales_metrics(lines: DataFrame, first_sales: DataFrame, days: Sequence[date]) -> DataFrame:
-    """One row per day in `days` with revenue, order, unit and customer metrics.
+    """One row per day in `days` with revenue, order, unit and customer metrics (`FIGURE_COLUMNS`).
 
     `lines` are silver order lines of those days; `first_sales` holds every customer's first
     sale day over all loaded history. Days without lines get zeros and a null average order
@@ -94,19 +108,48 @@ def daily_sales_metrics(lines: DataFrame, first_sales: DataFrame, days: Sequence
     ).orderBy("order_date")
 
 
+def with_day_status(metrics: DataFrame, deliveries: DataFrame) -> DataFrame:
+    """The metric rows with their `day_status`; the figures of a day that is not complete are null.
+
+    `deliveries` holds each landing day's `delivery_status` (see `ecom_assets.trading_calendar`).
+    A delivered day is `complete`, a closed day without a file `closed` (its zeros are true);
+    a day whose file is awaited, missing or unreadable, or that bronze never recorded, shows
+    no figures, so no reader can take it for a day without sales.
+    """
+    day_status_of = F.create_map(*(F.lit(value) for pair in DAY_STATUS_OF_DELIVERY.items() for value in pair))
+    status = F.coalesce(F.try_element_at(day_status_of, F.col("delivery_status")), F.lit(NOT_LOADED))
+    published = F.col("day_status").isin(*PUBLISHED_DAY_STATUSES)
+    statuses = deliveries.select(F.col("partition_date").alias("order_date"), "delivery_status")
+    return (
+        metrics.join(statuses, "order_date", "left")
+        .withColumn("day_status", status)
+        .select(
+            "order_date",
+            "day_status",
+            *(F.when(published, F.col(name)).alias(name) for name in FIGURE_COLUMNS),
+        )
+        .orderBy("order_date")
+    )
+
+
 def restate_customer_counts(metrics: DataFrame, customer_days: DataFrame, first_sales: DataFrame) -> DataFrame:
     """Recompute the customer counts of stored metric rows against current first-sale dates.
 
     Used when an earlier range is loaded after later days: a customer first seen in that range
-    stops being "new" on the later day. Other metrics are kept as stored.
+    stops being "new" on the later day. Other metrics, and the null counts of a day that is not
+    complete, are kept as stored.
     """
     recounted = daily_customer_counts(customer_days, first_sales)
     kept = metrics.drop(*CUSTOMER_COUNT_COLUMNS)
+    published = F.col("day_status").isin(*PUBLISHED_DAY_STATUSES)
     return (
         kept.join(recounted, "order_date", "left")
         .select(
             *(F.col(name) for name in kept.columns),
-            *(F.coalesce(F.col(name), F.lit(0)).cast("long").alias(name) for name in CUSTOMER_COUNT_COLUMNS),
+            *(
+                F.when(published, F.coalesce(F.col(name), F.lit(0)).cast("long")).alias(name)
+                for name in CUSTOMER_COUNT_COLUMNS
+            ),
         )
         .select(*SALES_METRICS_COLUMNS)
     )

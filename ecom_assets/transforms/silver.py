@@ -28,13 +28,15 @@ FEE_STOCK_CODES = (
 )
 """Stock codes that are postage, fees, manual entries or charges rather than products."""
 
+UNIT_PRICE_DECIMALS = 3
+"""Decimals silver keeps of a unit price; a price with more is rejected, never rounded."""
 MAX_ABS_QUANTITY = 1_000_000
 MAX_ABS_UNIT_PRICE = 100_000
 """Beyond these a value is taken for a typing or export error, not an order (the real data peaks at
 74,215 units on one line and £38,970 for one manual charge)."""
 
 LINE_TYPES = ("sale", "return", "adjustment", "fee", "other")
-UNIT_PRICE_TYPE = "decimal(12,3)"
+UNIT_PRICE_TYPE = f"decimal(12,{UNIT_PRICE_DECIMALS})"
 LINE_AMOUNT_TYPE = "decimal(18,3)"
 _TIMESTAMP_FORMATS = ("yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm", "M/d/yyyy H:mm")
 
@@ -79,10 +81,19 @@ def _first_match(cases: list[tuple[Column, Column | str]]) -> Column:
     return expression
 
 
-def line_id(*source_columns: str) -> Column:
-    """A deterministic id of a source line: SHA-256 over its raw fields, so exact duplicates share it."""
-    fields = [F.coalesce(F.col(name), F.lit("")) for name in source_columns]
-    return F.sha2(F.concat_ws("\u001f", *fields), 256)
+def line_id(*fields: Column) -> Column:
+    """A deterministic id of a source line: SHA-256 over its (normalized) fields, so duplicates share it."""
+    return F.sha2(F.concat_ws("\u001f", *(F.coalesce(field, F.lit("")) for field in fields)), 256)
+
+
+def _decimal_text(amount: Column) -> Column:
+    """A decimal as text without trailing fractional zeros: 2.550 → 2.55, 10.000 → 10."""
+    return F.regexp_replace(F.regexp_replace(amount.cast("string"), "0+$", ""), "\\.$", "")
+
+
+def _fractional_digits(text: Column) -> Column:
+    """How many significant decimals a plain decimal number written as text has (`2.5500` → 2)."""
+    return F.length(F.regexp_extract(F.trim(text), r"\.(\d*?)0*$", 1))
 
 
 def classify_line(invoice_no: Column, stock_code: Column, quantity: Column, unit_price: Column) -> Column:
@@ -99,6 +110,10 @@ def classify_line(invoice_no: Column, stock_code: Column, quantity: Column, unit
 def parse_order_lines(bronze: DataFrame) -> DataFrame:
     """Type, classify and rank bronze rows; every input row comes out once.
 
+    `line_id` is computed over the normalized values (trimmed text, the parsed quantity, price
+    without trailing zeros, the parsed timestamp, the customer id without `.0`), so a re-export
+    writing `17850.0` for `17850` or `2.550` for `2.55` is the same line.
+
     Returns silver columns plus `rejection_reason` (why the row cannot enter silver, null when
     it can), for rejected rows `rejection_message` and `rejected_record` (the raw line, or its
     fields as JSON), and `delivery_rank` (1 for the first delivery of a line, 2+ for exact
@@ -108,6 +123,7 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
     stock_code = _blank_to_null(F.col("StockCode"))
     quantity = F.expr("try_cast(trim(Quantity) AS int)")
     unit_price = F.expr(f"try_cast(trim(UnitPrice) AS {UNIT_PRICE_TYPE})")
+    exact_unit_price = F.expr("try_cast(trim(UnitPrice) AS decimal(38,18))")
     invoice_ts = _parse_timestamp(F.trim(F.col("InvoiceDate")))
     customer_id = F.regexp_replace(_blank_to_null(F.col("CustomerID")), r"\.0+$", "")
     rules = [
@@ -120,6 +136,11 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
         ("missing_stock_code", stock_code.isNull(), F.lit("StockCode is empty")),
         ("unparseable_quantity", quantity.isNull(), _quoted("Quantity", "is not a whole number")),
         ("unparseable_unit_price", unit_price.isNull(), _quoted("UnitPrice", "is not a decimal number")),
+        (
+            "unit_price_too_precise",
+            (_fractional_digits(F.col("UnitPrice")) > UNIT_PRICE_DECIMALS) | (unit_price != exact_unit_price),
+            _quoted("UnitPrice", f"has more than the {UNIT_PRICE_DECIMALS} decimals silver keeps: it would be rounded"),
+        ),
         (
             "unparseable_invoice_date",
             invoice_ts.isNull(),
@@ -148,8 +169,19 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
     rejection_reason = _first_match([(condition, reason) for reason, condition, _ in rules])
     rejection_message = _first_match([(condition, message) for _, condition, message in rules])
     raw_record = F.coalesce(F.col(CORRUPT_RECORD), F.to_json(F.struct(*SOURCE_COLUMNS)))
+    normalized_fields = [
+        invoice_no,
+        stock_code,
+        _blank_to_null(F.col("Description")),
+        F.coalesce(quantity.cast("string"), F.col("Quantity")),
+        F.coalesce(_decimal_text(unit_price), F.col("UnitPrice")),
+        F.coalesce(F.date_format(invoice_ts, "yyyy-MM-dd HH:mm:ss"), F.col("InvoiceDate")),
+        customer_id,
+        _blank_to_null(F.col("Country")),
+        F.col(CORRUPT_RECORD),
+    ]
     typed = bronze.select(
-        line_id(*SOURCE_COLUMNS).alias("line_id"),
+        line_id(*normalized_fields).alias("line_id"),
         invoice_no.alias("invoice_no"),
         stock_code.alias("stock_code"),
         _blank_to_null(F.col("Description")).alias("description"),
