@@ -5,7 +5,7 @@ import json
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dagster import (
     DagsterEventType,
@@ -24,6 +24,8 @@ from ecom_assets.jobs import daily_sales_job
 from resources.email import SmtpEmailResource
 
 _REMEMBERED_RUNS = 500
+_RUNS_PER_TICK = 1000
+_REREAD = timedelta(seconds=1)
 _LISTED_FAILURES = 50
 """Failures listed in one email; a full-history backfill can have hundreds."""
 
@@ -188,15 +190,19 @@ def _mail_each_new_run(
 
     A mail that cannot be sent waits for the next tick. The cursor holds the last update time
     seen, the runs still waiting for the mail server and the runs already handled, so ticks and
-    restarts never send twice and never lose an alert.
+    restarts never send twice and never lose an alert. Both lists keep at most the last
+    `_REMEMBERED_RUNS` runs, so the cursor stays small over years (the oldest alerts waiting
+    beyond that are logged as given up).
     """
     state = json.loads(context.cursor) if context.cursor else {"after": None, "pending": [], "handled": []}
-    after = datetime.fromtimestamp(state["after"], UTC) if state["after"] else None
+    # The second before the last update seen is read again: runs updated in the same instant as
+    # the last one seen but not returned with it are not skipped (the known runs are left out).
+    after = datetime.fromtimestamp(state["after"], UTC) - _REREAD if state["after"] else None
     records = context.instance.get_run_records(
         RunsFilter(job_name=job_name, statuses=statuses, updated_after=after),
         order_by="update_timestamp",
         ascending=True,
-        limit=100,
+        limit=_RUNS_PER_TICK,
     )
     known = set(state["pending"]) | set(state["handled"])
     pending = state["pending"] + [r.dagster_run.run_id for r in records if r.dagster_run.run_id not in known]
@@ -215,6 +221,12 @@ def _mail_each_new_run(
                 still_pending.append(run_id)
                 continue
         state["handled"] = (state["handled"] + [run_id])[-_REMEMBERED_RUNS:]
+    if len(still_pending) > _REMEMBERED_RUNS:
+        dropped, still_pending = still_pending[:-_REMEMBERED_RUNS], still_pending[-_REMEMBERED_RUNS:]
+        context.log.error(
+            f"the mail server has been down for {len(still_pending) + len(dropped)} alerts; the oldest"
+            f" {len(dropped)} are given up (runs {', '.join(dropped[:5])}...); the run history still has them"
+        )
     state["pending"] = still_pending
     return SensorResult(
         skip_reason=SkipReason(f"{sent} alert(s) sent, {len(still_pending)} waiting for the mail server"),

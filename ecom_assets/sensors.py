@@ -3,6 +3,7 @@
 import hashlib
 import json
 from collections import defaultdict
+from datetime import date, timedelta
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
@@ -10,6 +11,9 @@ from ecom_assets.jobs import daily_sales_job
 from ecom_assets.partitions import FIRST_DAY, daily_partitions
 from resources import LandingZone
 from resources.landing import landing_day
+
+REMEMBERED_DAYS = 62
+"""Landing days whose files the landing sensor's cursor remembers one by one (see `landing_file_sensor`)."""
 
 
 @sensor(
@@ -19,32 +23,50 @@ from resources.landing import landing_day
     description="Launches a day's run when a file lands in, or is re-delivered with new content to, its folder.",
 )
 def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult | SkipReason:
-    """Compare every landing file with the cursor (size, mtime, SHA-256) and request one run per changed day.
+    """Compare every landing file with the cursor (listing stamp, SHA-256) and request one run per changed day.
 
     The run key is the day plus the checksums of its changed files, so each delivery runs its
     day exactly once, restarts never repeat it, and a file rewritten with identical content
     (same checksum) launches nothing.
+
+    The cursor stays bounded: it remembers the files of the last `REMEMBERED_DAYS` landing days
+    and a watermark, the latest modification time it has seen. An older file is looked at again
+    only when it was written after the watermark (a late correction of an old day).
     """
-    known = json.loads(context.cursor) if context.cursor else {}
+    state = json.loads(context.cursor) if context.cursor else {}
+    if state and "files" not in state:
+        state = {"files": state, "watermark": 0.0}  # a cursor written before the watermark existed
+    known, watermark = state.get("files", {}), state.get("watermark", 0.0)
+    listed = landing.list_files()
+    days = {file.path: landing_day(file.path) for file in listed}
+    horizon = max(days.values(), default=date.min) - timedelta(days=REMEMBERED_DAYS)
     current: dict[str, dict[str, str]] = {}
     changed_by_day = defaultdict(list)
     valid_days = set(daily_partitions.get_partition_keys())
-    for path in landing.list_files():
-        stamp, previous = landing.stamp(path), known.get(path)
-        if previous and previous["stamp"] == stamp:
+    for file in listed:
+        path, previous = file.path, known.get(file.path)
+        if previous and previous["stamp"] == file.fingerprint:
             current[path] = previous
             continue
-        day = landing_day(path).isoformat()
+        if previous is None and days[path] < horizon and file.modified <= watermark:
+            continue  # seen before it fell out of the remembered window, and not written since
+        day = days[path].isoformat()
         if day not in valid_days and day > FIRST_DAY:
             continue  # the day's partition does not exist yet: look again on a later tick
         checksum = landing.checksum(path)
-        current[path] = {"stamp": stamp, "sha256": checksum}
+        current[path] = {"stamp": file.fingerprint, "sha256": checksum}
         if previous and previous["sha256"] == checksum:
             continue
         if day not in valid_days:
             context.log.warning(f"{path} is for {day}, before the first partition {FIRST_DAY}; ignored")
             continue
         changed_by_day[day].append(f"{path}={checksum}")
+    cursor = json.dumps(
+        {
+            "files": {path: entry for path, entry in current.items() if days[path] >= horizon},
+            "watermark": max([watermark, *(file.modified for file in listed)]),
+        }
+    )
     run_requests = [
         RunRequest(
             run_key=f"{day}:{hashlib.sha256('|'.join(sorted(entries)).encode()).hexdigest()[:16]}",
@@ -54,5 +76,5 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
         for day, entries in sorted(changed_by_day.items())
     ]
     if not run_requests:
-        return SensorResult(skip_reason=SkipReason("no new or changed landing files"), cursor=json.dumps(current))
-    return SensorResult(run_requests=run_requests, cursor=json.dumps(current))
+        return SensorResult(skip_reason=SkipReason("no new or changed landing files"), cursor=cursor)
+    return SensorResult(run_requests=run_requests, cursor=cursor)

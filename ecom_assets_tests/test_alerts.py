@@ -1,6 +1,7 @@
 """Failure emails through a real SMTP server on 127.0.0.1 (aiosmtpd), sensor ticks on a real instance."""
 
 import email
+import json
 import re
 from contextlib import contextmanager
 from datetime import date
@@ -11,14 +12,21 @@ from aiosmtpd.controller import Controller
 from dagster import (
     AssetSelection,
     DagsterInstance,
+    DagsterRunStatus,
     Definitions,
     JobDefinition,
     ResourceDefinition,
     build_sensor_context,
     define_asset_job,
 )
+from dagster._core.test_utils import create_run_for_test
 
-from ecom_assets.alerts import check_failure_email_sensor, run_failure_email_sensor
+from ecom_assets.alerts import (
+    _REMEMBERED_RUNS,
+    _mail_each_new_run,
+    check_failure_email_sensor,
+    run_failure_email_sensor,
+)
 from ecom_assets.dates import DateRange
 from ecom_assets.jobs import daily_sales_job
 from ecom_assets.partitions import daily_partitions
@@ -223,3 +231,21 @@ def test_a_check_alert_waits_while_the_mail_server_is_down(runs_with_failed_chec
     with smtp_server(smtp_port) as inbox:
         tick(instance, smtp_port, cursor, check_failure_email_sensor)
     assert len(inbox.messages) == 2
+
+
+def test_alerts_waiting_for_a_mail_server_that_stays_down_are_bounded_oldest_given_up_first(smtp_port):
+    """Hundreds of runs failing within the same second are all seen; the newest wait, the oldest are given up."""
+    instance = DagsterInstance.ephemeral()
+    for _ in range(_REMEMBERED_RUNS + 20):
+        create_run_for_test(instance, job_name="daily_sales_job", status=DagsterRunStatus.FAILURE)
+    cursor = None
+    for _ in range(3):
+        context = build_sensor_context(instance=instance, cursor=cursor)
+        cursor = _mail_each_new_run(
+            context, mailer(smtp_port), [DagsterRunStatus.FAILURE], lambda run: ("s", "t", "h")
+        ).cursor
+
+    state = json.loads(cursor)
+    assert len(state["pending"]) == _REMEMBERED_RUNS, "the mail server is down: the newest alerts wait"
+    newest = [record.dagster_run.run_id for record in instance.get_run_records(limit=_REMEMBERED_RUNS)]
+    assert set(state["pending"]) == set(newest)

@@ -1,5 +1,6 @@
 """The daily schedule, the landing sensor and the maintenance job."""
 
+import json
 import os
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -11,10 +12,10 @@ from ecom_assets.dates import DateRange
 from ecom_assets.definitions import defs
 from ecom_assets.jobs import daily_sales_schedule
 from ecom_assets.sample_data import generate
-from ecom_assets.sensors import landing_file_sensor
+from ecom_assets.sensors import REMEMBERED_DAYS, landing_file_sensor
 from ecom_assets.tables import ORDER_TRANSACTIONS
 from resources import LocalLandingZone
-from resources.landing import day_folder
+from resources.landing import day_folder, landing_day
 
 
 def test_the_03_00_utc_tick_targets_the_previous_day():
@@ -55,6 +56,25 @@ def test_landing_sensor_runs_new_and_redelivered_files_once_and_unchanged_ones_n
     assert evaluate(landing_root, cursor_after)[0] == [], "the cursor remembers the re-delivery"
     first_key = requests[0].run_key
     assert evaluate(landing_root, cursor)[0][0].run_key == first_key, "run key is stable for the same delivery"
+
+
+def test_the_landing_sensor_cursor_stays_bounded_and_still_sees_a_late_correction_of_an_old_day(landing_root):
+    generate(landing_root, DateRange(date(2011, 1, 3), date(2011, 6, 30)))
+    requests, cursor = evaluate(landing_root, None)
+    assert len(requests) > 120
+    remembered = {landing_day(path) for path in json.loads(cursor)["files"]}
+    assert min(remembered) >= date(2011, 6, 30) - timedelta(days=REMEMBERED_DAYS), "only the recent days"
+
+    assert evaluate(landing_root, cursor)[0] == [], "forgotten old files do not run again"
+
+    old_file = next((landing_root / day_folder(date(2011, 1, 4))).glob("*.csv"))
+    old_file.write_bytes(
+        old_file.read_bytes() + b"537999,85123A,LATE LINE,1,2011-01-04 18:00:00,2.55,,United Kingdom\n"
+    )
+    os.utime(old_file, (time.time() + 5, time.time() + 5))
+    requests, cursor = evaluate(landing_root, cursor)
+    assert [r.partition_key for r in requests] == ["2011-01-04"]
+    assert evaluate(landing_root, cursor)[0] == []
 
 
 def test_landing_sensor_waits_for_a_day_whose_partition_does_not_exist_yet(landing_root):

@@ -5,6 +5,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +32,17 @@ def landing_day(path: str) -> date | None:
         return None
 
 
+@dataclass(frozen=True)
+class ListedFile:
+    """A landing file as the listing shows it, with no request of its own."""
+
+    path: str
+    fingerprint: str
+    """Changes when the file is rewritten: size and modification time (an object's ETag on S3)."""
+    modified: float
+    """When it was last written, in seconds since the epoch."""
+
+
 class LandingZone(ConfigurableResource, ABC):
     """Lists the CSV files delivered for given days as paths Spark can read."""
 
@@ -39,12 +51,8 @@ class LandingZone(ConfigurableResource, ABC):
         """The day's CSV files, sorted; empty when nothing was delivered (a day without sales)."""
 
     @abstractmethod
-    def list_files(self) -> list[str]:
-        """Every CSV file in a `YYYY/MM/DD` folder of the landing zone, sorted."""
-
-    @abstractmethod
-    def stamp(self, path: str) -> str:
-        """A cheap fingerprint (size and modification time) that changes when a file is rewritten."""
+    def list_files(self) -> list[ListedFile]:
+        """Every CSV file in a `YYYY/MM/DD` folder of the landing zone, by path, as one listing shows them."""
 
     @abstractmethod
     def checksum(self, path: str) -> str:
@@ -78,15 +86,15 @@ class LocalLandingZone(LandingZone):
         """The file's content."""
         return Path(path).read_bytes()
 
-    def list_files(self) -> list[str]:
-        """Every CSV file in a `YYYY/MM/DD` folder under the landing prefix, sorted."""
+    def list_files(self) -> list[ListedFile]:
+        """Every CSV file in a `YYYY/MM/DD` folder under the landing prefix, by path; stamped with size and mtime."""
         base = Path(self.root).resolve() / LANDING_PREFIX
-        return sorted(str(path) for path in base.glob("*/*/*/*.csv") if path.is_file() and landing_day(str(path)))
-
-    def stamp(self, path: str) -> str:
-        """Size and modification time in nanoseconds."""
-        status = os.stat(path)
-        return f"{status.st_size}:{status.st_mtime_ns}"
+        listed = []
+        for path in sorted(base.glob("*/*/*/*.csv")):
+            if path.is_file() and landing_day(str(path)):
+                status = os.stat(path)
+                listed.append(ListedFile(str(path), f"{status.st_size}:{status.st_mtime_ns}", status.st_mtime_ns / 1e9))
+        return listed
 
     def checksum(self, path: str) -> str:
         """The SHA-256 of the file's bytes."""
@@ -112,12 +120,16 @@ class S3LandingZone(LandingZone):
     def _key(self, path: str) -> str:
         return path.removeprefix(f"s3://{self.bucket}/")
 
-    def _keys(self, prefix: str) -> list[str]:
+    def _objects(self, prefix: str) -> list[dict]:
+        """The listing's entries (key, size, ETag, last modified) of every object under the prefix."""
         client = self.s3.get_client()
-        keys = []
+        objects = []
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            keys.extend(item["Key"] for item in page.get("Contents", []))
-        return keys
+            objects.extend(page.get("Contents", []))
+        return objects
+
+    def _keys(self, prefix: str) -> list[str]:
+        return [item["Key"] for item in self._objects(prefix)]
 
     def files_for_day(self, day: date) -> list[str]:
         """The day's CSV objects as `s3://` paths, sorted."""
@@ -125,15 +137,22 @@ class S3LandingZone(LandingZone):
         keys = [key for key in self._keys(folder) if key.endswith(".csv") and "/" not in key[len(folder) :]]
         return sorted(f"s3://{self.bucket}/{key}" for key in keys)
 
-    def list_files(self) -> list[str]:
-        """Every CSV object in a `YYYY/MM/DD` folder under the landing prefix, sorted."""
-        keys = self._keys(f"{self.prefix}{LANDING_PREFIX}/")
-        return sorted(f"s3://{self.bucket}/{key}" for key in keys if landing_day(key))
-
-    def stamp(self, path: str) -> str:
-        """The object's size, ETag and last-modified time."""
-        head = self.s3.get_client().head_object(Bucket=self.bucket, Key=self._key(path))
-        return f"{head['ContentLength']}:{head['ETag']}:{head['LastModified'].isoformat()}"
+    def list_files(self) -> list[ListedFile]:
+        """Every CSV object in a `YYYY/MM/DD` folder under the landing prefix, by path; stamped from the listing
+        itself (size, ETag, last modified), without a request per object."""
+        objects = self._objects(f"{self.prefix}{LANDING_PREFIX}/")
+        return sorted(
+            (
+                ListedFile(
+                    f"s3://{self.bucket}/{item['Key']}",
+                    f"{item['Size']}:{item['ETag']}:{item['LastModified'].isoformat()}",
+                    item["LastModified"].timestamp(),
+                )
+                for item in objects
+                if landing_day(item["Key"])
+            ),
+            key=lambda listed: listed.path,
+        )
 
     def checksum(self, path: str) -> str:
         """The SHA-256 of the object's bytes."""
