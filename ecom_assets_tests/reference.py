@@ -13,20 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 from ecom_assets.trading_calendar import load_trading_calendar  # the calendar's data, not its logic
+from ecom_assets.transforms.gold import FIGURE_COLUMNS  # the output format, not logic
 
 FEES = {"POST", "DOT", "M", "m", "D", "C2", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B"}
 CENT = Decimal("0.01")
-FIGURES = (
-    "gross_revenue",
-    "returns_amount",
-    "net_revenue",
-    "order_count",
-    "units_sold",
-    "avg_order_value",
-    "active_customers",
-    "new_customers",
-    "returning_customers",
-)
 
 
 @dataclass(frozen=True)
@@ -132,7 +122,7 @@ def expected_sales_metrics(
         new = sum(1 for customer in customers if first_sale[customer] == day)
         status = (day_status or {}).get(day, "complete")
         if status not in ("complete", "closed"):
-            rows[day] = {"order_date": day, "day_status": status, **dict.fromkeys(FIGURES)}
+            rows[day] = {"order_date": day, "day_status": status, **dict.fromkeys(FIGURE_COLUMNS)}
             continue
         rows[day] = {
             "order_date": day,
