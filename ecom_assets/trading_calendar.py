@@ -26,8 +26,6 @@ CLOSED = "closed"
 AWAITED = "awaited"
 MISSING = "missing"
 UNREADABLE = "unreadable"
-COMPLETE_DELIVERIES = (DELIVERED, CLOSED)
-"""Delivery states whose day has complete figures."""
 
 
 class TradingCalendarError(ValueError):

@@ -93,13 +93,6 @@ def order_transactions(
         table = table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze)
     _record_file_errors(context, session, lakehouse, days, entries)
     deliveries = _deliveries(days, files_by_day, profiles, quality.trading_calendar())
-    if unexpected := {
-        day: d["delivery_status"] for day, d in deliveries.items() if d["delivery_status"] != "delivered"
-    }:
-        context.log.warning(
-            "days without a readable delivery (gold shows figures only for closed ones): "
-            + ", ".join(f"{day} {status}" for day, status in unexpected.items())
-        )
     lakehouse.replace_date_range(
         LANDING_DELIVERIES, landing_deliveries(session, list(deliveries.values())), "partition_date", days
     )
