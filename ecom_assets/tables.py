@@ -12,6 +12,9 @@ class TableName:
     catalog: str
     schema: str
     table: str
+    cluster_by: str | None = None
+    """A date column whose days the table's files keep together: a rerun of one day then rewrites only the files
+    holding that day, not every file of the table."""
 
     @property
     def full_name(self) -> str:
@@ -25,20 +28,20 @@ class TableName:
 
 
 ORDER_TRANSACTIONS = TableName(CATALOG, "raw", "order_transactions")
-ORDERS_CLEANED = TableName(CATALOG, "processed", "orders_cleaned")
-SALES_METRICS = TableName(CATALOG, "analytics", "sales_metrics")
-PRODUCT_DAILY_SALES = TableName(CATALOG, "processed", "product_daily_sales")
-CUSTOMER_DAILY_SALES = TableName(CATALOG, "processed", "customer_daily_sales")
+ORDERS_CLEANED = TableName(CATALOG, "processed", "orders_cleaned", cluster_by="landing_date")
+SALES_METRICS = TableName(CATALOG, "analytics", "sales_metrics", cluster_by="order_date")
+PRODUCT_DAILY_SALES = TableName(CATALOG, "processed", "product_daily_sales", cluster_by="order_date")
+CUSTOMER_DAILY_SALES = TableName(CATALOG, "processed", "customer_daily_sales", cluster_by="order_date")
 DIM_PRODUCTS = TableName(CATALOG, "processed", "dim_products")
 DIM_CUSTOMERS = TableName(CATALOG, "processed", "dim_customers")
 DIM_PROMOTIONS = TableName(CATALOG, "processed", "dim_promotions")
-ORDERS_ENRICHED = TableName(CATALOG, "processed", "orders_enriched")
-CATEGORY_REVENUE_DAILY = TableName(CATALOG, "analytics", "category_revenue_daily")
-SEASONAL_SALES = TableName(CATALOG, "analytics", "seasonal_sales")
+ORDERS_ENRICHED = TableName(CATALOG, "processed", "orders_enriched", cluster_by="order_date")
+CATEGORY_REVENUE_DAILY = TableName(CATALOG, "analytics", "category_revenue_daily", cluster_by="order_date")
+SEASONAL_SALES = TableName(CATALOG, "analytics", "seasonal_sales", cluster_by="order_date")
 CUSTOMER_LIFETIME_VALUE = TableName(CATALOG, "analytics", "customer_lifetime_value")
 PRODUCT_PERFORMANCE = TableName(CATALOG, "analytics", "product_performance")
 PROMOTION_UPLIFT = TableName(CATALOG, "analytics", "promotion_uplift")
-ETL_ERRORS = TableName(CATALOG, "logs", "etl_errors")
+ETL_ERRORS = TableName(CATALOG, "logs", "etl_errors", cluster_by="partition_date")
 DATA_QUALITY_RESULTS = TableName(CATALOG, "logs", "data_quality_results")
 LANDING_DELIVERIES = TableName(CATALOG, "logs", "landing_deliveries")
 

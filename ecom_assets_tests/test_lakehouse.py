@@ -121,6 +121,30 @@ def test_a_merge_replacing_a_day_deletes_its_missing_keys_and_rewrites_no_file_o
     assert lakehouse.read(spark, SCRATCH).count() == 4 + 4 + 2
 
 
+def test_a_table_created_from_many_days_keeps_each_day_in_few_files_so_rerunning_one_rewrites_only_those(
+    spark, lakehouse
+):
+    clustered = TableName("ecommerce_catalog", "processed", "clustered", cluster_by="day")
+    days = [date(2011, 1, 3) + timedelta(days=offset) for offset in range(4)]
+    interleaved = spark.createDataFrame(  # rows of every day in turn, as a multi-day load reads them
+        [(f"k{day.day}_{n}", day, "a") for n in range(6) for day in days], "key string, day date, value string"
+    ).repartition(2)
+    lakehouse.merge_on_key(clustered, interleaved, "key")
+    last = days[-1]
+    files = referenced_files(lakehouse.read(spark, clustered))
+    files_of_last_day = referenced_files(lakehouse.read(spark, clustered, filters=[("day", "=", last)]))
+
+    rerun = spark.createDataFrame(
+        [(f"k{last.day}_{n}", last, "b") for n in range(6)], "key string, day date, value string"
+    )
+    lakehouse.merge_on_key(clustered, rerun, "key", delete_unmatched_in=("day", DateRange(last, last)))
+
+    assert len(files) == 2 and len(files_of_last_day) == 1, "two files of day ranges, the last day in one"
+    (merge,) = [entry for entry in lakehouse.history(clustered, limit=1) if entry.operation == "MERGE"]
+    assert int(merge.metrics["numTargetFilesRemoved"]) == 1
+    assert {row["value"] for row in lakehouse.read(spark, clustered, filters=[("day", "=", last)]).collect()} == {"b"}
+
+
 def test_optimize_and_vacuum_report_the_files_they_really_compacted_and_deleted(spark, lakehouse):
     for offset in range(4):
         day = date(2011, 1, 3) + timedelta(days=offset)

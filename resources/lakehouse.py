@@ -88,6 +88,15 @@ def _sql_literal(value: Any) -> str:
     return str(value)
 
 
+def _file_count_for_ranges(spark: SparkSession) -> int:
+    """How many day ranges a table is created in: the session's shuffle partitions (200 where it is `auto`).
+
+    Given explicitly, so adaptive execution does not coalesce a small table's ranges into one file.
+    """
+    configured = spark.conf.get("spark.sql.shuffle.partitions")
+    return int(configured) if configured.isdigit() else 200
+
+
 def apply_filters(rows: DataFrame, filters: Sequence[Filter]) -> DataFrame:
     """The rows matching every filter."""
     for column, op, value in filters:
@@ -188,9 +197,11 @@ class Lakehouse(ConfigurableResource):
     # --- writes ---------------------------------------------------------------------------------
 
     def _create(self, table: TableName, rows: DataFrame, partition_by: Sequence[str] = ()) -> None:
-        """Create the table from `rows` (its first commit)."""
+        """Create the table from `rows` (its first commit), its files holding ranges of `table.cluster_by` days."""
         if self.warehouse_root is None:
             self._spark().sql(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{table.schema}")
+        if table.cluster_by and not partition_by:
+            rows = rows.repartitionByRange(_file_count_for_ranges(rows.sparkSession), table.cluster_by)
         rows.write.format("delta").mode("errorifexists").partitionBy(*partition_by).saveAsTable(self.identifier(table))
 
     def replace_date_range(
@@ -311,6 +322,8 @@ class Lakehouse(ConfigurableResource):
     def compact_and_vacuum(self, table: TableName, retention_hours: int) -> MaintenanceReport:
         """OPTIMIZE the table's small files, then VACUUM files unreferenced for `retention_hours`.
 
+        A table with a `cluster_by` column is Z-ordered by it, so its days stay together in the compacted files.
+
         The retention is the table's own setting (`delta.deletedFileRetentionDuration`), set here
         when it differs, so every VACUUM of the table, and Delta's retention safety check, which
         stays on, use the same figure; time travel reaches back that far. The file counts are
@@ -325,7 +338,8 @@ class Lakehouse(ConfigurableResource):
                 f"ALTER TABLE {identifier} SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = '{retention}')"
             )
         files_before = self.file_count(table)
-        spark.sql(f"OPTIMIZE {identifier}").collect()
+        zorder = f" ZORDER BY (`{table.cluster_by}`)" if table.cluster_by else ""
+        spark.sql(f"OPTIMIZE {identifier}{zorder}").collect()
         files_after = self.file_count(table)
         with self._commit_tag(spark) as tag:
             spark.sql(f"VACUUM {identifier}").collect()
