@@ -138,9 +138,9 @@ def lakehouse(tmp_path: Path) -> Lakehouse:
     return Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
 
 
-@pytest.fixture
-def run_days(spark, test_spark: LocalSparkSession, landing_root: Path, lakehouse: Lakehouse):
-    """Materialize bronze, silver and gold (or the given assets) for a range of days as one run; returns the result.
+def day_runner(test_spark: LocalSparkSession, landing_root: Path, lakehouse: Lakehouse):
+    """A function materializing bronze, silver and gold (or the given assets) for a range of days as one run,
+    on its own ephemeral instance; returns the result.
 
     `run.lakehouse` and `run.resources` may be replaced between runs (another warehouse, other rules).
     """
@@ -168,3 +168,9 @@ def run_days(spark, test_spark: LocalSparkSession, landing_root: Path, lakehouse
         "step_launcher": ResourceDefinition.none_resource(),
     }
     return run
+
+
+@pytest.fixture
+def run_days(spark, test_spark: LocalSparkSession, landing_root: Path, lakehouse: Lakehouse):
+    """A test's `day_runner` over its own landing root and warehouse."""
+    return day_runner(test_spark, landing_root, lakehouse)

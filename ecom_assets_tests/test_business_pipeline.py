@@ -21,8 +21,9 @@ from ecom_assets.tables import (
     SALES_METRICS,
     SEASONAL_SALES,
 )
+from ecom_assets_tests.conftest import day_runner
 from ecom_assets_tests.reference import distinct_valid_lines, expected_customer_totals, expected_product_totals
-from resources import BusinessRules
+from resources import BusinessRules, Lakehouse, LocalLandingZone
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +48,17 @@ def failed_checks(result):
     ]
 
 
-def test_every_business_table_is_built_checked_and_agrees_with_an_independent_computation(
-    spark, landing_root, lakehouse, run_days
-):
-    generate(landing_root, JANUARY_SALE, seed=11)
-    result = run_days(JANUARY_SALE, assets=ALL_ASSETS)
+@pytest.fixture(scope="module")
+def january_sale(spark, test_spark, tmp_path_factory):
+    """Every asset materialized over the January sale in one run: (its result, its landing root, its lakehouse)."""
+    root = tmp_path_factory.mktemp("january_sale")
+    generate(root / "landing", JANUARY_SALE, seed=11)
+    run = day_runner(test_spark, root / "landing", Lakehouse(warehouse_root=str(root / "warehouse")))
+    return run(JANUARY_SALE, assets=ALL_ASSETS), root / "landing", run.lakehouse
+
+
+def test_every_business_table_is_built_checked_and_agrees_with_an_independent_computation(spark, january_sale):
+    result, landing_root, lakehouse = january_sale
 
     assert result.success and failed_checks(result) == []
     lines = distinct_valid_lines(landing_root)
@@ -89,17 +96,14 @@ def test_every_business_table_is_built_checked_and_agrees_with_an_independent_co
     assert lakehouse.read(spark, DIM_CUSTOMERS).where("is_current").count() == len(expected_customers)
 
 
-def test_loading_days_out_of_order_gives_the_same_dimensions_and_snapshots(spark, landing_root, tmp_path, run_days):
-    generate(landing_root, JANUARY_SALE, seed=11)
+def test_loading_days_out_of_order_gives_the_same_dimensions_and_snapshots(spark, january_sale, run_days):
+    _, in_order_landing, in_order = january_sale
+    run_days.resources["landing"] = LocalLandingZone(root=str(in_order_landing))
     later = DateRange(date(2011, 1, 6), JANUARY_SALE.end)
     earlier_and_a_loaded_day = DateRange(JANUARY_SALE.start, date(2011, 1, 6))  # 2011-01-06 runs a second time
     assert run_days(later, assets=ALL_ASSETS).success
     assert run_days(earlier_and_a_loaded_day, assets=ALL_ASSETS).success
     out_of_order = run_days.lakehouse
-
-    in_order = type(out_of_order)(warehouse_root=str(tmp_path / "in_order"))
-    run_days.lakehouse = in_order
-    assert run_days(JANUARY_SALE, assets=ALL_ASSETS).success
 
     for table, key in (
         (DIM_PRODUCTS, ["stock_code", "version"]),
@@ -118,9 +122,10 @@ def test_a_bad_promotions_calendar_fails_its_step_with_the_entry_named_and_is_re
 ):
     calendar = tmp_path / "promotions.yaml"
     calendar.write_text("promotions: [{name: Oops, start: 2011-01-09, end: 2011-01-01, discount: 0.1, scope: all}]\n")
-    generate(landing_root, JANUARY_SALE, seed=11)
+    days = DateRange(date(2011, 1, 3), date(2011, 1, 4))
+    generate(landing_root, days, seed=11)
     run_days.resources["business_rules"] = BusinessRules(promotions_path=str(calendar))
-    result = run_days(JANUARY_SALE, assets=ALL_ASSETS, raise_on_error=False)
+    result = run_days(days, assets=ALL_ASSETS, raise_on_error=False)
 
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
@@ -130,6 +135,6 @@ def test_a_bad_promotions_calendar_fails_its_step_with_the_entry_named_and_is_re
     for downstream in ("orders_enriched", "category_revenue_daily", "promotion_uplift"):
         node = next(a.node_def.name for a in ALL_ASSETS if a.key.path[-1] == downstream)
         assert result.asset_materializations_for_node(node) == [], f"{downstream} must not run"
-    assert result.success is False and lakehouse.read(spark, SALES_METRICS).count() == len(JANUARY_SALE)
+    assert result.success is False and lakehouse.read(spark, SALES_METRICS).count() == len(days)
     errors = lakehouse.read(spark, ETL_ERRORS).where("error_type = 'step_failed'").collect()
-    assert {row["partition_date"] for row in errors} == set(JANUARY_SALE)
+    assert {row["partition_date"] for row in errors} == set(days)
