@@ -33,7 +33,6 @@ HEAVIEST_FILES = (
     "test_pipeline.py",
     "test_cli.py",
     "test_spark_classes.py",
-    "test_backfill_e2e.py",
     "test_s3.py",
     "test_runtime_parity.py",
 )

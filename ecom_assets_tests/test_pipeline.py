@@ -9,7 +9,9 @@ from pyspark.sql import functions as F
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import HEADER, generate
 from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets_tests.conftest import day_runner
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
+from resources import Lakehouse, LocalLandingZone
 from resources.landing import day_folder
 
 pytestmark = pytest.mark.slow
@@ -28,11 +30,17 @@ def table_count(spark, lakehouse, table) -> int:
     return lakehouse.read(spark, table).count()
 
 
-def test_a_week_materializes_as_one_run_and_gold_matches_an_independent_computation(
-    spark, landing_root, lakehouse, run_days
-):
-    generate(landing_root, FIRST_WEEK, seed=7)
-    result = run_days(FIRST_WEEK)
+@pytest.fixture(scope="module")
+def first_week(spark, test_spark, tmp_path_factory):
+    """Bronze, silver and gold materialized over the first week in one run: (its result, landing root, lakehouse)."""
+    root = tmp_path_factory.mktemp("first_week")
+    generate(root / "landing", FIRST_WEEK, seed=7)
+    run = day_runner(test_spark, root / "landing", Lakehouse(warehouse_root=str(root / "warehouse")))
+    return run(FIRST_WEEK), root / "landing", run.lakehouse
+
+
+def test_a_week_materializes_as_one_run_and_gold_matches_an_independent_computation(spark, first_week):
+    result, landing_root, lakehouse = first_week
 
     assert result.success
     gold_partitions = {m.partition for m in result.asset_materializations_for_node(GOLD_NODE)}
@@ -45,9 +53,8 @@ def test_a_week_materializes_as_one_run_and_gold_matches_an_independent_computat
     assert expected[saturday]["order_count"] == 0, "the generator does not trade on Saturdays"
 
 
-def test_each_partition_carries_its_own_day_figures_and_the_run_a_preview(landing_root, run_days):
-    generate(landing_root, FIRST_WEEK, seed=7)
-    result = run_days(FIRST_WEEK)
+def test_each_partition_carries_its_own_day_figures_and_the_run_a_preview(first_week):
+    result, landing_root, _ = first_week
 
     def by_partition(node):
         return {m.partition: m.metadata for m in result.asset_materializations_for_node(node)}
@@ -72,9 +79,10 @@ def test_each_partition_carries_its_own_day_figures_and_the_run_a_preview(landin
     assert "| order_date | day_status | gross_revenue |" in gold[FIRST_WEEK.start.isoformat()]["preview"].value
 
 
-def test_rerunning_the_same_days_changes_nothing(spark, landing_root, lakehouse, run_days):
-    generate(landing_root, FIRST_WEEK, seed=7)
-    run_days(FIRST_WEEK)
+def test_rerunning_the_same_days_changes_nothing(spark, first_week, lakehouse, run_days):
+    _, loaded_landing, loaded = first_week
+    shutil.copytree(loaded.warehouse_root, lakehouse.warehouse_root)  # the loaded week, in this test's own warehouse
+    run_days.resources["landing"] = LocalLandingZone(root=str(loaded_landing))
     before = [table_count(spark, lakehouse, t) for t in (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)]
     gold_before = gold_rows(spark, lakehouse)
 

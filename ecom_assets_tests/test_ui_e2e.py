@@ -1,4 +1,5 @@
-"""The Dagster UI, driven in headless Chromium (Playwright with Debian's chromium): materialize, backfill, checks."""
+"""The Dagster UI, driven in headless Chromium (Playwright with Debian's chromium), on a real `dagster dev`
+(webserver and daemon): materialize a partition, backfill a range through the daemon as one run, see the checks."""
 
 import re
 import shutil
@@ -21,6 +22,7 @@ pytestmark = [
 BRONZE = "ecommerce_catalog/raw/order_transactions"
 RUNS = """{ runsOrError { ... on Runs { results { runId status
   tags { key value } } } } }"""
+BACKFILLS = """{ partitionBackfillsOrError { ... on PartitionBackfills { results { id status } } } }"""
 
 
 def launch_from_dialog(page, url: str, partitions: str, button: re.Pattern) -> None:
@@ -79,6 +81,7 @@ def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
             re.compile(r"Launch backfill"),
         )
         runs = wait_for_runs(base_url, 2)
+        backfills = graphql(base_url, BACKFILLS)["partitionBackfillsOrError"]["results"]
 
         page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=partitions")
         page.get_by_text("Materialized (3)").wait_for()  # 05..07 by the backfill
@@ -98,6 +101,11 @@ def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
         browser.close()
 
     assert [run["status"] for run in runs] == ["SUCCESS", "SUCCESS"]
+    (backfill,) = backfills
+    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS")
+    backfill_runs = [run for run in runs if {"key": "dagster/backfill", "value": backfill["id"]} in run["tags"]]
+    assert len(backfill_runs) == 1, "the single-run backfill policy makes the daemon launch the range as one run"
+    assert (tmp_path / "data/warehouse/ecommerce_catalog/analytics/sales_metrics/_delta_log").is_dir()
     ranges = sorted(
         (
             tags.get("dagster/partition")
