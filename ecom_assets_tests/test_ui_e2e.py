@@ -46,6 +46,17 @@ def wait_for_runs(base_url: str, count: int, timeout: float = 900) -> list[dict]
         time.sleep(3)
 
 
+def wait_for_backfills(base_url: str, timeout: float = 120) -> list[dict]:
+    """The instance's backfills, once the daemon has closed every one (it does so on its next pass after the runs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        backfills = graphql(base_url, BACKFILLS)["partitionBackfillsOrError"]["results"]
+        if backfills and all(backfill["status"] not in ("REQUESTED", "CANCELING") for backfill in backfills):
+            return backfills
+        assert time.monotonic() < deadline, f"backfills not closed: {backfills}"
+        time.sleep(3)
+
+
 def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
     from playwright.sync_api import sync_playwright
 
@@ -81,7 +92,7 @@ def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
             re.compile(r"Launch backfill"),
         )
         runs = wait_for_runs(base_url, 2)
-        backfills = graphql(base_url, BACKFILLS)["partitionBackfillsOrError"]["results"]
+        backfills = wait_for_backfills(base_url)
 
         page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=partitions")
         page.get_by_text("Materialized (3)").wait_for()  # 05..07 by the backfill
