@@ -27,14 +27,15 @@ ON_RUNTIME_SPARK = not pyspark.__version__.startswith("4.2.")
 
 
 HEAVIEST_FILES = (
-    "test_business_pipeline.py",
     "test_databricks.py",
     "test_ui_e2e.py",
     "test_pipeline.py",
-    "test_cli.py",
+    "test_business_pipeline.py",
     "test_spark_classes.py",
     "test_s3.py",
+    "test_quality.py",
     "test_runtime_parity.py",
+    "test_cli.py",
 )
 """Test files by measured wall time, longest first (each 3-10 minutes of one worker on 2 cores)."""
 
