@@ -237,6 +237,16 @@ CORPUS = {
         bronze_rows=1,
         silver_rows=1,
     ),
+    "utf8_bom_before_latin1_bytes": BadInput(
+        b"\xef\xbb\xbf"
+        + csv_bytes("536400,21730,CRÈME BRÛLÉE DISH,4,2011-01-04 11:00:00,4.25,13047.0,France", encoding="latin-1"),
+        (
+            (BRONZE, "utf8_bom_removed", "byte-order mark"),
+            (BRONZE, "decoded_as_latin1", "not valid UTF-8 (byte 0xC8"),
+        ),
+        bronze_rows=1,
+        silver_rows=1,
+    ),
     "file_in_the_wrong_days_folder": BadInput(
         csv_bytes(VALID.replace("2011-01-04", "2011-01-03")),
         ((SILVER, "invoice_date_outside_partition", "is not on the day of its file's folder (2011-01-04)"),),

@@ -467,6 +467,25 @@ def test_latin1_bytes_are_read_with_the_latin1_charset(spark, tmp_path):
     assert row["Description"] == "CRÈME BRÛLÉE £"
 
 
+def test_a_byte_order_mark_before_latin1_bytes_is_set_aside_and_the_file_read_as_latin1(spark, tmp_path):
+    folder = day_folder_of(tmp_path)
+    content = b"\xef\xbb\xbf" + (HEADER + "\n536365,85123A,CR\xc8ME \xa3,6,2011-01-04 08:26:00,2.55,,France\n").encode(
+        "latin-1"
+    )
+    (folder / "bom_latin1.csv").write_bytes(content)
+
+    profile = profile_landing_file(content)
+
+    assert (profile.problem, profile.encoding, profile.data_lines) == (None, LATIN1, 1)
+    assert profile.header == tuple(SOURCE_COLUMNS)
+    notices = dict(profile.notices)
+    assert set(notices) == {"utf8_bom_removed", "decoded_as_latin1"}
+    first_latin1_byte = content.index(0xC8)
+    assert f"byte 0xC8 at offset {first_latin1_byte}" in notices["decoded_as_latin1"], "counted in the file as sent"
+    row = read_landing_csv(spark, [str(folder / "bom_latin1.csv")], profile.header, profile.encoding).first()
+    assert (row["InvoiceNo"], row["Description"]) == ("536365", "CRÈME £")
+
+
 def test_line_counts_follow_spark_line_breaks_not_unicode_ones():
     content = (HEADER + "\n1,2,A\x85B,4,5,6,7,8\r\n\n   \n2,2,C,4,5,6,7,8").encode("latin-1")
     assert profile_landing_file(content).data_lines == 2

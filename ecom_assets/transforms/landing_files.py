@@ -52,16 +52,26 @@ class FileProfile:
     notices: tuple[tuple[str, str], ...]
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def decode(content: bytes) -> tuple[str, str, str | None]:
-    """The file's text, the charset it was read with, and a notice when it was not UTF-8."""
+    """The file's text without a leading UTF-8 byte-order mark, the charset it was read with, and a notice when it
+    was not UTF-8.
+
+    The mark is set aside before the charset is judged: an exporter may write it in front of
+    Latin-1 bytes, and the file is then read as Latin-1 rather than rejected.
+    """
+    body = content.removeprefix(UTF8_BOM)
     try:
-        return content.decode("utf-8"), UTF8, None
+        return body.decode("utf-8"), UTF8, None
     except UnicodeDecodeError as error:
+        offset = error.start + len(content) - len(body)
         notice = (
-            f"the file is not valid UTF-8 (byte 0x{content[error.start]:02X} at offset {error.start}); "
+            f"the file is not valid UTF-8 (byte 0x{content[offset]:02X} at offset {offset}); "
             "read as Latin-1 (ISO-8859-1)"
         )
-        return content.decode("latin-1"), LATIN1, notice
+        return body.decode("latin-1"), LATIN1, notice
 
 
 def text_lines(text: str) -> list[str]:
@@ -109,7 +119,7 @@ def profile_landing_file(content: bytes) -> FileProfile:
     notices = []
     if encoding_notice:
         notices.append((DECODED_AS_LATIN1, encoding_notice))
-    if text.startswith("\ufeff"):
+    if content.startswith(UTF8_BOM):
         notices.append((UTF8_BOM_REMOVED, "the file starts with a UTF-8 byte-order mark; it was ignored"))
     if "\r\n" in text:
         notices.append((CRLF_LINE_ENDINGS, "the file has Windows (CRLF) line endings; read as ordinary lines"))
