@@ -11,7 +11,14 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-from ecom_assets.quality.outcomes import SAMPLE_ROWS, CheckOutcome, OutcomesByDay, jsonable, jsonable_rows
+from ecom_assets.quality.outcomes import (
+    SAMPLE_ROWS,
+    CheckOutcome,
+    OutcomesByDay,
+    jsonable,
+    jsonable_rows,
+    withheld_day_outcome,
+)
 from ecom_assets.transforms.gold import PUBLISHED_DAY_STATUSES
 
 PENNY_ROUNDING = Decimal("0.005")
@@ -135,9 +142,7 @@ def daily_totals_outcomes(
         day_sums = sums.get(day, {})
         observed = {column: day_sums.get(column) or 0 for column in figures}
         if day in metrics and metrics[day]["day_status"] not in PUBLISHED_DAY_STATUSES:
-            status = metrics[day]["day_status"]
-            summary = f"nothing to reconcile: sales_metrics withholds the day's figures, the day is {status}"
-            outcomes[day] = CheckOutcome(True, summary, {column: jsonable(value) for column, value in observed.items()})
+            outcomes[day] = withheld_day_outcome("sales_metrics", metrics[day]["day_status"], observed)
             continue
         expected = {column: (metrics[day][target] if day in metrics else 0) for column, target in figures.items()}
         tolerance = PENNY_ROUNDING * day_sums.get("_rows", 0)

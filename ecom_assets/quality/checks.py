@@ -16,7 +16,14 @@ from pandera.config import ValidationDepth, config_context
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
-from ecom_assets.quality.outcomes import SAMPLE_ROWS, CheckOutcome, OutcomesByDay, jsonable, jsonable_rows
+from ecom_assets.quality.outcomes import (
+    SAMPLE_ROWS,
+    CheckOutcome,
+    OutcomesByDay,
+    jsonable,
+    jsonable_rows,
+    withheld_day_outcome,
+)
 from ecom_assets.quality.schemas import schema_version
 from ecom_assets.trading_calendar import AWAITED, CLOSED, DELIVERED, MISSING, UNREADABLE
 from ecom_assets.transforms.gold import FIGURE_COLUMNS, PUBLISHED_DAY_STATUSES
@@ -350,9 +357,8 @@ def reconciliation_outcomes(
     for day in days:
         gold, silver = gold_by_day.get(day), silver_by_day.get(day)
         if gold and gold["day_status"] not in PUBLISHED_DAY_STATUSES:
-            observed = {f"silver_{f}": jsonable(silver[f]) for f in figures} if silver else {}
-            summary = f"nothing to reconcile: gold withholds the day's figures, the day is {gold['day_status']}"
-            outcomes[day] = CheckOutcome(True, summary, observed, {})
+            observed = {f"silver_{f}": silver[f] for f in figures} if silver else {}
+            outcomes[day] = withheld_day_outcome("gold", gold["day_status"], observed)
             continue
         gold_values = {f: (gold[f] if gold else None) for f in figures}
         silver_values = {f: (silver[f] if silver else (Decimal(0) if f == "gross_revenue" else 0)) for f in figures}

@@ -40,3 +40,9 @@ def jsonable(value: Any) -> Any:
 def jsonable_rows(rows: Iterable[Any]) -> tuple[dict[str, Any], ...]:
     """Spark rows as plain dicts of JSON-friendly values."""
     return tuple({name: jsonable(value) for name, value in row.asDict().items()} for row in rows)
+
+
+def withheld_day_outcome(table: str, day_status: str, observed: Mapping[str, Any]) -> CheckOutcome:
+    """A reconciliation's verdict on a day whose figures `table` withholds (not complete): nothing to reconcile."""
+    summary = f"nothing to reconcile: {table} withholds the day's figures, the day is {day_status}"
+    return CheckOutcome(True, summary, {name: jsonable(value) for name, value in observed.items()}, {})
