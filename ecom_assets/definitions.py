@@ -20,6 +20,7 @@ from ecom_assets.assets.dimensions import (
     product_daily_sales,
 )
 from ecom_assets.assets.gold import sales_metrics
+from ecom_assets.assets.logs import log_table_specs
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.jobs import (
     daily_sales_job,
@@ -30,23 +31,25 @@ from ecom_assets.jobs import (
 from ecom_assets.sensors import landing_file_sensor
 from resources import deployment_resources
 
+TABLE_ASSETS = [
+    order_transactions,
+    orders_cleaned,
+    sales_metrics,
+    product_daily_sales,
+    customer_daily_sales,
+    dim_products,
+    dim_customers,
+    dim_promotions,
+    orders_enriched,
+    category_revenue_daily,
+    seasonal_sales,
+    customer_lifetime_value,
+    product_performance,
+    promotion_uplift,
+]
+
 defs = Definitions(
-    assets=[
-        order_transactions,
-        orders_cleaned,
-        sales_metrics,
-        product_daily_sales,
-        customer_daily_sales,
-        dim_products,
-        dim_customers,
-        dim_promotions,
-        orders_enriched,
-        category_revenue_daily,
-        seasonal_sales,
-        customer_lifetime_value,
-        product_performance,
-        promotion_uplift,
-    ],
+    assets=[*TABLE_ASSETS, *log_table_specs(TABLE_ASSETS)],
     jobs=[daily_sales_job, lakehouse_maintenance_job],
     schedules=[daily_sales_schedule, lakehouse_maintenance_schedule],
     sensors=[landing_file_sensor, run_failure_email_sensor, check_failure_email_sensor],

@@ -5,15 +5,19 @@ from datetime import date
 import pytest
 from dagster import AssetCheckSeverity
 
+from ecom_assets.assets.common import asset_key
 from ecom_assets.dates import DateRange
-from ecom_assets.definitions import defs
+from ecom_assets.definitions import TABLE_ASSETS, defs
 from ecom_assets.sample_data import generate
 from ecom_assets.tables import (
     CATEGORY_REVENUE_DAILY,
     CUSTOMER_LIFETIME_VALUE,
+    DATA_QUALITY_RESULTS,
     DIM_CUSTOMERS,
     DIM_PRODUCTS,
     ETL_ERRORS,
+    LANDING_DELIVERIES,
+    ORDER_TRANSACTIONS,
     ORDERS_CLEANED,
     ORDERS_ENRICHED,
     PRODUCT_PERFORMANCE,
@@ -27,7 +31,7 @@ from resources import BusinessRules, Lakehouse, LocalLandingZone
 
 pytestmark = pytest.mark.slow
 
-ALL_ASSETS = list(defs.assets)
+ALL_ASSETS = TABLE_ASSETS
 JANUARY_SALE = DateRange(date(2011, 1, 3), date(2011, 1, 8))
 """Covers the start of the shipped calendar's January sale (from 2011-01-04)."""
 
@@ -94,6 +98,26 @@ def test_every_business_table_is_built_checked_and_agrees_with_an_independent_co
     current_products = lakehouse.read(spark, DIM_PRODUCTS).where("is_current").count()
     assert current_products == len([code for code, p in expected_product_totals(lines).items() if p["units_sold"]])
     assert lakehouse.read(spark, DIM_CUSTOMERS).where("is_current").count() == len(expected_customers)
+
+
+def test_the_log_tables_are_assets_downstream_of_every_asset_that_wrote_them(spark, january_sale):
+    _, _, lakehouse = january_sale
+    graph = defs.resolve_asset_graph()
+
+    def writers_in_graph(log_table):
+        return {".".join(key.path) for key in graph.get(asset_key(log_table)).parent_keys}
+
+    def writers_in_table(log_table):
+        return {row["asset"] for row in lakehouse.read(spark, log_table).select("asset").distinct().collect()}
+
+    every_table = {".".join(key.path) for assets_def in ALL_ASSETS for key in assets_def.keys}
+    assert writers_in_table(DATA_QUALITY_RESULTS) == writers_in_graph(DATA_QUALITY_RESULTS) == every_table
+    assert writers_in_graph(ETL_ERRORS) == every_table, "any table's step records its failure there"
+    assert lakehouse.read(spark, LANDING_DELIVERIES).count() == len(JANUARY_SALE)
+    assert writers_in_graph(LANDING_DELIVERIES) == {ORDER_TRANSACTIONS.full_name}
+    for log_table in (ETL_ERRORS, DATA_QUALITY_RESULTS, LANDING_DELIVERIES):
+        node = graph.get(asset_key(log_table))
+        assert node.group_name == "logs" and not node.is_executable, "Dagster shows, never runs, a log table"
 
 
 def test_loading_days_out_of_order_gives_the_same_dimensions_and_snapshots(spark, january_sale, run_days):
