@@ -1,14 +1,22 @@
 """Bronze → silver → gold materialized together over generated landing data."""
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path, PurePosixPath
+from subprocess import DEVNULL
+from urllib.parse import urlparse
 
 import pytest
 from pyspark.sql import functions as F
 
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import HEADER, generate
-from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, tables_owned
 from ecom_assets_tests.conftest import day_runner
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse, LocalLandingZone
@@ -20,6 +28,8 @@ BRONZE_NODE = "ecommerce_catalog__raw__order_transactions"
 SILVER_NODE = "ecommerce_catalog__processed__orders_cleaned"
 GOLD_NODE = "ecommerce_catalog__analytics__sales_metrics"
 FIRST_WEEK = DateRange(date(2011, 1, 3), date(2011, 1, 9))
+PIPELINE_TABLES = (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)
+BIN = Path(sys.executable).parent
 
 
 def gold_rows(spark, lakehouse) -> dict[date, dict]:
@@ -242,3 +252,48 @@ def test_a_bad_file_is_recorded_and_never_stops_the_other_files(spark, landing_r
     (folder / "reordered_bom_crlf.csv").unlink()
     assert run_days(day).success
     assert lakehouse.read(spark, ETL_ERRORS).where("asset = 'ecommerce_catalog.raw.order_transactions'").count() == 0
+
+
+def test_a_run_killed_mid_write_leaves_every_table_readable_and_its_rerun_equals_a_clean_run(
+    spark, first_week, tmp_path, dagster_home
+):
+    _, landing, clean = first_week
+    crashed = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
+    environment = {
+        **os.environ,
+        "ECOM_LANDING_ROOT": str(landing),
+        "ECOM_WAREHOUSE_ROOT": crashed.warehouse_root,
+        "DAGSTER_HOME": str(dagster_home),
+    }
+    week_run = [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions"]
+    week_run += ["--select", ",".join("/".join(t.parts) for t in PIPELINE_TABLES)]
+    week_run += ["--partition-range", f"{FIRST_WEEK.start}...{FIRST_WEEK.end}"]
+    silver_folder = Path(crashed.location(ORDERS_CLEANED))
+
+    run = subprocess.Popen(
+        week_run, env=environment, cwd=tmp_path, stdout=DEVNULL, stderr=DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 600
+    while not list(silver_folder.glob("*.parquet")):  # silver's data files are being written; its commit is not
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before silver was written"
+        time.sleep(0.005)
+    os.killpg(run.pid, signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL
+
+    written = {path.name for path in silver_folder.glob("*.parquet")}
+    committed = (
+        {PurePosixPath(urlparse(uri).path).name for uri in crashed.read(spark, ORDERS_CLEANED).inputFiles()}
+        if crashed.exists(ORDERS_CLEANED)
+        else set()
+    )
+    assert written - committed, "the kill came between silver's first data file and its commit"
+    for table in tables_owned():  # every table the killed run committed reads; one it was creating is none yet
+        if crashed.exists(table):
+            crashed.read(spark, table).count()
+    assert crashed.read(spark, ORDER_TRANSACTIONS).count() == clean.read(spark, ORDER_TRANSACTIONS).count()
+
+    rerun = subprocess.run(week_run, env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    for table in PIPELINE_TABLES:
+        assert sorted(crashed.read(spark, table).collect()) == sorted(clean.read(spark, table).collect()), table

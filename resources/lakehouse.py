@@ -17,6 +17,7 @@ from typing import Any
 from dagster import ConfigurableResource, InitResourceContext
 from delta.tables import DeltaTable
 from pydantic import PrivateAttr
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -147,11 +148,12 @@ class Lakehouse(ConfigurableResource):
         return SparkSession.active()
 
     def exists(self, table: TableName) -> bool:
-        """Whether the table has been created."""
+        """Whether the table has been created (by this process or any other)."""
         spark = self._spark()
         if self.warehouse_root is None:
             return spark.catalog.tableExists(self.identifier(table))
-        return DeltaTable.isDeltaTable(spark, self.location(table))
+        location = self.location(table)
+        return DeltaTable.isDeltaTable(spark, location) or _created_since_last_looked(spark, location)
 
     def _delta(self, table: TableName) -> DeltaTable:
         return DeltaTable.forName(self._spark(), self.identifier(table))
@@ -197,12 +199,21 @@ class Lakehouse(ConfigurableResource):
     # --- writes ---------------------------------------------------------------------------------
 
     def _create(self, table: TableName, rows: DataFrame, partition_by: Sequence[str] = ()) -> None:
-        """Create the table from `rows` (its first commit), its files holding ranges of `table.cluster_by` days."""
+        """Create the table from `rows` (its first commit), its files holding ranges of `table.cluster_by` days.
+
+        By path, the first commit is an append: a creation killed before its commit leaves data
+        files (and a log folder without a commit) behind, which "errorifexists" would take for a
+        table, failing every rerun. The commit ignores such files; VACUUM removes them later.
+        """
         if self.warehouse_root is None:
             self._spark().sql(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{table.schema}")
         if table.cluster_by and not partition_by:
             rows = rows.repartitionByRange(_file_count_for_ranges(rows.sparkSession), table.cluster_by)
-        rows.write.format("delta").mode("errorifexists").partitionBy(*partition_by).saveAsTable(self.identifier(table))
+        writer = rows.write.format("delta").partitionBy(*partition_by)
+        if self.warehouse_root is None:
+            writer.mode("errorifexists").saveAsTable(self.identifier(table))
+        else:
+            writer.mode("append").save(self.location(table))
 
     def replace_date_range(
         self,
@@ -368,3 +379,16 @@ class Lakehouse(ConfigurableResource):
                 spark.conf.unset(_COMMIT_TAG)
             else:
                 spark.conf.set(_COMMIT_TAG, previous)
+
+
+def _created_since_last_looked(spark: SparkSession, location: str) -> bool:
+    """Whether a table the JVM last saw missing at `location` has since been created, by another process.
+
+    `DeltaTable.isDeltaTable` answers from the JVM's cached log of the path, which a long-lived
+    session never refreshes for a "no"; reading the path refreshes it.
+    """
+    try:
+        spark.read.format("delta").load(location).schema  # noqa: B018 - resolving the read refreshes the log
+    except AnalysisException:
+        return False
+    return True
