@@ -203,7 +203,9 @@ class Lakehouse(ConfigurableResource):
 
         By path, the first commit is an append: a creation killed before its commit leaves data
         files (and a log folder without a commit) behind, which "errorifexists" would take for a
-        table, failing every rerun. The commit ignores such files; VACUUM removes them later.
+        table, failing every rerun. The commit ignores such files; VACUUM removes them later. Two
+        processes creating one table at once still cannot both succeed: the later commit finds
+        the earlier one's metadata and fails (Delta's conflict check), so no rows are doubled.
         """
         if self.warehouse_root is None:
             self._spark().sql(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{table.schema}")
