@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,9 @@ from ecom_assets.dates import DateRange
 from ecom_assets_tests.servers import TEST_AWS_ENVIRONMENT, moto_server
 from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone, LocalSparkSession
 from resources.spark import SESSION_SETTINGS
+
+BIN = Path(sys.executable).parent
+"""The virtualenv's console scripts (dagster, ecom-sample, ...), as the tests run them."""
 
 SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail" / "by-day"
 PIPELINE_ASSETS = [order_transactions, orders_cleaned, sales_metrics]

@@ -31,7 +31,6 @@ from resources import BusinessRules, Lakehouse, LocalLandingZone
 
 pytestmark = pytest.mark.slow
 
-ALL_ASSETS = TABLE_ASSETS
 JANUARY_SALE = DateRange(date(2011, 1, 3), date(2011, 1, 8))
 """Covers the start of the shipped calendar's January sale (from 2011-01-04)."""
 
@@ -58,7 +57,7 @@ def january_sale(spark, test_spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("january_sale")
     generate(root / "landing", JANUARY_SALE, seed=11)
     run = day_runner(test_spark, root / "landing", Lakehouse(warehouse_root=str(root / "warehouse")))
-    return run(JANUARY_SALE, assets=ALL_ASSETS), root / "landing", run.lakehouse
+    return run(JANUARY_SALE, assets=TABLE_ASSETS), root / "landing", run.lakehouse
 
 
 def test_every_business_table_is_built_checked_and_agrees_with_an_independent_computation(spark, january_sale):
@@ -104,13 +103,16 @@ def test_the_log_tables_are_assets_downstream_of_every_asset_that_wrote_them(spa
     _, _, lakehouse = january_sale
     graph = defs.resolve_asset_graph()
 
+    def table_name(key):
+        return ".".join(key.path)
+
     def writers_in_graph(log_table):
-        return {".".join(key.path) for key in graph.get(asset_key(log_table)).parent_keys}
+        return {table_name(key) for key in graph.get(asset_key(log_table)).parent_keys}
 
     def writers_in_table(log_table):
         return {row["asset"] for row in lakehouse.read(spark, log_table).select("asset").distinct().collect()}
 
-    every_table = {".".join(key.path) for assets_def in ALL_ASSETS for key in assets_def.keys}
+    every_table = {table_name(key) for assets_def in TABLE_ASSETS for key in assets_def.keys}
     assert writers_in_table(DATA_QUALITY_RESULTS) == writers_in_graph(DATA_QUALITY_RESULTS) == every_table
     assert writers_in_graph(ETL_ERRORS) == every_table, "any table's step records its failure there"
     assert lakehouse.read(spark, LANDING_DELIVERIES).count() == len(JANUARY_SALE)
@@ -125,8 +127,8 @@ def test_loading_days_out_of_order_gives_the_same_dimensions_and_snapshots(spark
     run_days.resources["landing"] = LocalLandingZone(root=str(in_order_landing))
     later = DateRange(date(2011, 1, 6), JANUARY_SALE.end)
     earlier_and_a_loaded_day = DateRange(JANUARY_SALE.start, date(2011, 1, 6))  # 2011-01-06 runs a second time
-    assert run_days(later, assets=ALL_ASSETS).success
-    assert run_days(earlier_and_a_loaded_day, assets=ALL_ASSETS).success
+    assert run_days(later, assets=TABLE_ASSETS).success
+    assert run_days(earlier_and_a_loaded_day, assets=TABLE_ASSETS).success
     out_of_order = run_days.lakehouse
 
     for table, key in (
@@ -149,7 +151,7 @@ def test_a_bad_promotions_calendar_fails_its_step_with_the_entry_named_and_is_re
     days = DateRange(date(2011, 1, 3), date(2011, 1, 4))
     generate(landing_root, days, seed=11)
     run_days.resources["business_rules"] = BusinessRules(promotions_path=str(calendar))
-    result = run_days(days, assets=ALL_ASSETS, raise_on_error=False)
+    result = run_days(days, assets=TABLE_ASSETS, raise_on_error=False)
 
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
@@ -157,7 +159,7 @@ def test_a_bad_promotions_calendar_fails_its_step_with_the_entry_named_and_is_re
         "dim_promotions" in failure.step_key and "promotion 1 (Oops)" in failure.event_specific_data.error.to_string()
     )
     for downstream in ("orders_enriched", "category_revenue_daily", "promotion_uplift"):
-        node = next(a.node_def.name for a in ALL_ASSETS if a.key.path[-1] == downstream)
+        node = next(a.node_def.name for a in TABLE_ASSETS if a.key.path[-1] == downstream)
         assert result.asset_materializations_for_node(node) == [], f"{downstream} must not run"
     assert result.success is False and lakehouse.read(spark, SALES_METRICS).count() == len(days)
     errors = lakehouse.read(spark, ETL_ERRORS).where("error_type = 'step_failed'").collect()

@@ -2,19 +2,17 @@
 
 import os
 import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import SALES_METRICS
+from ecom_assets_tests.conftest import BIN
 from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
 from resources import Lakehouse
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 
 
 def test_dagster_cli_materializes_a_partition_range_as_one_run(spark, tmp_path, dagster_home):

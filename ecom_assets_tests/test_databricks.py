@@ -9,7 +9,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -25,12 +24,12 @@ from ecom_assets.dates import DateRange
 from ecom_assets.definitions import defs
 from ecom_assets.sample_data import generate
 from ecom_assets.tables import SALES_METRICS
+from ecom_assets_tests.conftest import BIN
 from ecom_assets_tests.databricks_standin import DatabricksStandIn
 from resources import Lakehouse, Settings, deployment_resources
 from resources.databricks import ClusterSparkSession, step_launcher_config
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 DAY = DateRange(date(2011, 1, 4), date(2011, 1, 4))
 TOKEN = "dapi-standin-token"
 SECRET_LOOKING = {

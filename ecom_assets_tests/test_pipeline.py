@@ -4,7 +4,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -17,7 +16,7 @@ from pyspark.sql import functions as F
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import HEADER, generate
 from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, tables_owned
-from ecom_assets_tests.conftest import day_runner
+from ecom_assets_tests.conftest import BIN, day_runner
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse, LocalLandingZone
 from resources.landing import day_folder
@@ -29,7 +28,6 @@ SILVER_NODE = "ecommerce_catalog__processed__orders_cleaned"
 GOLD_NODE = "ecommerce_catalog__analytics__sales_metrics"
 FIRST_WEEK = DateRange(date(2011, 1, 3), date(2011, 1, 9))
 PIPELINE_TABLES = (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)
-BIN = Path(sys.executable).parent
 
 
 def gold_rows(spark, lakehouse) -> dict[date, dict]:
