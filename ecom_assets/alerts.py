@@ -20,6 +20,7 @@ from dagster import (
     sensor,
 )
 
+from ecom_assets.assets.quality import PUBLISHED_CHECK
 from ecom_assets.jobs import daily_sales_job
 from resources.email import SmtpEmailResource
 
@@ -106,7 +107,7 @@ class CheckFailure:
 
 
 def failed_checks(instance: DagsterInstance, run_id: str) -> list[CheckFailure]:
-    """The failed check evaluations of a run, ERROR ones first."""
+    """The failed check evaluations of a run: ERROR ones first, and causes before the quarantines they led to."""
     records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000)
     failures = []
     for record in records.records:
@@ -125,7 +126,9 @@ def failed_checks(instance: DagsterInstance, run_id: str) -> list[CheckFailure]:
                 expected=metadata["expected"].value if "expected" in metadata else {},
             )
         )
-    return sorted(failures, key=lambda f: (f.severity != "ERROR", f.partition, f.asset, f.check))
+    return sorted(
+        failures, key=lambda f: (f.severity != "ERROR", f.check == PUBLISHED_CHECK.name, f.partition, f.asset, f.check)
+    )
 
 
 def _asset_link(ui_base_url: str, asset: str) -> str:

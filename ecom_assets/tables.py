@@ -44,6 +44,7 @@ PROMOTION_UPLIFT = TableName(CATALOG, "analytics", "promotion_uplift")
 ETL_ERRORS = TableName(CATALOG, "logs", "etl_errors", cluster_by="partition_date")
 DATA_QUALITY_RESULTS = TableName(CATALOG, "logs", "data_quality_results")
 LANDING_DELIVERIES = TableName(CATALOG, "logs", "landing_deliveries")
+QUARANTINED_DAYS = TableName(CATALOG, "logs", "quarantined_days")
 
 
 def tables_owned() -> tuple[TableName, ...]:

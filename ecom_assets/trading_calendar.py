@@ -1,11 +1,11 @@
 """The trading calendar: on which days a sales file is expected, and what a day without one means.
 
 A day's delivery is one of:
-- `delivered`: at least one readable landing file arrived (a header-only file is a day without sales);
+- `delivered`: landing files arrived and every one could be read (a header-only file is a day without sales);
 - `closed`: no file, and the calendar says the shop was closed, so zero sales is the truth;
 - `awaited`: no file yet, on a trading day whose delivery is not due yet;
 - `missing`: no file on a trading day past its delivery cutoff;
-- `unreadable`: files arrived, but none could be read.
+- `unreadable`: files arrived, but at least one could not be read (it waits in quarantine).
 Only `delivered` and `closed` days have complete figures; gold withholds the others.
 """
 
@@ -67,7 +67,7 @@ class TradingCalendar:
 
     def delivery_status(self, day: date, files: int, readable_files: int, now: datetime) -> str:
         """The day's delivery state (see the module) from its landing files at `now`."""
-        if readable_files:
+        if files and readable_files == files:
             return DELIVERED
         if files:
             return UNREADABLE

@@ -1,10 +1,12 @@
 """The lakehouse on Spark's Delta Lake: commits, versions, time travel, MERGE counts, OPTIMIZE and VACUUM."""
 
+import functools
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ecom_assets.dates import DateRange
@@ -78,6 +80,70 @@ def test_replacing_a_date_range_replaces_only_that_range_in_one_commit(spark, la
     assert lakehouse.read(spark, SCRATCH, filters=[("day", "=", second)]).count() == 5
     with pytest.raises(Exception, match="(?i)replaceWhere|does not conform|violate"):
         lakehouse.replace_date_range(SCRATCH, day_rows(spark, first, range(1)), "day", DateRange(second, second))
+
+
+def test_quarantined_days_keep_their_stored_rows_through_a_replace_and_a_merge(spark, lakehouse):
+    days = [date(2011, 1, 3) + timedelta(days=offset) for offset in range(3)]
+    run = DateRange(days[0], days[-1])
+    merged = TableName("ecommerce_catalog", "processed", "scratch_merged")
+    first = functools.reduce(
+        DataFrame.union, [day_rows(spark, day, range(10 * day.day, 10 * day.day + 3)) for day in days]
+    )
+    lakehouse.replace_date_range(SCRATCH, first, "day", run)
+    lakehouse.merge_on_key(merged, first, "key")
+    rerun = functools.reduce(
+        DataFrame.union, [day_rows(spark, day, range(10 * day.day, 10 * day.day + 2), "b") for day in days]
+    )
+
+    lakehouse.replace_date_range(SCRATCH, rerun, "day", run, keep_days=[days[1]])
+    lakehouse.merge_on_key(merged, rerun, "key", delete_unmatched_in=("day", run), keep_days=[days[1]])
+
+    for table in (SCRATCH, merged):
+        counts = {
+            (row["day"], row["value"]): row["count"]
+            for row in lakehouse.read(spark, table).groupBy("day", "value").count().collect()
+        }
+        assert counts == {(days[0], "b"): 2, (days[1], "a"): 3, (days[2], "b"): 2}, table.full_name
+
+
+def test_replacing_keys_rewrites_only_their_versions_and_keeps_a_concurrent_writer_s_other_keys(spark, lakehouse):
+    identity = ["key", "version"]
+
+    def versions(*rows):
+        return spark.createDataFrame(list(rows), "key string, version int, value string")
+
+    def keys(*names):
+        return spark.createDataFrame([(name,) for name in names], "key string")
+
+    lakehouse.replace_keys(SCRATCH, versions(("a", 1, "x"), ("a", 2, "x"), ("b", 1, "x")), identity, keys("a", "b"))
+    rebuilt_from_what_was_read = versions(("a", 1, "y"))  # a's history, rebuilt: one version now
+    versions(("c", 1, "other")).write.format("delta").mode("append").saveAsTable(
+        lakehouse.identifier(SCRATCH)
+    )  # another writer commits in between
+
+    counts = lakehouse.replace_keys(SCRATCH, rebuilt_from_what_was_read, identity, keys("a"))
+
+    stored = sorted(map(tuple, lakehouse.read(spark, SCRATCH).collect()))
+    assert stored == [("a", 1, "y"), ("b", 1, "x"), ("c", 1, "other")]
+    assert (counts.inserted, counts.updated, counts.deleted) == (0, 1, 1)
+
+
+def test_a_snapshot_built_from_older_inputs_never_replaces_one_built_from_newer_ones(spark, lakehouse):
+    day = date(2011, 1, 3)
+    lakehouse.replace_date_range(SCRATCH, day_rows(spark, day, range(2)), "day", DateRange(day, day))
+    snapshot = TableName("ecommerce_catalog", "analytics", "scratch_snapshot")
+    older = lakehouse.pin([SCRATCH])
+    lakehouse.replace_date_range(SCRATCH, day_rows(spark, day, range(3), "b"), "day", DateRange(day, day))
+    newer = lakehouse.pin([SCRATCH])
+
+    def built(inputs):
+        return inputs.read(spark, SCRATCH).groupBy("value").count()
+
+    assert lakehouse.overwrite(snapshot, built(newer), newer.built_from)
+    assert not lakehouse.overwrite(snapshot, built(older), older.built_from), "the run that read earlier lands later"
+
+    assert [tuple(row) for row in lakehouse.read(spark, snapshot).collect()] == [("b", 3)]
+    assert [tuple(row) for row in built(older).collect()] == [("a", 2)], "a pinned read stays at its version"
 
 
 def test_merge_counts_are_the_merge_s_own_even_when_another_writer_commits_right_after_it(

@@ -19,7 +19,7 @@ from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, S
 from ecom_assets_tests.conftest import BIN, day_runner
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse, LocalLandingZone
-from resources.landing import day_folder
+from resources.landing import QUARANTINE_PREFIX, day_folder
 
 pytestmark = pytest.mark.slow
 
@@ -202,7 +202,9 @@ def test_every_source_row_ends_in_silver_as_a_duplicate_or_in_the_error_table(sp
     assert source_rows == silver_rows + duplicates + len(errors)
 
 
-def test_a_bad_file_is_recorded_and_never_stops_the_other_files(spark, landing_root, lakehouse, run_days):
+def test_a_bad_file_is_recorded_quarantines_its_day_and_keeps_every_line_of_the_others(
+    spark, landing_root, lakehouse, run_days
+):
     day = DateRange(date(2011, 1, 4), date(2011, 1, 4))
     generate(landing_root, day, seed=13)
     folder = landing_root / day_folder(day.start)
@@ -221,12 +223,14 @@ def test_a_bad_file_is_recorded_and_never_stops_the_other_files(spark, landing_r
 
     result = run_days(day, raise_on_error=False)
 
-    assert not result.success, "files without the source columns fail the blocking header check"
-    bronze = lakehouse.read(spark, ORDER_TRANSACTIONS)
-    assert bronze.count() == good_rows + 1, "the readable files are still loaded"
-    assert bronze.where("InvoiceNo = '537002' AND Country = 'United Kingdom' AND UnitPrice = '2.55'").count() == 1
+    assert result.success, "files without the source columns quarantine their day, they do not fail the run"
+    assert lakehouse.read(spark, ORDER_TRANSACTIONS).count() == 0, "the day is quarantined, not published"
     errors = lakehouse.read(spark, ETL_ERRORS).where("asset = 'ecommerce_catalog.raw.order_transactions'").collect()
-    assert sorted((e["error_type"], e["source_file_name"].rsplit("/", 1)[1]) for e in errors) == [
+    assert sorted(
+        (e["error_type"], e["source_file_name"].rsplit("/", 1)[1])
+        for e in errors
+        if e["error_type"] != "day_quarantined"
+    ) == [
         ("columns_reordered", "reordered_bom_crlf.csv"),
         ("crlf_line_endings", "reordered_bom_crlf.csv"),
         ("empty_file", "empty.csv"),
@@ -237,19 +241,60 @@ def test_a_bad_file_is_recorded_and_never_stops_the_other_files(spark, landing_r
     assert all(
         "lacks column(s) UnitPrice" in e["error_message"] for e in errors if e["error_type"] == "unreadable_file"
     )
+    held = [e for e in errors if e["error_type"] == "day_quarantined"]
+    assert len(held) == good_rows + 1, "every readable line waits in the error table with the day's reason"
+    assert any('"InvoiceNo":"537002"' in e["record"] and '"UnitPrice":"2.55"' in e["record"] for e in held)
     figures = result.asset_materializations_for_node(BRONZE_NODE)[0].metadata
     assert (figures["files_read"].value, figures["files_rejected"].value) == (4, 2)
     assert (figures["rows_in"].value, figures["rows_out"].value, figures["rows_rejected"].value) == (
         good_rows + 3,
-        good_rows + 1,
+        0,
         2,
     )
 
-    (folder / "no_price.csv").unlink()
-    (folder / "empty.csv").unlink()
+    quarantine = landing_root / day_folder(day.start, QUARANTINE_PREFIX)
+    assert sorted(path.name for path in quarantine.iterdir()) == ["empty.csv", "no_price.csv"]
+    for path in quarantine.iterdir():
+        path.unlink()  # the steward accepts the day without them
     (folder / "reordered_bom_crlf.csv").unlink()
     assert run_days(day).success
     assert lakehouse.read(spark, ETL_ERRORS).where("asset = 'ecommerce_catalog.raw.order_transactions'").count() == 0
+    assert lakehouse.read(spark, ORDER_TRANSACTIONS).count() == good_rows
+
+
+def cli_week_run(landing: Path, warehouse: Lakehouse, dagster_home: Path) -> tuple[list, dict]:
+    """The `dagster asset materialize` command of bronze, silver and gold over the first week, and its environment."""
+    environment = {
+        **os.environ,
+        "ECOM_LANDING_ROOT": str(landing),
+        "ECOM_WAREHOUSE_ROOT": warehouse.warehouse_root,
+        "DAGSTER_HOME": str(dagster_home),
+    }
+    command = [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions"]
+    command += ["--select", ",".join("/".join(t.parts) for t in PIPELINE_TABLES)]
+    command += ["--partition-range", f"{FIRST_WEEK.start}...{FIRST_WEEK.end}"]
+    return command, environment
+
+
+def assert_equal_tables(spark, lakehouse: Lakehouse, reference: Lakehouse) -> None:
+    for table in PIPELINE_TABLES:
+        assert sorted(lakehouse.read(spark, table).collect()) == sorted(reference.read(spark, table).collect()), table
+
+
+def test_two_runs_of_the_same_week_at_once_lose_and_double_nothing(spark, first_week, tmp_path, dagster_home):
+    _, landing, clean = first_week
+    shared = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
+    week_run, environment = cli_week_run(landing, shared, dagster_home)
+
+    logs = [tmp_path / f"run_{number}.log" for number in (1, 2)]
+    runs = []
+    for log in logs:
+        with log.open("w") as output:
+            runs.append(subprocess.Popen(week_run, env=environment, cwd=tmp_path, stdout=DEVNULL, stderr=output))
+
+    for run, log in zip(runs, logs, strict=True):
+        assert run.wait(timeout=900) == 0, log.read_text()[-3000:]
+    assert_equal_tables(spark, shared, clean)
 
 
 def test_a_run_killed_mid_write_leaves_every_table_readable_and_its_rerun_equals_a_clean_run(
@@ -257,15 +302,7 @@ def test_a_run_killed_mid_write_leaves_every_table_readable_and_its_rerun_equals
 ):
     _, landing, clean = first_week
     crashed = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
-    environment = {
-        **os.environ,
-        "ECOM_LANDING_ROOT": str(landing),
-        "ECOM_WAREHOUSE_ROOT": crashed.warehouse_root,
-        "DAGSTER_HOME": str(dagster_home),
-    }
-    week_run = [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions"]
-    week_run += ["--select", ",".join("/".join(t.parts) for t in PIPELINE_TABLES)]
-    week_run += ["--partition-range", f"{FIRST_WEEK.start}...{FIRST_WEEK.end}"]
+    week_run, environment = cli_week_run(landing, crashed, dagster_home)
     silver_folder = Path(crashed.location(ORDERS_CLEANED))
 
     run = subprocess.Popen(
@@ -293,5 +330,4 @@ def test_a_run_killed_mid_write_leaves_every_table_readable_and_its_rerun_equals
     rerun = subprocess.run(week_run, env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=900)
 
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    for table in PIPELINE_TABLES:
-        assert sorted(crashed.read(spark, table).collect()) == sorted(clean.read(spark, table).collect()), table
+    assert_equal_tables(spark, crashed, clean)

@@ -12,7 +12,7 @@ from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import HEADER, generate
-from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED
+from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.conftest import day_runner
 from resources import Lakehouse
 from resources.landing import day_folder
@@ -61,9 +61,9 @@ def test_every_check_reports_each_partition_of_a_range_run_and_lands_in_the_resu
     assert result.success
     found = evaluations(result)
     checks = {(asset, check) for asset, check, _ in found}
-    assert len(checks) == 17
+    assert len(checks) == 20, "17 checks of the data, and each table's published check"
     assert {partition for *_, partition in found} == {day.isoformat() for day in week}
-    assert len(found) == 17 * len(week), "one evaluation per check and day"
+    assert len(found) == 20 * len(week), "one evaluation per check and day"
     blocking_failures = [k for k, e in found.items() if e.severity == AssetCheckSeverity.ERROR and not e.passed]
     assert blocking_failures == []
     conservation = found[("ecommerce_catalog/processed/orders_cleaned", "row_conservation", "2011-01-05")]
@@ -83,7 +83,9 @@ def test_every_check_reports_each_partition_of_a_range_run_and_lands_in_the_resu
     assert json.loads(reconciled["observed"])["expected"]["silver_order_count"] > 0
 
 
-def test_a_failed_blocking_check_stops_downstream_assets_and_fails_the_run(spark, landing_root, lakehouse, run_days):
+def test_a_failed_blocking_check_quarantines_the_day_in_every_table_downstream(
+    spark, landing_root, lakehouse, run_days
+):
     write_day(landing_root, "good.csv", "\n".join([CSV_HEADER, *GOOD_LINES, ""]).encode())
     write_day(
         landing_root,
@@ -93,19 +95,20 @@ def test_a_failed_blocking_check_stops_downstream_assets_and_fails_the_run(spark
 
     result = run_days(ONE_DAY, raise_on_error=False)
 
-    assert not result.success
-    header = evaluations(result)[("ecommerce_catalog/raw/order_transactions", "header_conformity", "2011-01-04")]
-    assert not header.passed and header.blocking
+    assert result.success, "the day is quarantined, the run goes on"
+    found = evaluations(result)
+    header = found[("ecommerce_catalog/raw/order_transactions", "header_conformity", "2011-01-04")]
+    assert not header.passed and header.severity.value == "ERROR"
+    assert not header.blocking, "reported without blocking: the quarantine already keeps the day out"
     assert header.metadata["failing_rows"].value == [
         {"file": "no_country.csv", "problem": header.metadata["failing_rows"].value[0]["problem"]}
     ]
     assert "lacks column(s) Country" in header.description
-    assert [
-        m.partition for m in result.asset_materializations_for_node("ecommerce_catalog__raw__order_transactions")
-    ] == ["2011-01-04"]
-    assert result.asset_materializations_for_node("ecommerce_catalog__processed__orders_cleaned") == []
-    assert result.asset_materializations_for_node("ecommerce_catalog__analytics__sales_metrics") == []
-    assert not lakehouse.exists(ORDERS_CLEANED)
+    for asset in ("raw/order_transactions", "processed/orders_cleaned", "analytics/sales_metrics"):
+        published = found[(f"ecommerce_catalog/{asset}", "published", "2011-01-04")]
+        assert not published.passed and "header_conformity" in published.description
+    assert lakehouse.read(spark, ORDERS_CLEANED).count() == 0
+    assert lakehouse.read(spark, SALES_METRICS).count() == 0
 
 
 def test_a_warn_anomaly_is_flagged_without_blocking(spark, landing_root, lakehouse, run_days):
@@ -140,6 +143,7 @@ class BadInput:
     errors: tuple[tuple[str, str, str], ...]
     """(asset, error_type, part of the message) of every error row about the file."""
     blocks: bool = False
+    """The file quarantines its day: it fails a blocking check."""
     bronze_rows: int = 0
     """Rows of the bad file that reach bronze."""
     silver_rows: int = 0
@@ -313,7 +317,7 @@ def test_bad_input_is_recorded_with_a_clear_message_and_every_row_accounted_for(
     run = corpus_runs[case.blocks]
     file_name = run.file_names[name]
 
-    assert run.result.success is not case.blocks
+    assert run.result.success, "a bad file quarantines its day at most, never fails the run"
     errors = rows_from(run.lakehouse.read(spark, ETL_ERRORS), file_name).collect()
     assert {(e["asset"], e["error_type"]) for e in errors} == {(asset, kind) for asset, kind, _ in case.errors}
     for asset, error_type, message in case.errors:
@@ -324,12 +328,14 @@ def test_bad_input_is_recorded_with_a_clear_message_and_every_row_accounted_for(
 
     found = evaluations(run.result)
     bronze = run.lakehouse.read(spark, ORDER_TRANSACTIONS)
-    assert rows_from(bronze, "good.csv").count() == len(GOOD_LINES)
     assert rows_from(bronze, file_name).count() == case.bronze_rows
     assert found[("ecommerce_catalog/raw/order_transactions", "row_conservation", "2011-01-04")].passed
     if case.blocks:
         assert not found[("ecommerce_catalog/raw/order_transactions", "header_conformity", "2011-01-04")].passed
+        held = rows_from(run.lakehouse.read(spark, ETL_ERRORS), "good.csv").where("error_type = 'day_quarantined'")
+        assert held.count() == len(GOOD_LINES), "the quarantined day's readable lines wait in the error table"
         return
+    assert rows_from(bronze, "good.csv").count() == len(GOOD_LINES)
     silver = run.lakehouse.read(spark, ORDERS_CLEANED)
     assert rows_from(silver, "good.csv").count() == len(GOOD_LINES)
     assert rows_from(silver, file_name).count() == case.silver_rows

@@ -154,3 +154,22 @@ def test_two_processes_appending_to_one_table_on_s3_lose_nothing(spark, s3, s3_e
     rows = warehouse.read(spark, table).groupBy("writer").count().collect()
     assert {row["writer"]: row["count"] for row in rows} == {"A": appends * 3, "B": appends * 3}
     assert len(warehouse.history(table)) == 1 + 2 * appends, "every append is its own commit; none overwrote another"
+
+
+def test_an_unreadable_object_moves_to_its_day_s_quarantine_prefix_and_leaves_the_landing_listing(s3, landing_bucket):
+    landing = landing_for(Settings.from_environment())
+    day = date(2011, 1, 5)
+    key = "prod/raw/ecommerce_sales/2011/01/05/broken.csv"
+    s3.put_object(Bucket=landing_bucket, Key=key, Body=b"InvoiceNo,StockCode\n1,2\n")
+    landed = f"s3://{landing_bucket}/{key}"
+    assert landed in landing.files_for_day(day)
+
+    moved = landing.quarantine(landed)
+
+    assert moved == f"s3://{landing_bucket}/prod/quarantine/ecommerce_sales/2011/01/05/broken.csv"
+    assert landed not in landing.files_for_day(day)
+    assert all("quarantine" not in listed.path for listed in landing.list_files()), "the sensor never sees it"
+    assert landing.quarantined_by_day([day]) == {day: [moved]}
+    assert landing.read_bytes(moved) == b"InvoiceNo,StockCode\n1,2\n"
+    landing.delete(moved)
+    assert landing.quarantined_files() == []

@@ -42,6 +42,7 @@ def test_a_trading_day_without_a_file_is_awaited_until_its_cutoff_then_missing(c
     assert calendar.delivery_status(SATURDAY, 0, 0, due) == "closed"
     assert calendar.delivery_status(SATURDAY, 1, 1, due) == "delivered", "a file on a closed day still counts"
     assert calendar.delivery_status(MONDAY, 2, 0, due) == "unreadable"
+    assert calendar.delivery_status(MONDAY, 2, 1, due) == "unreadable", "one unreadable file leaves the day incomplete"
 
 
 def test_the_delivery_check_fails_only_a_missing_or_unreadable_delivery(calendar):

@@ -8,9 +8,10 @@ its three-level catalog name (Unity Catalog on Databricks).
 
 import operator
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from ecom_assets.dates import DateRange
 from ecom_assets.tables import CATALOG, TableName
 
 Filter = tuple[str, str, Any]
-"""A row filter `(column, operator, value)`; operators: =, >, >=, <, <=."""
+"""A row filter `(column, operator, value)`; operators: =, >, >=, <, <=, and "not in" (a collection of values)."""
 
 _SPARK_COMPARISONS = {
     "=": operator.eq,
@@ -34,6 +35,7 @@ _SPARK_COMPARISONS = {
     ">=": operator.ge,
     "<": operator.lt,
     "<=": operator.le,
+    "not in": lambda column, values: ~column.isin(*values),
 }
 _COMMIT_TAG = "spark.databricks.delta.commitInfo.userMetadata"
 """Delta records this session setting in the commits it makes: how a commit is found again in the history."""
@@ -78,12 +80,17 @@ class TableVersion:
     user_metadata: str | None
 
 
-def range_and_scope(date_column: str, date_range: DateRange, scope: Mapping[str, str] | None) -> list[Filter]:
-    """Filters for the rows of a date range, narrowed to rows with the `scope` column values."""
-    return within(date_column, date_range) + [(column, "=", value) for column, value in (scope or {}).items()]
+def range_and_scope(
+    date_column: str, date_range: DateRange, scope: Mapping[str, str] | None, keep_days: Collection[date] = ()
+) -> list[Filter]:
+    """Filters for the rows of a date range but `keep_days`, narrowed to rows with the `scope` column values."""
+    kept = [(date_column, "not in", tuple(sorted(keep_days)))] if keep_days else []
+    return within(date_column, date_range) + kept + [(column, "=", value) for column, value in (scope or {}).items()]
 
 
 def _sql_literal(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_sql_literal(item) for item in value) + ")"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "'" + str(value).replace("'", "''") + "'"
     return str(value)
@@ -101,7 +108,8 @@ def _file_count_for_ranges(spark: SparkSession) -> int:
 def apply_filters(rows: DataFrame, filters: Sequence[Filter]) -> DataFrame:
     """The rows matching every filter."""
     for column, op, value in filters:
-        rows = rows.where(_SPARK_COMPARISONS[op](F.col(column), F.lit(value)))
+        operand = [F.lit(item) for item in value] if op == "not in" else F.lit(value)
+        rows = rows.where(_SPARK_COMPARISONS[op](F.col(column), operand))
     return rows
 
 
@@ -110,7 +118,7 @@ def sql_predicate(filters: Sequence[Filter]) -> str:
     for column, op, _ in filters:
         if op not in _SPARK_COMPARISONS:
             raise ValueError(f"unsupported filter operator {op!r} on {column}")
-    return " AND ".join(f"{column} {op} {_sql_literal(value)}" for column, op, value in filters)
+    return " AND ".join(f"{column} {op.upper()} {_sql_literal(value)}" for column, op, value in filters)
 
 
 class Lakehouse(ConfigurableResource):
@@ -198,7 +206,13 @@ class Lakehouse(ConfigurableResource):
 
     # --- writes ---------------------------------------------------------------------------------
 
-    def _create(self, table: TableName, rows: DataFrame, partition_by: Sequence[str] = ()) -> None:
+    def _create(
+        self,
+        table: TableName,
+        rows: DataFrame,
+        partition_by: Sequence[str] = (),
+        options: Mapping[str, str] | None = None,
+    ) -> None:
         """Create the table from `rows` (its first commit), its files holding ranges of `table.cluster_by` days.
 
         By path, the first commit is an append: a creation killed before its commit leaves data
@@ -211,7 +225,7 @@ class Lakehouse(ConfigurableResource):
             self._spark().sql(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{table.schema}")
         if table.cluster_by and not partition_by:
             rows = rows.repartitionByRange(_file_count_for_ranges(rows.sparkSession), table.cluster_by)
-        writer = rows.write.format("delta").partitionBy(*partition_by)
+        writer = rows.write.format("delta").partitionBy(*partition_by).options(**(options or {}))
         if self.warehouse_root is None:
             writer.mode("errorifexists").saveAsTable(self.identifier(table))
         else:
@@ -225,32 +239,48 @@ class Lakehouse(ConfigurableResource):
         date_range: DateRange,
         partition_by: Sequence[str] = (),
         scope: Mapping[str, str] | None = None,
+        keep_days: Collection[date] = (),
     ) -> None:
         """Replace the table's rows whose `date_column` is in `date_range` with `rows`, in one commit.
 
         `scope` narrows what is replaced to rows with those column values (a table shared by
-        several writers, e.g. `{"asset": ...}`). Creates the table on first write. Delta checks
+        several writers, e.g. `{"asset": ...}`). `keep_days` (quarantined days) keep their stored
+        rows: their rows in `rows` are left out. Creates the table on first write. Delta checks
         that every row of `rows` falls in the range and scope.
         """
+        if keep_days:
+            rows = apply_filters(rows, [(date_column, "not in", tuple(sorted(keep_days)))])
         if self.exists(table):
-            predicate = sql_predicate(range_and_scope(date_column, date_range, scope))
+            predicate = sql_predicate(range_and_scope(date_column, date_range, scope, keep_days))
             rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(
                 self.identifier(table)
             )
         else:
             self._create(table, rows, partition_by)
 
-    def overwrite(self, table: TableName, rows: DataFrame) -> None:
-        """Replace the whole table with `rows` in one commit (created on first write).
+    def overwrite(self, table: TableName, rows: DataFrame, built_from: int | None = None) -> bool:
+        """Replace the whole table with `rows` in one commit (created on first write); returns whether it did.
 
-        `rows` may read the table itself: Delta reads the version the query started on.
+        `built_from` (see `PinnedTables.built_from`) names the data the rows were computed from: the
+        commit is skipped when the table already holds rows built from the same or later data
+        (Delta's idempotent writes, `txnAppId`/`txnVersion`), so of two runs writing at once an
+        older snapshot never replaces a newer one.
         """
-        if self.exists(table):
-            rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
-                self.identifier(table)
-            )
-        else:
-            self._create(table, rows)
+        before = self.history(table, limit=1)[0].version if self.exists(table) else None
+        options = (
+            {"txnAppId": f"ecom:{table.full_name}", "txnVersion": str(built_from)} if built_from is not None else {}
+        )
+        if before is None:
+            self._create(table, rows, options=options)
+            return True
+        rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").options(**options).saveAsTable(
+            self.identifier(table)
+        )
+        return self.history(table, limit=1)[0].version != before
+
+    def pin(self, tables: Sequence[TableName]) -> "PinnedTables":
+        """The tables' latest versions, to read them at (see `PinnedTables`)."""
+        return PinnedTables(self, {table: self.history(table, limit=1)[0].version for table in tables})
 
     def append(self, table: TableName, rows: DataFrame) -> None:
         """Add `rows` to the table in one commit (created on first write); for append-only logs."""
@@ -279,11 +309,17 @@ class Lakehouse(ConfigurableResource):
                 self.append(table, spark.createDataFrame(rows, schema))
 
     def delete_date_range(
-        self, table: TableName, date_column: str, date_range: DateRange, scope: Mapping[str, str]
+        self,
+        table: TableName,
+        date_column: str,
+        date_range: DateRange,
+        scope: Mapping[str, str],
+        keep_days: Collection[date] = (),
     ) -> None:
-        """Delete the table's rows in `date_range` and `scope` (nothing to do when the table does not exist)."""
+        """Delete the table's rows in `date_range` but `keep_days`, and in `scope` (nothing to do when the table does
+        not exist)."""
         if self.exists(table):
-            self._delta(table).delete(sql_predicate(range_and_scope(date_column, date_range, scope)))
+            self._delta(table).delete(sql_predicate(range_and_scope(date_column, date_range, scope, keep_days)))
 
     def merge_on_key(
         self,
@@ -291,33 +327,69 @@ class Lakehouse(ConfigurableResource):
         rows: DataFrame,
         key: str,
         delete_unmatched_in: tuple[str, DateRange] | None = None,
+        keep_days: Collection[date] = (),
     ) -> MergeCounts:
         """Upsert `rows` by `key` in one MERGE; optionally delete target rows missing from `rows` whose date
         column lies in the given range (so a re-delivered window replaces what it last delivered).
+
+        `keep_days` (quarantined days of that date column) are left as stored: their rows in
+        `rows` are not merged and their stored rows are not deleted.
 
         The MERGE rewrites only the data files that hold a row it updates or deletes: the rows to
         delete are found first and sent in the source as tombstones, not found by a NOT MATCHED BY
         SOURCE clause, which would make Delta rewrite every file of the table. The counts are those
         of this MERGE's own commit (the result MERGE returns).
         """
+        if keep_days:
+            if delete_unmatched_in is None:
+                raise ValueError("keep_days needs the date column of delete_unmatched_in")
+            rows = apply_filters(rows, [(delete_unmatched_in[0], "not in", tuple(sorted(keep_days)))])
         if not self.exists(table):
-            self._create(table, rows)
-            (creation,) = [entry for entry in self.history(table) if entry.version == 0]  # this call's own commit
-            return MergeCounts(inserted=int(creation.metrics.get("numOutputRows", 0)), updated=0, deleted=0)
-        source = rows.withColumn(_TOMBSTONE, F.lit(False))
+            return self._create_counted(table, rows)
+        stale = None
         if delete_unmatched_in is not None:
             column, date_range = delete_unmatched_in
-            stale_keys = (
-                self.read(self._spark(), table, columns=[key], filters=within(column, date_range))
-                .join(rows.select(key), key, "left_anti")
-                .withColumn(_TOMBSTONE, F.lit(True))
-            )
-            source = source.unionByName(stale_keys, allowMissingColumns=True)
+            stale = self.read(
+                self._spark(), table, columns=[key], filters=range_and_scope(column, date_range, {}, keep_days)
+            ).join(rows.select(key), key, "left_anti")
+        return self._merge_with_tombstones(table, rows, [key], stale)
+
+    def replace_keys(self, table: TableName, rows: DataFrame, identity: Sequence[str], keys: DataFrame) -> MergeCounts:
+        """Make the stored rows of the keys in `keys` exactly `rows`, in one MERGE on the `identity` columns (the key
+        first, e.g. `["stock_code", "version"]`); rows of other keys are not touched.
+
+        Unlike a rewrite of the whole table from what was read before, a concurrent writer's
+        changes to other keys survive, and one to the same keys makes Delta's conflict check fail
+        this commit (to be retried) instead of being overwritten.
+        """
+        if not self.exists(table):
+            return self._create_counted(table, rows)
+        stale = (
+            self.read(self._spark(), table, columns=list(identity))
+            .join(keys.select(identity[0]).distinct(), identity[0], "left_semi")
+            .join(rows.select(*identity), list(identity), "left_anti")
+        )
+        return self._merge_with_tombstones(table, rows, identity, stale)
+
+    def _create_counted(self, table: TableName, rows: DataFrame) -> MergeCounts:
+        """Create the table from `rows`; what its first commit inserted."""
+        self._create(table, rows)
+        (creation,) = [entry for entry in self.history(table) if entry.version == 0]  # this call's own commit
+        return MergeCounts(inserted=int(creation.metrics.get("numOutputRows", 0)), updated=0, deleted=0)
+
+    def _merge_with_tombstones(
+        self, table: TableName, rows: DataFrame, identity: Sequence[str], stale: DataFrame | None
+    ) -> MergeCounts:
+        """Upsert `rows` on the `identity` columns and delete the target rows whose identities `stale` holds."""
+        source = rows.withColumn(_TOMBSTONE, F.lit(False))
+        if stale is not None:
+            source = source.unionByName(stale.withColumn(_TOMBSTONE, F.lit(True)), allowMissingColumns=True)
         columns = {column: f"source.`{column}`" for column in rows.columns}
+        condition = " AND ".join(f"target.`{column}` = source.`{column}`" for column in identity)
         result = (
             self._delta(table)
             .alias("target")
-            .merge(source.alias("source"), f"target.`{key}` = source.`{key}`")
+            .merge(source.alias("source"), condition)
             .whenMatchedDelete(f"source.{_TOMBSTONE}")
             .whenMatchedUpdate(set=columns)
             .whenNotMatchedInsert(f"NOT source.{_TOMBSTONE}", values=columns)
@@ -381,6 +453,23 @@ class Lakehouse(ConfigurableResource):
                 spark.conf.unset(_COMMIT_TAG)
             else:
                 spark.conf.set(_COMMIT_TAG, previous)
+
+
+@dataclass(frozen=True)
+class PinnedTables:
+    """Input tables read at fixed versions, so what is built from them can say which data it was built from."""
+
+    lakehouse: Lakehouse
+    versions: Mapping[TableName, int]
+
+    def read(self, spark: SparkSession, table: TableName, **options: Any) -> DataFrame:
+        """The table as of its pinned version (columns and filters as `Lakehouse.read`)."""
+        return self.lakehouse.read(spark, table, version=self.versions[table], **options)
+
+    @property
+    def built_from(self) -> int:
+        """A number that grows whenever any input gets a new version: the sum of the pinned versions."""
+        return sum(self.versions.values())
 
 
 def _created_since_last_looked(spark: SparkSession, location: str) -> bool:

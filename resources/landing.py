@@ -1,4 +1,9 @@
-"""Where raw daily CSV files arrive: `<root>/raw/ecommerce_sales/YYYY/MM/DD/*.csv`."""
+"""Where raw daily CSV files arrive: `<root>/raw/ecommerce_sales/YYYY/MM/DD/*.csv`.
+
+A file that cannot be read is moved to `<root>/quarantine/ecommerce_sales/YYYY/MM/DD/`, where it
+keeps its day quarantined until a file of the same name is delivered again (or a steward deletes
+the quarantined copy to accept the day without it).
+"""
 
 import hashlib
 import os
@@ -13,12 +18,19 @@ from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 
 LANDING_PREFIX = "raw/ecommerce_sales"
+QUARANTINE_PREFIX = "quarantine/ecommerce_sales"
 _DAY_PATH = re.compile(r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.csv$")
 
 
-def day_folder(day: date) -> str:
-    """The landing folder of a day, relative to the landing root: `raw/ecommerce_sales/YYYY/MM/DD`."""
-    return f"{LANDING_PREFIX}/{day:%Y/%m/%d}"
+def day_folder(day: date, prefix: str = LANDING_PREFIX) -> str:
+    """The landing folder of a day, relative to the landing root: `raw/ecommerce_sales/YYYY/MM/DD`
+    (under `quarantine/` for the quarantine's folder)."""
+    return f"{prefix}/{day:%Y/%m/%d}"
+
+
+def file_name(path: str) -> str:
+    """The last part of a landing path."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def landing_day(path: str) -> date | None:
@@ -51,6 +63,10 @@ class LandingZone(ConfigurableResource, ABC):
         """The day's CSV files, sorted; empty when nothing was delivered (a day without sales)."""
 
     @abstractmethod
+    def delivered_at(self, day: date) -> float | None:
+        """When the day's newest file was written (seconds since the epoch); None when it has none."""
+
+    @abstractmethod
     def list_files(self) -> list[ListedFile]:
         """Every CSV file in a `YYYY/MM/DD` folder of the landing zone, by path, as one listing shows them."""
 
@@ -61,6 +77,27 @@ class LandingZone(ConfigurableResource, ABC):
     @abstractmethod
     def read_bytes(self, path: str) -> bytes:
         """A file's whole content."""
+
+    @abstractmethod
+    def quarantine(self, path: str) -> str:
+        """Move a landing file to the quarantine folder of its day (replacing an older copy); returns its new path."""
+
+    @abstractmethod
+    def quarantined_files(self) -> list[str]:
+        """Every file in the quarantine's day folders, sorted (one listing)."""
+
+    def quarantined_by_day(self, days: Iterable[date]) -> dict[date, list[str]]:
+        """The quarantined files of each given day that has any."""
+        wanted = set(days)
+        found: dict[date, list[str]] = {}
+        for path in self.quarantined_files():
+            if landing_day(path) in wanted:
+                found.setdefault(landing_day(path), []).append(path)
+        return found
+
+    @abstractmethod
+    def delete(self, path: str) -> None:
+        """Delete a file (a quarantined copy that a re-delivery replaced)."""
 
     def spark_path(self, path: str) -> str:
         """Where Spark reads the file: the file's own path by default."""
@@ -81,6 +118,27 @@ class LocalLandingZone(LandingZone):
         """The day's CSV files, sorted; empty when nothing was delivered (a day without sales)."""
         folder = Path(self.root).resolve() / day_folder(day)
         return sorted(str(path) for path in folder.glob("*.csv") if path.is_file())
+
+    def delivered_at(self, day: date) -> float | None:
+        """The newest modification time of the day's files."""
+        return max((os.stat(path).st_mtime for path in self.files_for_day(day)), default=None)
+
+    def quarantine(self, path: str) -> str:
+        """Move the file into its day's quarantine folder (one rename)."""
+        day = landing_day(path)
+        target = Path(self.root).resolve() / day_folder(day, QUARANTINE_PREFIX) / file_name(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        return str(target)
+
+    def quarantined_files(self) -> list[str]:
+        """Every CSV file in a `YYYY/MM/DD` folder of the quarantine, sorted."""
+        base = Path(self.root).resolve() / QUARANTINE_PREFIX
+        return sorted(str(path) for path in base.glob("*/*/*/*.csv") if path.is_file())
+
+    def delete(self, path: str) -> None:
+        """Delete the file (gone already is fine)."""
+        Path(path).unlink(missing_ok=True)
 
     def read_bytes(self, path: str) -> bytes:
         """The file's content."""
@@ -136,6 +194,29 @@ class S3LandingZone(LandingZone):
         folder = f"{self.prefix}{day_folder(day)}/"
         keys = [key for key in self._keys(folder) if key.endswith(".csv") and "/" not in key[len(folder) :]]
         return sorted(f"s3://{self.bucket}/{key}" for key in keys)
+
+    def delivered_at(self, day: date) -> float | None:
+        """The newest last-modified time among the day's objects (from one listing)."""
+        objects = [item for item in self._objects(f"{self.prefix}{day_folder(day)}/") if item["Key"].endswith(".csv")]
+        return max((item["LastModified"].timestamp() for item in objects), default=None)
+
+    def quarantine(self, path: str) -> str:
+        """Copy the object into its day's quarantine folder, then delete it from the landing folder."""
+        key = self._key(path)
+        target = f"{self.prefix}{day_folder(landing_day(key), QUARANTINE_PREFIX)}/{file_name(key)}"
+        client = self.s3.get_client()
+        client.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": key})
+        client.delete_object(Bucket=self.bucket, Key=key)
+        return f"s3://{self.bucket}/{target}"
+
+    def quarantined_files(self) -> list[str]:
+        """Every CSV object in a `YYYY/MM/DD` folder of the quarantine, as `s3://` paths, sorted (one listing)."""
+        keys = self._keys(f"{self.prefix}{QUARANTINE_PREFIX}/")
+        return sorted(f"s3://{self.bucket}/{key}" for key in keys if key.endswith(".csv") and landing_day(key))
+
+    def delete(self, path: str) -> None:
+        """Delete the object."""
+        self.s3.get_client().delete_object(Bucket=self.bucket, Key=self._key(path))
 
     def list_files(self) -> list[ListedFile]:
         """Every CSV object in a `YYYY/MM/DD` folder under the landing prefix, by path; stamped from the listing

@@ -9,8 +9,13 @@ from typing import Any
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
-from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.assets.common import (
+    add_daily_metadata,
+    daily_table_asset,
+    staged,
+    table_metadata,
+)
+from ecom_assets.assets.quality import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.quality.checks import conservation_outcomes, delivery_outcomes, header_outcomes, schema_outcomes
@@ -25,11 +30,13 @@ from ecom_assets.transforms.bronze import (
     file_error_entries,
     file_errors,
     landing_deliveries,
+    quarantined_line_errors,
     read_landing_csv,
     to_bronze,
 )
 from ecom_assets.transforms.landing_files import FileProfile, data_lines, decode, profile_landing_file
 from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources.landing import QUARANTINE_PREFIX, day_folder, file_name, landing_day
 from resources.quality import DataQualityPolicy
 
 HEADER_CHECK = Check(
@@ -51,7 +58,7 @@ BRONZE_CHECKS = (SCHEMA_CHECK, HEADER_CHECK, CONSERVATION_CHECK, DELIVERY_CHECK)
     ORDER_TRANSACTIONS,
     group="bronze",
     description="Each day's landing rows one-to-one, as strings, with ingestion date, file and partition date.",
-    check_specs=check_specs(ORDER_TRANSACTIONS, BRONZE_CHECKS),
+    check_specs=check_specs(ORDER_TRANSACTIONS, [*BRONZE_CHECKS, PUBLISHED_CHECK]),
 )
 def order_transactions(
     context: AssetExecutionContext,
@@ -61,10 +68,14 @@ def order_transactions(
     quality: DataQualityPolicy,
     step_launcher: ResourceParam[Any],
 ) -> Iterator:
-    """Read the days' landing files and replace those days in bronze (reruns never duplicate), then check them.
+    """Read the days' landing files, check them, and replace in bronze the days that pass (reruns never duplicate).
 
-    Each day's delivery (files, lines, and whether a trading day's file is missing) is recorded
-    in `logs.landing_deliveries`, from which gold learns which days are complete.
+    A day with a file that cannot be read, or whose rows fail a blocking check, is quarantined:
+    its stored rows stay as they were, its lines go to `etl_errors` with the reason, an unreadable
+    file moves to the quarantine folder (where it keeps the day quarantined until it is delivered
+    again), and the run's other days go on. Each day's delivery (files, lines, and whether a
+    trading day's file is missing) is recorded in `logs.landing_deliveries`, from which gold learns
+    which days are complete.
 
     `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
@@ -74,6 +85,8 @@ def order_transactions(
     context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
     contents = {path: landing.read_bytes(path) for path in files}
     profiles = {path: profile_landing_file(content) for path, content in contents.items()}
+    quarantine = landing.quarantined_by_day(days)
+    awaiting = _awaiting_redelivery(landing, quarantine, files_by_day)
     session = spark.get_session()
     spark_paths = {path: landing.spark_path(path) for path in contents}
     bronze = to_bronze(_read_readable_files(session, profiles, spark_paths), ingestion_date=datetime.now(UTC).date())
@@ -83,27 +96,43 @@ def order_transactions(
         for entry in file_error_entries(path, profile, _lines_if_rejected(profile, contents[path]))
     ]
     rejected_by_day = _rejected_lines_by_day(entries, files_by_day)
+    deliveries = _deliveries(days, files_by_day, profiles, awaiting, quality.trading_calendar())
+    problems = {path: profile.problem for path, profile in profiles.items() if profile.problem} | awaiting
+    files_judged = {day: [*files_by_day.get(day, []), *(p for p in awaiting if landing_day(p) == day)] for day in days}
     reporter = CheckReporter(context, ORDER_TRANSACTIONS)
     with staged(bronze) as bronze:
         schema = schema_outcomes(BronzeOrderTransactions, bronze, "partition_date", days.days())
+        counts_by_day = {
+            day: {
+                "lines_in_files": sum(profiles[path].data_lines for path in files_by_day.get(day, [])),
+                "bronze_rows": schema[day].observed.get("rows", 0),
+                "lines_rejected": rejected_by_day[day],
+            }
+            for day in days
+        }
         reporter.add(SCHEMA_CHECK, schema)
-        lakehouse.replace_date_range(
-            ORDER_TRANSACTIONS, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
+        reporter.add(HEADER_CHECK, header_outcomes(days.days(), files_judged, problems))
+        reporter.add(DELIVERY_CHECK, delivery_outcomes(deliveries))
+        reporter.add(
+            CONSERVATION_CHECK,
+            conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
+        )
+        quarantined = reporter.replace_passing_days(
+            lakehouse, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
         )
         table = table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze)
-    _record_file_errors(context, session, lakehouse, days, entries)
-    deliveries = _deliveries(days, files_by_day, profiles, quality.trading_calendar())
+        step = context.op_execution_context.op_def.name
+        held_lines = (
+            quarantined_line_errors(bronze, quarantined, ORDER_TRANSACTIONS.full_name, step, datetime.now(UTC))
+            if quarantined
+            else None
+        )
+        _record_file_errors(context, session, lakehouse, days, entries, held_lines)
+    _move_rejected_files_to_quarantine(context, landing, profiles)
+    _release_redelivered(landing, quarantine, files_by_day, quarantined)
     lakehouse.replace_date_range(
         LANDING_DELIVERIES, landing_deliveries(session, list(deliveries.values())), "partition_date", days
     )
-    counts_by_day = {
-        day: {
-            "lines_in_files": sum(profiles[path].data_lines for path in files_by_day.get(day, [])),
-            "bronze_rows": schema[day].observed.get("rows", 0),
-            "lines_rejected": rejected_by_day[day],
-        }
-        for day in days
-    }
     add_daily_metadata(
         context,
         days,
@@ -111,42 +140,93 @@ def order_transactions(
             day: {
                 "delivery_status": deliveries[day]["delivery_status"],
                 "files_read": len(files_by_day.get(day, [])),
-                "files_rejected": sum(1 for path in files_by_day.get(day, []) if profiles[path].problem),
+                "files_rejected": deliveries[day]["files_rejected"],
                 "rows_in": counts["lines_in_files"],
-                "rows_out": counts["bronze_rows"],
+                "rows_out": 0 if day in quarantined else counts["bronze_rows"],
                 "rows_rejected": counts["lines_rejected"],
+                "quarantined": day in quarantined,
             }
             for day, counts in counts_by_day.items()
         },
     )
-    yield MaterializeResult(metadata={"days_in_run": len(days), "error_table": ETL_ERRORS.full_name, **table})
-    problems = {path: profile.problem for path, profile in profiles.items() if profile.problem}
-    reporter.add(HEADER_CHECK, header_outcomes(days.days(), files_by_day, problems))
-    reporter.add(DELIVERY_CHECK, delivery_outcomes(deliveries))
-    reporter.add(
-        CONSERVATION_CHECK,
-        conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
+    yield MaterializeResult(
+        metadata={
+            "days_in_run": len(days),
+            "days_quarantined": len(quarantined),
+            "error_table": ETL_ERRORS.full_name,
+            **table,
+        }
     )
     yield from reporter.publish(lakehouse)
+
+
+def _awaiting_redelivery(
+    landing: LandingZone, quarantine: Mapping[date, list[str]], files_by_day: Mapping[date, list[str]]
+) -> dict[str, str]:
+    """Quarantined files (`quarantine`, by day) with no file of the same name delivered since, each with what to
+    do about it."""
+    awaiting = {}
+    for day, quarantined_files in quarantine.items():
+        delivered = {file_name(path) for path in files_by_day.get(day, [])}
+        for path in quarantined_files:
+            if file_name(path) not in delivered:
+                problem = profile_landing_file(landing.read_bytes(path)).problem or "it reads now"
+                awaiting[path] = (
+                    f"{file_name(path)} waits in quarantine ({problem}): deliver a fixed file of that name to"
+                    f" {day_folder(day)}/ and rerun the day, or delete it from {day_folder(day, QUARANTINE_PREFIX)}/"
+                    " to accept the day without it"
+                )
+    return awaiting
+
+
+def _move_rejected_files_to_quarantine(
+    context: AssetExecutionContext, landing: LandingZone, profiles: Mapping[str, FileProfile]
+) -> None:
+    """Move every file that could not be read to its day's quarantine folder."""
+    for path, profile in sorted(profiles.items()):
+        if profile.problem:
+            context.log.error(f"moved unreadable landing file {path} to {landing.quarantine(path)}")
+
+
+def _release_redelivered(
+    landing: LandingZone,
+    quarantine: Mapping[date, list[str]],
+    files_by_day: Mapping[date, list[str]],
+    quarantined: Mapping[date, str],
+) -> None:
+    """Delete the quarantined copies (`quarantine`, by day, as listed before the run moved any) of files delivered
+    again, on the days just published."""
+    for day, quarantined_files in quarantine.items():
+        if day not in quarantined:
+            delivered = {file_name(path) for path in files_by_day.get(day, [])}
+            for path in quarantined_files:
+                if file_name(path) in delivered:
+                    landing.delete(path)
 
 
 def _deliveries(
     days: DateRange,
     files_by_day: Mapping[date, list[str]],
     profiles: Mapping[str, FileProfile],
+    awaiting: Mapping[str, str],
     calendar: TradingCalendar,
 ) -> dict[date, dict[str, Any]]:
-    """Each day's `landing_deliveries` row: files and data lines that arrived, and the delivery status now."""
+    """Each day's `landing_deliveries` row: files and data lines that arrived, and the delivery status now.
+
+    A quarantined file awaiting re-delivery counts as a delivered file that could not be read.
+    """
     now = datetime.now(UTC)
     deliveries = {}
     for day in days:
         files = files_by_day.get(day, [])
-        rejected = sum(1 for path in files if profiles[path].problem)
+        waiting = sum(1 for path in awaiting if landing_day(path) == day)
+        rejected = sum(1 for path in files if profiles[path].problem) + waiting
+        delivered = len(files) + waiting
         deliveries[day] = {
             "partition_date": day,
-            "delivery_status": calendar.delivery_status(day, len(files), len(files) - rejected, now),
+            "delivery_status": calendar.delivery_status(day, delivered, delivered - rejected, now),
             "closure": calendar.closure(day),
-            "files_delivered": len(files),
+            "files_delivered": delivered,
             "files_rejected": rejected,
             "data_lines": sum(profiles[path].data_lines for path in files),
             "delivery_due": calendar.delivery_due(day),
@@ -189,17 +269,21 @@ def _record_file_errors(
     lakehouse: Lakehouse,
     days: DateRange,
     entries: list[FileErrorEntry],
+    held_lines: DataFrame | None,
 ) -> None:
-    """Log rejected files and tolerated quirks; replace this asset's error rows for the days."""
+    """Log rejected files and tolerated quirks; replace this asset's error rows for the days with theirs and with
+    the lines of quarantined days (`held_lines`)."""
     for path, line_number, error_type, message, _ in entries:
         if error_type in FILE_REJECTIONS and line_number <= 1:
             context.log.error(f"skipped landing file {path}: {message}")
         elif error_type not in FILE_REJECTIONS:
             context.log.warning(f"landing file {path}: {error_type}: {message}")
     scope = {"asset": ORDER_TRANSACTIONS.full_name}
-    if not entries:
+    if not entries and held_lines is None:
         lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
         return
     step = context.op_execution_context.op_def.name
     errors = file_errors(session, entries, ORDER_TRANSACTIONS.full_name, step, datetime.now(UTC))
+    if held_lines is not None:
+        errors = errors.unionByName(held_lines)
     lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)

@@ -16,8 +16,15 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
+from ecom_assets.assets.common import (
+    add_daily_metadata,
+    daily_table_asset,
+    staged,
+    table_metadata,
+    upstream_quarantine,
+)
 from ecom_assets.assets.quality import (
+    PUBLISHED_CHECK,
     SCHEMA_CHECK,
     TABLE_SCHEMA_CHECK,
     Check,
@@ -87,7 +94,7 @@ def _replace_days_and_reconcile(
     """
     days = partition_days(context)
     metrics = lakehouse.read(session, SALES_METRICS, filters=within("order_date", days)).collect()
-    reporter = CheckReporter(context, table)
+    reporter = CheckReporter(context, table, upstream_quarantine(session, lakehouse, table, days))
     with staged(rows) as rows:
         schema = schema_outcomes(model, rows, "order_date", days.days())
         reporter.add(SCHEMA_CHECK, schema)
@@ -95,9 +102,11 @@ def _replace_days_and_reconcile(
             RECONCILES_WITH_GOLD,
             daily_totals_outcomes(table.table, rows, metrics, figures, ["revenue"], days.days()),
         )
-        lakehouse.replace_date_range(table, rows, "order_date", days)
+        quarantined = reporter.replace_passing_days(lakehouse, rows, "order_date", days)
         metadata = table_metadata(lakehouse, table, rows)
-    add_daily_metadata(context, days, {day: {"rows": schema[day].observed.get("rows", 0)} for day in days})
+    add_daily_metadata(
+        context, days, {day: {"rows": schema[day].observed.get("rows", 0)} for day in days if day not in quarantined}
+    )
     yield MaterializeResult(metadata={"days_in_run": len(days), **metadata})
     yield from reporter.publish(lakehouse)
 
@@ -107,7 +116,7 @@ def _replace_days_and_reconcile(
     group="gold",
     description="Per day and product category: revenue, orders, units; sums to sales_metrics.gross_revenue.",
     upstream=[ORDERS_ENRICHED, SALES_METRICS],
-    check_specs=check_specs(CATEGORY_REVENUE_DAILY, [SCHEMA_CHECK, RECONCILES_WITH_GOLD]),
+    check_specs=check_specs(CATEGORY_REVENUE_DAILY, [SCHEMA_CHECK, RECONCILES_WITH_GOLD, PUBLISHED_CHECK]),
 )
 def category_revenue_daily(
     context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
@@ -131,7 +140,7 @@ def category_revenue_daily(
     group="gold",
     description="Per day, hour and country: revenue, orders, units, with month and weekday for seasonal roll-ups.",
     upstream=[ORDERS_CLEANED, SALES_METRICS],
-    check_specs=check_specs(SEASONAL_SALES, [SCHEMA_CHECK, RECONCILES_WITH_GOLD]),
+    check_specs=check_specs(SEASONAL_SALES, [SCHEMA_CHECK, RECONCILES_WITH_GOLD, PUBLISHED_CHECK]),
 )
 def seasonal_sales(
     context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
@@ -173,9 +182,10 @@ def customer_lifetime_value(
     """Recompute the CLV snapshot from the per-day customer summaries and the current customer versions."""
     days = partition_days(context)
     session = spark.get_session()
-    summaries = lakehouse.read(session, CUSTOMER_DAILY_SALES)
+    inputs = lakehouse.pin([CUSTOMER_DAILY_SALES, DIM_CUSTOMERS])
+    summaries = inputs.read(session, CUSTOMER_DAILY_SALES)
     as_of = _latest_day(summaries, days)
-    current = lakehouse.read(session, DIM_CUSTOMERS).where("is_current")
+    current = inputs.read(session, DIM_CUSTOMERS).where("is_current")
     reporter = CheckReporter(context, CUSTOMER_LIFETIME_VALUE)
     with staged(transform.customer_lifetime_value(summaries, current, as_of)) as stored:
         totals = stored.agg(
@@ -199,7 +209,7 @@ def customer_lifetime_value(
                 )
             },
         )
-        lakehouse.overwrite(CUSTOMER_LIFETIME_VALUE, stored)
+        reporter.overwrite_if_passing(lakehouse, stored, inputs.built_from)
         metadata = table_metadata(lakehouse, CUSTOMER_LIFETIME_VALUE, stored.orderBy(F.desc("net_revenue")))
     yield MaterializeResult(
         metadata={
@@ -245,12 +255,13 @@ def product_performance(
     """Recompute the product snapshot from the per-day product summaries and the current product versions."""
     days = partition_days(context)
     session = spark.get_session()
-    summaries = lakehouse.read(session, PRODUCT_DAILY_SALES)
+    inputs = lakehouse.pin([PRODUCT_DAILY_SALES, DIM_PRODUCTS, SALES_METRICS])
+    summaries = inputs.read(session, PRODUCT_DAILY_SALES)
     as_of = _latest_day(summaries, days)
-    current = lakehouse.read(session, DIM_PRODUCTS).where("is_current")
+    current = inputs.read(session, DIM_PRODUCTS).where("is_current")
     rules = business_rules.category_rules()
     gold = (
-        lakehouse.read(session, SALES_METRICS)
+        inputs.read(session, SALES_METRICS)
         .agg(
             F.sum("gross_revenue").alias("gross_revenue"),
             F.sum("units_sold").alias("units_sold"),
@@ -283,7 +294,7 @@ def product_performance(
                 )
             },
         )
-        lakehouse.overwrite(PRODUCT_PERFORMANCE, stored)
+        reporter.overwrite_if_passing(lakehouse, stored, inputs.built_from)
         metadata = table_metadata(lakehouse, PRODUCT_PERFORMANCE, stored.orderBy(F.desc("net_revenue")))
     yield MaterializeResult(
         metadata={"as_of_date": as_of.isoformat(), "products": observed["products"], **tiers, **metadata}
@@ -304,16 +315,17 @@ def promotion_uplift(
     """Recompute every promotion's uplift from the daily gold tables."""
     days = partition_days(context)
     session = spark.get_session()
-    daily = lakehouse.read(session, SALES_METRICS, columns=["order_date", "gross_revenue", "order_count"])
+    inputs = lakehouse.pin([SALES_METRICS, DIM_PROMOTIONS, CATEGORY_REVENUE_DAILY])
+    daily = inputs.read(session, SALES_METRICS, columns=["order_date", "gross_revenue", "order_count"])
     as_of = _latest_day(daily, days)
     uplift = transform.promotion_uplift(
-        lakehouse.read(session, DIM_PROMOTIONS), lakehouse.read(session, CATEGORY_REVENUE_DAILY), daily, as_of
+        inputs.read(session, DIM_PROMOTIONS), inputs.read(session, CATEGORY_REVENUE_DAILY), daily, as_of
     )
     reporter = CheckReporter(context, PROMOTION_UPLIFT)
     with staged(uplift) as stored:
         schema = schema_outcomes(PromotionUplift, stored, None, [days.end])
         reporter.add(TABLE_SCHEMA_CHECK, schema)
-        lakehouse.overwrite(PROMOTION_UPLIFT, stored)
+        reporter.overwrite_if_passing(lakehouse, stored, inputs.built_from)
         metadata = table_metadata(lakehouse, PROMOTION_UPLIFT, stored.orderBy("start_date"))
     yield MaterializeResult(
         metadata={"as_of_date": as_of.isoformat(), "promotions": schema[days.end].observed.get("rows", 0), **metadata}

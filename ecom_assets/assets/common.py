@@ -5,16 +5,45 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetsDefinition, MetadataValue, asset
-from pyspark.sql import DataFrame
+import botocore.exceptions
+import delta.exceptions
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MetadataValue,
+    RetryRequested,
+    asset,
+)
+from pyspark.sql import DataFrame, SparkSession
 
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import daily_partitions, partition_days, single_run_backfill
-from ecom_assets.tables import ETL_ERRORS, TableName
+from ecom_assets.tables import ETL_ERRORS, QUARANTINED_DAYS, TableName
 from ecom_assets.transforms.errors import step_failure_rows
 from resources import Lakehouse, SparkSessionResource
+from resources.lakehouse import within
 
 PREVIEW_ROWS = 5
+QUARANTINED_DAYS_SCHEMA = "asset string, partition_date date, reason string, run_id string, quarantined_at timestamp"
+
+UPSTREAM_REASON = "quarantined upstream in"
+TRANSIENT_RETRIES = 3
+RETRY_BACKOFF_SECONDS = 2
+WRITE_CONFLICTS = tuple(getattr(delta.exceptions, name) for name in delta.exceptions.__all__)
+"""Delta's optimistic-concurrency conflicts: another writer committed first."""
+TRANSIENT_ERRORS = (*WRITE_CONFLICTS, ConnectionError, TimeoutError, botocore.exceptions.ConnectionError)
+"""Failures a later attempt can get past: a write conflict, or the network (S3, Databricks' API) dropping out."""
+_TRANSIENT_MARKERS = (
+    *(f"io.delta.exceptions.{kind.__name__}" for kind in WRITE_CONFLICTS),
+    "java.net.SocketTimeoutException",
+    "java.net.ConnectException",
+    "SdkClientException: Unable to execute HTTP request",
+)
+"""How such a failure reads when it reaches Python as text (a JVM exception, or re-raised from a Databricks step)."""
+_UPSTREAM: dict[TableName, tuple[TableName, ...]] = {}
+"""Each table asset's direct upstream tables, as `daily_table_asset` declared them."""
 
 
 def asset_key(table: TableName) -> AssetKey:
@@ -34,14 +63,21 @@ def daily_table_asset(
     The function takes the context and its resources by name (`spark` and `lakehouse` among
     them) and yields its results. An exception it raises is recorded in the error table for
     every day of the run (see `step_failures_recorded`) before it fails the step.
+
+    Two runs may write the table at once: a commit that loses Delta's optimistic conflict check,
+    like a network failure, is retried as a whole step (`retry_transient_failures`), and every
+    write replaces what it covers (days, keys), so a retried or repeated step never adds rows twice.
     """
 
     def decorate(body: Callable[..., Iterator]) -> AssetsDefinition:
+        _UPSTREAM[table] = tuple(upstream)
+
         @functools.wraps(body)
         def materialize_table(context: AssetExecutionContext, **resources) -> Iterator:
             days = partition_days(context)
             with step_failures_recorded(context, resources["spark"], resources["lakehouse"], table, days):
-                yield from body(context, **resources)
+                with retry_transient_failures(context):
+                    yield from body(context, **resources)
 
         return asset(
             check_specs=list(check_specs),
@@ -55,6 +91,87 @@ def daily_table_asset(
         )(materialize_table)
 
     return decorate
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a later attempt can get past the error: a Delta write conflict or a network failure."""
+    return isinstance(error, TRANSIENT_ERRORS) or any(marker in str(error) for marker in _TRANSIENT_MARKERS)
+
+
+@contextmanager
+def retry_transient_failures(context: AssetExecutionContext) -> Iterator[None]:
+    """Turn a transient failure in the block into a retry of the whole step (up to `TRANSIENT_RETRIES` times,
+    waiting longer each time); any other error fails at once. Safe because every step replaces what it writes:
+    a rerun never adds twice."""
+    try:
+        yield
+    except Exception as error:
+        attempt = context.retry_number
+        if not is_transient(error) or attempt >= TRANSIENT_RETRIES:
+            raise
+        wait = RETRY_BACKOFF_SECONDS * 2**attempt
+        context.log.warning(f"transient failure, retrying the step in {wait} s (retry {attempt + 1}): {error}")
+        raise RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=wait) from error
+
+
+def upstream_tables(table: TableName) -> set[TableName]:
+    """Every table the table is built from, directly or through others."""
+    found: set[TableName] = set()
+    pending = list(_UPSTREAM.get(table, ()))
+    while pending:
+        parent = pending.pop()
+        if parent not in found:
+            found.add(parent)
+            pending.extend(_UPSTREAM.get(parent, ()))
+    return found
+
+
+def upstream_quarantine(
+    session: SparkSession, lakehouse: Lakehouse, table: TableName, days: DateRange
+) -> dict[date, str]:
+    """The run's days that a table upstream of `table` keeps quarantined, with the reason (see `record_quarantine`)."""
+    upstream = {parent.full_name for parent in upstream_tables(table)}
+    if not upstream or not lakehouse.exists(QUARANTINED_DAYS):
+        return {}
+    rows = lakehouse.read(session, QUARANTINED_DAYS, filters=within("partition_date", days)).collect()
+    found: dict[date, dict[str, str]] = {}
+    for row in rows:
+        if row["asset"] in upstream:
+            found.setdefault(row["partition_date"], {})[row["asset"]] = row["reason"]
+    return {day: _upstream_reason(reasons) for day, reasons in found.items()}
+
+
+def _upstream_reason(reason_by_table: Mapping[str, str]) -> str:
+    """One line naming the upstream tables that quarantined a day and the causes (not the propagated reasons)."""
+    causes = [reason for reason in reason_by_table.values() if not reason.startswith(UPSTREAM_REASON)]
+    tables = ", ".join(sorted(reason_by_table))
+    return f"{UPSTREAM_REASON} {tables}: {'; '.join(sorted(set(causes))) or 'see those tables'}"
+
+
+def record_quarantine(
+    context: AssetExecutionContext,
+    lakehouse: Lakehouse,
+    session: SparkSession,
+    table: TableName,
+    days: DateRange,
+    quarantined: Mapping[date, str],
+) -> None:
+    """Replace the table's rows of `logs.quarantined_days` for the run's days with the days it kept out now.
+
+    The table then holds, per table and day, why the day's latest run did not publish it;
+    a run that publishes the day clears its row. Downstream tables read it to keep the day out too.
+    """
+    scope = {"asset": table.full_name}
+    for day, reason in sorted(quarantined.items()):
+        context.log.error(f"{table.full_name} quarantined {day}, its stored rows stay as they were: {reason}")
+    if not quarantined:
+        lakehouse.delete_date_range(QUARANTINED_DAYS, "partition_date", days, scope)
+        return
+    now = datetime.now(UTC)
+    rows = [(table.full_name, day, reason[:4000], context.run_id, now) for day, reason in sorted(quarantined.items())]
+    lakehouse.replace_date_range(
+        QUARANTINED_DAYS, session.createDataFrame(rows, QUARANTINED_DAYS_SCHEMA), "partition_date", days, scope=scope
+    )
 
 
 @contextmanager
@@ -116,6 +233,8 @@ def step_failures_recorded(
     """
     try:
         yield
+    except RetryRequested:
+        raise
     except Exception as error:
         step = context.op_execution_context.op_def.name
         try:

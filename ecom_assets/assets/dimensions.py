@@ -9,14 +9,22 @@ How each table is kept current without rescanning silver history:
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
+from ecom_assets.assets.common import (
+    add_daily_metadata,
+    daily_table_asset,
+    staged,
+    table_metadata,
+    upstream_quarantine,
+)
 from ecom_assets.assets.quality import (
+    PUBLISHED_CHECK,
     TABLE_SCHEMA_CHECK,
     WARN,
     Check,
@@ -90,13 +98,15 @@ def _daily_summary(
     days = partition_days(context)
     session = spark.get_session()
     lines = lakehouse.read(session, ORDERS_CLEANED, columns=SUMMARY_INPUT_COLUMNS, filters=within("order_date", days))
-    reporter = CheckReporter(context, table)
+    reporter = CheckReporter(context, table, upstream_quarantine(session, lakehouse, table, days))
     with staged(build(lines)) as rows:
         per_day = {row["order_date"]: row["count"] for row in rows.groupBy("order_date").count().collect()}
         reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(model, rows, None, [days.end]))
-        lakehouse.replace_date_range(table, rows, "order_date", days)
+        quarantined = reporter.replace_passing_days(lakehouse, rows, "order_date", days)
         metadata = table_metadata(lakehouse, table, rows)
-    add_daily_metadata(context, days, {day: {"rows": count} for day, count in per_day.items()})
+    add_daily_metadata(
+        context, days, {day: {"rows": count} for day, count in per_day.items() if day not in quarantined}
+    )
     yield MaterializeResult(metadata={"days_in_run": len(days), "rows_written": sum(per_day.values()), **metadata})
     yield from reporter.publish(lakehouse)
 
@@ -106,7 +116,7 @@ def _daily_summary(
     group="dimensions",
     description="Per order day and product: sales, returns, the day's description and typical price.",
     upstream=[ORDERS_CLEANED],
-    check_specs=check_specs(PRODUCT_DAILY_SALES, [TABLE_SCHEMA_CHECK]),
+    check_specs=check_specs(PRODUCT_DAILY_SALES, [TABLE_SCHEMA_CHECK, PUBLISHED_CHECK]),
 )
 def product_daily_sales(
     context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
@@ -122,7 +132,7 @@ def product_daily_sales(
     group="dimensions",
     description="Per order day and known customer: orders, units, sales, returns and the day's country.",
     upstream=[ORDERS_CLEANED],
-    check_specs=check_specs(CUSTOMER_DAILY_SALES, [TABLE_SCHEMA_CHECK]),
+    check_specs=check_specs(CUSTOMER_DAILY_SALES, [TABLE_SCHEMA_CHECK, PUBLISHED_CHECK]),
 )
 def customer_daily_sales(
     context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
@@ -131,6 +141,22 @@ def customer_daily_sales(
     yield from _daily_summary(
         context, spark, lakehouse, CUSTOMER_DAILY_SALES, CustomerDailySales, transform.customer_daily_sales
     )
+
+
+@dataclass(frozen=True)
+class RebuiltDimension:
+    """A dimension's rebuild for a run: the whole table as it will read (for the checks), the rebuilt versions of
+    the keys seen in the run's days, and those keys."""
+
+    table: DataFrame
+    rebuilt: DataFrame
+    touched: DataFrame
+    key: str
+
+    def publish(self, reporter: CheckReporter, lakehouse: Lakehouse, dimension: TableName) -> None:
+        """Replace the touched keys' versions in one keyed MERGE, unless a blocking check of the table failed."""
+        if reporter.table_passes():
+            lakehouse.replace_keys(dimension, self.rebuilt, [self.key, "version"], self.touched)
 
 
 @contextmanager
@@ -142,19 +168,19 @@ def _rebuilt_dimension(
     key: str,
     days: DateRange,
     build: Callable[[DataFrame], DataFrame],
-) -> Iterator[tuple[DataFrame, int]]:
+) -> Iterator[tuple[RebuiltDimension, int]]:
     """The dimension with the history of every key seen in the run's days rebuilt from the summary, staged.
 
-    Yields the whole table as it is to be written (every other key's versions kept as stored)
-    and how many keys were rebuilt; the caller checks and then writes it.
+    Yields the rebuild (the whole table as it will read, every other key's versions kept as
+    stored) and how many keys were rebuilt; the caller checks it, then publishes it.
     """
     summaries = lakehouse.read(session, summary)
     touched = summaries.where(F.col("order_date").between(days.start, days.end)).select(key).distinct().cache()
     try:
-        rebuilt = build(summaries.join(touched, key, "left_semi"))
         existing = lakehouse.read(session, dimension) if lakehouse.exists(dimension) else None
-        with staged(transform.rebuild_for(existing, rebuilt, touched, key)) as rows:
-            yield rows, touched.count()
+        with staged(build(summaries.join(touched, key, "left_semi"))) as rebuilt:
+            with staged(transform.rebuild_for(existing, rebuilt, touched, key)) as rows:
+                yield RebuiltDimension(rows, rebuilt, touched, key), touched.count()
     finally:
         touched.unpersist()
 
@@ -195,13 +221,14 @@ def dim_products(
         "stock_code",
         days,
         lambda history: transform.product_versions(history, rules),
-    ) as (stored, touched):
+    ) as (rebuild, touched):
+        stored = rebuild.table
         current = stored.where("is_current")
         coverage = category_coverage_outcome(current, rules.other_category, quality.max_other_category_share)
         reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimProducts, stored, None, [days.end]))
         reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "stock_code")})
         reporter.add(CATEGORY_COVERAGE_CHECK, {days.end: coverage})
-        lakehouse.overwrite(DIM_PRODUCTS, stored)
+        rebuild.publish(reporter, lakehouse, DIM_PRODUCTS)
         metadata = {
             **_dimension_metadata(stored, "stock_code"),
             "products_rebuilt": touched,
@@ -229,14 +256,15 @@ def dim_customers(
     reporter = CheckReporter(context, DIM_CUSTOMERS)
     with _rebuilt_dimension(
         session, lakehouse, CUSTOMER_DAILY_SALES, DIM_CUSTOMERS, "customer_id", days, transform.customer_versions
-    ) as (stored, touched):
+    ) as (rebuild, touched):
+        stored = rebuild.table
         segments = {
             f"current_{row['segment'].lower().replace(' ', '_')}": row["count"]
             for row in stored.where("is_current").groupBy("segment").count().collect()
         }
         reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end]))
         reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "customer_id")})
-        lakehouse.overwrite(DIM_CUSTOMERS, stored)
+        rebuild.publish(reporter, lakehouse, DIM_CUSTOMERS)
         metadata = {
             **_dimension_metadata(stored, "customer_id"),
             "customers_rebuilt": touched,
@@ -267,7 +295,7 @@ def dim_promotions(
     reporter = CheckReporter(context, DIM_PROMOTIONS)
     with staged(transform.promotions_frame(session, promotions)) as stored:
         reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimPromotions, stored, None, [days.end]))
-        lakehouse.overwrite(DIM_PROMOTIONS, stored)
+        reporter.overwrite_if_passing(lakehouse, stored)
         metadata = table_metadata(lakehouse, DIM_PROMOTIONS, stored.orderBy("start_date"))
     yield MaterializeResult(
         metadata={"promotions": len(promotions), "calendar": business_rules.promotions_path, **metadata}
@@ -288,7 +316,7 @@ def stored_promotions(session: SparkSession, lakehouse: Lakehouse) -> list[Promo
     group="silver",
     description="Silver lines with the product category and promotion in effect on their order day.",
     upstream=[ORDERS_CLEANED, DIM_PRODUCTS, DIM_PROMOTIONS],
-    check_specs=check_specs(ORDERS_ENRICHED, [TABLE_SCHEMA_CHECK, CONSERVATION_CHECK]),
+    check_specs=check_specs(ORDERS_ENRICHED, [TABLE_SCHEMA_CHECK, CONSERVATION_CHECK, PUBLISHED_CHECK]),
 )
 def orders_enriched(
     context: AssetExecutionContext,
@@ -308,7 +336,7 @@ def orders_enriched(
         stored_promotions(session, lakehouse),
         business_rules.category_rules(),
     )
-    reporter = CheckReporter(context, ORDERS_ENRICHED)
+    reporter = CheckReporter(context, ORDERS_ENRICHED, upstream_quarantine(session, lakehouse, ORDERS_ENRICHED, days))
     with staged(enriched) as stored:
         counts = {
             row["order_date"]: row
@@ -334,12 +362,16 @@ def orders_enriched(
                 for day in days
             },
         )
-        lakehouse.replace_date_range(ORDERS_ENRICHED, stored, "order_date", days)
+        quarantined = reporter.replace_passing_days(lakehouse, stored, "order_date", days)
         metadata = table_metadata(lakehouse, ORDERS_ENRICHED, stored)
     add_daily_metadata(
         context,
         days,
-        {day: {"lines": row["lines"], "promoted_lines": row["promoted_lines"]} for day, row in counts.items()},
+        {
+            day: {"lines": row["lines"], "promoted_lines": row["promoted_lines"]}
+            for day, row in counts.items()
+            if day not in quarantined
+        },
     )
     yield MaterializeResult(
         metadata={"days_in_run": len(days), "lines": sum(row["lines"] for row in counts.values()), **metadata}

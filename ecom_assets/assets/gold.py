@@ -9,8 +9,13 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, table_metadata
-from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.assets.common import (
+    add_daily_metadata,
+    daily_table_asset,
+    table_metadata,
+    upstream_quarantine,
+)
+from ecom_assets.assets.quality import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.quality.checks import (
@@ -61,7 +66,7 @@ GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, *ANOMALY_
         " units, average order value, new and returning customers."
     ),
     upstream=[ORDERS_CLEANED],
-    check_specs=check_specs(SALES_METRICS, GOLD_CHECKS),
+    check_specs=check_specs(SALES_METRICS, [*GOLD_CHECKS, PUBLISHED_CHECK]),
 )
 def sales_metrics(
     context: AssetExecutionContext,
@@ -78,6 +83,7 @@ def sales_metrics(
 
     A day shows figures only when its delivery arrived, or the shop was closed (bronze records
     that in `logs.landing_deliveries`); otherwise its `day_status` says why they are withheld.
+    A day quarantined upstream, or failing a blocking check here, keeps its stored row (or none).
 
     `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
@@ -99,7 +105,7 @@ def sales_metrics(
     )
     customer_days = sale_customers(history).cache()
     first_sales = first_sale_dates(customer_days).cache()
-    reporter = CheckReporter(context, SALES_METRICS)
+    reporter = CheckReporter(context, SALES_METRICS, upstream_quarantine(session, lakehouse, SALES_METRICS, days))
     try:
         deliveries = _deliveries(session, lakehouse, days)
         daily_rows, metrics = _collected(
@@ -108,8 +114,10 @@ def sales_metrics(
         silver_totals = silver_sale_totals(lines).collect()
         _check_gold(session, lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
         last_stored = _last_stored_day(session, lakehouse)
-        lakehouse.replace_date_range(SALES_METRICS, metrics, "order_date", days)
-        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, {"asset": SALES_METRICS.full_name})
+        quarantined = reporter.replace_passing_days(lakehouse, metrics, "order_date", days)
+        lakehouse.delete_date_range(
+            ETL_ERRORS, "partition_date", days, {"asset": SALES_METRICS.full_name}, keep_days=quarantined
+        )
         restated_days = 0
         if last_stored is not None and last_stored > days.end:
             later_days = DateRange(days.end + timedelta(days=1), last_stored)
@@ -117,10 +125,15 @@ def sales_metrics(
     finally:
         first_sales.unpersist()
         customer_days.unpersist()
-    add_daily_metadata(context, days, {row["order_date"]: _numeric_figures(row) for row in daily_rows})
+    add_daily_metadata(
+        context,
+        days,
+        {row["order_date"]: _numeric_figures(row) for row in daily_rows if row["order_date"] not in quarantined},
+    )
     yield MaterializeResult(
         metadata={
             "days_in_run": len(days),
+            "days_quarantined": len(quarantined),
             "later_days_restated": restated_days,
             **table_metadata(lakehouse, SALES_METRICS, metrics),
         }

@@ -2,9 +2,9 @@
 
 Dagster does not materialize these tables: the table assets write them as part of their own
 steps (rejected rows and step failures to `etl_errors`, check results to `data_quality_results`,
-delivery status to `landing_deliveries`). Declaring them as assets whose upstream assets are
-their writers puts them in the lineage, in group `logs`, where a steward looking at a log table
-sees every step that can add to it.
+delivery status to `landing_deliveries`, quarantined days to `quarantined_days`). Declaring them
+as assets whose upstream assets are their writers puts them in the lineage, in group `logs`, where
+a steward looking at a log table sees every step that can add to it.
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,15 @@ from collections.abc import Sequence
 from dagster import AssetsDefinition, AssetSpec
 
 from ecom_assets.assets.common import asset_key
-from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, LANDING_DELIVERIES, ORDER_TRANSACTIONS, TableName
+from ecom_assets.assets.quality import PUBLISHED_CHECK
+from ecom_assets.tables import (
+    DATA_QUALITY_RESULTS,
+    ETL_ERRORS,
+    LANDING_DELIVERIES,
+    ORDER_TRANSACTIONS,
+    QUARANTINED_DAYS,
+    TableName,
+)
 
 LOGS_GROUP = "logs"
 
@@ -33,10 +41,16 @@ def log_table_specs(table_assets: Sequence[AssetsDefinition]) -> list[AssetSpec]
 
     Every table asset can write `etl_errors` (a failed step records itself there for each day
     of its run); every asset with checks writes `data_quality_results`; bronze alone writes
-    `landing_deliveries`.
+    `landing_deliveries`; every daily table that can quarantine a day writes `quarantined_days`.
     """
     every_table = [key for assets_def in table_assets for key in assets_def.keys]
     checked = [key for assets_def in table_assets if assets_def.check_specs for key in assets_def.keys]
+    quarantining = [
+        key
+        for assets_def in table_assets
+        for key in assets_def.keys
+        if any(spec.name == PUBLISHED_CHECK.name for spec in assets_def.check_specs)
+    ]
     return [
         _log_table(
             ETL_ERRORS,
@@ -53,5 +67,10 @@ def log_table_specs(table_assets: Sequence[AssetsDefinition]) -> list[AssetSpec]
             LANDING_DELIVERIES,
             "Each day's delivery status as bronze found it: delivered, awaited, missing, closed or unreadable.",
             [asset_key(ORDER_TRANSACTIONS)],
+        ),
+        _log_table(
+            QUARANTINED_DAYS,
+            "Per daily table and day, why the day's latest run kept it out (quarantined); a published day has no row.",
+            quarantining,
         ),
     ]

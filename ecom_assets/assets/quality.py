@@ -1,16 +1,23 @@
 """Dagster side of the data-quality checks: specs on the assets, one evaluation per partition, the results table.
 
-The checks run inside their asset's step, over what the step just stored, and report one
-`AssetCheckEvaluation` per day, so a range run (a single-run backfill) still gives every
-partition its own verdict. A failed blocking check fails the step once all results are
-reported; Dagster then skips the downstream assets of the run and marks the run failed.
+The checks run inside their asset's step over the rows the step is about to publish (audit
+before publish), and report one `AssetCheckEvaluation` per day, so a range run (a single-run
+backfill) still gives every partition its own verdict.
+
+- A daily table quarantines a day whose blocking check failed: the day's stored rows stay as
+  they were, the check is reported failed with ERROR severity, and its `published` check says
+  why; the step goes on with the run's other days, and every table downstream quarantines the
+  day too (see `assets.common.upstream_quarantine`).
+- A table checked as a whole (a snapshot or a dimension) is not written when a blocking check
+  fails; the failed evaluation then fails the step, and Dagster skips its downstream assets.
 """
 
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from dagster import (
     AssetCheckEvaluation,
@@ -21,11 +28,13 @@ from dagster import (
     MetadataValue,
     Output,
 )
+from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-from ecom_assets.assets.common import asset_key
+from ecom_assets.assets.common import asset_key, record_quarantine
+from ecom_assets.dates import DateRange
 from ecom_assets.partitions import daily_partitions
-from ecom_assets.quality.outcomes import OutcomesByDay
+from ecom_assets.quality.outcomes import CheckOutcome, OutcomesByDay
 from ecom_assets.tables import DATA_QUALITY_RESULTS, TableName
 from resources import Lakehouse
 
@@ -42,11 +51,13 @@ class Check:
     description: str
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
     per_partition: bool = True
+    gates: bool = True
+    """Whether an ERROR verdict gates publishing (False for a check that reports a decision already taken)."""
 
     @property
     def blocking(self) -> bool:
-        """ERROR checks gate the downstream assets of the run."""
-        return self.severity == AssetCheckSeverity.ERROR
+        """ERROR checks gate publishing and the downstream assets of the run."""
+        return self.severity == AssetCheckSeverity.ERROR and self.gates
 
 
 WARN = AssetCheckSeverity.WARN
@@ -54,6 +65,13 @@ WARN = AssetCheckSeverity.WARN
 SCHEMA_CHECK = Check("schema", "The stored rows of each day conform to the table's pandera model.")
 TABLE_SCHEMA_CHECK = Check(
     "schema", "The rows the run stored conform to the table's pandera model.", per_partition=False
+)
+
+PUBLISHED_CHECK = Check(
+    "published",
+    "The day's rows were published: no blocking check failed on them, here or upstream. A quarantined day keeps"
+    " its previously published rows (or none) until a rerun publishes it.",
+    gates=False,
 )
 
 RESULTS_SCHEMA = T.StructType(
@@ -105,12 +123,18 @@ def _metadata(outcome_observed: Mapping, expected: Mapping, sample: Sequence[Map
 class CheckReporter:
     """Collects a step's check outcomes, logs failures, writes the results table, yields the evaluations."""
 
-    def __init__(self, context: AssetExecutionContext, table: TableName) -> None:
+    def __init__(
+        self, context: AssetExecutionContext, table: TableName, upstream_quarantine: Mapping[date, str] | None = None
+    ) -> None:
+        """`upstream_quarantine`: the run's days an upstream table quarantined, with why; their outcomes are not
+        reported (the table does not publish those days), only their `published` verdict."""
         self._context = context
         self._table = table
+        self._upstream_quarantine = dict(upstream_quarantine or {})
         self._outputs: list[Output] = []
-        self._evaluations: list[AssetCheckEvaluation] = []
+        self._outcomes: list[tuple[Check, date, CheckOutcome]] = []
         self._rows: list[tuple] = []
+        self._quarantined: dict[date, str] = {}
 
     def add(self, check: Check, outcomes: OutcomesByDay) -> None:
         """Record one check's outcomes (the assets are not subsettable: every check is always selected).
@@ -126,18 +150,9 @@ class CheckReporter:
         )
         now = datetime.now(UTC)
         for day, outcome in sorted(outcomes.items()):
-            self._evaluations.append(
-                AssetCheckEvaluation(
-                    asset_key=asset_key(self._table),
-                    check_name=check.name,
-                    passed=outcome.passed,
-                    metadata=_metadata(outcome.observed, outcome.expected, outcome.failing_sample),
-                    severity=check.severity,
-                    description=outcome.summary,
-                    blocking=check.blocking,
-                    partition=day.isoformat() if check.per_partition else None,
-                )
-            )
+            if check.per_partition and check != PUBLISHED_CHECK and day in self._upstream_quarantine:
+                continue
+            self._outcomes.append((check, day, outcome))
             details = {
                 "observed": dict(outcome.observed),
                 "expected": dict(outcome.expected),
@@ -159,16 +174,92 @@ class CheckReporter:
                 )
             )
             if not outcome.passed:
-                log = self._context.log.error if check.blocking else self._context.log.warning
+                log = self._context.log.warning if check.severity == WARN else self._context.log.error
                 when = f"on {day}" if check.per_partition else "on the table"
                 log(f"check {check.name} ({check.severity.value}) failed {when}: {outcome.summary}")
+
+    def quarantine(self, days: Sequence[date]) -> dict[date, str]:
+        """Decide which of the run's days the table keeps out, and record the verdicts of its `published` check.
+
+        A day is quarantined when a blocking per-partition check failed on it, or when an upstream
+        table quarantined it. Returns the quarantined days with their reasons. Their failed
+        evaluations are reported without blocking, so the step still publishes the other days and
+        the run goes on downstream.
+        """
+        reasons = {day: [reason] for day, reason in self._upstream_quarantine.items() if day in set(days)}
+        for check, day, outcome in self._outcomes:
+            if check.blocking and check.per_partition and not outcome.passed:
+                reasons.setdefault(day, []).append(f"check {check.name} failed: {outcome.summary}")
+        self._quarantined = {day: "; ".join(texts) for day, texts in sorted(reasons.items())}
+        self.add(
+            PUBLISHED_CHECK,
+            {
+                day: CheckOutcome(False, f"quarantined, not published: {self._quarantined[day]}")
+                if day in self._quarantined
+                else CheckOutcome(True, "published")
+                for day in days
+            },
+        )
+        return dict(self._quarantined)
+
+    def replace_passing_days(
+        self, lakehouse: Lakehouse, rows: DataFrame, date_column: str, days: DateRange, **write_options: Any
+    ) -> dict[date, str]:
+        """Audit, then publish a daily table: replace the run's days but the quarantined ones (see `quarantine`)
+        and record those in `logs.quarantined_days`; returns them with their reasons.
+
+        When a check of the whole table blocks, nothing is written: the table stays as it was and
+        the failed evaluation fails the step.
+        """
+        quarantined = self.quarantine(days.days())
+        if not self.table_passes():
+            return quarantined
+        lakehouse.replace_date_range(self._table, rows, date_column, days, keep_days=quarantined, **write_options)
+        record_quarantine(self._context, lakehouse, rows.sparkSession, self._table, days, quarantined)
+        return quarantined
+
+    def overwrite_if_passing(self, lakehouse: Lakehouse, rows: DataFrame, built_from: int | None = None) -> None:
+        """Audit, then publish a table checked as a whole: overwrite it unless a blocking check failed, in which
+        case it stays as it was and the failed evaluation fails the step. `built_from`: see `Lakehouse.overwrite`."""
+        if self.table_passes() and not lakehouse.overwrite(self._table, rows, built_from):
+            self._context.log.info(
+                f"{self._table.full_name} not written: it already holds a snapshot of the same or later data"
+            )
+
+    def table_passes(self) -> bool:
+        """Whether every blocking check of the whole table passed; when one failed, says so in the run log (the
+        table must then not be written)."""
+        failures = [
+            check.name
+            for check, _, outcome in self._outcomes
+            if check.blocking and not check.per_partition and not outcome.passed
+        ]
+        if failures:
+            self._context.log.error(
+                f"{self._table.full_name} not written, readers keep its previous version: blocking check(s)"
+                f" {', '.join(failures)} failed on the rows it would have published"
+            )
+        return not failures
 
     def publish(self, lakehouse: Lakehouse) -> list[Output | AssetCheckEvaluation]:
         """Hand the results to the lakehouse for the data-quality table; returns the events for the step to yield.
 
         The results table gets them in one commit when the run ends (`Lakehouse.append_when_run_ends`).
         Each check's output comes first (Dagster expects one per check), then one evaluation per
-        check and day.
+        check and day; a quarantined day's evaluations do not block (see `quarantine`).
         """
         lakehouse.append_when_run_ends(DATA_QUALITY_RESULTS, self._rows, RESULTS_SCHEMA)
-        return [*self._outputs, *self._evaluations]
+        evaluations = [
+            AssetCheckEvaluation(
+                asset_key=asset_key(self._table),
+                check_name=check.name,
+                passed=outcome.passed,
+                metadata=_metadata(outcome.observed, outcome.expected, outcome.failing_sample),
+                severity=check.severity,
+                description=outcome.summary,
+                blocking=check.blocking and not (check.per_partition and day in self._quarantined),
+                partition=day.isoformat() if check.per_partition else None,
+            )
+            for check, day, outcome in self._outcomes
+        ]
+        return [*self._outputs, *evaluations]

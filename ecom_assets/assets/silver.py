@@ -2,7 +2,7 @@
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -10,8 +10,15 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
-from ecom_assets.assets.quality import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.assets.common import (
+    add_daily_metadata,
+    daily_table_asset,
+    record_quarantine,
+    staged,
+    table_metadata,
+    upstream_quarantine,
+)
+from ecom_assets.assets.quality import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.quality.checks import conservation_outcomes, schema_outcomes, silver_integrity_outcomes
@@ -43,7 +50,7 @@ SILVER_CHECKS = (SCHEMA_CHECK, NULL_KEYS_CHECK, UNIQUE_CHECK, POSITIVE_CHECK, CO
     group="silver",
     description="Typed, classified order lines, one per distinct source line (MERGE on line_id).",
     upstream=[ORDER_TRANSACTIONS],
-    check_specs=check_specs(ORDERS_CLEANED, SILVER_CHECKS),
+    check_specs=check_specs(ORDERS_CLEANED, [*SILVER_CHECKS, PUBLISHED_CHECK]),
 )
 def orders_cleaned(
     context: AssetExecutionContext,
@@ -58,8 +65,9 @@ def orders_cleaned(
     """
     days = partition_days(context)
     session = spark.get_session()
+    upstream = upstream_quarantine(session, lakehouse, ORDERS_CLEANED, days)
     bronze = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
-    reporter = CheckReporter(context, ORDERS_CLEANED)
+    reporter = CheckReporter(context, ORDERS_CLEANED, upstream)
     with staged(parse_order_lines(bronze)) as parsed:
         outcomes = (
             parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
@@ -75,38 +83,45 @@ def orders_cleaned(
         unique = silver_lines(parsed)
         schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days())
         integrity = silver_integrity_outcomes(unique, days.days())
-        merged = lakehouse.merge_on_key(ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days))
-        errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes)
+        errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes, upstream)
+        reporter.add(SCHEMA_CHECK, schema)
+        reporter.add(NULL_KEYS_CHECK, integrity["null_keys"])
+        reporter.add(UNIQUE_CHECK, integrity["unique_line_id"])
+        reporter.add(POSITIVE_CHECK, integrity["positive_sales"])
+        counts_by_day = {
+            day: {
+                "bronze_rows": figures["rows_in"],
+                "silver_rows": schema[day].observed.get("rows", 0),
+                "duplicates_removed": figures["duplicates_removed"],
+                "rows_rejected": errors_by_day[day],
+            }
+            for day, figures in figures_by_day.items()
+        }
+        reporter.add(
+            CONSERVATION_CHECK,
+            conservation_outcomes(
+                days.days(), counts_by_day, "bronze_rows", ("silver_rows", "duplicates_removed", "rows_rejected")
+            ),
+        )
+        quarantined = reporter.quarantine(days.days())
+        merged = lakehouse.merge_on_key(
+            ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days), keep_days=quarantined
+        )
         table = table_metadata(lakehouse, ORDERS_CLEANED, unique)
-    add_daily_metadata(context, days, figures_by_day)
+    record_quarantine(context, lakehouse, session, ORDERS_CLEANED, days, quarantined)
+    add_daily_metadata(
+        context, days, {day: figures for day, figures in figures_by_day.items() if day not in quarantined}
+    )
     yield MaterializeResult(
         metadata={
             "days_in_run": len(days),
+            "days_quarantined": len(quarantined),
             "error_table": ETL_ERRORS.full_name,
             "merge_inserted": merged.inserted,
             "merge_updated": merged.updated,
             "merge_deleted": merged.deleted,
             **table,
         }
-    )
-    reporter.add(SCHEMA_CHECK, schema)
-    reporter.add(NULL_KEYS_CHECK, integrity["null_keys"])
-    reporter.add(UNIQUE_CHECK, integrity["unique_line_id"])
-    reporter.add(POSITIVE_CHECK, integrity["positive_sales"])
-    counts_by_day = {
-        day: {
-            "bronze_rows": figures["rows_in"],
-            "silver_rows": schema[day].observed.get("rows", 0),
-            "duplicates_removed": figures["duplicates_removed"],
-            "rows_rejected": errors_by_day[day],
-        }
-        for day, figures in figures_by_day.items()
-    }
-    reporter.add(
-        CONSERVATION_CHECK,
-        conservation_outcomes(
-            days.days(), counts_by_day, "bronze_rows", ("silver_rows", "duplicates_removed", "rows_rejected")
-        ),
     )
     rule = quality.anomaly_rule("rejected_share")
     shares = _rejected_share_history(session, lakehouse, days, rule.window_days)
@@ -127,8 +142,11 @@ def _record_rejected_rows(
     days: DateRange,
     parsed: DataFrame,
     outcomes: list[Row],
+    upstream: Mapping[date, str],
 ) -> Counter:
     """Replace this asset's error rows for the days with the rows kept out of silver; returns rows written per day.
+
+    Days quarantined upstream keep their error rows as they were, like their silver rows.
 
     `outcomes` are the parse outcome counts (see `_figures_by_landing_day`); the run log gets one
     line per rejection reason with an example. The rows written are counted on the error rows
@@ -138,16 +156,16 @@ def _record_rejected_rows(
     reasons = Counter()
     examples = {}
     for row in outcomes:
-        if row["outcome"] not in ("kept", "duplicate"):
+        if row["outcome"] not in ("kept", "duplicate") and row["landing_date"] not in upstream:
             reasons[row["outcome"]] += row["rows"]
             examples.setdefault(row["outcome"], f"{row['example']} ({row['file']})")
     if not reasons:
-        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
+        lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope, keep_days=upstream)
         return Counter()
     step = context.op_execution_context.op_def.name
     errors = rejected_line_errors(parsed, ORDERS_CLEANED.full_name, step, datetime.now(UTC))
     written = Counter(dict(errors.groupBy("partition_date").count().collect()))
-    lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)
+    lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope, keep_days=upstream)
     context.log.warning(
         f"{sum(reasons.values())} row(s) kept out of silver, each recorded with its reason in {ETL_ERRORS.full_name}:\n"
         + "\n".join(f"  {reason} × {rows}, e.g. {examples[reason]}" for reason, rows in reasons.most_common())

@@ -193,7 +193,7 @@ def delivery_outcomes(deliveries: Mapping[date, Mapping[str, Any]]) -> OutcomesB
             CLOSED: f"closed ({delivery['closure']}): no delivery expected, zero sales",
             AWAITED: f"no file yet; due by {due}",
             MISSING: f"missing delivery: no file for this trading day by its cutoff {due}",
-            UNREADABLE: f"{delivery['files_delivered']} file(s) delivered, none readable",
+            UNREADABLE: f"{delivery['files_rejected']} of {delivery['files_delivered']} file(s) delivered unreadable",
         }[status]
         observed = {key: jsonable(delivery[key]) for key in ("delivery_status", "files_delivered", "files_rejected")}
         outcomes[day] = CheckOutcome(status not in (MISSING, UNREADABLE), summary, observed, {"delivery_due": due})

@@ -7,7 +7,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ecom_assets.transforms.errors import as_error_rows
+from ecom_assets.transforms.errors import DAY_QUARANTINED, as_error_rows
 from ecom_assets.transforms.landing_files import EMPTY_FILE_PROBLEM, SOURCE_COLUMNS, UTF8, FileProfile, clean_header
 
 CORRUPT_RECORD = "corrupt_record"
@@ -138,6 +138,30 @@ def to_bronze(raw: DataFrame, ingestion_date: date) -> DataFrame:
         partition_date.alias("partition_date"),
         F.year(partition_date).alias("year"),
         F.month(partition_date).alias("month"),
+    )
+
+
+def quarantined_line_errors(
+    bronze: DataFrame, reasons: Mapping[date, str], asset: str, step: str, occurred_at: datetime
+) -> DataFrame:
+    """Error-table rows for the bronze rows of quarantined days (`reasons` maps each day to why), one per row.
+
+    The record is the row's source fields as JSON, so the line is kept until the day is published.
+    """
+    reason_by_day = F.create_map(*(item for day, reason in reasons.items() for item in (F.lit(day), F.lit(reason))))
+    held = bronze.where(F.col("partition_date").isin(*reasons))
+    record = F.to_json(F.struct(*SOURCE_COLUMNS))
+    return as_error_rows(
+        held,
+        asset=asset,
+        step=step,
+        occurred_at=occurred_at,
+        identity=[F.col("source_file_name"), record],
+        partition_date=F.col("partition_date"),
+        source_file_name=F.col("source_file_name"),
+        error_type=F.lit(DAY_QUARANTINED),
+        error_message=reason_by_day[F.col("partition_date")],
+        record=record,
     )
 
 

@@ -13,6 +13,8 @@ ETL_ERRORS_SCHEMA = (
 )
 ETL_ERROR_COLUMNS = tuple(field.split()[0] for field in ETL_ERRORS_SCHEMA.split(", "))
 STEP_FAILED = "step_failed"
+DAY_QUARANTINED = "day_quarantined"
+"""A line of a day kept out of its table because the day was quarantined (the message says why)."""
 
 
 def as_error_rows(
