@@ -1,5 +1,6 @@
 """Jobs and schedules: the daily pipeline at 03:00 UTC and the weekly table maintenance."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dagster import (
@@ -8,18 +9,22 @@ from dagster import (
     Config,
     OpExecutionContext,
     ResourceParam,
+    RunRequest,
     ScheduleDefinition,
-    build_schedule_from_partitioned_job,
+    ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     job,
     op,
+    schedule,
 )
 from pydantic import Field
 
 from ecom_assets.assets.common import asset_key
 from ecom_assets.partitions import daily_partitions
+from ecom_assets.run_coverage import run_covering
 from ecom_assets.tables import TableName, tables_owned
-from resources import Lakehouse
+from resources import Lakehouse, LandingZone
 
 daily_sales_job = define_asset_job(
     "daily_sales_job",
@@ -28,13 +33,27 @@ daily_sales_job = define_asset_job(
     description="Bronze → silver → dimensions → gold for one day (or a range, as one run).",
 )
 
-daily_sales_schedule = build_schedule_from_partitioned_job(
-    daily_sales_job,
+
+@schedule(
+    cron_schedule="0 3 * * *",
+    job=daily_sales_job,
+    execution_timezone="UTC",
     name="daily_sales_schedule",
-    hour_of_day=3,
-    minute_of_hour=0,
-    description="Every day at 03:00 UTC, materialize the previous UTC day.",
+    description=(
+        "Every day at 03:00 UTC, materialize the previous UTC day, unless a run of it already covers its latest"
+        " delivery (the landing sensor usually got there first)."
+    ),
 )
+def daily_sales_schedule(context: ScheduleEvaluationContext, landing: LandingZone) -> RunRequest | SkipReason:
+    """Request the previous day's run, once per day (its run key), skipped when a run for that day's current
+    delivery is queued, running or succeeded: the schedule and the landing sensor never run one delivery twice."""
+    tick = context.scheduled_execution_time or datetime.now(UTC)
+    day = (tick.astimezone(UTC) - timedelta(days=1)).date()
+    covering = run_covering(context.instance, daily_sales_job.name, day, landing.delivered_at(day))
+    if covering is not None:
+        return SkipReason(f"{day} already has run {covering.run_id} ({covering.status.value}) for its latest delivery")
+    return RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
+
 
 MAINTAINED_TABLES: tuple[TableName, ...] = tables_owned()
 

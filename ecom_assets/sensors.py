@@ -9,6 +9,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 
 from ecom_assets.jobs import daily_sales_job
 from ecom_assets.partitions import FIRST_DAY, daily_partitions
+from ecom_assets.run_coverage import run_covering
 from resources import LandingZone
 from resources.landing import landing_day
 
@@ -29,6 +30,9 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     day exactly once, restarts never repeat it, and a file rewritten with identical content
     (same checksum) launches nothing.
 
+    A day is not requested when a run of it (the 03:00 schedule's, or one launched by hand) was created
+    after its changed files were written and is queued, running or succeeded.
+
     The cursor stays bounded: it remembers the files of the last `REMEMBERED_DAYS` landing days
     and a watermark, the latest modification time it has seen. An older file is looked at again
     only when it was written after the watermark (a late correction of an old day).
@@ -42,6 +46,7 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     horizon = max(days.values(), default=date.min) - timedelta(days=REMEMBERED_DAYS)
     current: dict[str, dict[str, str]] = {}
     changed_by_day = defaultdict(list)
+    delivered_at: dict[str, float] = {}
     valid_days = set(daily_partitions.get_partition_keys())
     for file in listed:
         path, previous = file.path, known.get(file.path)
@@ -61,20 +66,26 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
             context.log.warning(f"{path} is for {day}, before the first partition {FIRST_DAY}; ignored")
             continue
         changed_by_day[day].append(f"{path}={checksum}")
+        delivered_at[day] = max(delivered_at.get(day, 0.0), file.modified)
     cursor = json.dumps(
         {
             "files": {path: entry for path, entry in current.items() if days[path] >= horizon},
             "watermark": max([watermark, *(file.modified for file in listed)]),
         }
     )
-    run_requests = [
-        RunRequest(
-            run_key=f"{day}:{hashlib.sha256('|'.join(sorted(entries)).encode()).hexdigest()[:16]}",
-            partition_key=day,
-            tags={"ecom/trigger": "landing_file_sensor", "ecom/changed_files": str(len(entries))},
+    run_requests = []
+    for day, entries in sorted(changed_by_day.items()):
+        covering = run_covering(context.instance, daily_sales_job.name, date.fromisoformat(day), delivered_at[day])
+        if covering is not None:
+            context.log.info(f"{day}: run {covering.run_id} already covers its latest delivery")
+            continue
+        run_requests.append(
+            RunRequest(
+                run_key=f"{day}:{hashlib.sha256('|'.join(sorted(entries)).encode()).hexdigest()[:16]}",
+                partition_key=day,
+                tags={"ecom/trigger": "landing_file_sensor", "ecom/changed_files": str(len(entries))},
+            )
         )
-        for day, entries in sorted(changed_by_day.items())
-    ]
     if not run_requests:
         return SensorResult(skip_reason=SkipReason("no new or changed landing files"), cursor=cursor)
     return SensorResult(run_requests=run_requests, cursor=cursor)

@@ -6,7 +6,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from dagster import DagsterInstance, build_schedule_context, build_sensor_context
+from dagster import DagsterInstance, DagsterRunStatus, build_schedule_context, build_sensor_context, instance_for_test
+from dagster._core.test_utils import create_run_for_test
 
 from ecom_assets.dates import DateRange
 from ecom_assets.definitions import defs
@@ -18,22 +19,72 @@ from resources import LocalLandingZone
 from resources.landing import day_folder, landing_day
 
 
-def test_the_03_00_utc_tick_targets_the_previous_day():
+def schedule_tick(landing_root, instance, day_after: date):
+    """The daily schedule's tick at 03:00 UTC of `day_after`."""
     schedule = defs.get_schedule_def(daily_sales_schedule.name)
-    assert schedule.cron_schedule == "0 3 * * *" and schedule.execution_timezone in (None, "UTC")
-    context = build_schedule_context(scheduled_execution_time=datetime(2011, 1, 5, 3, 0, tzinfo=UTC))
-    requests = schedule.evaluate_tick(context).run_requests
+    with build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime.combine(day_after, datetime.min.time(), tzinfo=UTC) + timedelta(hours=3),
+        resources={"landing": LocalLandingZone(root=str(landing_root))},
+        repository_def=defs.get_repository_def(),
+    ) as context:
+        return schedule.evaluate_tick(context)
+
+
+def test_the_03_00_utc_tick_targets_the_previous_day(landing_root):
+    schedule = defs.get_schedule_def(daily_sales_schedule.name)
+    assert schedule.cron_schedule == "0 3 * * *" and schedule.execution_timezone == "UTC"
+    with instance_for_test() as instance:
+        requests = schedule_tick(landing_root, instance, date(2011, 1, 5)).run_requests
     assert [request.partition_key for request in requests] == ["2011-01-04"]
     assert schedule.job_name == "daily_sales_job"
 
 
-def evaluate(landing_root, cursor):
-    instance = DagsterInstance.ephemeral()
+def evaluate(landing_root, cursor, instance=None):
     context = build_sensor_context(
-        instance=instance, cursor=cursor, resources={"landing": LocalLandingZone(root=str(landing_root))}
+        instance=instance or DagsterInstance.ephemeral(),
+        cursor=cursor,
+        resources={"landing": LocalLandingZone(root=str(landing_root))},
     )
     result = landing_file_sensor(context)
     return result.run_requests or [], result.cursor
+
+
+def test_the_schedule_and_the_landing_sensor_never_run_one_delivery_twice(landing_root):
+    day = date(2011, 1, 4)
+    generate(landing_root, DateRange(day, day))
+    with instance_for_test() as instance:
+        check_one_run_per_delivery(landing_root, instance, day)
+
+
+def check_one_run_per_delivery(landing_root, instance, day):
+    """The schedule's tick and the sensor's, as runs of the day are launched and a file is re-delivered."""
+
+    def launched(status):
+        return create_run_for_test(
+            instance, job_name="daily_sales_job", tags={"dagster/partition": day.isoformat()}, status=status
+        )
+
+    assert [r.partition_key for r in schedule_tick(landing_root, instance, day + timedelta(days=1)).run_requests] == [
+        day.isoformat()
+    ]
+    launched(DagsterRunStatus.FAILURE)
+    assert schedule_tick(landing_root, instance, day + timedelta(days=1)).run_requests, "a failed run covers nothing"
+    launched(DagsterRunStatus.STARTED)  # the schedule's run, in progress
+
+    requests, cursor = evaluate(landing_root, None, instance)
+    assert requests == [], "the sensor sees the delivery the schedule's run is processing"
+    skipped = schedule_tick(landing_root, instance, day + timedelta(days=1))
+    assert not skipped.run_requests and "already has run" in skipped.skip_message
+
+    day_file = next((landing_root / day_folder(day)).glob("*.csv"))
+    day_file.write_bytes(
+        day_file.read_bytes() + b"537999,85123A,LATE LINE,1,2011-01-04 18:00:00,2.55,,United Kingdom\n"
+    )
+    os.utime(day_file, (time.time() + 5, time.time() + 5))
+    assert [r.partition_key for r in evaluate(landing_root, cursor, instance)[0]] == [day.isoformat()], (
+        "a re-delivery after that run is a new delivery"
+    )
 
 
 def test_landing_sensor_runs_new_and_redelivered_files_once_and_unchanged_ones_never(landing_root):
