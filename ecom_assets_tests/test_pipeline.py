@@ -11,6 +11,7 @@ from subprocess import DEVNULL
 from urllib.parse import urlparse
 
 import pytest
+from dagster import DagsterInstance
 from pyspark.sql import functions as F
 
 from ecom_assets.dates import DateRange
@@ -285,6 +286,8 @@ def test_two_runs_of_the_same_week_at_once_lose_and_double_nothing(spark, first_
     _, landing, clean = first_week
     shared = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
     week_run, environment = cli_week_run(landing, shared, dagster_home)
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.upgrade()  # the instance's storage exists before two processes open it at once, as in production
 
     logs = [tmp_path / f"run_{number}.log" for number in (1, 2)]
     runs = []
