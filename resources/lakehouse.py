@@ -266,17 +266,23 @@ class Lakehouse(ConfigurableResource):
         (Delta's idempotent writes, `txnAppId`/`txnVersion`), so of two runs writing at once an
         older snapshot never replaces a newer one.
         """
-        before = self.history(table, limit=1)[0].version if self.exists(table) else None
-        options = (
-            {"txnAppId": f"ecom:{table.full_name}", "txnVersion": str(built_from)} if built_from is not None else {}
-        )
-        if before is None:
-            self._create(table, rows, options=options)
+        if not self.exists(table):
+            self._create(table, rows, options=self._idempotent_write(table, built_from))
             return True
-        rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").options(**options).saveAsTable(
-            self.identifier(table)
-        )
+        writer = rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        if built_from is None:
+            writer.saveAsTable(self.identifier(table))
+            return True
+        before = self.history(table, limit=1)[0].version
+        writer.options(**self._idempotent_write(table, built_from)).saveAsTable(self.identifier(table))
         return self.history(table, limit=1)[0].version != before
+
+    @staticmethod
+    def _idempotent_write(table: TableName, built_from: int | None) -> dict[str, str]:
+        """Delta's idempotent-write options marking a commit as built from version `built_from` (none without it)."""
+        if built_from is None:
+            return {}
+        return {"txnAppId": f"ecom:{table.full_name}", "txnVersion": str(built_from)}
 
     def pin(self, tables: Sequence[TableName]) -> "PinnedTables":
         """The tables' latest versions, to read them at (see `PinnedTables`)."""
