@@ -36,7 +36,7 @@ from ecom_assets.transforms.bronze import (
 )
 from ecom_assets.transforms.landing_files import FileProfile, data_lines, decode, profile_landing_file
 from resources import Lakehouse, LandingZone, SparkSessionResource
-from resources.landing import QUARANTINE_PREFIX, day_folder, file_name, landing_day
+from resources.landing import QUARANTINE_PREFIX, day_folder, file_name
 from resources.quality import DataQualityPolicy
 
 HEADER_CHECK = Check(
@@ -97,9 +97,10 @@ def order_transactions(
     ]
     rejected_by_day = _rejected_lines_by_day(entries, files_by_day)
     deliveries = _deliveries(days, files_by_day, profiles, awaiting, quality.trading_calendar())
-    problems = {path: profile.problem for path, profile in profiles.items() if profile.problem} | awaiting
-    files_judged = {day: [*files_by_day.get(day, []), *(p for p in awaiting if landing_day(p) == day)] for day in days}
-    reporter = CheckReporter(context, ORDER_TRANSACTIONS)
+    problems = {path: profile.problem for path, profile in profiles.items() if profile.problem}
+    problems |= {path: reason for day_awaiting in awaiting.values() for path, reason in day_awaiting.items()}
+    files_judged = {day: [*files_by_day.get(day, []), *awaiting.get(day, {})] for day in days}
+    reporter = CheckReporter.for_daily_table(context, ORDER_TRANSACTIONS, session, lakehouse, days)
     with staged(bronze) as bronze:
         schema = schema_outcomes(BronzeOrderTransactions, bronze, "partition_date", days.days())
         counts_by_day = {
@@ -162,16 +163,16 @@ def order_transactions(
 
 def _awaiting_redelivery(
     landing: LandingZone, quarantine: Mapping[date, list[str]], files_by_day: Mapping[date, list[str]]
-) -> dict[str, str]:
-    """Quarantined files (`quarantine`, by day) with no file of the same name delivered since, each with what to
-    do about it."""
-    awaiting = {}
+) -> dict[date, dict[str, str]]:
+    """Quarantined files (`quarantine`, by day) with no file of the same name delivered since, by day, each with
+    what to do about it."""
+    awaiting: dict[date, dict[str, str]] = {}
     for day, quarantined_files in quarantine.items():
         delivered = {file_name(path) for path in files_by_day.get(day, [])}
         for path in quarantined_files:
             if file_name(path) not in delivered:
                 problem = profile_landing_file(landing.read_bytes(path)).problem or "it reads now"
-                awaiting[path] = (
+                awaiting.setdefault(day, {})[path] = (
                     f"{file_name(path)} waits in quarantine ({problem}): deliver a fixed file of that name to"
                     f" {day_folder(day)}/ and rerun the day, or delete it from {day_folder(day, QUARANTINE_PREFIX)}/"
                     " to accept the day without it"
@@ -208,7 +209,7 @@ def _deliveries(
     days: DateRange,
     files_by_day: Mapping[date, list[str]],
     profiles: Mapping[str, FileProfile],
-    awaiting: Mapping[str, str],
+    awaiting: Mapping[date, Mapping[str, str]],
     calendar: TradingCalendar,
 ) -> dict[date, dict[str, Any]]:
     """Each day's `landing_deliveries` row: files and data lines that arrived, and the delivery status now.
@@ -219,7 +220,7 @@ def _deliveries(
     deliveries = {}
     for day in days:
         files = files_by_day.get(day, [])
-        waiting = sum(1 for path in awaiting if landing_day(path) == day)
+        waiting = len(awaiting.get(day, {}))
         rejected = sum(1 for path in files if profiles[path].problem) + waiting
         delivered = len(files) + waiting
         deliveries[day] = {

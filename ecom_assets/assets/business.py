@@ -21,7 +21,6 @@ from ecom_assets.assets.common import (
     daily_table_asset,
     staged,
     table_metadata,
-    upstream_quarantine,
 )
 from ecom_assets.assets.quality import (
     PUBLISHED_CHECK,
@@ -94,7 +93,7 @@ def _replace_days_and_reconcile(
     """
     days = partition_days(context)
     metrics = lakehouse.read(session, SALES_METRICS, filters=within("order_date", days)).collect()
-    reporter = CheckReporter(context, table, upstream_quarantine(session, lakehouse, table, days))
+    reporter = CheckReporter.for_daily_table(context, table, session, lakehouse, days)
     with staged(rows) as rows:
         schema = schema_outcomes(model, rows, "order_date", days.days())
         reporter.add(SCHEMA_CHECK, schema)

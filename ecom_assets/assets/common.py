@@ -3,6 +3,7 @@
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import botocore.exceptions
@@ -126,19 +127,33 @@ def upstream_tables(table: TableName) -> set[TableName]:
     return found
 
 
-def upstream_quarantine(
-    session: SparkSession, lakehouse: Lakehouse, table: TableName, days: DateRange
-) -> dict[date, str]:
-    """The run's days that a table upstream of `table` keeps quarantined, with the reason (see `record_quarantine`)."""
-    upstream = {parent.full_name for parent in upstream_tables(table)}
-    if not upstream or not lakehouse.exists(QUARANTINED_DAYS):
-        return {}
-    rows = lakehouse.read(session, QUARANTINED_DAYS, filters=within("partition_date", days)).collect()
-    found: dict[date, dict[str, str]] = {}
-    for row in rows:
-        if row["asset"] in upstream:
-            found.setdefault(row["partition_date"], {})[row["asset"]] = row["reason"]
-    return {day: _upstream_reason(reasons) for day, reasons in found.items()}
+@dataclass(frozen=True)
+class QuarantineLog:
+    """What `logs.quarantined_days` held on a run's days when the step began: per table, the days kept out and why."""
+
+    reasons_by_table: Mapping[str, Mapping[date, str]]
+
+    def upstream_of(self, table: TableName) -> dict[date, str]:
+        """The days that a table upstream of `table` keeps quarantined, with one line naming the tables and causes."""
+        found: dict[date, dict[str, str]] = {}
+        for parent in upstream_tables(table):
+            for day, reason in self.reasons_by_table.get(parent.full_name, {}).items():
+                found.setdefault(day, {})[parent.full_name] = reason
+        return {day: _upstream_reason(reasons) for day, reasons in found.items()}
+
+    def holds(self, table: TableName) -> bool:
+        """Whether `table` had days recorded (which publishing must clear)."""
+        return bool(self.reasons_by_table.get(table.full_name))
+
+
+def read_quarantine_log(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> QuarantineLog:
+    """`logs.quarantined_days` on the run's days (see `record_quarantine`), read once per step."""
+    if not lakehouse.exists(QUARANTINED_DAYS):
+        return QuarantineLog({})
+    reasons: dict[str, dict[date, str]] = {}
+    for row in lakehouse.read(session, QUARANTINED_DAYS, filters=within("partition_date", days)).collect():
+        reasons.setdefault(row["asset"], {})[row["partition_date"]] = row["reason"]
+    return QuarantineLog(reasons)
 
 
 def _upstream_reason(reason_by_table: Mapping[str, str]) -> str:
@@ -155,17 +170,21 @@ def record_quarantine(
     table: TableName,
     days: DateRange,
     quarantined: Mapping[date, str],
+    recorded: bool = True,
 ) -> None:
     """Replace the table's rows of `logs.quarantined_days` for the run's days with the days it kept out now.
 
     The table then holds, per table and day, why the day's latest run did not publish it;
     a run that publishes the day clears its row. Downstream tables read it to keep the day out too.
+    `recorded=False` says the table had no row there (see `QuarantineLog.holds`): with none to
+    add either, nothing is written.
     """
     scope = {"asset": table.full_name}
     for day, reason in sorted(quarantined.items()):
         context.log.error(f"{table.full_name} quarantined {day}, its stored rows stay as they were: {reason}")
     if not quarantined:
-        lakehouse.delete_date_range(QUARANTINED_DAYS, "partition_date", days, scope)
+        if recorded:
+            lakehouse.delete_date_range(QUARANTINED_DAYS, "partition_date", days, scope)
         return
     now = datetime.now(UTC)
     rows = [(table.full_name, day, reason[:4000], context.run_id, now) for day, reason in sorted(quarantined.items())]

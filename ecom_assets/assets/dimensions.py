@@ -21,7 +21,6 @@ from ecom_assets.assets.common import (
     daily_table_asset,
     staged,
     table_metadata,
-    upstream_quarantine,
 )
 from ecom_assets.assets.quality import (
     PUBLISHED_CHECK,
@@ -98,7 +97,7 @@ def _daily_summary(
     days = partition_days(context)
     session = spark.get_session()
     lines = lakehouse.read(session, ORDERS_CLEANED, columns=SUMMARY_INPUT_COLUMNS, filters=within("order_date", days))
-    reporter = CheckReporter(context, table, upstream_quarantine(session, lakehouse, table, days))
+    reporter = CheckReporter.for_daily_table(context, table, session, lakehouse, days)
     with staged(build(lines)) as rows:
         per_day = {row["order_date"]: row["count"] for row in rows.groupBy("order_date").count().collect()}
         reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(model, rows, None, [days.end]))
@@ -336,7 +335,7 @@ def orders_enriched(
         stored_promotions(session, lakehouse),
         business_rules.category_rules(),
     )
-    reporter = CheckReporter(context, ORDERS_ENRICHED, upstream_quarantine(session, lakehouse, ORDERS_ENRICHED, days))
+    reporter = CheckReporter.for_daily_table(context, ORDERS_ENRICHED, session, lakehouse, days)
     with staged(enriched) as stored:
         counts = {
             row["order_date"]: row

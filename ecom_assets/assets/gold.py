@@ -13,7 +13,6 @@ from ecom_assets.assets.common import (
     add_daily_metadata,
     daily_table_asset,
     table_metadata,
-    upstream_quarantine,
 )
 from ecom_assets.assets.quality import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
@@ -105,7 +104,7 @@ def sales_metrics(
     )
     customer_days = sale_customers(history).cache()
     first_sales = first_sale_dates(customer_days).cache()
-    reporter = CheckReporter(context, SALES_METRICS, upstream_quarantine(session, lakehouse, SALES_METRICS, days))
+    reporter = CheckReporter.for_daily_table(context, SALES_METRICS, session, lakehouse, days)
     try:
         deliveries = _deliveries(session, lakehouse, days)
         daily_rows, metrics = _collected(

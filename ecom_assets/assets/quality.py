@@ -7,7 +7,7 @@ backfill) still gives every partition its own verdict.
 - A daily table quarantines a day whose blocking check failed: the day's stored rows stay as
   they were, the check is reported failed with ERROR severity, and its `published` check says
   why; the step goes on with the run's other days, and every table downstream quarantines the
-  day too (see `assets.common.upstream_quarantine`).
+  day too (see `assets.common.QuarantineLog`).
 - A table checked as a whole (a snapshot or a dimension) is not written when a blocking check
   fails; the failed evaluation then fails the step, and Dagster skips its downstream assets.
 """
@@ -28,15 +28,16 @@ from dagster import (
     MetadataValue,
     Output,
 )
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from ecom_assets.assets.common import asset_key, record_quarantine
+from ecom_assets.assets.common import QuarantineLog, asset_key, read_quarantine_log, record_quarantine
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import daily_partitions
 from ecom_assets.quality.outcomes import CheckOutcome, OutcomesByDay
 from ecom_assets.tables import DATA_QUALITY_RESULTS, TableName
 from resources import Lakehouse
+from resources.lakehouse import MergeCounts
 
 
 @dataclass(frozen=True)
@@ -124,17 +125,35 @@ class CheckReporter:
     """Collects a step's check outcomes, logs failures, writes the results table, yields the evaluations."""
 
     def __init__(
-        self, context: AssetExecutionContext, table: TableName, upstream_quarantine: Mapping[date, str] | None = None
+        self, context: AssetExecutionContext, table: TableName, quarantine_log: QuarantineLog | None = None
     ) -> None:
-        """`upstream_quarantine`: the run's days an upstream table quarantined, with why; their outcomes are not
-        reported (the table does not publish those days), only their `published` verdict."""
+        """`quarantine_log`: `logs.quarantined_days` on the run's days (none: not read). The days an upstream table
+        quarantined are not reported (the table does not publish them), only their `published` verdict."""
         self._context = context
         self._table = table
-        self._upstream_quarantine = dict(upstream_quarantine or {})
+        self._quarantine_log = quarantine_log
+        self._upstream_quarantine = quarantine_log.upstream_of(table) if quarantine_log else {}
         self._outputs: list[Output] = []
         self._outcomes: list[tuple[Check, date, CheckOutcome]] = []
         self._rows: list[tuple] = []
         self._quarantined: dict[date, str] = {}
+
+    @classmethod
+    def for_daily_table(
+        cls,
+        context: AssetExecutionContext,
+        table: TableName,
+        session: SparkSession,
+        lakehouse: Lakehouse,
+        days: DateRange,
+    ) -> "CheckReporter":
+        """The reporter of a daily table's step, with `logs.quarantined_days` on the run's days read once."""
+        return cls(context, table, read_quarantine_log(session, lakehouse, days))
+
+    @property
+    def upstream_quarantine(self) -> dict[date, str]:
+        """The run's days an upstream table quarantined, with why."""
+        return dict(self._upstream_quarantine)
 
     def add(self, check: Check, outcomes: OutcomesByDay) -> None:
         """Record one check's outcomes (the assets are not subsettable: every check is always selected).
@@ -215,8 +234,28 @@ class CheckReporter:
         if not self.table_passes():
             return quarantined
         lakehouse.replace_date_range(self._table, rows, date_column, days, keep_days=quarantined, **write_options)
-        record_quarantine(self._context, lakehouse, rows.sparkSession, self._table, days, quarantined)
+        self._record_quarantine(lakehouse, rows.sparkSession, days, quarantined)
         return quarantined
+
+    def merge_passing_days(
+        self, lakehouse: Lakehouse, rows: DataFrame, key: str, date_column: str, days: DateRange
+    ) -> tuple[dict[date, str], MergeCounts]:
+        """Audit, then publish a daily table kept by key: MERGE the run's days but the quarantined ones, deleting
+        stored rows of those days missing from `rows` (see `Lakehouse.merge_on_key`), and record the quarantined
+        days; returns them with their reasons, and what the MERGE did."""
+        quarantined = self.quarantine(days.days())
+        merged = lakehouse.merge_on_key(
+            self._table, rows, key, delete_unmatched_in=(date_column, days), keep_days=quarantined
+        )
+        self._record_quarantine(lakehouse, rows.sparkSession, days, quarantined)
+        return quarantined, merged
+
+    def _record_quarantine(
+        self, lakehouse: Lakehouse, session: SparkSession, days: DateRange, quarantined: Mapping[date, str]
+    ) -> None:
+        """Record the quarantined days in `logs.quarantined_days`, skipping the write when it changes nothing."""
+        recorded = self._quarantine_log is None or self._quarantine_log.holds(self._table)
+        record_quarantine(self._context, lakehouse, session, self._table, days, quarantined, recorded)
 
     def overwrite_if_passing(self, lakehouse: Lakehouse, rows: DataFrame, built_from: int | None = None) -> None:
         """Audit, then publish a table checked as a whole: overwrite it unless a blocking check failed, in which

@@ -13,10 +13,8 @@ from pyspark.sql import functions as F
 from ecom_assets.assets.common import (
     add_daily_metadata,
     daily_table_asset,
-    record_quarantine,
     staged,
     table_metadata,
-    upstream_quarantine,
 )
 from ecom_assets.assets.quality import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
@@ -65,9 +63,8 @@ def orders_cleaned(
     """
     days = partition_days(context)
     session = spark.get_session()
-    upstream = upstream_quarantine(session, lakehouse, ORDERS_CLEANED, days)
     bronze = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
-    reporter = CheckReporter(context, ORDERS_CLEANED, upstream)
+    reporter = CheckReporter.for_daily_table(context, ORDERS_CLEANED, session, lakehouse, days)
     with staged(parse_order_lines(bronze)) as parsed:
         outcomes = (
             parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
@@ -83,7 +80,7 @@ def orders_cleaned(
         unique = silver_lines(parsed)
         schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days())
         integrity = silver_integrity_outcomes(unique, days.days())
-        errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes, upstream)
+        errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes, reporter.upstream_quarantine)
         reporter.add(SCHEMA_CHECK, schema)
         reporter.add(NULL_KEYS_CHECK, integrity["null_keys"])
         reporter.add(UNIQUE_CHECK, integrity["unique_line_id"])
@@ -103,12 +100,8 @@ def orders_cleaned(
                 days.days(), counts_by_day, "bronze_rows", ("silver_rows", "duplicates_removed", "rows_rejected")
             ),
         )
-        quarantined = reporter.quarantine(days.days())
-        merged = lakehouse.merge_on_key(
-            ORDERS_CLEANED, unique, "line_id", delete_unmatched_in=("landing_date", days), keep_days=quarantined
-        )
+        quarantined, merged = reporter.merge_passing_days(lakehouse, unique, "line_id", "landing_date", days)
         table = table_metadata(lakehouse, ORDERS_CLEANED, unique)
-    record_quarantine(context, lakehouse, session, ORDERS_CLEANED, days, quarantined)
     add_daily_metadata(
         context, days, {day: figures for day, figures in figures_by_day.items() if day not in quarantined}
     )
