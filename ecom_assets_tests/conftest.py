@@ -17,11 +17,13 @@ from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
-from ecom_assets_tests.servers import TEST_AWS_ENVIRONMENT, moto_server
+from ecom_assets_tests.servers import TEST_AWS_ENVIRONMENT, moto_server, postgres_server
 from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone, LocalSparkSession
 from resources.spark import SESSION_SETTINGS
 
 BIN = Path(sys.executable).parent
+POSTGRES_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "instance" / "postgres.yaml"
+"""The documented `dagster.yaml` of a team's instance on PostgreSQL."""
 """The virtualenv's console scripts (dagster, ecom-sample, ...), as the tests run them."""
 
 SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail" / "by-day"
@@ -126,6 +128,17 @@ def dagster_home(tmp_path: Path) -> Iterator[Path]:
     """A test's own empty DAGSTER_HOME (see `fresh_dagster_home`)."""
     with fresh_dagster_home(tmp_path) as home:
         yield home
+
+
+@pytest.fixture
+def postgres_dagster_home(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A DAGSTER_HOME with the documented PostgreSQL `dagster.yaml`, on a real PostgreSQL server this fixture
+    starts on 127.0.0.1 and stops; yields the home and the environment variables holding the credentials."""
+    with postgres_server() as credentials:
+        home = tmp_path / "postgres_dagster_home"
+        home.mkdir()
+        shutil.copy(POSTGRES_INSTANCE_CONFIG, home / "dagster.yaml")
+        yield home, credentials
 
 
 @pytest.fixture

@@ -5,19 +5,26 @@ import subprocess
 from datetime import date
 
 import pytest
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, EventRecordsFilter
 
+from ecom_assets.assets.common import asset_key
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import SALES_METRICS
 from ecom_assets_tests.conftest import BIN
 from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+from ecom_assets_tests.servers import postgres_connection
 from resources import Lakehouse
 
 pytestmark = pytest.mark.slow
 
 
-def test_dagster_cli_materializes_a_partition_range_as_one_run(spark, tmp_path, dagster_home):
+def test_dagster_cli_materializes_a_partition_range_as_one_run_on_the_postgresql_instance(
+    spark, tmp_path, postgres_dagster_home
+):
+    dagster_home, credentials = postgres_dagster_home
     env = {
         **os.environ,
+        **credentials,
         "ECOM_LANDING_ROOT": str(tmp_path / "data"),
         "ECOM_WAREHOUSE_ROOT": str(tmp_path / "data" / "warehouse"),
         "DAGSTER_HOME": str(dagster_home),
@@ -61,3 +68,45 @@ def test_dagster_cli_materializes_a_partition_range_as_one_run(spark, tmp_path, 
     gold = {row["order_date"]: row.asDict() for row in lakehouse.read(spark, SALES_METRICS).collect()}
     days = DateRange(date(2011, 1, 3), date(2011, 1, 5))
     assert gold == expected_sales_metrics(distinct_valid_lines(tmp_path / "data"), days.days())
+
+    instance_recorded_the_run_in_postgresql(dagster_home, credentials, days)
+
+
+def instance_recorded_the_run_in_postgresql(dagster_home, credentials: dict[str, str], days: DateRange) -> None:
+    """The run, each day's materialization and check verdicts are in the PostgreSQL instance, and its password in
+    none of the stored events or runs."""
+    os.environ.update(credentials)
+    try:
+        with DagsterInstance.from_config(str(dagster_home)) as instance:
+            assert type(instance.run_storage).__module__.startswith("dagster_postgres")
+            [run] = instance.get_runs()
+            assert run.status == DagsterRunStatus.SUCCESS
+            gold = instance.get_materialized_partitions(asset_key(SALES_METRICS))
+            assert gold == {str(day) for day in days}
+            checks = instance.get_event_records(
+                EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION), limit=10_000
+            )
+            judged = {
+                (
+                    record.event_log_entry.dagster_event.asset_check_evaluation_data.asset_key,
+                    record.event_log_entry.dagster_event.asset_check_evaluation_data.partition,
+                )
+                for record in checks
+            }
+            assert {(asset_key(SALES_METRICS), str(day)) for day in days} <= judged
+    finally:
+        for name in credentials:
+            os.environ.pop(name)
+    connection = postgres_connection(credentials)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM event_logs")
+            assert cursor.fetchone()[0] > 0
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM event_logs WHERE event LIKE %s) + (SELECT count(*) FROM runs WHERE"
+                " run_body LIKE %s)",
+                (f"%{credentials['DAGSTER_PG_PASSWORD']}%",) * 2,
+            )
+            assert cursor.fetchone()[0] == 0
+    finally:
+        connection.close()
