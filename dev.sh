@@ -78,7 +78,7 @@ case "$command" in
     ;;
   benchmark)
     ensure_env
-    exec "$VENV/bin/python" benchmarks/benchmark.py "$@"
+    exec "$VENV/bin/python" -m benchmarks.benchmark "$@"
     ;;
   *)
     sed -n '2,7p' "$0"

@@ -17,7 +17,7 @@ from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
-from ecom_assets_tests.servers import TEST_AWS_ENVIRONMENT, moto_server, postgres_server
+from ecom_assets_tests.servers import TEST_AWS_ENVIRONMENT, moto_server, postgres_program, postgres_server
 from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone, LocalSparkSession
 from resources.spark import SESSION_SETTINGS
 
@@ -133,7 +133,10 @@ def dagster_home(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def postgres_dagster_home(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     """A DAGSTER_HOME with the documented PostgreSQL `dagster.yaml`, on a real PostgreSQL server this fixture
-    starts on 127.0.0.1 and stops; yields the home and the environment variables holding the credentials."""
+    starts on 127.0.0.1 and stops; yields the home and the environment variables holding the credentials.
+    Skipped where PostgreSQL is not installed (`.ci/run` installs it)."""
+    if postgres_program("initdb") is None:
+        pytest.skip("PostgreSQL's server programs are not installed (Debian: apt-get install postgresql)")
     with postgres_server() as credentials:
         home = tmp_path / "postgres_dagster_home"
         home.mkdir()

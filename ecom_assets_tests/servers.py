@@ -61,9 +61,14 @@ def moto_server() -> Iterator[str]:
 POSTGRES_USER = "dagster"
 
 
-def postgres_program(name: str) -> str:
+def postgres_program(name: str) -> str | None:
     """The path of a PostgreSQL server program (`initdb`, `pg_ctl`): on the PATH, or where Debian installs it."""
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    return shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+
+
+def _required_program(name: str) -> str:
+    """`postgres_program(name)`, or an error saying how to install it."""
+    found = postgres_program(name)
     if found is None:
         raise RuntimeError(
             f"PostgreSQL's {name} was not found: install PostgreSQL (Debian: apt-get install postgresql)"
@@ -92,7 +97,7 @@ def postgres_server() -> Iterator[dict[str, str]]:
     subprocess.run(
         _as_server_user(
             [
-                postgres_program("initdb"),
+                _required_program("initdb"),
                 "--pgdata",
                 str(data),
                 "--username",
@@ -110,7 +115,7 @@ def postgres_server() -> Iterator[dict[str, str]]:
         capture_output=True,
     )
     settings = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
-    pg_ctl = postgres_program("pg_ctl")
+    pg_ctl = _required_program("pg_ctl")
     subprocess.run(
         _as_server_user(
             [pg_ctl, "--pgdata", str(data), "--log", str(root / "server.log"), "-o", settings, "-w", "start"]
