@@ -146,8 +146,8 @@ class EventLogCost:
     def summary(self) -> str:
         """The events by type, most frequent first."""
         counted = sorted(self.events_by_type.items(), key=lambda item: -item[1])
-        stored = ", ".join(f"{count:,} {kind}" for kind, count in counted if count >= 100)
-        return stored + f", {sum(count for _, count in counted if count < 100)} other"
+        parts = [f"{count:,} {kind}" for kind, count in counted if count >= 100]
+        return ", ".join([*parts, f"{sum(count for _, count in counted if count < 100)} other"])
 
 
 def event_log_cost(dagster_home: Path, samples: int = 300) -> EventLogCost:
