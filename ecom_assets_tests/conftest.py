@@ -22,9 +22,9 @@ from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZ
 from resources.spark import SESSION_SETTINGS
 
 BIN = Path(sys.executable).parent
+"""The virtualenv's console scripts (dagster, ecom-sample, ...), as the tests run them."""
 POSTGRES_INSTANCE_CONFIG = Path(__file__).resolve().parents[1] / "instance" / "postgres.yaml"
 """The documented `dagster.yaml` of a team's instance on PostgreSQL."""
-"""The virtualenv's console scripts (dagster, ecom-sample, ...), as the tests run them."""
 
 SHARED_DAYS = Path(__file__).resolve().parents[2] / "shared" / "data" / "online-retail" / "by-day"
 PIPELINE_ASSETS = [order_transactions, orders_cleaned, sales_metrics]
@@ -142,6 +142,17 @@ def postgres_dagster_home(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]
         home.mkdir()
         shutil.copy(POSTGRES_INSTANCE_CONFIG, home / "dagster.yaml")
         yield home, credentials
+
+
+@pytest.fixture
+def postgres_instance(postgres_dagster_home, monkeypatch) -> Iterator[tuple[DagsterInstance, dict[str, str]]]:
+    """The documented PostgreSQL instance, its credentials in the environment only (as a deployment sets them);
+    yields it and the credentials."""
+    home, credentials = postgres_dagster_home
+    for name, value in credentials.items():
+        monkeypatch.setenv(name, value)
+    with DagsterInstance.from_config(str(home)) as instance:
+        yield instance, credentials
 
 
 @pytest.fixture

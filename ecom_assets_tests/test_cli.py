@@ -19,15 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 def test_dagster_cli_materializes_a_partition_range_as_one_run_on_the_postgresql_instance(
-    spark, tmp_path, postgres_dagster_home
+    spark, tmp_path, postgres_instance
 ):
-    dagster_home, credentials = postgres_dagster_home
+    instance, credentials = postgres_instance
     env = {
         **os.environ,
-        **credentials,
         "ECOM_LANDING_ROOT": str(tmp_path / "data"),
         "ECOM_WAREHOUSE_ROOT": str(tmp_path / "data" / "warehouse"),
-        "DAGSTER_HOME": str(dagster_home),
+        "DAGSTER_HOME": instance.root_directory,
     }
     subprocess.run(
         [
@@ -69,34 +68,28 @@ def test_dagster_cli_materializes_a_partition_range_as_one_run_on_the_postgresql
     days = DateRange(date(2011, 1, 3), date(2011, 1, 5))
     assert gold == expected_sales_metrics(distinct_valid_lines(tmp_path / "data"), days.days())
 
-    instance_recorded_the_run_in_postgresql(dagster_home, credentials, days)
+    instance_recorded_the_run_in_postgresql(instance, credentials, days)
 
 
-def instance_recorded_the_run_in_postgresql(dagster_home, credentials: dict[str, str], days: DateRange) -> None:
+def instance_recorded_the_run_in_postgresql(
+    instance: DagsterInstance, credentials: dict[str, str], days: DateRange
+) -> None:
     """The run, each day's materialization and check verdicts are in the PostgreSQL instance, and its password in
     none of the stored events or runs."""
-    os.environ.update(credentials)
-    try:
-        with DagsterInstance.from_config(str(dagster_home)) as instance:
-            assert type(instance.run_storage).__module__.startswith("dagster_postgres")
-            [run] = instance.get_runs()
-            assert run.status == DagsterRunStatus.SUCCESS
-            gold = instance.get_materialized_partitions(asset_key(SALES_METRICS))
-            assert gold == {str(day) for day in days}
-            checks = instance.get_event_records(
-                EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION), limit=10_000
-            )
-            judged = {
-                (
-                    record.event_log_entry.dagster_event.asset_check_evaluation_data.asset_key,
-                    record.event_log_entry.dagster_event.asset_check_evaluation_data.partition,
-                )
-                for record in checks
-            }
-            assert {(asset_key(SALES_METRICS), str(day)) for day in days} <= judged
-    finally:
-        for name in credentials:
-            os.environ.pop(name)
+    assert type(instance.run_storage).__module__.startswith("dagster_postgres")
+    [run] = instance.get_runs()
+    assert run.status == DagsterRunStatus.SUCCESS
+    gold = instance.get_materialized_partitions(asset_key(SALES_METRICS))
+    assert gold == {str(day) for day in days}
+    checks = instance.get_event_records(EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION), limit=10_000)
+    judged = {
+        (
+            record.event_log_entry.dagster_event.asset_check_evaluation_data.asset_key,
+            record.event_log_entry.dagster_event.asset_check_evaluation_data.partition,
+        )
+        for record in checks
+    }
+    assert {(asset_key(SALES_METRICS), str(day)) for day in days} <= judged
     connection = postgres_connection(credentials)
     try:
         with connection.cursor() as cursor:

@@ -24,16 +24,6 @@ def sessions_opened(credentials: dict[str, str]) -> int:
         connection.close()
 
 
-@pytest.fixture
-def postgres_instance(postgres_dagster_home, monkeypatch):
-    """The documented PostgreSQL instance, its credentials in the environment only; yields it and them."""
-    home, credentials = postgres_dagster_home
-    for name, value in credentials.items():
-        monkeypatch.setenv(name, value)
-    with DagsterInstance.from_config(str(home)) as instance:
-        yield instance, credentials
-
-
 def test_the_postgresql_instance_stores_a_runs_events_over_one_kept_connection(postgres_instance):
     instance, credentials = postgres_instance
     run = create_run_for_test(instance, job_name="probe")
