@@ -182,15 +182,20 @@ def record_quarantine(
     scope = {"asset": table.full_name}
     for day, reason in sorted(quarantined.items()):
         context.log.error(f"{table.full_name} quarantined {day}, its stored rows stay as they were: {reason}")
-    if not quarantined:
-        if recorded:
-            lakehouse.delete_date_range(QUARANTINED_DAYS, "partition_date", days, scope)
-        return
-    now = datetime.now(UTC)
-    rows = [(table.full_name, day, reason[:4000], context.run_id, now) for day, reason in sorted(quarantined.items())]
-    lakehouse.replace_date_range(
-        QUARANTINED_DAYS, session.createDataFrame(rows, QUARANTINED_DAYS_SCHEMA), "partition_date", days, scope=scope
-    )
+    if quarantined:
+        now = datetime.now(UTC)
+        rows = [
+            (table.full_name, day, reason[:4000], context.run_id, now) for day, reason in sorted(quarantined.items())
+        ]
+        lakehouse.replace_date_range(
+            QUARANTINED_DAYS,
+            session.createDataFrame(rows, QUARANTINED_DAYS_SCHEMA),
+            "partition_date",
+            days,
+            scope=scope,
+        )
+    elif recorded:
+        lakehouse.delete_date_range(QUARANTINED_DAYS, "partition_date", days, scope)
 
 
 @contextmanager

@@ -131,8 +131,8 @@ class CheckReporter:
         quarantined are not reported (the table does not publish them), only their `published` verdict."""
         self._context = context
         self._table = table
-        self._quarantine_log = quarantine_log
         self._upstream_quarantine = quarantine_log.upstream_of(table) if quarantine_log else {}
+        self._may_hold_quarantined_days = quarantine_log is None or quarantine_log.holds(table)
         self._outputs: list[Output] = []
         self._outcomes: list[tuple[Check, date, CheckOutcome]] = []
         self._rows: list[tuple] = []
@@ -254,8 +254,9 @@ class CheckReporter:
         self, lakehouse: Lakehouse, session: SparkSession, days: DateRange, quarantined: Mapping[date, str]
     ) -> None:
         """Record the quarantined days in `logs.quarantined_days`, skipping the write when it changes nothing."""
-        recorded = self._quarantine_log is None or self._quarantine_log.holds(self._table)
-        record_quarantine(self._context, lakehouse, session, self._table, days, quarantined, recorded)
+        record_quarantine(
+            self._context, lakehouse, session, self._table, days, quarantined, self._may_hold_quarantined_days
+        )
 
     def overwrite_if_passing(self, lakehouse: Lakehouse, rows: DataFrame, built_from: int | None = None) -> None:
         """Audit, then publish a table checked as a whole: overwrite it unless a blocking check failed, in which
