@@ -139,11 +139,20 @@ _LEADING_FIGURES = ("value", "low", "high")
 
 
 def _figures(values: dict) -> str:
-    """Figures as `name value` pairs, the observed value and the expected range first; the rule text left out."""
+    """Figures as `name value` pairs, the observed value and the expected range first; the rule text left out.
+
+    A check judging several metrics keys each metric's facets by its name: `metric (figures)`.
+    """
     names = [n for n in _LEADING_FIGURES if n in values] + [
         n for n in values if n not in _LEADING_FIGURES and n != "rule"
     ]
-    return ", ".join(f"{n} {values[n]:,.4g}" if isinstance(values[n], float) else f"{n} {values[n]}" for n in names)
+    return ", ".join(_figure(n, values[n]) for n in names)
+
+
+def _figure(name: str, value: object) -> str:
+    if isinstance(value, dict):
+        return f"{name} ({_figures({k: v for k, v in value.items() if k != 'metric'})})"
+    return f"{name} {value:,.4g}" if isinstance(value, float) else f"{name} {value}"
 
 
 def check_failure_email(run_id: str, failures: list[CheckFailure], ui_base_url: str) -> tuple[str, str, str]:

@@ -24,13 +24,14 @@ from ecom_assets.transforms.errors import ETL_ERROR_COLUMNS
 from resources.settings import Settings
 from resources.table_reader import TableReader
 
-PLOTTED_CHECKS = {
-    "gross_revenue_anomaly": "Gross revenue (GBP)",
-    "order_count_anomaly": "Orders",
-    "avg_order_value_anomaly": "Average order value (GBP)",
-    "returns_share_anomaly": "Returns as a share of gross revenue",
-    "rejected_share_anomaly": "Share of bronze rows rejected by silver",
+PLOTTED_METRICS = {
+    ("figures_anomaly", "gross_revenue"): "Gross revenue (GBP)",
+    ("figures_anomaly", "order_count"): "Orders",
+    ("figures_anomaly", "avg_order_value"): "Average order value (GBP)",
+    ("figures_anomaly", "returns_share"): "Returns as a share of gross revenue",
+    ("rejected_share_anomaly", None): "Share of bronze rows rejected by silver",
 }
+"""Each plotted series: its anomaly check and, for a check judging several metrics, the metric."""
 SAMPLE_ERRORS = 20
 _WIDTH, _HEIGHT, _PAD = 760, 180, 36
 
@@ -43,22 +44,27 @@ def latest_results(results: pd.DataFrame) -> pd.DataFrame:
     return ordered.groupby(["asset", "check_name", "partition_date"], as_index=False).tail(1)
 
 
-def metric_series(latest: pd.DataFrame, check_name: str) -> list[dict]:
-    """Per judged day of an anomaly check: value, expected band and verdict, in date order."""
+def metric_series(latest: pd.DataFrame, check_name: str, metric: str | None = None) -> list[dict]:
+    """Per day with a value of an anomaly check's metric: value, expected band and verdict, in date order.
+
+    `metric` names one metric of a check that judges several (its facets are keyed by metric);
+    None reads a single-metric check.
+    """
     points = []
     for row in latest[latest["check_name"] == check_name].sort_values("partition_date").itertuples():
         details = json.loads(row.observed)
-        value = details["observed"].get("value")
-        if value is None:
+        observed, expected = details["observed"], details.get("expected") or {}
+        if metric is not None:
+            observed, expected = observed.get(metric, {}), expected.get(metric, {})
+        if observed.get("value") is None:
             continue
-        expected = details.get("expected") or {}
         points.append(
             {
                 "day": row.partition_date,
-                "value": value,
+                "value": observed["value"],
                 "low": expected.get("low"),
                 "high": expected.get("high"),
-                "passed": bool(row.passed),
+                "passed": observed.get("passed", bool(row.passed)),
             }
         )
     return points
@@ -136,7 +142,9 @@ def render_report(results: pd.DataFrame, errors: pd.DataFrame, days: DateRange) 
         (r.partition_date, r.source_file_name, r.error_type, r.error_message, r.record)
         for r in errors.sort_values(["partition_date", "source_file_name"]).head(SAMPLE_ERRORS).itertuples()
     ]
-    charts = "".join(svg_chart(metric_series(latest, check), title) for check, title in PLOTTED_CHECKS.items())
+    charts = "".join(
+        svg_chart(metric_series(latest, check, metric), title) for (check, metric), title in PLOTTED_METRICS.items()
+    )
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     failed_errors = int((failed["severity"] == "ERROR").sum()) if not failed.empty else 0
     return f"""<!doctype html>

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import Row
 
-from ecom_assets.quality.anomaly import AnomalyRule
+from ecom_assets.quality.anomaly import AnomalyRule, combined_outcome
 from ecom_assets.quality.checks import (
     conservation_outcomes,
     header_outcomes,
@@ -299,3 +299,28 @@ def test_only_the_trailing_window_counts():
     values.update(history([100.0] * 12))
     values[DAY] = 100.0
     assert AnomalyRule(window_days=28).judge("gross_revenue", DAY, values).passed
+
+
+def test_one_combined_anomaly_verdict_fails_when_any_metric_is_flagged_and_keeps_each_metrics_facets():
+    rule = AnomalyRule()
+    revenue = history([100, 104, 96, 101, 99, 103, 97, 100, 102, 98, 100, 95])
+    orders = dict(revenue)
+    revenue[DAY], orders[DAY] = 400, 101
+    judgments = {
+        "gross_revenue": rule.judge("gross_revenue", DAY, revenue),
+        "order_count": rule.judge("order_count", DAY, orders),
+        "returns_share": rule.judge("returns_share", DAY, {DAY: 0.1}),
+    }
+
+    combined = combined_outcome(judgments)
+
+    assert not combined.passed
+    assert combined.summary.startswith(judgments["gross_revenue"].summary)
+    assert "1 of 3 metric(s) within their expected range" in combined.summary
+    assert "not judged: returns_share" in combined.summary
+    assert combined.observed["metrics_flagged"] == 1
+    assert combined.observed["gross_revenue"]["value"] == 400 and not combined.observed["gross_revenue"]["passed"]
+    assert combined.observed["order_count"]["passed"]
+    assert combined.expected["gross_revenue"] == judgments["gross_revenue"].expected
+    assert "returns_share" not in combined.expected, "an unjudged metric has no band"
+    assert combined_outcome({"order_count": judgments["order_count"]}).passed

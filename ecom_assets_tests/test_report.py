@@ -40,6 +40,9 @@ def test_the_report_plots_checked_metrics_and_lists_failures_and_rejected_rows(
     page = out.read_text()
     assert page.count("<svg") == 5, "one plot per checked metric"
     assert "Gross revenue (GBP)" in page and "Share of bronze rows rejected by silver" in page
+    revenue_chart = page.split("<h3>Gross revenue (GBP)")[1].split("<h3>")[0]
+    trading_days = [day for day in days if day.weekday() != 5]  # the generated shop closes on Saturdays
+    assert revenue_chart.count("<circle") == len(trading_days), "a point per day with orders, from its metric facets"
     failures = page.split("<h2>Failed checks</h2>")[1].split("<h2>")[0]
     assert "rejected_share_anomaly" in failures and "2011-01-18" in failures
     assert "unparseable_invoice_date" in page and "2011-01-18T" in page, "rejected rows with their records"

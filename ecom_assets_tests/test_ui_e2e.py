@@ -100,7 +100,7 @@ def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
         page.get_by_text("Materialized (4)").wait_for()  # 2011-01-04 alone, then 05..07 by the backfill
         page.screenshot(path=str(ARTIFACTS / "sales_metrics_partitions.png"), full_page=True)
         page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=checks")
-        for check in ("schema", "non_negative", "reconciles_with_silver", "gross_revenue_anomaly"):
+        for check in ("schema", "non_negative", "reconciles_with_silver", "figures_anomaly"):
             page.get_by_text(check, exact=True).first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "sales_metrics_checks.png"), full_page=True)
         page.goto(f"{base_url}/assets/ecommerce_catalog/raw/order_transactions?view=checks")

@@ -17,6 +17,7 @@ from ecom_assets.assets.common import (
 from ecom_assets.assets.quality import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
+from ecom_assets.quality.anomaly import combined_outcome
 from ecom_assets.quality.checks import (
     non_negative_outcomes,
     reconciliation_outcomes,
@@ -50,11 +51,14 @@ ANOMALY_METRICS = {
     "avg_order_value": "average order value",
     "returns_share": "returns as a share of gross revenue",
 }
-ANOMALY_CHECKS = {
-    metric: Check(f"{metric}_anomaly", f"The day's {words} against its trailing window (median and MAD).", WARN)
-    for metric, words in ANOMALY_METRICS.items()
-}
-GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, *ANOMALY_CHECKS.values())
+FIGURES_ANOMALY_CHECK = Check(
+    "figures_anomaly",
+    "The day's "
+    + ", ".join(ANOMALY_METRICS.values())
+    + ", each against its trailing window (median and MAD); one verdict, each metric's facets in its metadata.",
+    WARN,
+)
+GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, FIGURES_ANOMALY_CHECK)
 
 
 @daily_table_asset(
@@ -160,9 +164,17 @@ def _check_gold(
         if lakehouse.exists(SALES_METRICS)
         else []
     )
-    for metric, values in _anomaly_metric_values([*earlier, *daily_rows]).items():
-        rule = quality.anomaly_rule(metric)
-        reporter.add(ANOMALY_CHECKS[metric], {day: rule.judge(metric, day, values) for day in days})
+    values_by_metric = _anomaly_metric_values([*earlier, *daily_rows])
+    rules = {metric: quality.anomaly_rule(metric) for metric in values_by_metric}
+    reporter.add(
+        FIGURES_ANOMALY_CHECK,
+        {
+            day: combined_outcome(
+                {metric: rules[metric].judge(metric, day, values) for metric, values in values_by_metric.items()}
+            )
+            for day in days
+        },
+    )
 
 
 def _anomaly_metric_values(rows: list[Row]) -> dict[str, dict[date, float]]:

@@ -62,3 +62,25 @@ class AnomalyRule:
 
 def _window(day: date, window_days: int) -> list[date]:
     return [day - timedelta(days=offset) for offset in range(window_days, 0, -1)]
+
+
+def combined_outcome(judgments: Mapping[str, CheckOutcome]) -> CheckOutcome:
+    """One verdict over several metrics' judgments of the same day: it fails when any metric is flagged.
+
+    Each metric keeps its facets: `observed[metric]` holds its value, history and verdict,
+    `expected[metric]` its band (for a judged metric); `observed["metrics_flagged"]` counts the
+    flagged ones. The summary names the flagged metrics first, then says how many were in range.
+    """
+    flagged = [metric for metric, judgment in judgments.items() if not judgment.passed]
+    judged = [metric for metric, judgment in judgments.items() if judgment.expected]
+    in_range = [metric for metric in judged if metric not in flagged]
+    parts = [judgments[metric].summary for metric in flagged]
+    parts.append(f"{len(in_range)} of {len(judgments)} metric(s) within their expected range")
+    if unjudged := [metric for metric in judgments if metric not in judged]:
+        parts.append(f"not judged: {', '.join(unjudged)} ({judgments[unjudged[0]].summary})")
+    observed: dict = {
+        metric: {**judgment.observed, "passed": judgment.passed} for metric, judgment in judgments.items()
+    }
+    observed["metrics_flagged"] = len(flagged)
+    expected = {metric: dict(judgments[metric].expected) for metric in judged}
+    return CheckOutcome(not flagged, "; ".join(parts), observed, expected)
