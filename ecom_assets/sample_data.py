@@ -17,6 +17,9 @@ from ecom_assets.dates import DateRange
 from resources.landing import day_folder
 
 HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
+_INVOICES_PER_DAY = 100
+"""Invoice numbers reserved per day and unit of scale: at most 90 regular invoices, then the oddities'."""
+_CUSTOMERS = 1_500
 DAY_FILE_PATTERN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.csv$")
 
 _ITEMS = (
@@ -163,7 +166,7 @@ def _catalogue(rng: random.Random, size: int = 400) -> list[Product]:
     return products
 
 
-def _customers(rng: random.Random, size: int = 1_500) -> list[Customer]:
+def _customers(rng: random.Random, size: int) -> list[Customer]:
     countries, weights = zip(*_COUNTRIES, strict=True)
     return [Customer(f"{12346 + number * 4}.0", rng.choices(countries, weights)[0]) for number in range(size)]
 
@@ -172,15 +175,21 @@ def _day_rng(seed: int, day: date) -> random.Random:
     return random.Random(f"{seed}:{day.isoformat()}")
 
 
-def generate_day(day: date, seed: int, products: list[Product], customers: list[Customer]) -> list[list[str]]:
-    """The CSV rows (without header) of one trading day; the same day and seed give the same rows."""
+def generate_day(
+    day: date, seed: int, products: list[Product], customers: list[Customer], scale: int = 1
+) -> list[list[str]]:
+    """The CSV rows (without header) of one trading day; the same day, seed and scale give the same rows.
+
+    `scale` multiplies the day's invoices (and so its rows); invoice numbers stay unique across days.
+    """
     rng = _day_rng(seed, day)
     day_index = (day - date(2010, 12, 1)).days
-    invoice_count = rng.randint(15, 45) if day.weekday() != 4 else rng.randint(8, 20)
+    invoice_count = scale * (rng.randint(15, 45) if day.weekday() != 4 else rng.randint(8, 20))
+    first_invoice = 536365 + day_index * _INVOICES_PER_DAY * scale
     rows: list[list[str]] = []
     sold: list[list[str]] = []
     for number in range(invoice_count):
-        invoice_no = str(536365 + day_index * 100 + number)
+        invoice_no = str(first_invoice + number)
         moment = datetime(day.year, day.month, day.day, 8) + timedelta(minutes=rng.randint(0, 11 * 60))
         timestamp = moment.strftime("%Y-%m-%d %H:%M:%S")
         guest = rng.random() < 0.25
@@ -209,7 +218,7 @@ def generate_day(day: date, seed: int, products: list[Product], customers: list[
             code, description, price = rng.choice(_FEES)
             rows.append([invoice_no, code, description, "1", timestamp, f"{price:g}", customer_id, country])
     rows.extend(_cancellations(rng, sold))
-    rows.extend(_oddities(rng, day, day_index, products, customers))
+    rows.extend(_oddities(rng, day, first_invoice + _INVOICES_PER_DAY * scale, products, customers))
     return rows
 
 
@@ -222,15 +231,19 @@ def _cancellations(rng: random.Random, sold: list[list[str]]) -> list[list[str]]
 
 
 def _oddities(
-    rng: random.Random, day: date, day_index: int, products: list[Product], customers: list[Customer]
+    rng: random.Random, day: date, next_day_invoice: int, products: list[Product], customers: list[Customer]
 ) -> list[list[str]]:
-    """Rare lines: huge orders cancelled the same day, stock write-offs, bad-debt adjustments."""
+    """Rare lines: huge orders cancelled the same day, stock write-offs, bad-debt adjustments.
+
+    They take the last invoice numbers before `next_day_invoice`, the next day's first.
+    """
+    day_index = (day - date(2010, 12, 1)).days
     rows = []
     timestamp = f"{day:%Y-%m-%d} 17:{rng.randint(0, 59):02d}:00"
     if rng.random() < 0.02:
         product, customer = rng.choice(products).on(day), rng.choice(customers).on(day)
         quantity = rng.randint(10_000, 80_000)
-        invoice_no = str(536365 + day_index * 100 + 99)
+        invoice_no = str(next_day_invoice - 1)
         rows.append(
             [
                 invoice_no,
@@ -259,7 +272,7 @@ def _oddities(
         product = rng.choice(products)
         rows.append(
             [
-                str(536365 + day_index * 100 + 98),
+                str(next_day_invoice - 2),
                 product.stock_code,
                 "damaged",
                 str(-rng.randint(1, 50)),
@@ -301,12 +314,17 @@ def _write_day_file(landing_root: Path, day: date, rows: list[list[str]]) -> Pat
     return path
 
 
-def generate(landing_root: Path, days: DateRange, seed: int = 42) -> list[Path]:
-    """Write one landing file per trading day of `days`; returns the files written."""
+def generate(landing_root: Path, days: DateRange, seed: int = 42, scale: int = 1) -> list[Path]:
+    """Write one landing file per trading day of `days`; returns the files written.
+
+    `scale` multiplies each day's invoices and the customer base (a larger shop, same catalogue).
+    """
     catalogue_rng = random.Random(seed)
-    products, customers = _with_revisions(seed, _catalogue(catalogue_rng), _customers(catalogue_rng))
+    products, customers = _with_revisions(
+        seed, _catalogue(catalogue_rng), _customers(catalogue_rng, size=_CUSTOMERS * scale)
+    )
     return [
-        _write_day_file(landing_root, day, generate_day(day, seed, products, customers))
+        _write_day_file(landing_root, day, generate_day(day, seed, products, customers, scale))
         for day in days
         if _trading_day(day, seed)
     ]
@@ -334,6 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--start", type=date.fromisoformat, required=True)
     gen.add_argument("--end", type=date.fromisoformat, required=True)
     gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--scale", type=int, default=1, help="multiply each day's invoices and the customers by this")
     imp = commands.add_parser("import-days", help="copy a folder of YYYY-MM-DD.csv files into the landing layout")
     imp.add_argument("source", type=Path)
     for sub in (gen, imp):
@@ -345,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     args = parser.parse_args(argv)
     if args.command == "generate":
-        files = generate(args.landing_root, DateRange(args.start, args.end), args.seed)
+        files = generate(args.landing_root, DateRange(args.start, args.end), args.seed, args.scale)
     else:
         files = import_days(args.source, args.landing_root)
     print(f"wrote {len(files)} landing file(s) under {args.landing_root / 'raw/ecommerce_sales'}")

@@ -61,3 +61,21 @@ def test_import_days_copies_daily_files_into_the_landing_layout(tmp_path):
     main(["import-days", str(source), "--landing-root", str(tmp_path / "landing")])
     assert (tmp_path / "landing/raw/ecommerce_sales/2011/01/04/2011-01-04.csv").exists()
     assert import_days(source, tmp_path / "again") == [tmp_path / "again/raw/ecommerce_sales/2011/01/04/2011-01-04.csv"]
+
+
+def test_a_scaled_shop_has_that_many_times_the_invoices_each_numbered_once_across_days(tmp_path):
+    week = DateRange(date(2011, 3, 7), date(2011, 3, 13))
+    plain = rows_of(generate(tmp_path / "plain", week))
+    scaled = rows_of(generate(tmp_path / "scaled", week, scale=10))
+
+    def invoices_by_day(rows):
+        by_day = {}
+        for row in rows:
+            if not row[0].startswith("A"):  # bad-debt adjustments have their own numbers
+                by_day.setdefault(row[0].removeprefix("C"), set()).add(row[4][:10])
+        return by_day
+
+    assert 8 < len(scaled) / len(plain) < 12
+    assert all(len(days) == 1 for days in invoices_by_day(scaled).values()), "no invoice number spans two days"
+    assert 8 < len(invoices_by_day(scaled)) / len(invoices_by_day(plain)) < 12
+    assert len({row[6] for row in scaled if row[6]}) > 2 * len({row[6] for row in plain if row[6]}), "more customers"
