@@ -112,7 +112,17 @@ def main(argv: list[str] | None = None) -> None:
         return None
     if write_archive(target):
         print(f"Spark class archive written: {target} ({target.stat().st_size / 2**20:.0f} MB)")
+        if args.out is None:
+            _remove_stale_archives(target)
     return None
+
+
+def _remove_stale_archives(current: Path) -> None:
+    """Delete the default folder's archives of other Spark, Java or jar versions: no JVM here can map them."""
+    for stale in current.parent.glob("spark-*-java-*.jsa"):
+        if stale != current:
+            stale.unlink(missing_ok=True)
+            print(f"removed the stale Spark class archive {stale.name}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ecom_assets.spark_classes import _remove_stale_archives
 from resources.spark import default_class_archive
 
 pytestmark = pytest.mark.slow
@@ -87,3 +88,15 @@ def test_a_session_starts_without_an_archive_its_jvm_cannot_use(written_archive,
     assert session["count"] == 7
     assert not any("SharedArchiveFile" in argument for argument in session["jvm_arguments"])
     assert f"did not start with the class archive {truncated}" in log
+
+
+def test_a_new_default_archive_removes_the_archives_of_other_versions_beside_it(tmp_path):
+    current = tmp_path / "spark-4.2.0-cb6afcd7-java-17.0.15-c976bb03.jsa"
+    stale = tmp_path / "spark-4.2.0-cb6afcd7-java-17.0.14-0a1b2c3d.jsa"
+    unrelated = tmp_path / "pyspark-4.0.0"
+    for path in (current, stale, unrelated):
+        path.write_bytes(b"")
+
+    _remove_stale_archives(current)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([current.name, unrelated.name])
