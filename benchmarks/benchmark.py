@@ -7,11 +7,16 @@ Prints, for the shared Online Retail days (245 files, 2010-12-01 .. 2011-09-30):
      Dagster instance a team runs in production, PostgreSQL (`instance/postgres.yaml`, on a
      server the benchmark starts on 127.0.0.1 and stops), judged against 1.5x the plain script;
      and, reported beside, with the embedded default, SQLite on disk;
-  3. one day (the last one) materialized on top of that history, Spark start included;
+  3. one day (the last one) materialized on top of that history, Spark start included, and the
+     same day without the local Spark class-data archive, to show whether that archive (a
+     local-only start-up tuning, never used on a cluster) earns its keep;
   4. the whole asset graph (dimensions and business metrics too): day 10 on 9 days of history
      against day 245 on 244 days, with each asset's step time, to show what a new day costs
      as history grows; and the whole-graph backfill of the days between.
-Measurements 1-3 select bronze, silver and gold only, the work the plain script does. Each
+  5. scale (`--parts scale`): a generated shop with ten times the shared data's rows over the same
+     days, the plain script against the one-run backfill on PostgreSQL, judged against 1.2x:
+     bookkeeping per partition must not grow with the data.
+Measurements 1-3 and 5 select bronze, silver and gold only, the work the plain script does. Each
 Dagster run is broken down: its steps, the events it stored times what storing one costs on
 that instance (timed on it afterwards), and the rest (process start, planning, between steps).
 Each is a fresh process, timed from launch to exit (median of --repeat runs), with the peak
@@ -36,9 +41,11 @@ from pathlib import Path
 
 from dagster import AssetCheckEvaluation, AssetKey, AssetMaterialization, DagsterEventType, DagsterInstance
 
-from ecom_assets.sample_data import import_days
+from ecom_assets.dates import DateRange
+from ecom_assets.sample_data import generate, import_days
 from ecom_assets_tests.servers import postgres_server
 from resources.landing import landing_day
+from resources.spark import CLASS_ARCHIVE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -54,6 +61,10 @@ BACKFILL_TARGET = 1.5
 ONE_DAY_TARGET_SECONDS = 15
 WHOLE_GRAPH_DAY_TARGET_SECONDS = 30
 GROWTH_TARGET = 1.1
+SCALE_FACTOR = 10
+SCALE_TARGET = 1.2
+ARCHIVE_KEEP_SECONDS = 1.0
+"""The class archive stays the local default only if it saves at least this much on a one-day run."""
 STEP_FINISHED = re.compile(r'Finished execution of step "ecommerce_catalog__(\w+?)__(\w+)" in ([0-9hms.]+)\.')
 DURATION_PART = re.compile(r"([0-9.]+)(h|ms|m|s)")
 UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
@@ -193,7 +204,8 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         default="core,graph",
-        help="core: measurements 1-3 (bronze, silver, gold against the plain script); graph: measurement 4",
+        help="core: measurements 1-3 (bronze, silver, gold against the plain script); graph: measurement 4;"
+        " scale: measurement 5 (not in the default: it generates and runs ten times the data)",
     )
     args = parser.parse_args()
     if not args.source.is_dir():
@@ -203,7 +215,7 @@ def main() -> None:
         work = Path(scratch)
         first, last = date.fromisoformat(args.start), date.fromisoformat(args.end)
         files = [path for path in import_days(args.source, work / "landing") if first <= landing_day(str(path)) <= last]
-        rows = sum(1 for path in files for _ in path.open()) - len(files)
+        rows = _data_rows(files)
         os.environ.update(credentials)  # the benchmark's own reads of the PostgreSQL instance
         env = {**os.environ, "ECOM_LANDING_ROOT": str(work / "landing"), "ECOM_WAREHOUSE_ROOT": str(work / "warehouse")}
         postgres_env = {**env, "DAGSTER_HOME": str(_dagster_home(work / "postgres_home", POSTGRES_INSTANCE_CONFIG))}
@@ -221,38 +233,45 @@ def main() -> None:
             measured = measure(label, command, instance_env, work, args.repeat, before_each)
             return DagsterRun(measured, event_log_cost(Path(instance_env["DAGSTER_HOME"])))
 
-        plain = backfill = sqlite_backfill = one_day = graph = None
+        plain = backfill = sqlite_backfill = one_day = one_day_without_archive = graph = scale = None
         if "core" in args.parts:
-            plain = measure(
-                "plain PySpark script, full range",
-                [
-                    sys.executable,
-                    ROOT / "benchmarks" / "plain_pyspark.py",
-                    "--landing-root",
-                    work / "landing",
-                    "--warehouse-root",
-                    work / "plain_warehouse",
-                    "--start",
-                    args.start,
-                    "--end",
-                    args.end,
-                ],
-                env,
-                work,
-                args.repeat,
-            )
             backfill_range = [*materialize, "--partition-range", f"{args.start}...{args.end}"]
+
+        def plain_script(label: str, landing: Path) -> Measurement:
+            command = [sys.executable, ROOT / "benchmarks" / "plain_pyspark.py", "--landing-root", landing]
+            command += ["--warehouse-root", work / "plain_warehouse", "--start", args.start, "--end", args.end]
+            return measure(label, command, {**env, "ECOM_LANDING_ROOT": str(landing)}, work, args.repeat)
+
+        if "core" in args.parts:
+            plain = plain_script("plain PySpark script, full range", work / "landing")
             sqlite_backfill = dagster_run(
                 "backfill, one run, SQLite instance", backfill_range, sqlite_env, fresh_warehouse
             )
             backfill = dagster_run(
                 "backfill, one run, PostgreSQL instance", backfill_range, postgres_env, fresh_warehouse
             )
-            one_day = dagster_run(
-                f"one day ({args.end}) on full history", [*materialize, "--partition", args.end], postgres_env
+            one_day_command = [*materialize, "--partition", args.end]
+            one_day = dagster_run(f"one day ({args.end}) on full history", one_day_command, postgres_env)
+            one_day_without_archive = measure(
+                "one day, no Spark class archive",
+                one_day_command,
+                {**postgres_env, CLASS_ARCHIVE_ENV: ""},
+                work,
+                args.repeat,
             )
         if "graph" in args.parts:
             graph = _whole_graph_measurements(materialize_all, postgres_env, work, args, fresh_warehouse)
+        if "scale" in args.parts:
+            scaled_landing = work / "scaled_landing"
+            scaled_rows = _generate_scaled(scaled_landing, DateRange(first, last), SCALE_FACTOR * rows)
+            scaled_plain = plain_script(f"plain PySpark script, {SCALE_FACTOR}x data", scaled_landing)
+            scaled_backfill = dagster_run(
+                f"backfill, one run, PostgreSQL, {SCALE_FACTOR}x data",
+                backfill_range,
+                {**postgres_env, "ECOM_LANDING_ROOT": str(scaled_landing)},
+                fresh_warehouse,
+            )
+            scale = (scaled_rows, scaled_plain, scaled_backfill)
 
     print(
         f"\nData: {len(files)} daily files, {rows:,} rows, {args.start} .. {args.end}; "
@@ -260,8 +279,38 @@ def main() -> None:
     )
     if plain:
         _print_core(plain, backfill, sqlite_backfill, one_day, rows)
+        _print_class_archive(one_day.measurement, one_day_without_archive)
     if graph:
         _print_whole_graph(*graph)
+    if scale:
+        _print_scale(*scale)
+
+
+def _data_rows(files: list[Path]) -> int:
+    """Data lines in CSV files (each has one header line)."""
+    return sum(1 for path in files for _ in path.open()) - len(files)
+
+
+def _generate_scaled(landing: Path, days: DateRange, target_rows: int) -> int:
+    """Generate a shop over `days` with at least `target_rows` rows (scaled from a scale-1 probe); returns its rows."""
+    probe_rows = _data_rows(generate(landing.with_name("scale_probe"), days))
+    shutil.rmtree(landing.with_name("scale_probe"))
+    scale = -(-target_rows // probe_rows)
+    rows = _data_rows(generate(landing, days, scale=scale))
+    print(f"generated {rows:,} rows at scale {scale} ({rows / target_rows * SCALE_FACTOR:.1f}x the data)", flush=True)
+    return rows
+
+
+def _print_scale(rows: int, plain: Measurement, backfill: DagsterRun) -> None:
+    """Measurement 5: the backfill against the plain script on ten times the data."""
+    ratio = backfill.measurement.seconds / plain.seconds
+    print(f"\n{f'{SCALE_FACTOR}x data ({rows:,} generated rows)':<48}{'seconds':>9}{'peak RSS MB':>13}{'rows/s':>10}")
+    for m in (plain, backfill.measurement):
+        print(f"{m.label:<48}{m.seconds:>9.1f}{m.peak_rss_mb:>13.0f}{rows / m.seconds:>10,.0f}")
+    print(
+        f"backfill / plain at {SCALE_FACTOR}x = {ratio:.2f}x (target <= {SCALE_TARGET}x): {_met(ratio <= SCALE_TARGET)}"
+    )
+    _print_breakdown(backfill)
 
 
 def _dagster_home(home: Path, config: Path | None) -> Path:
@@ -301,6 +350,18 @@ def _print_core(
         print(f"\nSpark session start (the pipeline's local settings): {plain.spark_start_seconds:.1f} s")
     for run in (backfill, sqlite_backfill, one_day):
         _print_breakdown(run)
+
+
+def _print_class_archive(with_archive: Measurement, without_archive: Measurement) -> None:
+    """Whether the local Spark class-data archive pays for itself on the run it is made for: one day, cold."""
+    saved = without_archive.seconds - with_archive.seconds
+    verdict = "keep it" if saved >= ARCHIVE_KEEP_SECONDS else "drop it"
+    print(
+        f"\nSpark class archive (local only): one day {with_archive.seconds:.1f} s with it,"
+        f" {without_archive.seconds:.1f} s without: saves {saved:.1f} s"
+        f" ({with_archive.peak_rss_mb:.0f} against {without_archive.peak_rss_mb:.0f} MB peak);"
+        f" it must save >= {ARCHIVE_KEEP_SECONDS:.0f} s: {verdict}"
+    )
 
 
 def _print_breakdown(run: DagsterRun) -> None:
