@@ -19,6 +19,7 @@ from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
 from ecom_assets_tests.servers import TEST_AWS_ENVIRONMENT, moto_server, postgres_program, postgres_server
 from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone, LocalSparkSession
+from resources.instance_storage import EVENT_BATCH_SIZE_ENV
 from resources.spark import SESSION_SETTINGS
 
 BIN = Path(sys.executable).parent
@@ -151,6 +152,9 @@ def postgres_instance(postgres_dagster_home, monkeypatch) -> Iterator[tuple[Dags
     home, credentials = postgres_dagster_home
     for name, value in credentials.items():
         monkeypatch.setenv(name, value)
+    # the instance turns Dagster's event batching on for the process; restore the variable as it was afterwards
+    monkeypatch.setenv(EVENT_BATCH_SIZE_ENV, os.environ.get(EVENT_BATCH_SIZE_ENV, ""))
+    monkeypatch.delenv(EVENT_BATCH_SIZE_ENV)
     with DagsterInstance.from_config(str(home)) as instance:
         yield instance, credentials
 
