@@ -292,7 +292,7 @@ def _data_rows(files: list[Path]) -> int:
 
 
 def _generate_scaled(landing: Path, days: DateRange, target_rows: int) -> int:
-    """Generate a shop over `days` with at least `target_rows` rows (scaled from a scale-1 probe); returns its rows."""
+    """Generate a shop over `days` with about `target_rows` rows (scale from a scale-1 probe); returns its rows."""
     probe_rows = _data_rows(generate(landing.with_name("scale_probe"), days))
     shutil.rmtree(landing.with_name("scale_probe"))
     scale = -(-target_rows // probe_rows)
