@@ -234,8 +234,7 @@ def main() -> None:
             return DagsterRun(measured, event_log_cost(Path(instance_env["DAGSTER_HOME"])))
 
         plain = backfill = sqlite_backfill = one_day = one_day_without_archive = graph = scale = None
-        if "core" in args.parts:
-            backfill_range = [*materialize, "--partition-range", f"{args.start}...{args.end}"]
+        backfill_range = [*materialize, "--partition-range", f"{args.start}...{args.end}"]
 
         def plain_script(label: str, landing: Path) -> Measurement:
             command = [sys.executable, ROOT / "benchmarks" / "plain_pyspark.py", "--landing-root", landing]

@@ -18,7 +18,7 @@ from resources.landing import day_folder
 
 HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
 _INVOICES_PER_DAY = 100
-"""Invoice numbers reserved per day and unit of scale: at most 90 regular invoices, then the oddities'."""
+"""Invoice numbers reserved per day and unit of scale: at most 45 regular invoices, the last two for oddities."""
 _CUSTOMERS = 1_500
 DAY_FILE_PATTERN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.csv$")
 
