@@ -16,6 +16,7 @@ from typing import Any
 
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
+from dagster_postgres.auth import PgTokenProvider
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
@@ -53,11 +54,18 @@ class TableRememberingEventLogStorage(PostgresEventLogStorage):
 class PooledPostgresStorage(DagsterPostgresStorage):
     """dagster-postgres's run, event-log and schedule storage, each reusing one open connection."""
 
-    def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
-        """dagster-postgres's storage with the table-remembering event log in place of its own."""
-        super().__init__(postgres_url, *args, **kwargs)
+    def __init__(
+        self,
+        postgres_url: str,
+        should_autocreate_tables: bool = True,
+        inst_data: ConfigurableClassData | None = None,
+        token_provider: PgTokenProvider | None = None,
+    ) -> None:
+        """dagster-postgres's storage with the table-remembering event log in place of its own (which holds no
+        connection: building it cost one catalog query)."""
+        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
         self._event_log_storage = TableRememberingEventLogStorage(
-            postgres_url, self.should_autocreate_tables, token_provider=kwargs.get("token_provider")
+            postgres_url, should_autocreate_tables, token_provider=token_provider
         )
 
     @classmethod
