@@ -186,7 +186,8 @@ def _move_rejected_files_to_quarantine(
     """Move every file that could not be read to its day's quarantine folder."""
     for path, profile in sorted(profiles.items()):
         if profile.problem:
-            context.log.error(f"moved unreadable landing file {path} to {landing.quarantine(path)}")
+            destination = landing.quarantine(path)
+            context.log.error(f"moved unreadable landing file {path} to {destination}")
 
 
 def _release_redelivered(
