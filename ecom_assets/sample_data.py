@@ -171,6 +171,11 @@ def _customers(rng: random.Random, size: int) -> list[Customer]:
     return [Customer(f"{12346 + number * 4}.0", rng.choices(countries, weights)[0]) for number in range(size)]
 
 
+def _day_index(day: date) -> int:
+    """Days since the first day of the data, 2010-12-01: what a day's invoice numbers are counted from."""
+    return (day - date(2010, 12, 1)).days
+
+
 def _day_rng(seed: int, day: date) -> random.Random:
     return random.Random(f"{seed}:{day.isoformat()}")
 
@@ -183,9 +188,8 @@ def generate_day(
     `scale` multiplies the day's invoices (and so its rows); invoice numbers stay unique across days.
     """
     rng = _day_rng(seed, day)
-    day_index = (day - date(2010, 12, 1)).days
     invoice_count = scale * (rng.randint(15, 45) if day.weekday() != 4 else rng.randint(8, 20))
-    first_invoice = 536365 + day_index * _INVOICES_PER_DAY * scale
+    first_invoice = 536365 + _day_index(day) * _INVOICES_PER_DAY * scale
     rows: list[list[str]] = []
     sold: list[list[str]] = []
     for number in range(invoice_count):
@@ -237,7 +241,6 @@ def _oddities(
 
     They take the last invoice numbers before `next_day_invoice`, the next day's first.
     """
-    day_index = (day - date(2010, 12, 1)).days
     rows = []
     timestamp = f"{day:%Y-%m-%d} 17:{rng.randint(0, 59):02d}:00"
     if rng.random() < 0.02:
@@ -285,7 +288,7 @@ def _oddities(
     if rng.random() < 0.01:
         rows.append(
             [
-                f"A{563185 + day_index}",
+                f"A{563185 + _day_index(day)}",
                 "B",
                 "Adjust bad debt",
                 "1",

@@ -24,27 +24,33 @@ from resources.instance_storage import EVENT_BATCH_SIZE_ENV
 EVENTS = 100
 
 
-def server_statistic(credentials: dict[str, str], query: str) -> int:
-    """One figure of the server's statistics views on the instance's database, once backends have reported."""
-    time.sleep(1.5)  # backends report their statistics at most once a second
+def query_server(credentials: dict[str, str], query: str, parameters: tuple = ()) -> int:
+    """The one figure a query returns, asked on a connection of its own."""
     connection = postgres_connection(credentials)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(query, (credentials["DAGSTER_PG_DB"],))
+            cursor.execute(query, parameters)
             return cursor.fetchone()[0]
     finally:
         connection.close()
 
 
+def server_statistic(credentials: dict[str, str], query: str, parameters: tuple = ()) -> int:
+    """One figure of the server's statistics views, once backends have reported."""
+    time.sleep(1.5)  # backends report their statistics at most once a second
+    return query_server(credentials, query, parameters)
+
+
 def sessions_opened(credentials: dict[str, str]) -> int:
     """How many sessions the server has opened on the instance's database so far."""
-    return server_statistic(credentials, "SELECT sessions FROM pg_stat_database WHERE datname = %s")
+    query = "SELECT sessions FROM pg_stat_database WHERE datname = %s"
+    return server_statistic(credentials, query, (credentials["DAGSTER_PG_DB"],))
 
 
 def catalog_lookups(credentials: dict[str, str]) -> int:
     """Scans of the server's table catalog (pg_class) so far: how Dagster asks whether a table exists."""
     return server_statistic(
-        credentials, "SELECT seq_scan + idx_scan FROM pg_stat_sys_tables WHERE relname = 'pg_class' AND %s IS NOT NULL"
+        credentials, "SELECT seq_scan + idx_scan FROM pg_stat_sys_tables WHERE relname = 'pg_class'"
     )
 
 
@@ -88,17 +94,11 @@ def materialization_transactions(instance: DagsterInstance, credentials: dict[st
     tags = {ASSET_PARTITION_RANGE_START_TAG: "2011-01-01", ASSET_PARTITION_RANGE_END_TAG: "2011-02-19"}
     result = materialize([days_probe], instance=instance, tags=tags)
     assert len(result.get_asset_materialization_events()) == 50
-    connection = postgres_connection(credentials)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(DISTINCT xmin::text) FROM event_logs"
-                " WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
-                (result.run_id,),
-            )
-            return cursor.fetchone()[0]
-    finally:
-        connection.close()
+    query = (
+        "SELECT count(DISTINCT xmin::text) FROM event_logs"
+        " WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'"
+    )
+    return query_server(credentials, query, (result.run_id,))
 
 
 def test_the_postgresql_instance_stores_a_partitioned_steps_materializations_in_batches(postgres_instance, monkeypatch):
