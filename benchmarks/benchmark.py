@@ -17,8 +17,9 @@ Prints, for the shared Online Retail days (245 files, 2010-12-01 .. 2011-09-30):
      days, the plain script against the one-run backfill on PostgreSQL, judged against 1.2x:
      bookkeeping per partition must not grow with the data.
 Measurements 1-3 and 5 select bronze, silver and gold only, the work the plain script does. Each
-Dagster run is broken down: its steps, the events it stored times what storing one costs on
-that instance (timed on it afterwards), and the rest (process start, planning, between steps).
+Dagster run is broken down: its steps and, inside them, the time computing check figures (each
+step logs it), the events it stored times what storing one costs on that instance (timed on it
+afterwards), and the rest (process start, planning, between steps).
 Each is a fresh process, timed from launch to exit (median of --repeat runs), with the peak
 resident memory of its whole process tree, Spark JVM included (sampled from /proc, so Linux).
 
@@ -66,6 +67,7 @@ SCALE_TARGET = 1.2
 ARCHIVE_KEEP_SECONDS = 1.0
 """The class archive stays the local default only if it saves at least this much on a one-day run."""
 STEP_FINISHED = re.compile(r'Finished execution of step "ecommerce_catalog__(\w+?)__(\w+)" in ([0-9hms.]+)\.')
+CHECKS_COMPUTED = re.compile(r"checks of ecommerce_catalog\.(\w+)\.(\w+) computed in ([0-9.]+) s")
 DURATION_PART = re.compile(r"([0-9.]+)(h|ms|m|s)")
 UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
 
@@ -79,6 +81,8 @@ class Measurement:
     peak_rss_mb: float
     step_seconds: dict[str, float] = field(default_factory=dict)
     spark_start_seconds: float | None = None
+    check_seconds: dict[str, float] = field(default_factory=dict)
+    """Per step, its time computing check figures (inside its step time), as the step logs it."""
 
 
 def _tree_rss(root_pid: int) -> int:
@@ -113,12 +117,21 @@ def run_once(label: str, command: list, env: dict, cwd: Path) -> Measurement:
     if process.returncode != 0:
         sys.stderr.write(output_text[-5000:])
         raise SystemExit(f"{label} failed")
-    steps = {
-        f"{schema}.{table}": _duration_seconds(duration)
-        for schema, table, duration in STEP_FINISHED.findall(output_text)
-    }
+    steps, checks = step_and_check_seconds(output_text)
     spark_start = PLAIN_SPARK_START.search(output_text)
-    return Measurement(label, seconds, peak / 2**20, steps, float(spark_start.group(1)) if spark_start else None)
+    start_seconds = float(spark_start.group(1)) if spark_start else None
+    return Measurement(label, seconds, peak / 2**20, steps, start_seconds, checks)
+
+
+def step_and_check_seconds(run_log: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Per step (`schema.table`), from a Dagster run's log: its time, and its time computing check figures."""
+    steps = {
+        f"{schema}.{table}": _duration_seconds(duration) for schema, table, duration in STEP_FINISHED.findall(run_log)
+    }
+    checks = Counter()
+    for schema, table, computed in CHECKS_COMPUTED.findall(run_log):
+        checks[f"{schema}.{table}"] += float(computed)
+    return steps, dict(checks)
 
 
 def _duration_seconds(text: str) -> float:
@@ -364,12 +377,13 @@ def _print_class_archive(with_archive: Measurement, without_archive: Measurement
 
 
 def _print_breakdown(run: DagsterRun) -> None:
-    """Where one Dagster run's time went: steps, storing events, the rest."""
+    """Where one Dagster run's time went: steps (with their check time), storing events, the rest."""
     m, events = run.measurement, run.events
     steps = sum(m.step_seconds.values())
     print(f"\n{m.label}: {m.seconds:.1f} s, peak {m.peak_rss_mb:.0f} MB")
     for step, seconds in sorted(m.step_seconds.items(), key=lambda item: -item[1]):
-        print(f"  step {step:<44}{seconds:>8.1f} s")
+        print(f"  step {step:<44}{seconds:>8.1f} s, of which computing checks {m.check_seconds.get(step, 0.0):.1f} s")
+    print(f"  computing checks, all steps {sum(m.check_seconds.values()):>26.1f} s")
     print(
         f"  storing events (inside the steps) {events.seconds:>20.1f} s: {events.summary()};"
         f" {events.materialization_ms:.1f} ms per event, {events.check_evaluation_ms:.1f} ms per check evaluation"

@@ -8,6 +8,7 @@ import pytest
 from dagster import AssetCheckSeverity
 from pyspark.sql import functions as F
 
+from benchmarks.benchmark import step_and_check_seconds
 from ecom_assets.assets.bronze import order_transactions
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.dates import DateRange
@@ -81,6 +82,25 @@ def test_every_check_reports_each_partition_of_a_range_run_and_lands_in_the_resu
     reconciled = next(r for r in stored if r["check_name"] == "reconciles_with_silver" and r["partition_date"] == DAY)
     assert reconciled["passed"] and reconciled["severity"] == "ERROR" and reconciled["blocking"]
     assert json.loads(reconciled["observed"])["expected"]["silver_order_count"] > 0
+
+
+def test_each_checked_step_logs_its_check_time_and_the_benchmark_reads_it(landing_root, run_days):
+    generate(landing_root, ONE_DAY, seed=3)
+
+    result = run_days(ONE_DAY)
+
+    step_seconds, check_seconds = step_and_check_seconds(run_log(run_days, result))
+    assert (
+        set(check_seconds)
+        == set(step_seconds)
+        == {
+            "raw.order_transactions",
+            "processed.orders_cleaned",
+            "analytics.sales_metrics",
+        }
+    )
+    for step, seconds in check_seconds.items():
+        assert 0 < seconds < step_seconds[step], f"{step}'s checks take part of its step time"
 
 
 def test_a_failed_blocking_check_quarantines_the_day_in_every_table_downstream(

@@ -102,22 +102,23 @@ def order_transactions(
     files_judged = {day: [*files_by_day.get(day, []), *awaiting.get(day, {})] for day in days}
     reporter = CheckReporter.for_daily_table(context, ORDER_TRANSACTIONS, session, lakehouse, days)
     with staged(bronze) as bronze:
-        schema = schema_outcomes(BronzeOrderTransactions, bronze, "partition_date", days.days())
-        counts_by_day = {
-            day: {
-                "lines_in_files": sum(profiles[path].data_lines for path in files_by_day.get(day, [])),
-                "bronze_rows": schema[day].observed.get("rows", 0),
-                "lines_rejected": rejected_by_day[day],
+        with reporter.computing():
+            schema = schema_outcomes(BronzeOrderTransactions, bronze, "partition_date", days.days())
+            counts_by_day = {
+                day: {
+                    "lines_in_files": sum(profiles[path].data_lines for path in files_by_day.get(day, [])),
+                    "bronze_rows": schema[day].observed.get("rows", 0),
+                    "lines_rejected": rejected_by_day[day],
+                }
+                for day in days
             }
-            for day in days
-        }
-        reporter.add(SCHEMA_CHECK, schema)
-        reporter.add(HEADER_CHECK, header_outcomes(days.days(), files_judged, problems))
-        reporter.add(DELIVERY_CHECK, delivery_outcomes(deliveries))
-        reporter.add(
-            CONSERVATION_CHECK,
-            conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
-        )
+            reporter.add(SCHEMA_CHECK, schema)
+            reporter.add(HEADER_CHECK, header_outcomes(days.days(), files_judged, problems))
+            reporter.add(DELIVERY_CHECK, delivery_outcomes(deliveries))
+            reporter.add(
+                CONSERVATION_CHECK,
+                conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
+            )
         quarantined = reporter.replace_passing_days(
             lakehouse, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
         )

@@ -95,12 +95,13 @@ def _replace_days_and_reconcile(
     metrics = lakehouse.read(session, SALES_METRICS, filters=within("order_date", days)).collect()
     reporter = CheckReporter.for_daily_table(context, table, session, lakehouse, days)
     with staged(rows) as rows:
-        schema = schema_outcomes(model, rows, "order_date", days.days())
-        reporter.add(SCHEMA_CHECK, schema)
-        reporter.add(
-            RECONCILES_WITH_GOLD,
-            daily_totals_outcomes(table.table, rows, metrics, figures, ["revenue"], days.days()),
-        )
+        with reporter.computing():
+            schema = schema_outcomes(model, rows, "order_date", days.days())
+            reporter.add(SCHEMA_CHECK, schema)
+            reporter.add(
+                RECONCILES_WITH_GOLD,
+                daily_totals_outcomes(table.table, rows, metrics, figures, ["revenue"], days.days()),
+            )
         quarantined = reporter.replace_passing_days(lakehouse, rows, "order_date", days)
         metadata = table_metadata(lakehouse, table, rows)
     add_daily_metadata(
@@ -187,27 +188,28 @@ def customer_lifetime_value(
     current = inputs.read(session, DIM_CUSTOMERS).where("is_current")
     reporter = CheckReporter(context, CUSTOMER_LIFETIME_VALUE)
     with staged(transform.customer_lifetime_value(summaries, current, as_of)) as stored:
-        totals = stored.agg(
-            F.count("*").alias("customers"),
-            F.sum("orders").alias("orders"),
-            F.sum("gross_revenue").alias("gross_revenue"),
-            F.sum("returns_amount").alias("returns_amount"),
-            F.sum("predicted_clv_12m").alias("predicted_clv_12m"),
-        ).first()
-        silver = _known_customer_totals(session, lakehouse)
-        tolerance = PENNY_ROUNDING * totals["customers"]
-        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(CustomerLifetimeValue, stored, None, [days.end]))
-        reporter.add(
-            RECONCILES_WITH_SILVER,
-            {
-                days.end: reconciled(
-                    "customer lifetime values",
-                    {name: totals[name] or 0 for name in ("orders", "gross_revenue", "returns_amount")},
-                    silver,
-                    {"gross_revenue": tolerance, "returns_amount": tolerance},
-                )
-            },
-        )
+        with reporter.computing():
+            totals = stored.agg(
+                F.count("*").alias("customers"),
+                F.sum("orders").alias("orders"),
+                F.sum("gross_revenue").alias("gross_revenue"),
+                F.sum("returns_amount").alias("returns_amount"),
+                F.sum("predicted_clv_12m").alias("predicted_clv_12m"),
+            ).first()
+            silver = _known_customer_totals(session, lakehouse)
+            tolerance = PENNY_ROUNDING * totals["customers"]
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(CustomerLifetimeValue, stored, None, [days.end]))
+            reporter.add(
+                RECONCILES_WITH_SILVER,
+                {
+                    days.end: reconciled(
+                        "customer lifetime values",
+                        {name: totals[name] or 0 for name in ("orders", "gross_revenue", "returns_amount")},
+                        silver,
+                        {"gross_revenue": tolerance, "returns_amount": tolerance},
+                    )
+                },
+            )
         reporter.overwrite_if_passing(lakehouse, stored, inputs.built_from)
         metadata = table_metadata(lakehouse, CUSTOMER_LIFETIME_VALUE, stored.orderBy(F.desc("net_revenue")))
     yield MaterializeResult(
@@ -274,25 +276,26 @@ def product_performance(
             f"{row['tier'].lower().replace(' ', '_')}s": row["count"]
             for row in stored.groupBy("tier").count().collect()
         }
-        observed = stored.agg(
-            F.count("*").alias("products"),
-            F.sum("gross_revenue").alias("gross_revenue"),
-            F.sum("units_sold").alias("units_sold"),
-        ).first()
-        figures = ("gross_revenue", "units_sold")
-        tolerance = PENNY_ROUNDING * (observed["products"] + gold["days"])
-        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(ProductPerformance, stored, None, [days.end]))
-        reporter.add(
-            RECONCILES_WITH_GOLD_TOTAL,
-            {
-                days.end: reconciled(
-                    "product performance",
-                    {name: observed[name] or 0 for name in figures},
-                    {name: gold[name] or 0 for name in figures},
-                    {"gross_revenue": tolerance},
-                )
-            },
-        )
+        with reporter.computing():
+            observed = stored.agg(
+                F.count("*").alias("products"),
+                F.sum("gross_revenue").alias("gross_revenue"),
+                F.sum("units_sold").alias("units_sold"),
+            ).first()
+            figures = ("gross_revenue", "units_sold")
+            tolerance = PENNY_ROUNDING * (observed["products"] + gold["days"])
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(ProductPerformance, stored, None, [days.end]))
+            reporter.add(
+                RECONCILES_WITH_GOLD_TOTAL,
+                {
+                    days.end: reconciled(
+                        "product performance",
+                        {name: observed[name] or 0 for name in figures},
+                        {name: gold[name] or 0 for name in figures},
+                        {"gross_revenue": tolerance},
+                    )
+                },
+            )
         reporter.overwrite_if_passing(lakehouse, stored, inputs.built_from)
         metadata = table_metadata(lakehouse, PRODUCT_PERFORMANCE, stored.orderBy(F.desc("net_revenue")))
     yield MaterializeResult(
@@ -322,8 +325,9 @@ def promotion_uplift(
     )
     reporter = CheckReporter(context, PROMOTION_UPLIFT)
     with staged(uplift) as stored:
-        schema = schema_outcomes(PromotionUplift, stored, None, [days.end])
-        reporter.add(TABLE_SCHEMA_CHECK, schema)
+        with reporter.computing():
+            schema = schema_outcomes(PromotionUplift, stored, None, [days.end])
+            reporter.add(TABLE_SCHEMA_CHECK, schema)
         reporter.overwrite_if_passing(lakehouse, stored, inputs.built_from)
         metadata = table_metadata(lakehouse, PROMOTION_UPLIFT, stored.orderBy("start_date"))
     yield MaterializeResult(

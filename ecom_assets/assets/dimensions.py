@@ -100,7 +100,8 @@ def _daily_summary(
     reporter = CheckReporter.for_daily_table(context, table, session, lakehouse, days)
     with staged(build(lines)) as rows:
         per_day = {row["order_date"]: row["count"] for row in rows.groupBy("order_date").count().collect()}
-        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(model, rows, None, [days.end]))
+        with reporter.computing():
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(model, rows, None, [days.end]))
         quarantined = reporter.replace_passing_days(lakehouse, rows, "order_date", days)
         metadata = table_metadata(lakehouse, table, rows)
     add_daily_metadata(
@@ -223,10 +224,11 @@ def dim_products(
     ) as (rebuild, touched):
         stored = rebuild.table
         current = stored.where("is_current")
-        coverage = category_coverage_outcome(current, rules.other_category, quality.max_other_category_share)
-        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimProducts, stored, None, [days.end]))
-        reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "stock_code")})
-        reporter.add(CATEGORY_COVERAGE_CHECK, {days.end: coverage})
+        with reporter.computing():
+            coverage = category_coverage_outcome(current, rules.other_category, quality.max_other_category_share)
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimProducts, stored, None, [days.end]))
+            reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "stock_code")})
+            reporter.add(CATEGORY_COVERAGE_CHECK, {days.end: coverage})
         rebuild.publish(reporter, lakehouse, DIM_PRODUCTS)
         metadata = {
             **_dimension_metadata(stored, "stock_code"),
@@ -261,8 +263,9 @@ def dim_customers(
             f"current_{row['segment'].lower().replace(' ', '_')}": row["count"]
             for row in stored.where("is_current").groupBy("segment").count().collect()
         }
-        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end]))
-        reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "customer_id")})
+        with reporter.computing():
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end]))
+            reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "customer_id")})
         rebuild.publish(reporter, lakehouse, DIM_CUSTOMERS)
         metadata = {
             **_dimension_metadata(stored, "customer_id"),
@@ -293,7 +296,8 @@ def dim_promotions(
     promotions = business_rules.promotions()
     reporter = CheckReporter(context, DIM_PROMOTIONS)
     with staged(transform.promotions_frame(session, promotions)) as stored:
-        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimPromotions, stored, None, [days.end]))
+        with reporter.computing():
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimPromotions, stored, None, [days.end]))
         reporter.overwrite_if_passing(lakehouse, stored)
         metadata = table_metadata(lakehouse, DIM_PROMOTIONS, stored.orderBy("start_date"))
     yield MaterializeResult(
@@ -337,30 +341,31 @@ def orders_enriched(
     )
     reporter = CheckReporter.for_daily_table(context, ORDERS_ENRICHED, session, lakehouse, days)
     with staged(enriched) as stored:
-        counts = {
-            row["order_date"]: row
-            for row in stored.groupBy("order_date")
-            .agg(
-                F.count("*").alias("lines"),
-                F.count_distinct("line_id").alias("distinct_line_ids"),
-                F.count_if("is_promoted").alias("promoted_lines"),
-            )
-            .collect()
-        }
-        reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(OrdersEnriched, stored, None, [days.end]))
-        figures = ("lines", "distinct_line_ids")
-        reporter.add(
-            CONSERVATION_CHECK,
-            {
-                day: reconciled(
-                    "enriched lines",
-                    {name: counts[day][name] if day in counts else 0 for name in figures},
-                    dict.fromkeys(figures, silver_rows.get(day, 0)),
-                    {},
+        with reporter.computing():
+            counts = {
+                row["order_date"]: row
+                for row in stored.groupBy("order_date")
+                .agg(
+                    F.count("*").alias("lines"),
+                    F.count_distinct("line_id").alias("distinct_line_ids"),
+                    F.count_if("is_promoted").alias("promoted_lines"),
                 )
-                for day in days
-            },
-        )
+                .collect()
+            }
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(OrdersEnriched, stored, None, [days.end]))
+            figures = ("lines", "distinct_line_ids")
+            reporter.add(
+                CONSERVATION_CHECK,
+                {
+                    day: reconciled(
+                        "enriched lines",
+                        {name: counts[day][name] if day in counts else 0 for name in figures},
+                        dict.fromkeys(figures, silver_rows.get(day, 0)),
+                        {},
+                    )
+                    for day in days
+                },
+            )
         quarantined = reporter.replace_passing_days(lakehouse, stored, "order_date", days)
         metadata = table_metadata(lakehouse, ORDERS_ENRICHED, stored)
     add_daily_metadata(

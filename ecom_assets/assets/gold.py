@@ -114,8 +114,9 @@ def sales_metrics(
         daily_rows, metrics = _collected(
             session, with_day_status(daily_sales_metrics(lines, first_sales, days.days()), deliveries)
         )
-        silver_totals = silver_sale_totals(lines).collect()
-        _check_gold(session, lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
+        with reporter.computing():
+            silver_totals = silver_sale_totals(lines).collect()
+            _check_gold(session, lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
         last_stored = _last_stored_day(session, lakehouse)
         quarantined = reporter.replace_passing_days(lakehouse, metrics, "order_date", days)
         lakehouse.delete_date_range(

@@ -78,8 +78,9 @@ def orders_cleaned(
         )
         figures_by_day = _figures_by_landing_day(days, outcomes)
         unique = silver_lines(parsed)
-        schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days())
-        integrity = silver_integrity_outcomes(unique, days.days())
+        with reporter.computing():
+            schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days())
+            integrity = silver_integrity_outcomes(unique, days.days())
         errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes, reporter.upstream_quarantine)
         reporter.add(SCHEMA_CHECK, schema)
         reporter.add(NULL_KEYS_CHECK, integrity["null_keys"])
@@ -116,16 +117,17 @@ def orders_cleaned(
             **table,
         }
     )
-    rule = quality.anomaly_rule("rejected_share")
-    shares = _rejected_share_history(session, lakehouse, days, rule.window_days)
-    shares.update(
-        {
-            day: figures["rows_rejected"] / figures["rows_in"]
-            for day, figures in figures_by_day.items()
-            if figures["rows_in"]
-        }
-    )
-    reporter.add(REJECTED_SHARE_CHECK, {day: rule.judge("rejected_share", day, shares) for day in days})
+    with reporter.computing():
+        rule = quality.anomaly_rule("rejected_share")
+        shares = _rejected_share_history(session, lakehouse, days, rule.window_days)
+        shares.update(
+            {
+                day: figures["rows_rejected"] / figures["rows_in"]
+                for day, figures in figures_by_day.items()
+                if figures["rows_in"]
+            }
+        )
+        reporter.add(REJECTED_SHARE_CHECK, {day: rule.judge("rejected_share", day, shares) for day in days})
     yield from reporter.publish(lakehouse)
 
 
