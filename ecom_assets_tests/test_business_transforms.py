@@ -23,6 +23,7 @@ from ecom_assets.transforms.business import (
     promotion_uplift,
     seasonal_sales,
     weekday_hour_sales,
+    with_net_revenue_share_before,
 )
 from ecom_assets.transforms.dimensions import (
     categorized,
@@ -462,6 +463,24 @@ def test_product_tiers_follow_the_pareto_cuts_and_return_rate_is_units_returned_
         0.0,
     )
     assert (rows["PE"]["category"], rows["PE"]["units_sold"], rows["PE"]["return_rate"]) == ("Seasonal", 0, None)
+
+
+def test_the_pareto_share_before_each_row_matches_a_global_ranking_with_ties_and_non_positive_rows(spark):
+    # values crowded into one band, ties broken by code, spread over many bands, zero and negative
+    nets = [Decimal("100.00"), Decimal("100.00"), Decimal("99.99"), Decimal("97.50"), Decimal("0.01")]
+    nets += [Decimal(f"{3**power}.25") for power in range(12)] + [Decimal("0.00"), Decimal("-40.00")]
+    rows = [(f"P{index:03d}", net) for index, net in enumerate(nets)]
+    frame = spark.createDataFrame(rows, "code string, net decimal(18,2)")
+
+    shares = dict(with_net_revenue_share_before(frame, "net", "code", "share").select("code", "share").collect())
+
+    total = sum(net for _, net in rows if net > 0)
+    expected, before = {}, Decimal(0)
+    for code, net in sorted(rows, key=lambda row: (-row[1], row[0])):
+        expected[code] = float(before / total)
+        before += max(net, Decimal(0))
+    assert set(shares) == set(expected)
+    assert all(float(shares[code]) == pytest.approx(share, abs=1e-6) for code, share in expected.items())
 
 
 def test_promotion_uplift_compares_promotion_days_with_clean_baseline_days(spark):

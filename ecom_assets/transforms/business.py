@@ -170,13 +170,11 @@ def product_performance(
     current = current_products.select("stock_code", "description", "category", "subcategory", "first_seen", "last_seen")
     fallback = categorized(F.col("latest_description"), rules)
     net = F.col("gross") - F.col("returns")
-    positive_total = F.sum(F.greatest(net, F.lit(0))).over(Window.partitionBy())
-    ranked = Window.orderBy(net.desc(), F.col("stock_code")).rowsBetween(Window.unboundedPreceding, -1)
-    share_before = F.coalesce(F.sum(F.greatest(net, F.lit(0))).over(ranked), F.lit(0)) / positive_total
     tier = F.lit(LOW_PERFORMER)
     for name, cut in reversed(TIER_CUTS):
-        tier = F.when(share_before < cut, F.lit(name)).otherwise(tier)
-    return totals.join(current, "stock_code", "left").select(
+        tier = F.when(F.col("_share_before") < cut, F.lit(name)).otherwise(tier)
+    ranked = with_net_revenue_share_before(totals.withColumn("_net", net), "_net", "stock_code", "_share_before")
+    return ranked.join(current, "stock_code", "left").select(
         "stock_code",
         F.coalesce(F.col("description"), F.col("latest_description")).alias("description"),
         F.coalesce(F.col("category"), fallback["category"]).alias("category"),
@@ -192,6 +190,44 @@ def product_performance(
         F.when(F.col("units_sold") > 0, F.round(F.col("returned_units") / F.col("units_sold"), 4)).alias("return_rate"),
         F.when(net > 0, tier).otherwise(F.lit(LOW_PERFORMER)).alias("tier"),
         F.lit(as_of).alias("as_of_date"),
+    )
+
+
+NET_BUCKETS_PER_DOUBLING = 4
+"""Ranking by net revenue runs one window per band of net revenue (a quarter of a doubling wide), not over all rows."""
+
+
+def with_net_revenue_share_before(rows: DataFrame, net: str, tie_breaker: str, share_column: str) -> DataFrame:
+    """Add `share_column`: the share of the positive total of `net` held by the rows ranked before each row
+    (ranked by `net` descending, then `tie_breaker`), the Pareto position of a row.
+
+    A window over all rows would move every row to one partition. Rows are instead ranked
+    within bands of `net` (equal values share a band, higher bands hold higher values), and each
+    band starts from the positive total of the bands above it, summed on the small table of band
+    totals. Rows with no positive `net` add nothing to anyone's share.
+    """
+    positive = F.greatest(F.col(net), F.lit(0))
+    band = F.when(F.col(net) > 0, F.floor(F.log2(F.col(net)) * NET_BUCKETS_PER_DOUBLING)).otherwise(F.lit(-(2**62)))
+    banded = rows.withColumn("_band", band)
+    band_totals = banded.groupBy("_band").agg(F.sum(positive).alias("_band_total"))
+    above, below = band_totals.alias("above"), band_totals.alias("below")
+    band_starts = (
+        below.join(above, F.col("above._band") > F.col("below._band"), "left")
+        .groupBy(F.col("below._band").alias("_band"))
+        .agg(F.coalesce(F.sum("above._band_total"), F.lit(0)).alias("_band_start"))
+    )
+    positive_total = band_totals.agg(F.sum("_band_total").alias("_positive_total"))
+    within_band = (
+        Window.partitionBy("_band")
+        .orderBy(F.col(net).desc(), F.col(tie_breaker))
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
+    before = F.col("_band_start") + F.coalesce(F.sum(positive).over(within_band), F.lit(0))
+    return (
+        banded.join(F.broadcast(band_starts), "_band")
+        .crossJoin(F.broadcast(positive_total))
+        .withColumn(share_column, F.try_divide(before, F.col("_positive_total")))
+        .drop("_band", "_band_start", "_positive_total")
     )
 
 
