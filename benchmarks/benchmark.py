@@ -44,6 +44,7 @@ from dagster import AssetCheckEvaluation, AssetKey, AssetMaterialization, Dagste
 
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate, import_days
+from ecom_assets.ui import process_tree
 from ecom_assets_tests.servers import postgres_server
 from resources.landing import landing_day
 from resources.spark import CLASS_ARCHIVE_ENV
@@ -87,19 +88,11 @@ class Measurement:
 
 def _tree_rss(root_pid: int) -> int:
     """Resident bytes of a process and all its descendants, read from /proc (Linux)."""
-    parents, rss = {}, {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    resident = 0
+    for pid in {root_pid, *process_tree(root_pid)}:
         with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            pid = int(stat.parent.name)
-            parents[pid], rss[pid] = int(fields[1]), int(fields[21]) * PAGE_SIZE
-    tree, frontier = {root_pid}, [root_pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    return sum(rss.get(pid, 0) for pid in tree)
+            resident += int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[21]) * PAGE_SIZE
+    return resident
 
 
 def run_once(label: str, command: list, env: dict, cwd: Path) -> Measurement:

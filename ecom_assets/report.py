@@ -12,12 +12,12 @@ import argparse
 import html
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from ecom_assets.assets.quality import RESULTS_SCHEMA
+from ecom_assets.assets.quality import PUBLISHED_CHECK, RESULTS_SCHEMA
 from ecom_assets.dates import DateRange
 from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, TableName
 from ecom_assets.transforms.errors import ETL_ERROR_COLUMNS
@@ -32,8 +32,12 @@ PLOTTED_METRICS = {
     ("rejected_share_anomaly", None): "Share of bronze rows rejected by silver",
 }
 """Each plotted series: its anomaly check and, for a check judging several metrics, the metric."""
-SAMPLE_ERRORS = 20
-_WIDTH, _HEIGHT, _PAD = 760, 180, 36
+SAMPLE_ERRORS_PER_TYPE = 5
+"""Error rows shown per error type: a burst of one kind must not hide the others."""
+_WIDTH, _HEIGHT = 760, 220
+_LEFT, _RIGHT, _TOP, _BOTTOM = 78, 16, 12, 40
+"""Plot margins: the left one holds the value axis, the bottom one the date axis."""
+_VALUE_TICKS, _DATE_TICKS = 4, 6
 
 
 def latest_results(results: pd.DataFrame) -> pd.DataFrame:
@@ -65,13 +69,16 @@ def metric_series(latest: pd.DataFrame, check_name: str, metric: str | None = No
                 "low": expected.get("low"),
                 "high": expected.get("high"),
                 "passed": observed.get("passed", bool(row.passed)),
+                "history_days": observed.get("history_days"),
+                "rule": observed.get("rule"),
             }
         )
     return points
 
 
 def svg_chart(points: Sequence[dict], title: str) -> str:
-    """A line chart of the values with the expected band shaded and flagged days marked red."""
+    """A line chart of the values over the days, with dated and valued axes, the expected band shaded, flagged days
+    marked red, and a note on the days that have no band (too little history to judge them)."""
     if not points:
         return f"<h3>{html.escape(title)}</h3><p class='muted'>No judged days in the range.</p>"
     values = [p["value"] for p in points] + [p[k] for p in points for k in ("low", "high") if p[k] is not None]
@@ -79,12 +86,13 @@ def svg_chart(points: Sequence[dict], title: str) -> str:
     span = (high - low) or 1.0
     first, last = points[0]["day"], points[-1]["day"]
     days = max((last - first).days, 1)
+    plot_bottom = _HEIGHT - _BOTTOM
 
     def x(day: date) -> float:
-        return _PAD + (day - first).days / days * (_WIDTH - 2 * _PAD)
+        return _LEFT + (day - first).days / days * (_WIDTH - _LEFT - _RIGHT)
 
     def y(value: float) -> float:
-        return _HEIGHT - _PAD / 2 - (value - low) / span * (_HEIGHT - _PAD)
+        return plot_bottom - (value - low) / span * (plot_bottom - _TOP)
 
     banded = [p for p in points if p["low"] is not None]
     band = ""
@@ -98,16 +106,53 @@ def svg_chart(points: Sequence[dict], title: str) -> str:
         f"class='{'ok' if p['passed'] else 'flag'}'><title>{p['day']}: {p['value']:,.4g}</title></circle>"
         for p in points
     )
-    labels = (
-        f"<text x='2' y='{y(high):.1f}'>{high:,.3g}</text><text x='2' y='{y(low):.1f}'>{low:,.3g}</text>"
-        f"<text x='{_PAD}' y='{_HEIGHT}'>{first}</text>"
-        f"<text x='{_WIDTH - _PAD}' y='{_HEIGHT}' text-anchor='end'>{last}</text>"
-    )
     flagged = sum(1 for p in points if not p["passed"])
     return (
         f"<h3>{html.escape(title)} <span class='muted'>— {flagged} of {len(points)} day(s) flagged</span></h3>"
-        f"<svg viewBox='0 0 {_WIDTH} {_HEIGHT + 4}' width='{_WIDTH}' height='{_HEIGHT + 4}' role='img' "
-        f"aria-label='{html.escape(title)}'>{band}<polyline points='{line}' class='line'/>{dots}{labels}</svg>"
+        f"<svg viewBox='0 0 {_WIDTH} {_HEIGHT}' width='{_WIDTH}' height='{_HEIGHT}' role='img' "
+        f"aria-label='{html.escape(title)}'>{_axes(first, days, low, span, x, y, title)}{band}"
+        f"<polyline points='{line}' class='line'/>{dots}</svg>{_unbanded_note(points)}"
+    )
+
+
+def _axes(first: date, days: int, low: float, span: float, x, y, title: str) -> str:
+    """Gridlines and labels: values on the left, dates (UTC days) below, each axis named."""
+    parts = []
+    for tick in range(_VALUE_TICKS):
+        value = low + span * tick / (_VALUE_TICKS - 1)
+        parts.append(
+            f"<line x1='{_LEFT}' x2='{_WIDTH - _RIGHT}' y1='{y(value):.1f}' y2='{y(value):.1f}' class='grid'/>"
+            f"<text x='{_LEFT - 4}' y='{y(value) + 3:.1f}' text-anchor='end'>{value:,.4g}</text>"
+        )
+    ticks = sorted({round(days * tick / (_DATE_TICKS - 1)) for tick in range(_DATE_TICKS)})
+    for offset in ticks:
+        day = first + timedelta(days=offset)
+        parts.append(
+            f"<line x1='{x(day):.1f}' x2='{x(day):.1f}' y1='{_TOP}' y2='{_HEIGHT - _BOTTOM}' class='grid'/>"
+            f"<text x='{x(day):.1f}' y='{_HEIGHT - _BOTTOM + 14}' text-anchor='middle'>{day.isoformat()}</text>"
+        )
+    middle = (_TOP + _HEIGHT - _BOTTOM) / 2
+    parts.append(
+        f"<text x='{(_LEFT + _WIDTH - _RIGHT) / 2:.0f}' y='{_HEIGHT - 6}' text-anchor='middle' class='axis'>"
+        "day (UTC)</text>"
+        f"<text x='12' y='{middle:.0f}' text-anchor='middle' class='axis' transform='rotate(-90 12 {middle:.0f})'>"
+        f"{html.escape(title)}</text>"
+    )
+    return "".join(parts)
+
+
+def _unbanded_note(points: Sequence[dict]) -> str:
+    """Why some days have no expected band: the rule needs more history than they had."""
+    unbanded = [p for p in points if p["low"] is None]
+    if not unbanded:
+        return ""
+    histories = [p["history_days"] for p in unbanded if p["history_days"] is not None]
+    had = f" (they had {min(histories)} to {max(histories)} day(s))" if histories else ""
+    rule = f" Rule: {html.escape(unbanded[0]['rule'])}." if unbanded[0].get("rule") else ""
+    return (
+        f"<p class='muted'>{len(unbanded)} day(s) without an expected band, from {unbanded[0]['day']} to"
+        f" {unbanded[-1]['day']}: too little history in the trailing window to judge them{had}, so they are"
+        f" plotted but not judged.{rule}</p>"
     )
 
 
@@ -133,6 +178,12 @@ def render_report(results: pd.DataFrame, errors: pd.DataFrame, days: DateRange) 
     failure_rows = [
         (r.partition_date, r.asset, r.check_name, r.severity, r.summary, _sample(r.observed))
         for r in failed.sort_values(["partition_date", "severity", "check_name"]).itertuples()
+        if r.check_name != PUBLISHED_CHECK.name
+    ]
+    stale_rows = [
+        (r.partition_date, r.asset, r.summary.removeprefix("quarantined, not published: "))
+        for r in failed.sort_values(["partition_date", "asset"]).itertuples()
+        if r.check_name == PUBLISHED_CHECK.name
     ]
     error_counts = []
     if not errors.empty:
@@ -140,7 +191,10 @@ def render_report(results: pd.DataFrame, errors: pd.DataFrame, days: DateRange) 
         error_counts = [tuple(r) for r in counted.itertuples(index=False)]
     error_sample = [
         (r.partition_date, r.source_file_name, r.error_type, r.error_message, r.record)
-        for r in errors.sort_values(["partition_date", "source_file_name"]).head(SAMPLE_ERRORS).itertuples()
+        for r in errors.sort_values(["partition_date", "source_file_name"])
+        .groupby("error_type")
+        .head(SAMPLE_ERRORS_PER_TYPE)
+        .itertuples()
     ]
     charts = "".join(
         svg_chart(metric_series(latest, check, metric), title) for (check, metric), title in PLOTTED_METRICS.items()
@@ -153,8 +207,10 @@ def render_report(results: pd.DataFrame, errors: pd.DataFrame, days: DateRange) 
 body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; max-width: 1100px; }}
 table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }}
 th, td {{ border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }}
+td {{ max-width: 36em; overflow-wrap: anywhere; white-space: pre-wrap; }}
 th {{ background: #f3f3f3; }} .muted {{ color: #777; font-weight: normal; font-size: 0.9rem; }}
-svg text {{ font-size: 10px; fill: #555; }} .band {{ fill: #dbeafe; }} .line {{ fill: none; stroke: #2563eb; }}
+svg text {{ font-size: 10px; fill: #555; }} svg .axis {{ font-size: 11px; fill: #222; }}
+.grid {{ stroke: #eee; }} .band {{ fill: #dbeafe; }} .line {{ fill: none; stroke: #2563eb; }}
 .ok {{ fill: #2563eb; }} .flag {{ fill: #dc2626; }}
 </style></head><body>
 <h1>Data quality report, {days}</h1>
@@ -162,6 +218,14 @@ svg text {{ font-size: 10px; fill: #555; }} .band {{ fill: #dbeafe; }} .line {{ 
 latest evaluation per check and day.</p>
 <p><strong>{len(latest)}</strong> check evaluation(s), <strong>{len(failed)}</strong> failed
 (<strong>{failed_errors}</strong> blocking ERROR), <strong>{len(errors)}</strong> error-table row(s).</p>
+<h2>Days kept out: stale in their tables</h2>
+{
+        "<p class='muted'>A blocking check failed on these days (here or upstream), so each table listed kept the rows"
+        " it had before (or none) and its figures for the day are not current; fix the cause and rerun the day.</p>"
+        + _table(["day", "table", "why"], stale_rows)
+        if stale_rows
+        else "<p>No day kept out: every table published every day of the range.</p>"
+    }
 <h2>Checked metrics over time</h2>
 <p class="muted">Blue band: expected range from the trailing window; red dots: days flagged.</p>
 {charts}
@@ -192,12 +256,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
     parser.add_argument("--end", type=date.fromisoformat, required=True, help="last day, YYYY-MM-DD")
-    parser.add_argument("--out", type=Path, default=Path("dq-report.html"))
+    parser.add_argument("--out", type=Path, help="the HTML file (default: dq-report.html in the output folder)")
     args = parser.parse_args(argv)
     days = DateRange(args.start, args.end)
-    reader = TableReader(Settings.from_environment())
+    settings = Settings.from_environment()
+    args.out = args.out or settings.output_root / "dq-report.html"
+    reader = TableReader(settings)
     results = read_range(reader, DATA_QUALITY_RESULTS, RESULTS_SCHEMA.names, days)
     errors = read_range(reader, ETL_ERRORS, ETL_ERROR_COLUMNS, days)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render_report(results, errors, days), encoding="utf-8")
     latest = latest_results(results)
     failed = int((~latest["passed"].astype(bool)).sum())

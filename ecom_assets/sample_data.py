@@ -1,6 +1,6 @@
 """Sample landing data: a deterministic generator with the real data's quirks, and an importer.
 
-ecom-sample generate --start 2011-01-01 --end 2011-01-31 --landing-root data
+ecom-sample generate --start 2011-01-01 --end 2011-01-31 --landing-root data [--faults]
 ecom-sample import-days ../shared/data/online-retail/by-day --landing-root data
 """
 
@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from ecom_assets.dates import DateRange
-from resources.landing import day_folder
+from resources.landing import QUARANTINE_PREFIX, day_folder
 
 HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
 _INVOICES_PER_DAY = 100
@@ -309,10 +309,13 @@ def _trading_day(day: date, seed: int) -> bool:
 def _write_day_file(landing_root: Path, day: date, rows: list[list[str]]) -> Path:
     folder = landing_root / day_folder(day)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{day.isoformat()}.csv"
+    return _write_rows(folder / f"{day.isoformat()}.csv", HEADER, rows)
+
+
+def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADER)
+        writer.writerow(header)
         writer.writerows(rows)
     return path
 
@@ -331,6 +334,53 @@ def generate(landing_root: Path, days: DateRange, seed: int = 42, scale: int = 1
         for day in days
         if _trading_day(day, seed)
     ]
+
+
+RENAMED_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+"""The header of the source system's newer export ("Online Retail II"): renamed columns our contract does not take."""
+BAD_LINES_IN_BURST = 40
+
+
+def plant_faults(landing_root: Path, files: list[Path], seed: int = 42) -> list[str]:
+    """Plant the faults a steward meets in real deliveries into generated day files; returns what was planted.
+
+    Among the trading days (in order): the 3rd gets a second file in the renamed export header,
+    the 5th's file is never delivered, the 8th's file ends with a burst of unreadable lines.
+    A shorter range gets the faults its days allow.
+    """
+    rng = random.Random(seed)
+    files = sorted(files)
+    planted = []
+    if len(files) > 2:
+        day_file = files[2]
+        with day_file.open(encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))[1:6]
+        late = day_file.with_name(f"{day_file.stem}-late.csv")
+        _write_rows(late, RENAMED_HEADER, rows)
+        planted.append(f"{late.relative_to(landing_root)}: a second file in the renamed export header")
+    if len(files) > 4:
+        files[4].unlink()
+        planted.append(f"{files[4].relative_to(landing_root)}: a trading day's file never delivered")
+    if len(files) > 7:
+        day = files[7].stem
+        with files[7].open("a", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            for number in range(BAD_LINES_IN_BURST):
+                quantity = rng.choice(["12x", "", "N/A", "1e99"])
+                writer.writerow(
+                    [f"5{number:05d}", "85123A", "GARBLED", quantity, f"{day} 25:61:00", "two", "", "United Kingdom"]
+                )
+        planted.append(f"{files[7].relative_to(landing_root)}: {BAD_LINES_IN_BURST} unreadable lines at its end")
+    return planted
+
+
+def clear_days(landing_root: Path, days: DateRange) -> None:
+    """Delete the landing and quarantine folders of `days`, so a regenerated range holds only what the generator
+    writes (a file planted or quarantined by an earlier demo would otherwise stay)."""
+    for day in days:
+        for prefix in (None, QUARANTINE_PREFIX):
+            folder = landing_root / (day_folder(day, prefix) if prefix else day_folder(day))
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def import_days(source: Path, landing_root: Path) -> list[Path]:
@@ -356,6 +406,12 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--end", type=date.fromisoformat, required=True)
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--scale", type=int, default=1, help="multiply each day's invoices and the customers by this")
+    gen.add_argument(
+        "--faults",
+        action="store_true",
+        help="plant realistic faults: a file in a renamed header, a missing trading day, a burst of bad lines",
+    )
+    gen.add_argument("--replace", action="store_true", help="first delete the range's landing and quarantine folders")
     imp = commands.add_parser("import-days", help="copy a folder of YYYY-MM-DD.csv files into the landing layout")
     imp.add_argument("source", type=Path)
     for sub in (gen, imp):
@@ -366,11 +422,18 @@ def main(argv: list[str] | None = None) -> None:
             help="landing root; files go to <root>/raw/ecommerce_sales/YYYY/MM/DD/ (default: data)",
         )
     args = parser.parse_args(argv)
+    planted = []
     if args.command == "generate":
+        if args.replace:
+            clear_days(args.landing_root, DateRange(args.start, args.end))
         files = generate(args.landing_root, DateRange(args.start, args.end), args.seed, args.scale)
+        if args.faults:
+            planted = plant_faults(args.landing_root, files, args.seed)
     else:
         files = import_days(args.source, args.landing_root)
     print(f"wrote {len(files)} landing file(s) under {args.landing_root / 'raw/ecommerce_sales'}")
+    for fault in planted:
+        print(f"  planted fault: {fault}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 
 from ecom_assets.dates import DateRange
 from ecom_assets.report import main
-from ecom_assets.sample_data import generate
+from ecom_assets.sample_data import RENAMED_HEADER, generate
 from resources.landing import day_folder
 
 pytestmark = pytest.mark.slow
@@ -25,6 +25,9 @@ def test_the_report_plots_checked_metrics_and_lists_failures_and_rejected_rows(
     for number in range(1, len(lines) // 3):
         lines[number] = lines[number].replace(",2011-01-18 ", ",2011-01-18T", 1)
     last_file.write_text("\n".join(lines) + "\n")
+    broken_day = date(2011, 1, 11)
+    renamed = ",".join(RENAMED_HEADER) + "\n"  # a header-only file: the day's verdict, no error rows of its own
+    (landing_root / day_folder(broken_day) / "late.csv").write_text(renamed)
     assert run_days(days).success
     out = tmp_path / "report.html"
 
@@ -41,8 +44,16 @@ def test_the_report_plots_checked_metrics_and_lists_failures_and_rejected_rows(
     assert page.count("<svg") == 5, "one plot per checked metric"
     assert "Gross revenue (GBP)" in page and "Share of bronze rows rejected by silver" in page
     revenue_chart = page.split("<h3>Gross revenue (GBP)")[1].split("<h3>")[0]
-    trading_days = [day for day in days if day.weekday() != 5]  # the generated shop closes on Saturdays
+    # the generated shop closes on Saturdays; the broken day is quarantined, so gold has no figures for it
+    trading_days = [day for day in days if day.weekday() != 5 and day != broken_day]
     assert revenue_chart.count("<circle") == len(trading_days), "a point per day with orders, from its metric facets"
+    assert "day (UTC)</text>" in revenue_chart and ">2011-01-03</text>" in revenue_chart, "a dated axis"
+    assert ">2011-01-18</text>" in revenue_chart and "class='axis'" in revenue_chart
+    assert "without an expected band, from 2011-01-03" in revenue_chart, "the first days lack history"
+    stale = page.split("<h2>Days kept out: stale in their tables</h2>")[1].split("<h2>")[0]
+    for table in ("raw.order_transactions", "processed.orders_cleaned", "analytics.sales_metrics"):
+        assert re.search(rf"<td>2011-01-11</td><td>ecommerce_catalog\.{table}</td><td>[^<]*header", stale), table
+    assert "max-width: 36em; overflow-wrap: anywhere" in page, "long failing-row cells wrap"
     failures = page.split("<h2>Failed checks</h2>")[1].split("<h2>")[0]
     assert "rejected_share_anomaly" in failures and "2011-01-18" in failures
     assert "unparseable_invoice_date" in page and "2011-01-18T" in page, "rejected rows with their records"

@@ -1,10 +1,15 @@
 """The Dagster UI, driven in headless Chromium (Playwright with Debian's chromium), on a real `dagster dev`
-(webserver and daemon): materialize a partition, backfill a range through the daemon as one run, see the checks."""
+(webserver and daemon): materialize a partition, backfill a range through the daemon as one run, see the checks
+and the per-day plots.
+
+The days are the last week: the asset page's metadata plots open per partition, over the last 120
+days of the partitions definition (up to today), so only recent days show there.
+"""
 
 import re
 import shutil
 import time
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +27,10 @@ pytestmark = [
 BRONZE = "ecommerce_catalog/raw/order_transactions"
 RUNS = """{ runsOrError { ... on Runs { results { runId status
   tags { key value } } } } }"""
+YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
+WEEK = DateRange(YESTERDAY - timedelta(days=6), YESTERDAY)
+ONE_DAY = WEEK.start + timedelta(days=1)
+BACKFILL = DateRange(WEEK.start + timedelta(days=2), WEEK.start + timedelta(days=4))
 BACKFILLS = """{ partitionBackfillsOrError { ... on PartitionBackfills { results { id status } } } }"""
 
 
@@ -60,7 +69,7 @@ def wait_for_backfills(base_url: str, timeout: float = 120) -> list[dict]:
 def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
     from playwright.sync_api import sync_playwright
 
-    generate(tmp_path / "data", DateRange(date(2011, 1, 3), date(2011, 1, 9)))
+    generate(tmp_path / "data", WEEK)
     ARTIFACTS.mkdir(exist_ok=True)
     with dagster_dev(tmp_path, dagster_home) as base_url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -83,21 +92,21 @@ def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
             page.get_by_role("button", name="Skip").click()
 
         # one day of one asset from its own page, then a backfill of the whole job from the job's page
-        launch_from_dialog(page, f"{base_url}/assets/{BRONZE}", "2011-01-04", re.compile(r"Launch 1 run"))
+        launch_from_dialog(page, f"{base_url}/assets/{BRONZE}", ONE_DAY.isoformat(), re.compile(r"Launch 1 run"))
         wait_for_runs(base_url, 1)
         launch_from_dialog(
             page,
             f"{base_url}/locations/ecom_assets/jobs/daily_sales_job",
-            "[2011-01-05...2011-01-07]",
+            f"[{BACKFILL.start}...{BACKFILL.end}]",
             re.compile(r"Launch backfill"),
         )
         runs = wait_for_runs(base_url, 2)
         backfills = wait_for_backfills(base_url)
 
         page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=partitions")
-        page.get_by_text("Materialized (3)").wait_for()  # 05..07 by the backfill
+        page.get_by_text("Materialized (3)").wait_for()  # the backfill's three days
         page.goto(f"{base_url}/assets/{BRONZE}?view=partitions")
-        page.get_by_text("Materialized (4)").wait_for()  # 2011-01-04 alone, then 05..07 by the backfill
+        page.get_by_text("Materialized (4)").wait_for()  # one day alone, then the backfill's three
         page.screenshot(path=str(ARTIFACTS / "sales_metrics_partitions.png"), full_page=True)
         page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics?view=checks")
         for check in ("schema", "non_negative", "reconciles_with_silver", "figures_anomaly"):
@@ -106,11 +115,21 @@ def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
         page.goto(f"{base_url}/assets/ecommerce_catalog/raw/order_transactions?view=checks")
         page.get_by_text("header_conformity", exact=True).first.wait_for()
         page.get_by_text("row_conservation", exact=True).first.wait_for()
+        # the overview's Metadata section: its plots open per partition, which must show the days' figures
+        page.goto(f"{base_url}/assets/ecommerce_catalog/analytics/sales_metrics")
+        page.locator("button", has_text="Plots").first.click()  # beside "Table", over the metadata
+        page.get_by_text("When graphing values by partition").wait_for()
+        page.get_by_text("gross_revenue", exact=True).first.wait_for()
+        page.locator("canvas").first.wait_for()
+        time.sleep(1)  # let the charts draw
+        plotted_series = page.locator("canvas").count()
+        page.screenshot(path=str(ARTIFACTS / "sales_metrics_plots.png"), full_page=True)
         page.goto(f"{base_url}/runs")
         page.get_by_text("Success").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "runs.png"), full_page=True)
         browser.close()
 
+    assert plotted_series >= 5, "gross revenue, orders and the other figures each plotted per day"
     assert [run["status"] for run in runs] == ["SUCCESS", "SUCCESS"]
     (backfill,) = backfills
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS")
@@ -124,4 +143,4 @@ def test_materialize_and_backfill_from_the_ui(tmp_path, dagster_home):
         )
         for tags in ({t["key"]: t["value"] for t in run["tags"]} for run in runs)
     )
-    assert ranges == ["2011-01-04", "2011-01-05...2011-01-07"]
+    assert ranges == [ONE_DAY.isoformat(), f"{BACKFILL.start}...{BACKFILL.end}"]

@@ -19,6 +19,8 @@ DATABRICKS_RUNTIME_SPARK = "4.0.0"
 """The Apache Spark of that runtime; the transforms' tests run on it too (test_runtime_parity.py)."""
 DEFAULT_DATA_ROOT = Path("data")
 """Relative to the working directory: `data/raw/ecommerce_sales/...` and `data/warehouse/...`."""
+DEFAULT_OUTPUT_ROOT = Path("output")
+"""Relative to the working directory (git-ignored in the project): the report, run logs, alert email previews."""
 DEPLOYMENTS = ("local", "databricks")
 
 
@@ -52,6 +54,7 @@ class Settings:
     | `ECOM_CATALOG` | the catalog of three-level table names (default `ecommerce_catalog`) |
     | `ECOM_S3_ENDPOINT_URL`, `AWS_REGION` | an S3-compatible endpoint, the region |
     | `ECOM_DATABRICKS_*` | see `DatabricksSettings` |
+    | `ECOM_OUTPUT_ROOT` | where commands write what they generate for people (default `output`) |
 
     On Databricks, tables are addressed by catalog name (Unity Catalog) unless
     `ECOM_WAREHOUSE_ROOT` is set; locally always by path.
@@ -66,6 +69,7 @@ class Settings:
     s3_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
     databricks: DatabricksSettings = field(default_factory=DatabricksSettings)
+    output_root: Path = DEFAULT_OUTPUT_ROOT
 
     def __post_init__(self) -> None:
         if self.deployment not in DEPLOYMENTS:
@@ -89,6 +93,7 @@ class Settings:
             s3_endpoint_url=env.get("ECOM_S3_ENDPOINT_URL") or None,
             aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             databricks=_databricks_settings(env),
+            output_root=Path(env.get("ECOM_OUTPUT_ROOT") or DEFAULT_OUTPUT_ROOT),
         )
 
     @property

@@ -172,7 +172,8 @@ def header_outcomes(
         bad = [{"file": path.rsplit("/", 1)[-1], "problem": problems[path]} for path in files if path in problems]
         observed = {"files": len(files), "files_rejected": len(bad)}
         summary = (
-            f"{len(bad)} of {len(files)} file(s) do not conform to the source header: {bad[0]['problem']}"
+            f"{len(bad)} of {len(files)} file(s) do not conform to the source header: {bad[0]['file']}:"
+            f" {bad[0]['problem']}"
             if bad
             else f"all {len(files)} file(s) carry the source columns"
         )

@@ -1,0 +1,159 @@
+"""The way in for a new user: `dev.sh demo`, `materialize` and `backfill` tell the truth about a run, the sample
+data can carry realistic faults, a one-day run is quiet, and stopping the UI leaves nothing behind."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ecom_assets.dates import DateRange
+from ecom_assets.framework_warnings import (
+    KNOWN_FRAMEWORK_WARNINGS,
+    pythonwarnings,
+    silence_known_framework_warnings,
+)
+from ecom_assets.sample_data import BAD_LINES_IN_BURST, RENAMED_HEADER, generate, plant_faults
+from ecom_assets.ui import alive, process_tree
+from ecom_assets_tests.dagster_dev import PROJECT_ROOT, free_port, graphql
+
+FRAMEWORK_WARNING = re.compile(r"\b\w*Warning\b: ")
+
+
+def dev_sh(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """Run `./dev.sh` with its landing, warehouse, instance and output folders under `tmp_path`."""
+    env = {
+        **os.environ,
+        "ECOM_LANDING_ROOT": str(tmp_path / "data"),
+        "ECOM_WAREHOUSE_ROOT": str(tmp_path / "data" / "warehouse"),
+        "ECOM_OUTPUT_ROOT": str(tmp_path / "output"),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    }
+    return subprocess.run(
+        ["bash", str(PROJECT_ROOT / "dev.sh"), *arguments], env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def command_log(tmp_path: Path) -> str:
+    """The whole output of the one `dagster asset materialize` a `dev.sh` command ran."""
+    (log,) = (tmp_path / "output" / "logs").glob("run-*.log")
+    return log.read_text()
+
+
+def test_the_known_framework_warnings_are_silenced_each_with_a_reason_and_others_still_show():
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        silence_known_framework_warnings()
+        for message in KNOWN_FRAMEWORK_WARNINGS:
+            warnings.warn(f"{message}, and may have breaking changes.", UserWarning, stacklevel=1)
+        warnings.warn("Parameter `something_new` is currently in beta", UserWarning, stacklevel=1)
+
+    assert [str(warning.message) for warning in shown] == ["Parameter `something_new` is currently in beta"]
+    assert all(len(reason) > 40 for reason in KNOWN_FRAMEWORK_WARNINGS.values()), "each says why it is safe"
+    assert pythonwarnings().count("ignore:") == len(KNOWN_FRAMEWORK_WARNINGS)
+
+
+def test_planted_faults_are_a_renamed_header_file_a_missing_day_and_a_burst_of_bad_lines(tmp_path):
+    files = generate(tmp_path, DateRange(date(2011, 1, 3), date(2011, 1, 14)))
+
+    planted = plant_faults(tmp_path, files)
+
+    trading = sorted(files)
+    assert len(planted) == 3
+    late = trading[2].with_name(f"{trading[2].stem}-late.csv")
+    assert late.read_text().splitlines()[0] == ",".join(RENAMED_HEADER)
+    assert not trading[4].exists(), "the fifth trading day's file is never delivered"
+    burst = trading[7].read_text().splitlines()[-BAD_LINES_IN_BURST:]
+    assert all(",GARBLED," in line and "25:61:00" in line for line in burst)
+    short = generate(tmp_path / "short", DateRange(date(2011, 1, 3), date(2011, 1, 5)))
+    assert len(plant_faults(tmp_path / "short", short)) == 1, "a short range gets the faults its days allow"
+    assert len(list((tmp_path / "short").rglob("*.csv"))) == 4
+
+
+@pytest.mark.slow
+def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept_out_and_where_to_look(tmp_path):
+    completed = dev_sh(tmp_path, "demo", "2011-01-03", "2011-01-06")
+
+    out = completed.stdout
+    assert completed.returncode == 1, out + completed.stderr
+    assert "FAILED" in out and "What failed:" in out
+    failed_check = re.search(
+        r"check header_conformity \(ERROR\) of ecommerce_catalog\.raw\.order_transactions on 2011-01-05: (.+)", out
+    )
+    assert failed_check and "2011-01-05-late.csv" in failed_check.group(1), out
+    kept_out = out.split("What was kept out")[1]
+    for table in ("raw.order_transactions", "processed.orders_cleaned", "analytics.sales_metrics"):
+        assert f"ecommerce_catalog.{table} 2011-01-05:" in kept_out
+    assert "python -m ecom_assets.show ecommerce_catalog.logs.etl_errors" in out
+    assert "ecom-dq-report --start 2011-01-03 --end 2011-01-06" in out
+    assert "planted by the demo's sample data" in out and "did NOT pass" in out
+    (preview,) = (tmp_path / "output").glob("email_check_failures_*.html")
+    assert "header_conformity" in preview.read_text()
+
+
+@pytest.mark.slow
+def test_a_clean_day_exits_0_with_its_summary_and_prints_no_framework_or_spark_window_warning(tmp_path):
+    generate(tmp_path / "data", DateRange(date(2011, 1, 3), date(2011, 1, 4)))
+
+    completed = dev_sh(tmp_path, "materialize", "2011-01-04")
+
+    out = completed.stdout
+    assert completed.returncode == 0, out + completed.stderr
+    assert "succeeded: every blocking check passed" in out
+    assert re.search(r"Checks: [1-9][\d,]* passed, 0 failed", out)
+    assert "Days: 1 (2011-01-04 .. 2011-01-04)" in out
+    log = command_log(tmp_path)
+    assert "RUN_SUCCESS" in log
+    assert not FRAMEWORK_WARNING.findall(log), "known framework warnings are filtered in one place"
+    assert "WindowExec" not in log, "no window moves every row to one partition"
+
+
+@pytest.mark.slow
+def test_a_command_that_starts_no_run_fails_and_is_not_mistaken_for_the_previous_run(tmp_path):
+    completed = dev_sh(tmp_path, "materialize", "2011-01-04", "no_such_asset")
+
+    assert completed.returncode != 0
+    assert "FAILED before starting a run" in completed.stdout
+    assert "no_such_asset" in completed.stdout
+
+
+@pytest.mark.slow
+def test_stopping_the_ui_with_ctrl_c_leaves_no_process_behind(tmp_path):
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ECOM_LANDING_ROOT": str(tmp_path / "data")}
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "ecom_assets.ui", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=(tmp_path / "ui.log").open("wb"),  # a file: an unread pipe would fill and stall dagster dev
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # like a terminal: Ctrl-C goes to the foreground process group
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                graphql(f"http://127.0.0.1:{port}", "{ repositoriesOrError { __typename } }")
+                break
+            except OSError:
+                assert ui.poll() is None and time.monotonic() < deadline, "the UI did not start"
+                time.sleep(1)
+        started = process_tree(ui.pid)
+        assert len(started) >= 3, "dagster dev, its webserver, daemon and code server"
+
+        os.killpg(ui.pid, signal.SIGINT)
+        ui.wait(timeout=90)
+
+        left = [pid for pid in started if alive(pid)]
+        assert left == [], f"still running after Ctrl-C: {left}"
+        assert "nothing left running" in (tmp_path / "ui.log").read_text()
+    finally:
+        for pid in [ui.pid, *process_tree(ui.pid)]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
