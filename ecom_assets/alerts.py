@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dagster import (
+    AssetCheckEvaluation,
     DagsterEventType,
     DagsterInstance,
     DagsterRun,
@@ -108,10 +109,19 @@ class CheckFailure:
 
 def failed_checks(instance: DagsterInstance, run_id: str) -> list[CheckFailure]:
     """The failed check evaluations of a run: ERROR ones first, and causes before the quarantines they led to."""
+    return check_failures(check_evaluations(instance, run_id))
+
+
+def check_evaluations(instance: DagsterInstance, run_id: str) -> list[AssetCheckEvaluation]:
+    """Every check evaluation a run reported."""
     records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000)
+    return [record.event_log_entry.dagster_event.event_specific_data for record in records.records]
+
+
+def check_failures(evaluations: list[AssetCheckEvaluation]) -> list[CheckFailure]:
+    """The failed ones of `evaluations`, ordered as `failed_checks` says."""
     failures = []
-    for record in records.records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
+    for evaluation in evaluations:
         if evaluation.passed:
             continue
         metadata = evaluation.metadata

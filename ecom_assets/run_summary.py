@@ -14,18 +14,25 @@ emails the sensors would send for the run are written beside the report as a pre
 import argparse
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from ecom_assets.alerts import CheckFailure, check_failure_email, describe_failure, failed_checks, failure_email
+from ecom_assets.alerts import (
+    CheckFailure,
+    RunFailure,
+    check_evaluations,
+    check_failure_email,
+    check_failures,
+    describe_failure,
+    failure_email,
+)
 from ecom_assets.assets.quality import PUBLISHED_CHECK
 from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED
+from resources.email import email_from_environment
 from resources.settings import Settings
-
-UI_URL = "http://127.0.0.1:3000"
 
 
 @dataclass
@@ -40,7 +47,13 @@ class RunSummary:
     """Per table of the run that reports them: rows_in, rows_out and rows_rejected summed over its days."""
     checks_passed: int
     failed_checks: list[CheckFailure]
-    step_errors: list[str] = field(default_factory=list)
+    failure: RunFailure
+    """The run's failed steps and errors (none for a run that did not fail)."""
+
+    @property
+    def step_errors(self) -> list[str]:
+        """The error messages of a run that did not succeed."""
+        return self.failure.errors if self.status != DagsterRunStatus.SUCCESS.value else []
 
     @property
     def errors(self) -> list[CheckFailure]:
@@ -82,24 +95,22 @@ def summarize(instance: DagsterInstance, run_id: str) -> RunSummary:
         for name in ("rows_in", "rows_out", "rows_rejected"):
             if name in materialization.metadata:
                 counts[name] += materialization.metadata[name].value
-    evaluations = instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=1_000_000
-    ).records
-    failures = failed_checks(instance, run_id)
-    described = describe_failure(instance, run)
+    evaluations = check_evaluations(instance, run_id)
+    failures = check_failures(evaluations)
+    failure = describe_failure(instance, run)
     return RunSummary(
         run_id=run_id,
         status=run.status.value,
-        partitions=described.partitions,
+        partitions=failure.partitions,
         days=sorted(days),
         row_figures={table: counts for table, counts in figures.items() if counts},
         checks_passed=len(evaluations) - len(failures),
         failed_checks=failures,
-        step_errors=described.errors if run.status != DagsterRunStatus.SUCCESS else [],
+        failure=failure,
     )
 
 
-def render(summary: RunSummary, settings: Settings) -> str:
+def render(summary: RunSummary, settings: Settings, ui_base_url: str) -> str:
     """The summary as text for a terminal: a verdict first, then what failed, then the figures and where to look."""
     lines = []
     if summary.ok:
@@ -129,7 +140,7 @@ def render(summary: RunSummary, settings: Settings) -> str:
         f"Tables: {settings.warehouse_root or f'catalog {settings.catalog}'}",
         f"Errors: python -m ecom_assets.show {ETL_ERRORS.full_name}",
         f"Report: .venv/bin/ecom-dq-report --start {first_day} --end {last_day}",
-        f"UI: ./dev.sh ui, then {UI_URL}/runs/{summary.run_id}",
+        f"UI: ./dev.sh ui, then {ui_base_url.rstrip('/')}/runs/{summary.run_id}",
     ]
     return "\n".join(lines)
 
@@ -160,14 +171,13 @@ def _failure_line(failure: CheckFailure) -> str:
     )
 
 
-def write_email_previews(instance: DagsterInstance, summary: RunSummary, folder: Path) -> list[Path]:
+def write_email_previews(summary: RunSummary, folder: Path, ui_base_url: str) -> list[Path]:
     """Write the alert emails the sensors send for this run (none for a clean run) as HTML; returns their paths."""
     emails = []
     if summary.status != DagsterRunStatus.SUCCESS.value:
-        failure = describe_failure(instance, instance.get_run_by_id(summary.run_id))
-        emails.append(("run_failure", failure_email(failure, UI_URL)))
+        emails.append(("run_failure", failure_email(summary.failure, ui_base_url)))
     if summary.failed_checks:
-        emails.append(("check_failures", check_failure_email(summary.run_id, summary.failed_checks, UI_URL)))
+        emails.append(("check_failures", check_failure_email(summary.run_id, summary.failed_checks, ui_base_url)))
     written = []
     for kind, (subject, _, html_body) in emails:
         path = folder / f"email_{kind}_{summary.run_id[:8]}.html"
@@ -193,9 +203,9 @@ def main(argv: list[str] | None = None) -> None:
             print("\n".join(["The command FAILED before starting a run. The end of its output:", *tail]))
             sys.exit(args.command_status or 1)
         summary = summarize(instance, run_id)
-        settings = Settings.from_environment()
-        print(render(summary, settings))
-        for path in write_email_previews(instance, summary, args.emails or settings.output_root):
+        settings, ui_base_url = Settings.from_environment(), email_from_environment().ui_base_url
+        print(render(summary, settings, ui_base_url))
+        for path in write_email_previews(summary, args.emails or settings.output_root, ui_base_url):
             print(f"Alert email preview: {path}")
     sys.exit(0 if summary.ok and args.command_status == 0 else 1)
 

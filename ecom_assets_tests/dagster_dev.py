@@ -54,17 +54,7 @@ def dagster_dev(work: Path, home: Path, startup_timeout: float = 120.0):
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"dagster dev exited early; see {log.name}")
-            try:
-                graphql(base_url, "{ repositoriesOrError { __typename } }")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"dagster dev did not answer within {startup_timeout} s") from None
-                time.sleep(1)
+        wait_until_answering(base_url, process, startup_timeout, log.name)
         yield base_url
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -74,6 +64,21 @@ def dagster_dev(work: Path, home: Path, startup_timeout: float = 120.0):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+def wait_until_answering(base_url: str, process: subprocess.Popen, timeout: float, log_name: str) -> None:
+    """Wait until the webserver answers GraphQL; raise if its process exits first or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"dagster dev exited early; see {log_name}")
+        try:
+            graphql(base_url, "{ repositoriesOrError { __typename } }")
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dagster dev did not answer within {timeout} s") from None
+            time.sleep(1)
 
 
 def graphql(base_url: str, query: str, variables: dict | None = None) -> dict:

@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,7 @@ from ecom_assets.framework_warnings import (
 )
 from ecom_assets.sample_data import BAD_LINES_IN_BURST, RENAMED_HEADER, generate, plant_faults
 from ecom_assets.ui import alive, process_tree
-from ecom_assets_tests.dagster_dev import PROJECT_ROOT, free_port, graphql
+from ecom_assets_tests.dagster_dev import PROJECT_ROOT, free_port, wait_until_answering
 
 FRAMEWORK_WARNING = re.compile(r"\b\w*Warning\b: ")
 
@@ -136,14 +135,7 @@ def test_stopping_the_ui_with_ctrl_c_leaves_no_process_behind(tmp_path):
         start_new_session=True,  # like a terminal: Ctrl-C goes to the foreground process group
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                graphql(f"http://127.0.0.1:{port}", "{ repositoriesOrError { __typename } }")
-                break
-            except OSError:
-                assert ui.poll() is None and time.monotonic() < deadline, "the UI did not start"
-                time.sleep(1)
+        wait_until_answering(f"http://127.0.0.1:{port}", ui, 120, str(tmp_path / "ui.log"))
         started = process_tree(ui.pid)
         assert len(started) >= 3, "dagster dev, its webserver, daemon and code server"
 
