@@ -92,9 +92,9 @@ case "$command" in
       'from datetime import UTC, datetime, timedelta; y = datetime.now(UTC).date() - timedelta(days=1); print(y - timedelta(days=27), y)')
     start=${1:-$last_four_weeks}
     end=${2:-$yesterday}
-    step "Generating sample landing files for $start .. $end${faults:+, with planted faults (--clean: none)}" \
+    step "Generating sample landing files and operational feeds for $start .. $end${faults:+, with planted faults (--clean: none)}" \
       "$VENV/bin/ecom-sample" generate --start "$start" --end "$end" --landing-root "${ECOM_LANDING_ROOT:-data}" \
-      --replace $faults
+      --replace --feeds $faults
     verdict=0
     materialize '*' --partition-range "$start...$end" || verdict=$?
     echo "Gold as stored (day_status tells a complete day from one that is not):"

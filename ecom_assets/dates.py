@@ -1,5 +1,6 @@
 """Inclusive ranges of calendar days, as the partitions of a run cover them."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -31,3 +32,15 @@ class DateRange:
 
     def __str__(self) -> str:
         return str(self.start) if self.start == self.end else f"{self.start}...{self.end}"
+
+
+def date_in_path(pattern: re.Pattern[str], path: str) -> date | None:
+    """The date whose year, month and day are the pattern's three groups in `path` (`\\` read as `/`); None when
+    the pattern does not match or names no real day."""
+    match = pattern.search(path.replace("\\", "/"))
+    if not match:
+        return None
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None

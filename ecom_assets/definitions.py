@@ -19,16 +19,21 @@ from ecom_assets.assets.dimensions import (
     orders_enriched,
     product_daily_sales,
 )
+from ecom_assets.assets.feed_gold import inventory_daily_asset, segment_analysis_asset
+from ecom_assets.assets.feed_validation import validation_results
+from ecom_assets.assets.feeds import FEED_BRONZE_ASSETS, FEED_SILVER_ASSETS
 from ecom_assets.assets.gold import sales_metrics
 from ecom_assets.assets.logs import log_table_specs
+from ecom_assets.assets.shipments import shipments, shipping_performance_daily
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.jobs import (
     daily_sales_job,
     daily_sales_schedule,
     lakehouse_maintenance_job,
     lakehouse_maintenance_schedule,
+    operational_feeds_job,
 )
-from ecom_assets.sensors import landing_file_sensor
+from ecom_assets.sensors import feed_trigger_sensor, landing_file_sensor
 from resources import deployment_resources
 
 TABLE_ASSETS = [
@@ -46,13 +51,25 @@ TABLE_ASSETS = [
     customer_lifetime_value,
     product_performance,
     promotion_uplift,
+    *FEED_BRONZE_ASSETS,
+    *FEED_SILVER_ASSETS,
+    validation_results,
+    shipments,
+    shipping_performance_daily,
+    inventory_daily_asset,
+    segment_analysis_asset,
 ]
 
 defs = Definitions(
     assets=[*TABLE_ASSETS, *log_table_specs(TABLE_ASSETS)],
-    jobs=[daily_sales_job, lakehouse_maintenance_job],
+    jobs=[daily_sales_job, operational_feeds_job, lakehouse_maintenance_job],
     schedules=[daily_sales_schedule, lakehouse_maintenance_schedule],
-    sensors=[landing_file_sensor, run_failure_email_sensor, check_failure_email_sensor],
+    sensors=[
+        landing_file_sensor,
+        feed_trigger_sensor,
+        run_failure_email_sensor,
+        check_failure_email_sensor,
+    ],
     resources=deployment_resources(),
     # One process per run: every step shares the run's Spark session instead of starting its own JVM.
     executor=in_process_executor,

@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from ecom_assets.dates import DateRange
+from ecom_assets.feed_contract import ARCHIVE_PREFIX, FEED_DOMAINS, RAW_PREFIX, feed_file_path, trigger_path
+from ecom_assets.sample_feeds import write_feeds_for_sales
 from resources.landing import QUARANTINE_PREFIX, day_folder
 
 HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
@@ -375,12 +377,17 @@ def plant_faults(landing_root: Path, files: list[Path], seed: int = 42) -> list[
 
 
 def clear_days(landing_root: Path, days: DateRange) -> None:
-    """Delete the landing and quarantine folders of `days`, so a regenerated range holds only what the generator
-    writes (a file planted or quarantined by an earlier demo would otherwise stay)."""
+    """Delete the landing and quarantine folders of `days`, and their feed batches (waiting or archived), so a
+    regenerated range holds only what the generator writes (a file planted, quarantined or archived by an earlier
+    demo would otherwise stay)."""
     for day in days:
         for prefix in (None, QUARANTINE_PREFIX):
             folder = landing_root / (day_folder(day, prefix) if prefix else day_folder(day))
             shutil.rmtree(folder, ignore_errors=True)
+        for folder in (RAW_PREFIX, ARCHIVE_PREFIX):
+            (landing_root / folder / trigger_path(day)).unlink(missing_ok=True)
+            for domain in FEED_DOMAINS:
+                (landing_root / folder / feed_file_path(domain, day)).unlink(missing_ok=True)
 
 
 def import_days(source: Path, landing_root: Path) -> list[Path]:
@@ -416,6 +423,12 @@ def main(argv: list[str] | None = None) -> None:
     imp.add_argument("source", type=Path)
     for sub in (gen, imp):
         sub.add_argument(
+            "--feeds",
+            action="store_true",
+            help="also write the operational feeds (customers, products, inventory, shipping) and their triggers,"
+            " derived from the sales",
+        )
+        sub.add_argument(
             "--landing-root",
             type=Path,
             default=Path("data"),
@@ -432,6 +445,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         files = import_days(args.source, args.landing_root)
     print(f"wrote {len(files)} landing file(s) under {args.landing_root / 'raw/ecommerce_sales'}")
+    if args.feeds:
+        days = DateRange(args.start, args.end) if args.command == "generate" else None
+        triggers = write_feeds_for_sales(args.landing_root, args.seed if args.command == "generate" else 42, days)
+        print(f"wrote {len(triggers)} feed batch(es) with their triggers under {args.landing_root / 'raw'}")
     for fault in planted:
         print(f"  planted fault: {fault}")
 

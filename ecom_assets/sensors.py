@@ -7,9 +7,13 @@ from datetime import date, timedelta
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from ecom_assets.jobs import daily_sales_job
+from ecom_assets.assets.common import asset_key
+from ecom_assets.assets.feeds import locate_batch
+from ecom_assets.feed_contract import RAW_PREFIX, TRIGGER_FOLDER, trigger_day
+from ecom_assets.jobs import daily_sales_job, operational_feeds_job
 from ecom_assets.partitions import FIRST_DAY, daily_partitions
 from ecom_assets.run_coverage import run_covering
+from ecom_assets.tables import ORDERS_CLEANED
 from resources import LandingZone
 from resources.landing import landing_day
 
@@ -89,3 +93,57 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     if not run_requests:
         return SensorResult(skip_reason=SkipReason("no new or changed landing files"), cursor=cursor)
     return SensorResult(run_requests=run_requests, cursor=cursor)
+
+
+@sensor(
+    job=operational_feeds_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Launches a day's feed batch when its trigger lands in raw/triggers/ (and again when the trigger or "
+    "its files change).",
+)
+def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult | SkipReason:
+    """Verify each trigger waiting in `raw/triggers/` against its files and request its day's feed run.
+
+    A complete batch runs. A batch whose files do not match its trigger (missing, other row count or
+    checksum) is requested too, so that its run keeps the day out of every feed table and records
+    why in `etl_errors`, the run log and the alert email; the reason is logged here at once. The
+    run key is the day, the trigger's checksum and the verdict, so a batch runs once per state:
+    fixing its files or re-sending its trigger runs it again. A processed batch leaves `raw/` for
+    `archive/`, so it is not looked at again.
+
+    A batch waits until its day's sales are in `orders_cleaned` (the day's partition materialized):
+    validation checks its shipments against the invoices, and would take a shipment of a day not
+    loaded yet for one without an order.
+    """
+    valid_days = set(daily_partitions.get_partition_keys())
+    sales_loaded = context.instance.get_materialized_partitions(asset_key(ORDERS_CLEANED))
+    run_requests = []
+    for listed in landing.list_folder(f"{RAW_PREFIX}/{TRIGGER_FOLDER}", ".json"):
+        day = trigger_day(listed.path)
+        if day is None or day.isoformat() not in valid_days:
+            context.log.warning(f"{listed.path} names no day with a partition yet; looked at again on a later tick")
+            continue
+        if day.isoformat() not in sales_loaded:
+            context.log.info(f"the feed batch of {day} waits for the day's sales in {ORDERS_CLEANED.full_name}")
+            continue
+        batch = locate_batch(landing, day)
+        if not batch.verdict.complete:
+            context.log.error(
+                f"feed batch of {day} does not match its trigger, its run will keep it out: {batch.verdict.reason}"
+            )
+        state = hashlib.sha256(f"{listed.fingerprint}|{batch.verdict.reason}".encode()).hexdigest()[:16]
+        run_requests.append(
+            RunRequest(
+                run_key=f"feeds:{day}:{state}",
+                partition_key=day.isoformat(),
+                tags={
+                    "ecom/trigger": "feed_trigger_sensor",
+                    "ecom/batch_id": batch.verdict.trigger.batch_id if batch.verdict.trigger else "unreadable",
+                    "ecom/batch_complete": str(batch.verdict.complete).lower(),
+                },
+            )
+        )
+    if not run_requests:
+        return SkipReason("no trigger waiting in raw/triggers/")
+    return SensorResult(run_requests=run_requests)

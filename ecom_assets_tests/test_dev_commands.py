@@ -19,6 +19,7 @@ from ecom_assets.framework_warnings import (
     silence_known_framework_warnings,
 )
 from ecom_assets.sample_data import BAD_LINES_IN_BURST, RENAMED_HEADER, generate, plant_faults
+from ecom_assets.sample_feeds import write_feeds_for_sales
 from ecom_assets.ui import alive, process_tree
 from ecom_assets_tests.dagster_dev import PROJECT_ROOT, free_port, wait_until_answering
 
@@ -98,7 +99,8 @@ def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept
 
 @pytest.mark.slow
 def test_a_clean_day_exits_0_with_its_summary_and_prints_no_framework_or_spark_window_warning(tmp_path):
-    generate(tmp_path / "data", DateRange(date(2011, 1, 3), date(2011, 1, 4)))
+    generate(tmp_path / "data", DateRange(date(2011, 1, 4), date(2011, 1, 4)))
+    write_feeds_for_sales(tmp_path / "data")  # every asset runs, the operational feeds' too
 
     completed = dev_sh(tmp_path, "materialize", "2011-01-04")
 

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import boto3
 import pytest
-from dagster import DagsterInstance, ResourceDefinition, build_sensor_context, materialize
+from dagster import AssetMaterialization, DagsterInstance, ResourceDefinition, build_sensor_context, materialize
 
+from ecom_assets.assets.common import asset_key
+from ecom_assets.assets.feeds import archive_batch, locate_batch
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
-from ecom_assets.sensors import landing_file_sensor
-from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, SALES_METRICS, TableName
+from ecom_assets.sample_feeds import write_batch
+from ecom_assets.sensors import feed_trigger_sensor, landing_file_sensor
+from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, TableName
 from ecom_assets_tests.conftest import PIPELINE_ASSETS
 from resources import DataQualityPolicy, Lakehouse, S3LandingZone, Settings, landing_for
 
@@ -173,3 +176,39 @@ def test_an_unreadable_object_moves_to_its_day_s_quarantine_prefix_and_leaves_th
     assert landing.read_bytes(moved) == b"InvoiceNo,StockCode\n1,2\n"
     landing.delete(moved)
     assert landing.quarantined_files() == []
+
+
+def test_a_feed_batch_on_s3_is_verified_found_by_the_trigger_sensor_and_archived_by_copy_then_delete(
+    s3, s3_endpoint, landing_root, monkeypatch
+):
+    day = date(2011, 1, 4)
+    write_batch(landing_root, day, {"inventory": [{"product_id": "85123A", "stock_quantity": "12"}]})
+    bucket = new_bucket(s3)
+    for path in sorted((landing_root / "raw").rglob("*.*")):
+        s3.upload_file(str(path), bucket, "prod/" + path.relative_to(landing_root).as_posix())
+    monkeypatch.setenv("ECOM_LANDING_BUCKET", bucket)
+    monkeypatch.setenv("ECOM_LANDING_PREFIX", "prod/")
+    monkeypatch.setenv("ECOM_S3_ENDPOINT_URL", s3_endpoint)
+    landing = landing_for(Settings.from_environment())
+
+    instance = DagsterInstance.ephemeral()
+    with build_sensor_context(instance=instance, resources={"landing": landing}) as context:
+        assert not feed_trigger_sensor(context).run_requests, "the batch waits for its day's sales"
+    instance.report_runless_asset_event(AssetMaterialization(asset_key(ORDERS_CLEANED), partition="2011-01-04"))
+    with build_sensor_context(instance=instance, resources={"landing": landing}) as context:
+        [request] = feed_trigger_sensor(context).run_requests
+    assert (request.partition_key, request.tags["ecom/batch_complete"]) == ("2011-01-04", "true")
+    batch = locate_batch(landing, day)
+    assert batch.verdict.complete and batch.folder == "raw"
+
+    moved = archive_batch(landing, batch)
+
+    keys = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == [
+        "prod/archive/inventory/2011/01/04/inventory_2011_01_04.csv",
+        "prod/archive/triggers/trigger_2011_01_04.json",
+    ]
+    assert moved[-1] == f"s3://{bucket}/prod/archive/triggers/trigger_2011_01_04.json", "the trigger moves last"
+    rerun = locate_batch(landing, day)
+    assert rerun.verdict.complete and rerun.folder == "archive"
+    assert landing.read_if_present("raw/triggers/trigger_2011_01_04.json") is None

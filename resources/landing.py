@@ -17,6 +17,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 
+from ecom_assets.dates import date_in_path
+
 LANDING_PREFIX = "raw/ecommerce_sales"
 QUARANTINE_PREFIX = "quarantine/ecommerce_sales"
 _DAY_PATH = re.compile(r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.csv$")
@@ -35,13 +37,7 @@ def file_name(path: str) -> str:
 
 def landing_day(path: str) -> date | None:
     """The day a landing file was delivered for, from its `YYYY/MM/DD/` folder; None if it has none."""
-    match = _DAY_PATH.search(path.replace("\\", "/"))
-    if not match:
-        return None
-    try:
-        return date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
+    return date_in_path(_DAY_PATH, path)
 
 
 @dataclass(frozen=True)
@@ -103,6 +99,22 @@ class LandingZone(ConfigurableResource, ABC):
         """Where Spark reads the file: the file's own path by default."""
         return path
 
+    @abstractmethod
+    def full_path(self, relative: str) -> str:
+        """The path (or `s3://` URI) of a path relative to the landing root."""
+
+    @abstractmethod
+    def read_if_present(self, relative: str) -> bytes | None:
+        """The content of a file relative to the landing root; None when there is none."""
+
+    @abstractmethod
+    def move(self, relative: str, relative_target: str) -> str:
+        """Move a file to another path relative to the landing root (replacing one there); returns its new path."""
+
+    @abstractmethod
+    def list_folder(self, relative: str, suffix: str) -> list[ListedFile]:
+        """The files directly in a folder relative to the landing root whose names end in `suffix`, sorted."""
+
     def files_by_day(self, days: Iterable[date]) -> dict[date, list[str]]:
         """The CSV files of each given day that has any."""
         found = {day: self.files_for_day(day) for day in days}
@@ -147,12 +159,28 @@ class LocalLandingZone(LandingZone):
     def list_files(self) -> list[ListedFile]:
         """Every CSV file in a `YYYY/MM/DD` folder under the landing prefix, by path; stamped with size and mtime."""
         base = Path(self.root).resolve() / LANDING_PREFIX
-        listed = []
-        for path in sorted(base.glob("*/*/*/*.csv")):
-            if path.is_file() and landing_day(str(path)):
-                status = os.stat(path)
-                listed.append(ListedFile(str(path), f"{status.st_size}:{status.st_mtime_ns}", status.st_mtime_ns / 1e9))
-        return listed
+        return [_listed(path) for path in sorted(base.glob("*/*/*/*.csv")) if path.is_file() and landing_day(str(path))]
+
+    def full_path(self, relative: str) -> str:
+        """The absolute local path."""
+        return str(Path(self.root).resolve() / relative)
+
+    def read_if_present(self, relative: str) -> bytes | None:
+        """The file's content, None when it does not exist."""
+        path = Path(self.full_path(relative))
+        return path.read_bytes() if path.is_file() else None
+
+    def move(self, relative: str, relative_target: str) -> str:
+        """One rename (the target folder made first)."""
+        target = Path(self.full_path(relative_target))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.full_path(relative), target)
+        return str(target)
+
+    def list_folder(self, relative: str, suffix: str) -> list[ListedFile]:
+        """The folder's matching files, stamped with size and mtime."""
+        folder = Path(self.full_path(relative))
+        return [_listed(path) for path in sorted(folder.glob(f"*{suffix}")) if path.is_file()]
 
     def checksum(self, path: str) -> str:
         """The SHA-256 of the file's bytes."""
@@ -161,6 +189,11 @@ class LocalLandingZone(LandingZone):
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         return digest.hexdigest()
+
+
+def _listed(path: Path) -> ListedFile:
+    status = os.stat(path)
+    return ListedFile(str(path), f"{status.st_size}:{status.st_mtime_ns}", status.st_mtime_ns / 1e9)
 
 
 class S3LandingZone(LandingZone):
@@ -246,3 +279,38 @@ class S3LandingZone(LandingZone):
     def spark_path(self, path: str) -> str:
         """The object's `s3a://` URI."""
         return f"s3a://{self.bucket}/{self._key(path)}"
+
+    def full_path(self, relative: str) -> str:
+        """The object's `s3://` URI."""
+        return f"s3://{self.bucket}/{self.prefix}{relative}"
+
+    def read_if_present(self, relative: str) -> bytes | None:
+        """The object's content, None when there is no such key."""
+        try:
+            return self.read_bytes(self.full_path(relative))
+        except self.s3.get_client().exceptions.NoSuchKey:
+            return None
+
+    def move(self, relative: str, relative_target: str) -> str:
+        """Copy the object to the target key, then delete the original."""
+        client = self.s3.get_client()
+        source, target = f"{self.prefix}{relative}", f"{self.prefix}{relative_target}"
+        client.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source})
+        client.delete_object(Bucket=self.bucket, Key=source)
+        return f"s3://{self.bucket}/{target}"
+
+    def list_folder(self, relative: str, suffix: str) -> list[ListedFile]:
+        """The folder's matching objects, stamped from the listing (size, ETag, last modified)."""
+        folder = f"{self.prefix}{relative.rstrip('/')}/"
+        return sorted(
+            (
+                ListedFile(
+                    f"s3://{self.bucket}/{item['Key']}",
+                    f"{item['Size']}:{item['ETag']}:{item['LastModified'].isoformat()}",
+                    item["LastModified"].timestamp(),
+                )
+                for item in self._objects(folder)
+                if item["Key"].endswith(suffix) and "/" not in item["Key"][len(folder) :]
+            ),
+            key=lambda listed: listed.path,
+        )

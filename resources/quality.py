@@ -40,6 +40,11 @@ class DataQualityPolicy(ConfigurableResource):
         default=0.15, description="Largest share of current products the category rules may leave in 'Other'."
     )
 
+    max_high_finding_share: float = Field(
+        default=0.05,
+        description="Largest share of a feed batch's records with a HIGH validation finding before the batch fails.",
+    )
+
     def trading_calendar(self) -> TradingCalendar:
         """The validated trading calendar."""
         return load_trading_calendar(Path(self.trading_calendar_path))

@@ -58,6 +58,7 @@ def daily_table_asset(
     description: str,
     upstream: Sequence[TableName] = (),
     check_specs: Sequence[AssetCheckSpec] = (),
+    reads: Sequence[TableName] = (),
 ) -> Callable:
     """Decorate a function as the daily-partitioned, single-run-backfill asset of a Spark-built Delta table.
 
@@ -68,6 +69,9 @@ def daily_table_asset(
     Two runs may write the table at once: a commit that loses Delta's optimistic conflict check,
     like a network failure, is retried as a whole step (`retry_transient_failures`), and every
     write replaces what it covers (days, keys), so a retried or repeated step never adds rows twice.
+
+    `reads` are tables the asset also reads without being held back by them: they show in the
+    lineage, but a day they quarantine is not quarantined here.
     """
 
     def decorate(body: Callable[..., Iterator]) -> AssetsDefinition:
@@ -83,7 +87,7 @@ def daily_table_asset(
         return asset(
             check_specs=list(check_specs),
             key=asset_key(table),
-            deps=[asset_key(parent) for parent in upstream],
+            deps=[asset_key(parent) for parent in [*upstream, *reads]],
             partitions_def=daily_partitions,
             backfill_policy=single_run_backfill,
             group_name=group,

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dagster import AssetsDefinition, AssetSpec
 
 from ecom_assets.assets.common import asset_key
+from ecom_assets.assets.feeds import FEEDS_GROUP
 from ecom_assets.assets.quality import PUBLISHED_CHECK
 from ecom_assets.tables import (
     DATA_QUALITY_RESULTS,
     ETL_ERRORS,
     LANDING_DELIVERIES,
     ORDER_TRANSACTIONS,
+    PROCESSING_LOG,
     QUARANTINED_DAYS,
     TableName,
 )
@@ -41,7 +43,8 @@ def log_table_specs(table_assets: Sequence[AssetsDefinition]) -> list[AssetSpec]
 
     Every table asset can write `etl_errors` (a failed step records itself there for each day
     of its run); every asset with checks writes `data_quality_results`; bronze alone writes
-    `landing_deliveries`; every daily table that can quarantine a day writes `quarantined_days`.
+    `landing_deliveries`; every daily table that can quarantine a day writes `quarantined_days`; the
+    operational feeds' steps write `processing_log`.
     """
     every_table = [key for assets_def in table_assets for key in assets_def.keys]
     checked = [key for assets_def in table_assets if assets_def.check_specs for key in assets_def.keys]
@@ -51,7 +54,18 @@ def log_table_specs(table_assets: Sequence[AssetsDefinition]) -> list[AssetSpec]
         for key in assets_def.keys
         if any(spec.name == PUBLISHED_CHECK.name for spec in assets_def.check_specs)
     ]
+    feed_steps = [
+        key
+        for assets_def in table_assets
+        for key in assets_def.keys
+        if assets_def.group_names_by_key.get(key) == FEEDS_GROUP
+    ]
     return [
+        _log_table(
+            PROCESSING_LOG,
+            "One row per operational feed step and batch: start, end, rows in, out and rejected, status, message.",
+            feed_steps,
+        ),
         _log_table(
             ETL_ERRORS,
             "Every line kept out of a table, with its reason, and a row per day for each failed step;"

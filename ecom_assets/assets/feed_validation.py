@@ -1,0 +1,267 @@
+"""The feed batches' validation across feeds and sales (`logs.validation_results`), and their archiving."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import reduce
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
+from ecom_assets.assets.feeds import FEEDS, FEEDS_GROUP, archive_batch, locate_batch, processing_log_rows
+from ecom_assets.assets.quality import PUBLISHED_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.dates import DateRange
+from ecom_assets.partitions import partition_days
+from ecom_assets.quality.outcomes import CheckOutcome, jsonable_rows
+from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, PROCESSING_LOG, VALIDATION_RESULTS
+from ecom_assets.transforms.errors import as_error_rows
+from ecom_assets.transforms.feed_validation import (
+    FLAG_COLUMNS,
+    QUARANTINING_RULES,
+    batch_scores,
+    findings,
+    format_flags,
+    inventory_product_flags,
+    negative_stock_flags,
+    rejected_flags,
+    sales_flags,
+    shipment_order_flags,
+)
+from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources.lakehouse import within
+from resources.quality import DataQualityPolicy
+
+HIGH_FINDINGS_CHECK = Check(
+    "high_findings",
+    "The share of the batch's feed records with a HIGH finding stays within the quality policy's "
+    "max_high_finding_share; a batch beyond it is not archived.",
+)
+SUMMARY_RULE = "batch_summary"
+"""The `rule` of the row each validated batch has, whatever it found: its score and totals."""
+
+
+def _feed_rows(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> dict[str, DataFrame]:
+    return {feed.domain: lakehouse.read(session, feed.silver, filters=within("business_date", days)) for feed in FEEDS}
+
+
+def _history(session: SparkSession, lakehouse: Lakehouse, table, days: DateRange) -> DataFrame:
+    return lakehouse.read(session, table, filters=[("business_date", "<=", days.end)])
+
+
+def _sales(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> tuple[DataFrame, DataFrame]:
+    """The days' sales lines, and (invoice, order day) of every invoice; empty when silver does not exist yet."""
+    if not lakehouse.exists(ORDERS_CLEANED):
+        lines = session.createDataFrame(
+            [],
+            "line_id string, invoice_no string, stock_code string, customer_id string, order_date date,"
+            " line_type string",
+        )
+        return lines, lines.select("invoice_no", "order_date")
+    orders = lakehouse.read(session, ORDERS_CLEANED)
+    lines = orders.where(F.col("order_date").between(days.start, days.end)).select(
+        "line_id", "invoice_no", "stock_code", "customer_id", "order_date", "line_type"
+    )
+    return lines, orders.groupBy("invoice_no").agg(F.min("order_date").alias("order_date"))
+
+
+def _feed_errors(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> DataFrame:
+    assets = [feed.silver.full_name for feed in FEEDS]
+    errors = lakehouse.read(session, ETL_ERRORS, filters=within("partition_date", days))
+    return errors.where(F.col("asset").isin(assets))
+
+
+def _counts(frames: list[DataFrame]) -> DataFrame:
+    return (
+        reduce(DataFrame.unionByName, [frame.select("business_date") for frame in frames])
+        .groupBy("business_date")
+        .agg(F.count(F.lit(1)).alias("records"))
+    )
+
+
+@daily_table_asset(
+    VALIDATION_RESULTS,
+    group=FEEDS_GROUP,
+    description="Each feed batch validated across feeds and sales: per rule its severity, flagged records and "
+    "samples, and per batch a validation score (row `batch_summary`). A batch that passes is archived.",
+    upstream=[feed.silver for feed in FEEDS],
+    reads=[ORDERS_CLEANED],
+    check_specs=check_specs(VALIDATION_RESULTS, [HIGH_FINDINGS_CHECK, PUBLISHED_CHECK]),
+)
+def validation_results(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    landing: LandingZone,
+    lakehouse: Lakehouse,
+    quality: DataQualityPolicy,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Validate the run's batches, write their findings, quarantine flagged records, archive the batches that pass.
+
+    Records a rule quarantines (`QUARANTINING_RULES`) go to `etl_errors` under this table with the
+    rule as their type; what is built from the feeds leaves them out.
+    """
+    started_at = datetime.now(UTC)
+    days = partition_days(context)
+    session = spark.get_session()
+    feeds = _feed_rows(session, lakehouse, days)
+    products = _history(session, lakehouse, FEEDS[1].silver, days)
+    customers = _history(session, lakehouse, FEEDS[0].silver, days)
+    sales, order_days = _sales(session, lakehouse, days)
+    rejected = _feed_errors(session, lakehouse, days)
+    flag_frames = [
+        *(format_flags(feeds[feed.domain], feed.domain, feed.key) for feed in FEEDS),
+        rejected_flags(rejected, {feed.silver.full_name: feed.domain for feed in FEEDS}),
+        negative_stock_flags(feeds["inventory"]),
+        inventory_product_flags(feeds["inventory"], products),
+        shipment_order_flags(feeds["shipping"], order_days),
+        sales_flags(sales, products, customers),
+    ]
+    flags = reduce(DataFrame.unionByName, [frame.select(*FLAG_COLUMNS) for frame in flag_frames])
+    feed_records = _counts([*feeds.values(), rejected.withColumnRenamed("partition_date", "business_date")])
+    checked = _counts(
+        [
+            *feeds.values(),
+            rejected.withColumnRenamed("partition_date", "business_date"),
+            sales.withColumnRenamed("order_date", "business_date"),
+        ]
+    )
+    batch_ids = _counts_by_batch(feeds)
+    reporter = CheckReporter.for_daily_table(context, VALIDATION_RESULTS, session, lakehouse, days)
+    with staged(flags) as flags:
+        with reporter.computing():
+            scores = {row["business_date"]: row for row in batch_scores(flags, checked, feed_records).collect()}
+            validated = [day for day in days if day in batch_ids]
+            limit = quality.max_high_finding_share
+            reporter.add(
+                HIGH_FINDINGS_CHECK,
+                {day: _high_outcome(scores.get(day), limit) for day in validated},
+            )
+        found = findings(flags)
+        results = _results(session, found, scores, batch_ids, context.run_id)
+        quarantined = reporter.replace_passing_days(lakehouse, results, "business_date", days)
+        step = context.op_execution_context.op_def.name
+        kept_out = as_error_rows(
+            flags.where(F.col("rule").isin(*QUARANTINING_RULES)),
+            asset=VALIDATION_RESULTS.full_name,
+            step=step,
+            occurred_at=datetime.now(UTC),
+            identity=[F.col("business_date").cast("string"), F.col("domain"), F.col("rule"), F.col("record_key")],
+            partition_date=F.col("business_date"),
+            source_file_name=F.lit(None).cast("string"),
+            error_type=F.col("rule"),
+            error_message=F.col("sample"),
+            record=F.col("record_key"),
+        )
+        lakehouse.replace_date_range(
+            ETL_ERRORS, kept_out, "partition_date", days, scope={"asset": VALIDATION_RESULTS.full_name}
+        )
+        archived = {}
+        for day in validated:
+            if day not in quarantined:
+                moved = archive_batch(landing, locate_batch(landing, day))
+                archived[day] = len(moved)
+                if moved:
+                    context.log.info(f"archived the batch of {day}: {len(moved)} file(s) moved to archive/")
+        lakehouse.append(
+            PROCESSING_LOG,
+            processing_log_rows(
+                session,
+                context,
+                VALIDATION_RESULTS,
+                started_at,
+                {
+                    day: (
+                        batch_ids[day],
+                        scores[day]["records_checked"],
+                        scores[day]["records_checked"] - scores[day]["high_feed_records"],
+                        scores[day]["high_feed_records"],
+                        "quarantined" if day in quarantined else "succeeded",
+                        quarantined.get(
+                            day, f"score {scores[day]['validation_score']}; {archived.get(day, 0)} file(s) archived"
+                        ),
+                    )
+                    for day in validated
+                },
+            ),
+        )
+        add_daily_metadata(
+            context,
+            days,
+            {
+                day: {
+                    "validation_score": float(scores[day]["validation_score"]),
+                    "high_share": float(scores[day]["high_share"]),
+                    "archived_files": archived.get(day, 0),
+                }
+                for day in validated
+            },
+        )
+        yield MaterializeResult(
+            metadata={
+                "days_in_run": len(days),
+                "batches_validated": len(validated),
+                "days_quarantined": len(quarantined),
+                **table_metadata(lakehouse, VALIDATION_RESULTS, results),
+            }
+        )
+    yield from reporter.publish(lakehouse)
+
+
+def _counts_by_batch(feeds: dict[str, DataFrame]) -> dict:
+    """The batch id of each day some feed's silver holds."""
+    union = reduce(DataFrame.unionByName, [frame.select("business_date", "batch_id") for frame in feeds.values()])
+    return {
+        row["business_date"]: row["batch_id"]
+        for row in union.groupBy("business_date").agg(F.first("batch_id").alias("batch_id")).collect()
+    }
+
+
+def _high_outcome(score, limit: float) -> CheckOutcome:
+    observed = jsonable_rows([score])[0] if score else {}
+    share = score["high_share"] if score else 0.0
+    passed = share <= limit
+    verdict = "within" if passed else "beyond"
+    return CheckOutcome(
+        passed,
+        f"{observed.get('high_feed_records', 0)} of {observed.get('feed_records', 0)} feed record(s) have a HIGH "
+        f"finding ({share:.1%}), {verdict} the limit of {limit:.1%}; score {observed.get('validation_score', 100)}",
+        observed,
+        {"max_high_finding_share": limit},
+    )
+
+
+def _results(session: SparkSession, found: DataFrame, scores: dict, batch_ids: dict, run_id: str) -> DataFrame:
+    """Findings and one summary row per batch, each with the batch's id, score and records checked."""
+    summary_rows = [
+        (
+            day,
+            "batch",
+            SUMMARY_RULE,
+            "summary",
+            "INFO",
+            int(row["high_flags"] + row["medium_flags"] + row["low_flags"]),
+            [],
+        )
+        for day, row in scores.items()
+        if day in batch_ids
+    ]
+    summaries = session.createDataFrame(
+        summary_rows,
+        "business_date date, domain string, rule string, category string, severity string, flagged_records long,"
+        " samples array<string>",
+    )
+    score_rows = session.createDataFrame(
+        [
+            (day, batch_ids[day], row["records_checked"], float(row["validation_score"]), float(row["high_share"]))
+            for day, row in scores.items()
+            if day in batch_ids
+        ],
+        "business_date date, batch_id string, records_checked long, validation_score double, high_share double",
+    )
+    return (
+        found.unionByName(summaries)
+        .join(score_rows, "business_date")
+        .withColumns({"run_id": F.lit(run_id), "validated_at": F.current_timestamp()})
+    )
