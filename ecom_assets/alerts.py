@@ -22,7 +22,6 @@ from dagster import (
 )
 
 from ecom_assets.assets.quality import PUBLISHED_CHECK
-from ecom_assets.jobs import daily_sales_job
 from resources.email import SmtpEmailResource
 
 _REMEMBERED_RUNS = 500
@@ -206,9 +205,8 @@ def _mail_each_new_run(
     email: SmtpEmailResource,
     statuses: list[DagsterRunStatus],
     compose: Callable[[DagsterRun], tuple[str, str, str] | None],
-    job_name: str | None = None,
 ) -> SensorResult:
-    """Mail each run that ended in one of `statuses` (of `job_name`, if given) once, when `compose` gives a message.
+    """Mail each run that ended in one of `statuses` once, when `compose` gives a message.
 
     A mail that cannot be sent waits for the next tick. The cursor holds the last update time
     seen, the runs still waiting for the mail server and the runs already handled, so ticks and
@@ -221,7 +219,7 @@ def _mail_each_new_run(
     # the last one seen but not returned with it are not skipped (the known runs are left out).
     after = datetime.fromtimestamp(state["after"], UTC) - _REREAD if state["after"] else None
     records = context.instance.get_run_records(
-        RunsFilter(job_name=job_name, statuses=statuses, updated_after=after),
+        RunsFilter(statuses=statuses, updated_after=after),
         order_by="update_timestamp",
         ascending=True,
         limit=_RUNS_PER_TICK,
@@ -259,16 +257,16 @@ def _mail_each_new_run(
 @sensor(
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.STOPPED,
-    description="Emails the configured recipients when a run of daily_sales_job fails or is canceled.",
+    description="Emails the configured recipients when a run fails or is canceled: the daily sales, a feed batch, "
+    "the maintenance.",
 )
 def run_failure_email_sensor(context: SensorEvaluationContext, email: SmtpEmailResource) -> SensorResult:
-    """Find newly failed or canceled daily runs, mail each once; a mail that cannot be sent waits in the cursor."""
+    """Find newly failed or canceled runs, mail each once; a mail that cannot be sent waits in the cursor."""
     return _mail_each_new_run(
         context,
         email,
         [DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED],
         lambda run: failure_email(describe_failure(context.instance, run), email.ui_base_url),
-        job_name=daily_sales_job.name,
     )
 
 

@@ -102,7 +102,7 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     description="Launches a day's feed batch when its trigger lands in raw/triggers/ (and again when the trigger or "
     "its files change).",
 )
-def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult | SkipReason:
+def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
     """Verify each trigger waiting in `raw/triggers/` against its files and request its day's feed run.
 
     A complete batch runs. A batch whose files do not match its trigger (missing, other row count or
@@ -118,7 +118,7 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     """
     valid_days = set(daily_partitions.get_partition_keys())
     sales_loaded = context.instance.get_materialized_partitions(asset_key(ORDERS_CLEANED))
-    run_requests = []
+    run_requests, waiting = [], []
     for listed in landing.list_folder(f"{RAW_PREFIX}/{TRIGGER_FOLDER}", ".json"):
         day = trigger_day(listed.path)
         if day is None or day.isoformat() not in valid_days:
@@ -126,6 +126,7 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
             continue
         if day.isoformat() not in sales_loaded:
             context.log.info(f"the feed batch of {day} waits for the day's sales in {ORDERS_CLEANED.full_name}")
+            waiting.append(day.isoformat())
             continue
         batch = locate_batch(landing, day)
         if not batch.verdict.complete:
@@ -144,6 +145,8 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
                 },
             )
         )
-    if not run_requests:
-        return SkipReason("no trigger waiting in raw/triggers/")
-    return SensorResult(run_requests=run_requests)
+    if run_requests:
+        return SensorResult(run_requests=run_requests)
+    if waiting:
+        return SensorResult(skip_reason=f"feed batch(es) of {', '.join(waiting)} wait for their day's sales")
+    return SensorResult(skip_reason="no trigger waiting in raw/triggers/")

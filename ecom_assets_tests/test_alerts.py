@@ -250,3 +250,16 @@ def test_alerts_waiting_for_a_mail_server_that_stays_down_are_bounded_oldest_giv
     assert len(state["pending"]) == _REMEMBERED_RUNS, "the mail server is down: the newest alerts wait"
     newest = [record.dagster_run.run_id for record in instance.get_run_records(limit=_REMEMBERED_RUNS)]
     assert set(state["pending"]) == set(newest)
+
+
+def test_a_failed_run_of_any_job_is_mailed_naming_its_job(smtp_port):
+    instance = DagsterInstance.ephemeral()
+    for job_name in ("operational_feeds_job", "lakehouse_maintenance_job"):
+        create_run_for_test(instance, job_name=job_name, status=DagsterRunStatus.FAILURE)
+    with smtp_server(smtp_port) as inbox:
+        tick(instance, smtp_port, None)
+
+    assert sorted(message["Subject"].split()[1] for message in inbox.messages) == [
+        "lakehouse_maintenance_job",
+        "operational_feeds_job",
+    ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import botocore.exceptions
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 
@@ -288,8 +289,10 @@ class S3LandingZone(LandingZone):
         """The object's content, None when there is no such key."""
         try:
             return self.read_bytes(self.full_path(relative))
-        except self.s3.get_client().exceptions.NoSuchKey:
-            return None
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
 
     def move(self, relative: str, relative_target: str) -> str:
         """Copy the object to the target key, then delete the original."""
