@@ -315,9 +315,13 @@ def _customer_key(text: str) -> str:
 
 
 def write_feeds_for_sales(landing_root: Path, seed: int = 42, days: DateRange | None = None) -> list[Trigger]:
-    """Derive a feed batch for every day with sales files under `landing_root`, in day order, from the sales
-    themselves (the customers, products and invoices they name); write those of `days` (all when None) and
-    return their triggers. Earlier days are derived too, so the feeds' history stays consistent."""
+    """Derive a feed batch for every day from the first sales file under `landing_root` to the last (or to the end
+    of `days`), in day order, from the sales themselves (the customers, products and invoices they name); write
+    those of `days` (all when None) and return their triggers.
+
+    Days without sales (closed days) get a batch too: the operational systems send theirs every day, and
+    deliveries of earlier orders go on. Earlier days are derived too, so the feeds' history stays consistent.
+    """
     history = FeedHistory(seed)
     triggers = []
     by_day: dict[date, list[Path]] = {}
@@ -325,8 +329,10 @@ def write_feeds_for_sales(landing_root: Path, seed: int = 42, days: DateRange | 
         day = landing_day(str(path))
         if day is not None:
             by_day.setdefault(day, []).append(path)
-    for day, paths in sorted(by_day.items()):
-        batch = history.day_feeds(day, [line for path in paths for line in read_sales_day(path)])
+    if not by_day:
+        return triggers
+    for day in DateRange(min(by_day), max(by_day) if days is None else max(days.end, max(by_day))):
+        batch = history.day_feeds(day, [line for path in by_day.get(day, []) for line in read_sales_day(path)])
         if days is None or day in days:
             triggers.append(write_batch(landing_root, day, batch))
     return triggers

@@ -14,7 +14,7 @@ from ecom_assets.assets.feeds import FEEDS, FEEDS_GROUP, archive_batch, locate_b
 from ecom_assets.assets.quality import PUBLISHED_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
-from ecom_assets.quality.outcomes import CheckOutcome, jsonable_rows
+from ecom_assets.quality.outcomes import CheckOutcome, jsonable
 from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, PROCESSING_LOG, VALIDATION_RESULTS
 from ecom_assets.transforms.errors import as_error_rows
 from ecom_assets.transforms.feed_validation import (
@@ -127,16 +127,19 @@ def validation_results(
             sales.withColumnRenamed("order_date", "business_date"),
         ]
     )
-    batch_ids = _counts_by_batch(feeds)
+    batch_ids = _complete_batches(landing, days)
     reporter = CheckReporter.for_daily_table(context, VALIDATION_RESULTS, session, lakehouse, days)
     with staged(flags) as flags:
         with reporter.computing():
-            scores = {row["business_date"]: row for row in batch_scores(flags, checked, feed_records).collect()}
+            computed = {
+                row["business_date"]: row.asDict() for row in batch_scores(flags, checked, feed_records).collect()
+            }
             validated = [day for day in days if day in batch_ids]
+            scores = {day: computed.get(day, _EMPTY_BATCH_SCORE | {"business_date": day}) for day in validated}
             limit = quality.max_high_finding_share
             reporter.add(
                 HIGH_FINDINGS_CHECK,
-                {day: _high_outcome(scores.get(day), limit) for day in validated},
+                {day: _high_outcome(scores[day], limit) for day in validated},
             )
         found = findings(flags)
         results = _results(session, found, scores, batch_ids, context.run_id)
@@ -209,18 +212,28 @@ def validation_results(
     yield from reporter.publish(lakehouse)
 
 
-def _counts_by_batch(feeds: dict[str, DataFrame]) -> dict:
-    """The batch id of each day some feed's silver holds."""
-    union = reduce(DataFrame.unionByName, [frame.select("business_date", "batch_id") for frame in feeds.values()])
-    return {
-        row["business_date"]: row["batch_id"]
-        for row in union.groupBy("business_date").agg(F.first("batch_id").alias("batch_id")).collect()
-    }
+_EMPTY_BATCH_SCORE = {
+    "records_checked": 0,
+    "feed_records": 0,
+    "high_flags": 0,
+    "medium_flags": 0,
+    "low_flags": 0,
+    "high_feed_records": 0,
+    "high_share": 0.0,
+    "validation_score": 100.0,
+}
+"""The score of a complete batch with no records and no sales that day: nothing checked, nothing found."""
 
 
-def _high_outcome(score, limit: float) -> CheckOutcome:
-    observed = jsonable_rows([score])[0] if score else {}
-    share = score["high_share"] if score else 0.0
+def _complete_batches(landing: LandingZone, days: DateRange) -> dict:
+    """The batch id of each of the days whose batch is complete (its files may all be empty)."""
+    batches = {day: locate_batch(landing, day) for day in days}
+    return {day: batch.verdict.trigger.batch_id for day, batch in batches.items() if batch.verdict.complete}
+
+
+def _high_outcome(score: dict, limit: float) -> CheckOutcome:
+    observed = {name: jsonable(value) for name, value in score.items()}
+    share = score["high_share"]
     passed = share <= limit
     verdict = "within" if passed else "beyond"
     return CheckOutcome(
