@@ -51,6 +51,9 @@ TABLE_ASSETS = [
     customer_lifetime_value,
     product_performance,
     promotion_uplift,
+]
+"""The sales pipeline's assets: the daily sales job runs them."""
+FEED_ASSETS = [
     *FEED_BRONZE_ASSETS,
     *FEED_SILVER_ASSETS,
     validation_results,
@@ -59,9 +62,10 @@ TABLE_ASSETS = [
     inventory_daily_asset,
     segment_analysis_asset,
 ]
+"""The operational feeds' assets: a feed batch's run (`operational_feeds_job`) runs them."""
 
 defs = Definitions(
-    assets=[*TABLE_ASSETS, *log_table_specs(TABLE_ASSETS)],
+    assets=[*TABLE_ASSETS, *FEED_ASSETS, *log_table_specs([*TABLE_ASSETS, *FEED_ASSETS])],
     jobs=[daily_sales_job, operational_feeds_job, lakehouse_maintenance_job],
     schedules=[daily_sales_schedule, lakehouse_maintenance_schedule],
     sensors=[

@@ -24,7 +24,7 @@ from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import FEEDS_GROUP
 from ecom_assets.partitions import daily_partitions
 from ecom_assets.run_coverage import run_covering
-from ecom_assets.tables import SEGMENT_ANALYSIS, TableName, tables_owned
+from ecom_assets.tables import TableName, tables_owned
 from resources import Lakehouse, LandingZone
 
 daily_sales_job = define_asset_job(
@@ -36,11 +36,11 @@ daily_sales_job = define_asset_job(
 
 operational_feeds_job = define_asset_job(
     "operational_feeds_job",
-    selection=AssetSelection.groups(FEEDS_GROUP) | AssetSelection.assets(asset_key(SEGMENT_ANALYSIS)),
+    selection=AssetSelection.groups(FEEDS_GROUP),
     partitions_def=daily_partitions,
     description="A day's feed batch (customers, products, inventory, shipping): bronze → silver → validation →"
-    " archive → shipments and stock; segment_analysis again with the day's tiers. Started by the feed trigger"
-    " sensor; the sales job never waits for it.",
+    " archive → shipments, stock cover and sales per tier. Started by the feed trigger sensor; the sales job never"
+    " waits for it.",
 )
 
 

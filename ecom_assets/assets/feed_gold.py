@@ -128,7 +128,7 @@ def inventory_daily_asset(
 
 @daily_table_asset(
     SEGMENT_ANALYSIS,
-    group="gold",
+    group=FEEDS_GROUP,
     description="Per order day and customer tier (as the customers feed stated it on that day; 'unknown' before "
     "it did, 'guest' without a customer id): revenue, orders and customers of the day's sales.",
     upstream=[ORDERS_CLEANED],
@@ -141,8 +141,8 @@ def segment_analysis_asset(
     lakehouse: Lakehouse,
     step_launcher: ResourceParam[Any],
 ) -> Iterator:
-    """Replace the run's days with their sales per tier. Runs with the sales and again with each feed batch (its
-    tiers may come after the sales); the feeds never hold it back."""
+    """Replace the run's days with their sales per tier. Runs with each feed batch, which the trigger sensor starts
+    only once the day's sales are loaded; the sales job never waits for it."""
     days = partition_days(context)
     session = spark.get_session()
     lines = lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days))
