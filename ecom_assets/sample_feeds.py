@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ecom_assets.dates import DateRange
 from ecom_assets.feed_contract import FEED_COLUMNS, RAW_PREFIX, Trigger, feed_file_path, trigger_for, trigger_path
+from ecom_assets.transforms.silver import FEE_STOCK_CODES
 from resources.landing import landing_day
 
 
@@ -132,7 +133,7 @@ class FeedHistory:
     def _products(self, day: date, sales: list[dict[str, str]], rng: random.Random) -> list[dict]:
         records = []
         for code, lines in _group(sales, "stock_code").items():
-            if code in _FEE_CODES or not code:
+            if code in FEE_STOCK_CODES or not code:
                 continue
             price = max((line["price"] for line in lines), key=lambda text: lines.count(text) if text else -1)
             retire = code not in self.discontinued and rng.random() < 0.002
@@ -147,7 +148,7 @@ class FeedHistory:
     def _inventory(self, day: date, sales: list[dict[str, str]], rng: random.Random) -> list[dict]:
         records = []
         for code, lines in sorted(_group(sales, "stock_code").items()):
-            if code in _FEE_CODES or not code or code not in self.prices:
+            if code in FEE_STOCK_CODES or not code or code not in self.prices:
                 continue
             sold = sum(max(_int(line["quantity"]), 0) for line in lines)
             level = self.stock.get(code, rng.randint(200, 2_000)) - sold
@@ -192,9 +193,6 @@ class FeedHistory:
             self.in_transit.append(shipment)
             records.append(_shipping_record(shipment, day, actual=False, rng=rng))
         return records
-
-
-_FEE_CODES = frozenset(("POST", "DOT", "M", "m", "D", "C2", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B"))
 
 
 def _group(sales: list[dict[str, str]], key: str) -> dict[str, list[dict[str, str]]]:

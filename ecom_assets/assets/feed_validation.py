@@ -1,7 +1,7 @@
 """The feed batches' validation across feeds and sales (`logs.validation_results`), and their archiving."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import reduce
 from typing import Any
 
@@ -10,7 +10,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
-from ecom_assets.assets.feeds import FEEDS, FEEDS_GROUP, archive_batch, locate_batch, processing_log_rows
+from ecom_assets.assets.feeds import (
+    FEEDS,
+    FEEDS_GROUP,
+    LocatedBatch,
+    archive_batch,
+    locate_batch,
+    processing_log_rows,
+)
 from ecom_assets.assets.quality import PUBLISHED_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
@@ -127,7 +134,8 @@ def validation_results(
             sales.withColumnRenamed("order_date", "business_date"),
         ]
     )
-    batch_ids = _complete_batches(landing, days)
+    complete = _complete_batches(landing, days)
+    batch_ids = {day: batch.verdict.trigger.batch_id for day, batch in complete.items()}
     reporter = CheckReporter.for_daily_table(context, VALIDATION_RESULTS, session, lakehouse, days)
     with staged(flags) as flags:
         with reporter.computing():
@@ -163,7 +171,7 @@ def validation_results(
         archived = {}
         for day in validated:
             if day not in quarantined:
-                moved = archive_batch(landing, locate_batch(landing, day))
+                moved = archive_batch(landing, complete[day])
                 archived[day] = len(moved)
                 if moved:
                     context.log.info(f"archived the batch of {day}: {len(moved)} file(s) moved to archive/")
@@ -225,10 +233,10 @@ _EMPTY_BATCH_SCORE = {
 """The score of a complete batch with no records and no sales that day: nothing checked, nothing found."""
 
 
-def _complete_batches(landing: LandingZone, days: DateRange) -> dict:
-    """The batch id of each of the days whose batch is complete (its files may all be empty)."""
+def _complete_batches(landing: LandingZone, days: DateRange) -> dict[date, LocatedBatch]:
+    """The days whose batch is complete (its files may all be empty), each located once: validated, then archived."""
     batches = {day: locate_batch(landing, day) for day in days}
-    return {day: batch.verdict.trigger.batch_id for day, batch in batches.items() if batch.verdict.complete}
+    return {day: batch for day, batch in batches.items() if batch.verdict.complete}
 
 
 def _high_outcome(score: dict, limit: float) -> CheckOutcome:

@@ -214,7 +214,7 @@ def _bronze_asset(feed: Feed) -> AssetsDefinition:
                     context,
                     feed.bronze,
                     started_at,
-                    {day: _log_entry(batches[day], stored.get(day, 0), 0, quarantined.get(day)) for day in days},
+                    {day: _log_entry(batches[day], stored.get(day, 0), quarantined.get(day)) for day in days},
                 ),
             )
             add_daily_metadata(
@@ -363,15 +363,16 @@ def _batch_outcome(verdict: BatchVerdict) -> CheckOutcome:
 
 
 def _log_entry(
-    batch: LocatedBatch, rows: int, rejected: int, quarantine_reason: str | None
+    batch: LocatedBatch, rows: int, quarantine_reason: str | None
 ) -> tuple[str | None, int, int, int, str, str]:
+    """A bronze step's processing-log figures for a day: bronze rejects no row, only whole batches."""
     trigger = batch.verdict.trigger
     batch_id = trigger.batch_id if trigger else None
     if not batch.verdict.complete:
         return batch_id, 0, 0, 0, "rejected", batch.verdict.reason
     if quarantine_reason:
-        return batch_id, rows, 0, rejected, "quarantined", quarantine_reason
-    return batch_id, rows, rows, rejected, "succeeded", f"read from {batch.folder}/"
+        return batch_id, rows, 0, 0, "quarantined", quarantine_reason
+    return batch_id, rows, rows, 0, "succeeded", f"read from {batch.folder}/"
 
 
 def _rows_by_day(bronze: DataFrame) -> list:

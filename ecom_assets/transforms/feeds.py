@@ -16,6 +16,7 @@ from pyspark.sql import types as T
 
 from ecom_assets.feed_contract import FEED_COLUMNS
 from ecom_assets.transforms.errors import as_error_rows
+from ecom_assets.transforms.silver import blank_to_null, first_match
 
 CORRUPT_RECORD = "corrupt_record"
 FEED_LINEAGE_COLUMNS = ("batch_id", "business_date", "source_file_name")
@@ -75,12 +76,6 @@ def feed_bronze(raw: DataFrame, batch_files: DataFrame) -> DataFrame:
     )
 
 
-def blank_to_null(text: Column) -> Column:
-    """Trimmed text; null when empty."""
-    trimmed = F.trim(text)
-    return F.when(trimmed == "", None).otherwise(trimmed)
-
-
 def parse_date(text: Column) -> Column:
     """A date written ISO (also with a time or zone) or day-first; null when empty or unreadable."""
     value = blank_to_null(text)
@@ -125,13 +120,6 @@ def _number(text: Column, sql_type: str) -> Column:
     return blank_to_null(text).try_cast(sql_type)
 
 
-def _first_match(cases: Sequence[tuple[Column, str]]) -> Column:
-    expression = None
-    for condition, value in cases:
-        expression = F.when(condition, value) if expression is None else expression.when(condition, value)
-    return expression
-
-
 def _said(column: str, complaint: str) -> Column:
     return F.format_string(f"{column} '%s' {complaint}", F.coalesce(F.col(column), F.lit("")))
 
@@ -167,8 +155,8 @@ def _parse(
     """
     judged = bronze.withColumns(
         {
-            "rejection_reason": _first_match([(condition, name) for name, condition, _ in rejections]),
-            "rejection_message": _first_match([(condition, text) for _, condition, text in rejections]),
+            "rejection_reason": first_match([(condition, name) for name, condition, _ in rejections]),
+            "rejection_message": first_match([(condition, text) for _, condition, text in rejections]),
             "format_issues": F.filter(F.array(*issues), lambda issue: issue.isNotNull()),
             "raw_record": F.coalesce(F.col(CORRUPT_RECORD), F.to_json(F.struct(*FEED_COLUMNS[domain]))),
         }

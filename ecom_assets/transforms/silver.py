@@ -60,7 +60,8 @@ SILVER_COLUMNS = (
 )
 
 
-def _blank_to_null(column: Column) -> Column:
+def blank_to_null(column: Column) -> Column:
+    """Trimmed text; null when empty."""
     trimmed = F.trim(column)
     return F.when(trimmed == "", None).otherwise(trimmed)
 
@@ -73,7 +74,7 @@ def _quoted(source_column: str, complaint: str) -> Column:
     return F.format_string(f"{source_column} '%s' {complaint}", F.coalesce(F.col(source_column), F.lit("")))
 
 
-def _first_match(cases: list[tuple[Column, Column | str]]) -> Column:
+def first_match(cases: list[tuple[Column, Column | str]]) -> Column:
     """CASE WHEN over (condition, value) pairs in order; null when none matches."""
     expression = None
     for condition, value in cases:
@@ -119,13 +120,13 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
     fields as JSON), and `delivery_rank` (1 for the first delivery of a line, 2+ for exact
     duplicates; the earliest landing day, then file name, counts as first).
     """
-    invoice_no = _blank_to_null(F.col("InvoiceNo"))
-    stock_code = _blank_to_null(F.col("StockCode"))
+    invoice_no = blank_to_null(F.col("InvoiceNo"))
+    stock_code = blank_to_null(F.col("StockCode"))
     quantity = F.expr("try_cast(trim(Quantity) AS int)")
     unit_price = F.expr(f"try_cast(trim(UnitPrice) AS {UNIT_PRICE_TYPE})")
     exact_unit_price = F.expr("try_cast(trim(UnitPrice) AS decimal(38,18))")
     invoice_ts = _parse_timestamp(F.trim(F.col("InvoiceDate")))
-    customer_id = F.regexp_replace(_blank_to_null(F.col("CustomerID")), r"\.0+$", "")
+    customer_id = F.regexp_replace(blank_to_null(F.col("CustomerID")), r"\.0+$", "")
     rules = [
         (
             "malformed_csv_line",
@@ -166,30 +167,30 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
             ),
         ),
     ]
-    rejection_reason = _first_match([(condition, reason) for reason, condition, _ in rules])
-    rejection_message = _first_match([(condition, message) for _, condition, message in rules])
+    rejection_reason = first_match([(condition, reason) for reason, condition, _ in rules])
+    rejection_message = first_match([(condition, message) for _, condition, message in rules])
     raw_record = F.coalesce(F.col(CORRUPT_RECORD), F.to_json(F.struct(*SOURCE_COLUMNS)))
     normalized_fields = [
         invoice_no,
         stock_code,
-        _blank_to_null(F.col("Description")),
+        blank_to_null(F.col("Description")),
         F.coalesce(quantity.cast("string"), F.col("Quantity")),
         F.coalesce(_decimal_text(unit_price), F.col("UnitPrice")),
         F.coalesce(F.date_format(invoice_ts, "yyyy-MM-dd HH:mm:ss"), F.col("InvoiceDate")),
         customer_id,
-        _blank_to_null(F.col("Country")),
+        blank_to_null(F.col("Country")),
         F.col(CORRUPT_RECORD),
     ]
     typed = bronze.select(
         line_id(*normalized_fields).alias("line_id"),
         invoice_no.alias("invoice_no"),
         stock_code.alias("stock_code"),
-        _blank_to_null(F.col("Description")).alias("description"),
+        blank_to_null(F.col("Description")).alias("description"),
         quantity.alias("quantity"),
         unit_price.alias("unit_price"),
         invoice_ts.alias("invoice_ts"),
         customer_id.alias("customer_id"),
-        _blank_to_null(F.col("Country")).alias("country"),
+        blank_to_null(F.col("Country")).alias("country"),
         F.col("partition_date").alias("landing_date"),
         "source_file_name",
         rejection_reason.alias("rejection_reason"),
