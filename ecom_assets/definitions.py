@@ -62,7 +62,8 @@ FEED_ASSETS = [
     inventory_daily_asset,
     segment_analysis_asset,
 ]
-"""The operational feeds' assets: a feed batch's run (`operational_feeds_job`) runs them."""
+"""The operational feeds' assets: a feed batch's run (`operational_feeds_job`) runs them, and the sales pipeline's
+dimensions that take feed attributes (`jobs.FEED_FED_DIMENSIONS`)."""
 
 defs = Definitions(
     assets=[*TABLE_ASSETS, *FEED_ASSETS, *log_table_specs([*TABLE_ASSETS, *FEED_ASSETS])],

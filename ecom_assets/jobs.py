@@ -24,8 +24,11 @@ from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import FEEDS_GROUP
 from ecom_assets.partitions import daily_partitions
 from ecom_assets.run_coverage import run_covering
-from ecom_assets.tables import TableName, tables_owned
+from ecom_assets.tables import DIM_CUSTOMERS, DIM_PRODUCTS, TableName, tables_owned
 from resources import Lakehouse, LandingZone
+
+FEED_FED_DIMENSIONS = (DIM_PRODUCTS, DIM_CUSTOMERS)
+"""The sales pipeline's dimensions that take feed attributes: the feed batch's job rebuilds them too."""
 
 daily_sales_job = define_asset_job(
     "daily_sales_job",
@@ -36,11 +39,11 @@ daily_sales_job = define_asset_job(
 
 operational_feeds_job = define_asset_job(
     "operational_feeds_job",
-    selection=AssetSelection.groups(FEEDS_GROUP),
+    selection=AssetSelection.groups(FEEDS_GROUP) | AssetSelection.assets(*map(asset_key, FEED_FED_DIMENSIONS)),
     partitions_def=daily_partitions,
     description="A day's feed batch (customers, products, inventory, shipping): bronze → silver → validation →"
-    " archive → shipments, stock cover and sales per tier. Started by the feed trigger sensor; the sales job never"
-    " waits for it.",
+    " archive → shipments, stock cover, sales per tier, and the product and customer dimensions of the keys it"
+    " names. Started by the feed trigger sensor; the sales job never waits for it.",
 )
 
 

@@ -13,12 +13,17 @@ from ecom_assets.feed_contract import RAW_PREFIX, TRIGGER_FOLDER, trigger_day
 from ecom_assets.jobs import daily_sales_job, operational_feeds_job
 from ecom_assets.partitions import FIRST_DAY, daily_partitions
 from ecom_assets.run_coverage import run_covering
-from ecom_assets.tables import ORDERS_CLEANED
+from ecom_assets.tables import CUSTOMER_DAILY_SALES, ORDERS_CLEANED, PRODUCT_DAILY_SALES
 from resources import LandingZone
 from resources.landing import landing_day
 
 REMEMBERED_DAYS = 62
 """Landing days whose files the landing sensor's cursor remembers one by one (see `landing_file_sensor`)."""
+
+
+FEEDS_AWAIT = (ORDERS_CLEANED, PRODUCT_DAILY_SALES, CUSTOMER_DAILY_SALES)
+"""The sales tables whose day a feed batch waits for: validation reads the invoices, the dimensions the summaries."""
+AWAITED_NAMES = [table.full_name for table in FEEDS_AWAIT]
 
 
 @sensor(
@@ -112,12 +117,15 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     fixing its files or re-sending its trigger runs it again. A processed batch leaves `raw/` for
     `archive/`, so it is not looked at again.
 
-    A batch waits until its day's sales are in `orders_cleaned` (the day's partition materialized):
-    validation checks its shipments against the invoices, and would take a shipment of a day not
-    loaded yet for one without an order.
+    A batch waits until its day's sales are loaded (`FEEDS_AWAIT`, the day's partitions
+    materialized): validation checks its shipments against the invoices, and would take a shipment
+    of a day not loaded yet for one without an order; the dimensions rebuild from the day's
+    summaries.
     """
     valid_days = set(daily_partitions.get_partition_keys())
-    sales_loaded = context.instance.get_materialized_partitions(asset_key(ORDERS_CLEANED))
+    sales_loaded = set.intersection(
+        *(set(context.instance.get_materialized_partitions(asset_key(table))) for table in FEEDS_AWAIT)
+    )
     run_requests, waiting = [], []
     for listed in landing.list_folder(f"{RAW_PREFIX}/{TRIGGER_FOLDER}", ".json"):
         day = trigger_day(listed.path)
@@ -125,7 +133,7 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
             context.log.warning(f"{listed.path} names no day with a partition yet; looked at again on a later tick")
             continue
         if day.isoformat() not in sales_loaded:
-            context.log.info(f"the feed batch of {day} waits for the day's sales in {ORDERS_CLEANED.full_name}")
+            context.log.info(f"the feed batch of {day} waits for the day's sales in {', '.join(AWAITED_NAMES)}")
             waiting.append(day.isoformat())
             continue
         batch = locate_batch(landing, day)

@@ -26,6 +26,8 @@ from ecom_assets.transforms.business import (
     with_net_revenue_share_before,
 )
 from ecom_assets.transforms.dimensions import (
+    CUSTOMER_FEED_SCHEMA,
+    PRODUCT_FEED_SCHEMA,
     categorized,
     customer_daily_sales,
     customer_versions,
@@ -243,7 +245,7 @@ def test_scd2_opens_a_version_on_a_change_not_on_a_repeat_and_again_on_a_change_
         (D[5], "RED CHRISTMAS BAG", "3.00"),  # change: price band
         (D[8], "RED BAG", "2.00"),  # change back: a new version, not the first reopened
     )
-    rows = versions(product_versions(history, RULES))
+    rows = versions(product_versions(history, no_feed(spark, PRODUCT_FEED_SCHEMA), RULES))
     assert [
         (r["version"], r["description"], r["category"], r["price_band"], r["effective_from"], r["effective_to"])
         for r in rows
@@ -265,11 +267,13 @@ def test_scd2_opens_a_version_on_a_change_not_on_a_repeat_and_again_on_a_change_
 
 def test_scd2_history_does_not_depend_on_the_order_days_are_loaded(spark):
     states = [(D[0], "RED BAG", "2.00"), (D[3], "RED CHRISTMAS BAG", "2.00"), (D[8], "RED BAG", "2.00")]
-    at_once = versions(product_versions(product_days(spark, *states), RULES))
-    later_first = product_versions(product_days(spark, states[2]), RULES)
+    at_once = versions(product_versions(product_days(spark, *states), no_feed(spark, PRODUCT_FEED_SCHEMA), RULES))
+    later_first = product_versions(product_days(spark, states[2]), no_feed(spark, PRODUCT_FEED_SCHEMA), RULES)
     summaries = product_days(spark, *states)
     touched = summaries.where(f"order_date <= '{D[3]}'").select("stock_code").distinct()
-    rebuilt = rebuild_for(later_first, product_versions(summaries, RULES), touched, "stock_code")
+    rebuilt = rebuild_for(
+        later_first, product_versions(summaries, no_feed(spark, PRODUCT_FEED_SCHEMA), RULES), touched, "stock_code"
+    )
     assert versions(rebuilt) == at_once
 
 
@@ -289,7 +293,7 @@ def test_customer_segment_and_country_changes_open_versions(spark):
             "country": "EIRE",
         },  # refund: 5 orders, still High
     )
-    rows = versions(customer_versions(customer_daily_sales(lines)), "customer_id")
+    rows = versions(customer_versions(customer_daily_sales(lines), no_feed(spark, CUSTOMER_FEED_SCHEMA)), "customer_id")
     assert [(r["segment"], r["country"], r["effective_from"], r["effective_to"], r["is_current"]) for r in rows] == [
         ("Low Value", "United Kingdom", D[0], D[0], False),
         ("Medium Value", "United Kingdom", D[1], D[2], False),
@@ -299,12 +303,131 @@ def test_customer_segment_and_country_changes_open_versions(spark):
     assert {(r["first_order_date"], r["last_order_date"]) for r in rows} == {(D[0], D[4])}
 
 
+def no_feed(spark, schema):
+    return spark.createDataFrame([], schema)
+
+
+def feed_records(spark, schema, *records: dict):
+    """Feed records from dicts of the fields that matter; `created_timestamp` defaults to noon of the business day."""
+    columns = spark.createDataFrame([], schema).columns
+    rows = [
+        tuple(
+            record.get(column, datetime.combine(record["business_date"], datetime.min.time()) + timedelta(hours=12))
+            if column == "created_timestamp"
+            else record.get(column)
+            for column in columns
+        )
+        for record in records
+    ]
+    return spark.createDataFrame(rows, schema)
+
+
+def test_a_tier_change_in_the_customers_feed_opens_a_second_version_and_feed_values_win_over_inferred(spark):
+    lines = order_lines(
+        spark,
+        {"day": D[1], "invoice": "1", "price": "10.00"},
+        {"day": D[6], "invoice": "2", "price": "10.00"},
+        {"day": D[1], "invoice": "3", "price": "10.00", "customer": "200", "country": "EIRE"},
+    )
+    feed = feed_records(
+        spark,
+        CUSTOMER_FEED_SCHEMA,
+        # before the first sale: applies from the first sale day on
+        {"customer_id": "100", "business_date": D[0], "customer_tier": "silver", "country": "France", "city": "Lyon"},
+        # a feed-only day: the tier change opens a version that day
+        {"customer_id": "100", "business_date": D[4], "customer_tier": "bronze", "country": "France"},
+        {
+            "customer_id": "100",
+            "business_date": D[4],
+            "customer_tier": "gold",
+            "country": "France",
+            "email": "a@example.com",
+            "created_timestamp": datetime(2011, 3, 5, 18),
+        },  # the day's later record wins
+        {"customer_id": "300", "business_date": D[2], "customer_tier": "gold"},  # never bought: not a dimension row
+    )
+    rows = versions(customer_versions(customer_daily_sales(lines), feed), "customer_id")
+    assert [
+        (r["customer_id"], r["customer_tier"], r["country"], r["city"], r["email"], r["segment"], r["attribute_source"])
+        for r in rows
+    ] == [
+        ("100", "silver", "France", "Lyon", None, "Low Value", "feed"),
+        ("100", "gold", "France", None, "a@example.com", "Low Value", "feed"),
+        ("100", "gold", "France", None, "a@example.com", "Medium Value", "feed"),  # the second order, from sales
+        ("200", None, "EIRE", None, None, "Low Value", "inferred"),
+    ]
+    assert [(r["version"], r["effective_from"], r["effective_to"], r["is_current"]) for r in rows] == [
+        (1, D[1], D[3], False),
+        (2, D[4], D[5], False),
+        (3, D[6], None, True),
+        (1, D[1], None, True),
+    ]
+    assert {(r["first_order_date"], r["last_order_date"]) for r in rows if r["customer_id"] == "100"} == {(D[1], D[6])}
+
+
+def test_products_take_the_feeds_name_catalog_category_brand_price_and_discontinued_flag_else_inferred(spark):
+    lines = order_lines(
+        spark,
+        {"day": D[0], "description": "RED BAG", "price": "2.00"},
+        {"day": D[5], "description": "RED BAG", "price": "2.00"},
+        {"day": D[0], "stock": "P2", "description": "WHITE CANDLE", "price": "1.00"},
+    )
+    feed = feed_records(
+        spark,
+        PRODUCT_FEED_SCHEMA,
+        {
+            "stock_code": "P1",
+            "business_date": D[2],
+            "product_name": "Red bag",
+            "category": "Accessories",
+            "subcategory": None,
+            "brand": "Acme",
+            "price": Decimal("2.10"),
+            "discontinued": False,
+        },
+        {
+            "stock_code": "P1",
+            "business_date": D[3],
+            "product_name": "Red bag",
+            "category": "Accessories",
+            "brand": "Acme",
+            "price": Decimal("2.10"),
+            "discontinued": True,
+        },
+    )
+    rows = versions(product_versions(product_daily_sales(lines), feed, RULES))
+    assert [
+        (
+            r["stock_code"],
+            r["version"],
+            r["product_name"],
+            r["category"],
+            r["catalog_category"],
+            r["catalog_subcategory"],
+            r["brand"],
+            r["list_price"],
+            r["is_discontinued"],
+            r["attribute_source"],
+            r["effective_from"],
+            r["effective_to"],
+        )
+        for r in rows
+    ] == [
+        ("P1", 1, "RED BAG", "Bags", "Bags", "Bags", None, None, None, "inferred", D[0], D[1]),
+        ("P1", 2, "Red bag", "Bags", "Accessories", "Bags", "Acme", Decimal("2.10"), False, "feed", D[2], D[2]),
+        ("P1", 3, "Red bag", "Bags", "Accessories", "Bags", "Acme", Decimal("2.10"), True, "feed", D[3], None),
+        ("P2", 1, "WHITE CANDLE", "Candles", "Candles", "Candles", None, None, None, "inferred", D[0], None),
+    ]
+    prices = [r["typical_unit_price"] for r in rows if r["stock_code"] == "P1"]
+    assert prices == [Decimal("2.000")] * 3, "a version opened on a feed day carries the price sold at before"
+
+
 # --- enrichment ----------------------------------------------------------------------------------
 
 
 def test_lines_get_the_category_and_promotion_in_effect_on_their_order_day(spark):
     history = product_days(spark, (D[0], "RED BAG", "2.00"), (D[3], "RED CHRISTMAS BAG", "2.00"))
-    dim = product_versions(history, RULES)
+    dim = product_versions(history, no_feed(spark, PRODUCT_FEED_SCHEMA), RULES)
     promotions = (
         Promotion("Bag week", D[1], D[4], Decimal("0.10"), "Bags"),
         Promotion("Big sale", D[4], D[4], Decimal("0.30"), "all"),
@@ -333,7 +456,12 @@ def test_lines_get_the_category_and_promotion_in_effect_on_their_order_day(spark
 
 
 def enriched(spark, *lines):
-    return enrich_lines(order_lines(spark, *lines), product_versions(product_days(spark), RULES), (), RULES)
+    return enrich_lines(
+        order_lines(spark, *lines),
+        product_versions(product_days(spark), no_feed(spark, PRODUCT_FEED_SCHEMA), RULES),
+        (),
+        RULES,
+    )
 
 
 def test_category_revenue_per_day_sums_sale_lines_by_category(spark):
@@ -406,7 +534,7 @@ def test_customer_lifetime_value_follows_the_stated_model(spark):
         {"day": D[1], "invoice": "C5", "qty": -1, "price": "3.00", "customer": "200"},  # only ever returned
     )
     days = customer_daily_sales(lines)
-    dim = customer_versions(days).where("is_current")
+    dim = customer_versions(days, no_feed(spark, CUSTOMER_FEED_SCHEMA)).where("is_current")
     as_of = D[9]
     rows = by(customer_lifetime_value(days, dim, as_of).collect(), "customer_id")
     a = rows["100"]
@@ -447,7 +575,7 @@ def test_product_tiers_follow_the_pareto_cuts_and_return_rate_is_units_returned_
         {"stock": "PE", "invoice": "C2", "description": "CHRISTMAS TREE", "qty": -1, "price": "5.00"},
     )
     summaries = product_daily_sales(lines)
-    dim = product_versions(summaries, RULES).where("is_current")
+    dim = product_versions(summaries, no_feed(spark, PRODUCT_FEED_SCHEMA), RULES).where("is_current")
     rows = by(product_performance(summaries, dim, RULES, D[1]).collect(), "stock_code")
     # net revenue 60, 27, 12, 1 (total 100): share before each product 0, .60, .87, .99
     assert {code: rows[code]["tier"] for code in rows} == {

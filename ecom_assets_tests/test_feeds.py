@@ -2,6 +2,7 @@
 
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from dagster import DagsterInstance, Definitions, ResourceDefinition, build_sensor_context, materialize
@@ -9,6 +10,7 @@ from pyspark.sql import functions as F
 
 from ecom_assets.alerts import check_failure_email_sensor
 from ecom_assets.assets.bronze import order_transactions
+from ecom_assets.assets.dimensions import customer_daily_sales, dim_customers, dim_products, product_daily_sales
 from ecom_assets.assets.feed_gold import inventory_daily_asset, segment_analysis_asset
 from ecom_assets.assets.feed_validation import validation_results
 from ecom_assets.assets.feeds import BATCH_INCOMPLETE, FEED_BRONZE_ASSETS, FEED_SILVER_ASSETS
@@ -23,6 +25,8 @@ from ecom_assets.sensors import feed_trigger_sensor
 from ecom_assets.tables import (
     CUSTOMER_FEED,
     CUSTOMER_UPDATES,
+    DIM_CUSTOMERS,
+    DIM_PRODUCTS,
     ETL_ERRORS,
     INVENTORY_DAILY,
     INVENTORY_SNAPSHOTS,
@@ -36,7 +40,7 @@ from ecom_assets_tests.conftest import fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
 from ecom_assets_tests.test_alerts import smtp_server, tick
 from ecom_assets_tests.test_quality import evaluations, run_log, write_day
-from resources import DataQualityPolicy, Lakehouse, LocalLandingZone
+from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +55,14 @@ FEED_ASSETS = [
     shipping_performance_daily,
     inventory_daily_asset,
     segment_analysis_asset,
+]
+SALES_WITH_DIMENSIONS = [
+    order_transactions,
+    orders_cleaned,
+    product_daily_sales,
+    customer_daily_sales,
+    dim_products,
+    dim_customers,
 ]
 SALES = (
     "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2011-01-04 08:26:00,2.55,17850.0,United Kingdom",
@@ -224,12 +236,13 @@ def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_t
         "landing": landing,
         "lakehouse": Lakehouse(warehouse_root=str(tmp_path / "warehouse")),
         "quality": DataQualityPolicy(),
+        "business_rules": BusinessRules(),
         "step_launcher": ResourceDefinition.none_resource(),
     }
     with fresh_dagster_home(tmp_path) as dagster_home:
         instance = DagsterInstance.local_temp(str(dagster_home))
         materialize(
-            [order_transactions, orders_cleaned],
+            SALES_WITH_DIMENSIONS,
             instance=instance,
             resources=resources,
             tags={
@@ -238,7 +251,7 @@ def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_t
             },
         )
         feeds_job = Definitions(
-            assets=[order_transactions, orders_cleaned, *FEED_ASSETS], jobs=[operational_feeds_job], resources=resources
+            assets=[*SALES_WITH_DIMENSIONS, *FEED_ASSETS], jobs=[operational_feeds_job], resources=resources
         ).resolve_job_def(operational_feeds_job.name)
 
         requests = feed_trigger_sensor(
@@ -317,3 +330,38 @@ def test_a_late_delivery_in_a_later_batch_makes_a_new_shipment_version_and_resta
     [after] = _table(spark, lakehouse, SHIPPING_PERFORMANCE).collect()
     assert (after["order_date"], after["delivered"], after["on_time"], after["on_time_rate"]) == (DAY, 1, 0, 0.0)
     assert after["avg_delivery_days"] == 5.0
+
+
+def test_a_tier_change_in_a_later_batch_gives_the_customer_a_second_dimension_version(
+    spark, landing_root, lakehouse, run_days
+):
+    write_day(landing_root, "sales.csv", ("\n".join([",".join(HEADER), *SALES]) + "\n").encode(), DAY)
+    run_days(DateRange(DAY, DAY), assets=SALES_WITH_DIMENSIONS)
+    stored = lakehouse.read(spark, DIM_CUSTOMERS)
+    lakehouse.overwrite(DIM_CUSTOMERS, stored.drop("customer_tier", "email", "city", "attribute_source"))
+    first = {"customer_id": "17850", "customer_tier": "silver", "city": "London", "country": "United Kingdom"}
+    product = {"product_id": "85123A", "product_name": "Heart holder", "category": "Home", "brand": "Acme"}
+    write_batch(landing_root, DAY, {"customers": [first], "products": [product | {"price": "2.55"}]})
+    write_batch(landing_root, NEXT_DAY, {"customers": [first | {"customer_tier": "gold"}], "products": []})
+    run_days(BOTH_DAYS, assets=[*FEED_ASSETS, dim_customers, dim_products])
+
+    customers = sorted(
+        _table(spark, lakehouse, DIM_CUSTOMERS).collect(), key=lambda r: (r["customer_id"], r["version"])
+    )
+    assert [
+        (r["customer_id"], r["version"], r["customer_tier"], r["city"], r["effective_from"], r["is_current"])
+        for r in customers
+    ] == [
+        ("12583", 1, None, None, DAY, True),
+        ("13047", 1, None, None, DAY, True),
+        ("17850", 1, "silver", "London", DAY, False),
+        ("17850", 2, "gold", "London", NEXT_DAY, True),
+    ], "the table stored before the tier columns existed was rebuilt whole, the feed's customer got two versions"
+    [heart] = _table(spark, lakehouse, DIM_PRODUCTS).where("stock_code = '85123A'").collect()
+    assert (heart["product_name"], heart["catalog_category"], heart["brand"], heart["list_price"]) == (
+        "Heart holder",
+        "Home",
+        "Acme",
+        Decimal("2.55"),
+    )
+    assert heart["description"] == "WHITE HANGING HEART T-LIGHT HOLDER" and heart["attribute_source"] == "feed"

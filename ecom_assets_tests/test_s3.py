@@ -20,8 +20,8 @@ from ecom_assets.assets.feeds import archive_batch, locate_batch
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
 from ecom_assets.sample_feeds import write_batch
-from ecom_assets.sensors import feed_trigger_sensor, landing_file_sensor
-from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, TableName
+from ecom_assets.sensors import FEEDS_AWAIT, feed_trigger_sensor, landing_file_sensor
+from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, SALES_METRICS, TableName
 from ecom_assets_tests.conftest import PIPELINE_ASSETS
 from resources import DataQualityPolicy, Lakehouse, S3LandingZone, Settings, landing_for
 
@@ -194,7 +194,8 @@ def test_a_feed_batch_on_s3_is_verified_found_by_the_trigger_sensor_and_archived
     instance = DagsterInstance.ephemeral()
     with build_sensor_context(instance=instance, resources={"landing": landing}) as context:
         assert not feed_trigger_sensor(context).run_requests, "the batch waits for its day's sales"
-    instance.report_runless_asset_event(AssetMaterialization(asset_key(ORDERS_CLEANED), partition="2011-01-04"))
+    for table in FEEDS_AWAIT:
+        instance.report_runless_asset_event(AssetMaterialization(asset_key(table), partition="2011-01-04"))
     with build_sensor_context(instance=instance, resources={"landing": landing}) as context:
         [request] = feed_trigger_sensor(context).run_requests
     assert (request.partition_key, request.tags["ecom/batch_complete"]) == ("2011-01-04", "true")

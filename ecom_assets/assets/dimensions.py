@@ -3,7 +3,10 @@
 How each table is kept current without rescanning silver history:
 - the per-day summaries and `orders_enriched` replace the run's days only;
 - `dim_products` and `dim_customers` rebuild the history of the products and customers the
-  run's days touch, from the per-day summaries, and keep every other entity's versions;
+  run's days touch (sold, bought, or named by that day's feed batch), from the per-day summaries
+  and the feed records, and keep every other entity's versions. They run in the sales job and
+  again in the feed batch's job, so a batch arriving after its day's sales still reaches them;
+  a batch that failed validation is left out;
 - `dim_promotions` is rewritten from the calendar file (a few rows).
 """
 
@@ -22,6 +25,7 @@ from ecom_assets.assets.common import (
     staged,
     table_metadata,
 )
+from ecom_assets.assets.feed_validation import validated_updates
 from ecom_assets.assets.quality import (
     PUBLISHED_CHECK,
     TABLE_SCHEMA_CHECK,
@@ -45,12 +49,15 @@ from ecom_assets.quality.schemas import (
 from ecom_assets.rules import Promotion
 from ecom_assets.tables import (
     CUSTOMER_DAILY_SALES,
+    CUSTOMER_UPDATES,
     DIM_CUSTOMERS,
     DIM_PRODUCTS,
     DIM_PROMOTIONS,
     ORDERS_CLEANED,
     ORDERS_ENRICHED,
     PRODUCT_DAILY_SALES,
+    PRODUCT_UPDATES,
+    VALIDATION_RESULTS,
     TableName,
 )
 from ecom_assets.transforms import dimensions as transform
@@ -146,17 +153,36 @@ def customer_daily_sales(
 @dataclass(frozen=True)
 class RebuiltDimension:
     """A dimension's rebuild for a run: the whole table as it will read (for the checks), the rebuilt versions of
-    the keys seen in the run's days, and those keys."""
+    the keys the run's days touch, those keys, and whether the whole table is rewritten (it was stored in an
+    older layout)."""
 
     table: DataFrame
     rebuilt: DataFrame
     touched: DataFrame
     key: str
+    whole: bool
 
     def publish(self, reporter: CheckReporter, lakehouse: Lakehouse, dimension: TableName) -> None:
-        """Replace the touched keys' versions in one keyed MERGE, unless a blocking check of the table failed."""
-        if reporter.table_passes():
+        """Replace the touched keys' versions in one keyed MERGE (or the whole table in one commit), unless a blocking
+        check of the table failed."""
+        if not reporter.table_passes():
+            return
+        if self.whole:
+            lakehouse.overwrite(dimension, self.table)
+        else:
             lakehouse.replace_keys(dimension, self.rebuilt, [self.key, "version"], self.touched)
+
+
+def _feed_updates(
+    session: SparkSession, lakehouse: Lakehouse, updates: TableName, feed_key: str, key: str, schema: str
+) -> DataFrame:
+    """A feed's records of the batches validation let through, in the columns `schema` names (the feed's key renamed
+    to the dimension's); none before the feed's first batch."""
+    if not lakehouse.exists(updates):
+        return session.createDataFrame([], schema)
+    columns = [feed_key if name == key else name for name in session.createDataFrame([], schema).columns]
+    records = lakehouse.read(session, updates, columns=columns).withColumnRenamed(feed_key, key)
+    return validated_updates(session, lakehouse, records)
 
 
 @contextmanager
@@ -164,23 +190,37 @@ def _rebuilt_dimension(
     session: SparkSession,
     lakehouse: Lakehouse,
     summary: TableName,
+    updates: DataFrame,
     dimension: TableName,
-    key: str,
+    columns: tuple[str, ...],
     days: DateRange,
-    build: Callable[[DataFrame], DataFrame],
+    build: Callable[[DataFrame, DataFrame], DataFrame],
 ) -> Iterator[tuple[RebuiltDimension, int]]:
-    """The dimension with the history of every key seen in the run's days rebuilt from the summary, staged.
+    """The dimension with the history of every key the run's days touch rebuilt from the summary and the feed
+    records, staged.
 
-    Yields the rebuild (the whole table as it will read, every other key's versions kept as
-    stored) and how many keys were rebuilt; the caller checks it, then publishes it.
+    A key is touched when the summary or the feed has it on one of the days. A dimension stored
+    with other columns than `columns` (an older layout) is rebuilt whole. Yields the rebuild (the
+    whole table as it will read, every other key's versions kept as stored) and how many keys
+    were rebuilt; the caller checks it, then publishes it.
     """
+    key = columns[0]
     summaries = lakehouse.read(session, summary)
-    touched = summaries.where(F.col("order_date").between(days.start, days.end)).select(key).distinct().cache()
+    existing = lakehouse.read(session, dimension) if lakehouse.exists(dimension) else None
+    whole = existing is not None and tuple(existing.columns) != columns
+    keys = [
+        summaries.select(key, F.col("order_date").alias("day")),
+        updates.select(key, F.col("business_date").alias("day")),
+    ]
+    if not whole:
+        keys = [frame.where(F.col("day").between(days.start, days.end)) for frame in keys]
+    touched = keys[0].unionByName(keys[1]).select(key).distinct().cache()
     try:
-        existing = lakehouse.read(session, dimension) if lakehouse.exists(dimension) else None
-        with staged(build(summaries.join(touched, key, "left_semi"))) as rebuilt:
-            with staged(transform.rebuild_for(existing, rebuilt, touched, key)) as rows:
-                yield RebuiltDimension(rows, rebuilt, touched, key), touched.count()
+        history = build(summaries.join(touched, key, "left_semi"), updates.join(touched, key, "left_semi"))
+        with staged(history) as rebuilt:
+            kept = None if whole else existing
+            with staged(transform.rebuild_for(kept, rebuilt, touched, key)) as rows:
+                yield RebuiltDimension(rows, rebuilt, touched, key, whole), touched.count()
     finally:
         touched.unpersist()
 
@@ -193,8 +233,10 @@ def _dimension_metadata(stored: DataFrame, key: str) -> dict:
 @daily_table_asset(
     DIM_PRODUCTS,
     group="dimensions",
-    description="Products with SCD2 history of description, category, subcategory and price band.",
+    description="Products with SCD2 history of description, category, subcategory and price band, and of the "
+    "products feed's name, catalog category, brand, list price and discontinued flag.",
     upstream=[PRODUCT_DAILY_SALES],
+    reads=[PRODUCT_UPDATES, VALIDATION_RESULTS],
     check_specs=check_specs(DIM_PRODUCTS, [TABLE_SCHEMA_CHECK, SCD2_CHECK, CATEGORY_COVERAGE_CHECK]),
 )
 def dim_products(
@@ -205,7 +247,7 @@ def dim_products(
     quality: DataQualityPolicy,
     step_launcher: ResourceParam[Any],
 ) -> Iterator:
-    """Rebuild the versions of the products sold in the run's days; categories come from the rules file.
+    """Rebuild the versions of the products sold or fed in the run's days; categories come from the rules file.
 
     After editing the rules, re-materialize the whole history so every product is recategorized.
     """
@@ -213,14 +255,18 @@ def dim_products(
     session = spark.get_session()
     rules = business_rules.category_rules()
     reporter = CheckReporter(context, DIM_PRODUCTS)
+    updates = _feed_updates(
+        session, lakehouse, PRODUCT_UPDATES, "product_id", "stock_code", transform.PRODUCT_FEED_SCHEMA
+    )
     with _rebuilt_dimension(
         session,
         lakehouse,
         PRODUCT_DAILY_SALES,
+        updates,
         DIM_PRODUCTS,
-        "stock_code",
+        transform.DIM_PRODUCTS_COLUMNS,
         days,
-        lambda history: transform.product_versions(history, rules),
+        lambda history, records: transform.product_versions(history, records, rules),
     ) as (rebuild, touched):
         stored = rebuild.table
         current = stored.where("is_current")
@@ -244,19 +290,31 @@ def dim_products(
 @daily_table_asset(
     DIM_CUSTOMERS,
     group="dimensions",
-    description="Customers with SCD2 history of country and value segment, first and last order dates.",
+    description="Customers with SCD2 history of country, value segment and the customers feed's tier, email and "
+    "city; first and last order dates.",
     upstream=[CUSTOMER_DAILY_SALES],
+    reads=[CUSTOMER_UPDATES, VALIDATION_RESULTS],
     check_specs=check_specs(DIM_CUSTOMERS, [TABLE_SCHEMA_CHECK, SCD2_CHECK]),
 )
 def dim_customers(
     context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
 ) -> Iterator:
-    """Rebuild the versions of the customers active in the run's days (segments by `SEGMENT_THRESHOLDS`)."""
+    """Rebuild the versions of the customers active or fed in the run's days (segments by `SEGMENT_THRESHOLDS`)."""
     days = partition_days(context)
     session = spark.get_session()
     reporter = CheckReporter(context, DIM_CUSTOMERS)
+    updates = _feed_updates(
+        session, lakehouse, CUSTOMER_UPDATES, "customer_id", "customer_id", transform.CUSTOMER_FEED_SCHEMA
+    )
     with _rebuilt_dimension(
-        session, lakehouse, CUSTOMER_DAILY_SALES, DIM_CUSTOMERS, "customer_id", days, transform.customer_versions
+        session,
+        lakehouse,
+        CUSTOMER_DAILY_SALES,
+        updates,
+        DIM_CUSTOMERS,
+        transform.DIM_CUSTOMERS_COLUMNS,
+        days,
+        transform.customer_versions,
     ) as (rebuild, touched):
         stored = rebuild.table
         segments = {

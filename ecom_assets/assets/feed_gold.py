@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
+from ecom_assets.assets.feed_validation import quarantined_records
 from ecom_assets.assets.feeds import FEEDS_GROUP
 from ecom_assets.assets.quality import PUBLISHED_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
@@ -16,7 +17,6 @@ from ecom_assets.partitions import partition_days
 from ecom_assets.quality.outcomes import CheckOutcome, jsonable_rows
 from ecom_assets.tables import (
     CUSTOMER_UPDATES,
-    ETL_ERRORS,
     INVENTORY_DAILY,
     INVENTORY_SNAPSHOTS,
     ORDERS_CLEANED,
@@ -40,14 +40,9 @@ SEGMENT_RECONCILIATION_CHECK = Check(
 
 def _inventory_kept_out(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> DataFrame:
     """(day, product, warehouse) of inventory records validation quarantined (negative stock)."""
-    errors = lakehouse.read(session, ETL_ERRORS, filters=within("partition_date", days)).where(
-        (F.col("asset") == VALIDATION_RESULTS.full_name) & (F.col("error_type") == "negative_stock")
-    )
     parts = F.split("record", r"\|")
-    return errors.select(
-        F.col("partition_date").alias("business_date"),
-        parts[0].alias("product_id"),
-        parts[1].alias("warehouse_location"),
+    return quarantined_records(session, lakehouse, ["negative_stock"], days).select(
+        "business_date", parts[0].alias("product_id"), parts[1].alias("warehouse_location")
     )
 
 

@@ -1,6 +1,6 @@
 """The feed batches' validation across feeds and sales (`logs.validation_results`), and their archiving."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from functools import reduce
 from typing import Any
@@ -22,7 +22,7 @@ from ecom_assets.assets.quality import PUBLISHED_CHECK, Check, CheckReporter, ch
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.quality.outcomes import CheckOutcome, jsonable
-from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, PROCESSING_LOG, VALIDATION_RESULTS
+from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, PROCESSING_LOG, QUARANTINED_DAYS, VALIDATION_RESULTS
 from ecom_assets.transforms.errors import as_error_rows
 from ecom_assets.transforms.feed_validation import (
     FLAG_COLUMNS,
@@ -286,3 +286,23 @@ def _results(session: SparkSession, found: DataFrame, scores: dict, batch_ids: d
         .join(score_rows, "business_date")
         .withColumns({"run_id": F.lit(run_id), "validated_at": F.current_timestamp()})
     )
+
+
+def validated_updates(session: SparkSession, lakehouse: Lakehouse, updates: DataFrame) -> DataFrame:
+    """The updates of batches validation did not keep out (a batch failing `high_findings` is left out whole)."""
+    if not lakehouse.exists(QUARANTINED_DAYS):
+        return updates
+    failed = lakehouse.read(session, QUARANTINED_DAYS).where(F.col("asset") == VALIDATION_RESULTS.full_name)
+    return updates.join(failed.select(F.col("partition_date").alias("business_date")), "business_date", "left_anti")
+
+
+def quarantined_records(
+    session: SparkSession, lakehouse: Lakehouse, rules: Sequence[str], days: DateRange | None = None
+) -> DataFrame:
+    """(`business_date`, `record`) of the feed records validation quarantined under `rules` (in `days`, or all)."""
+    if not lakehouse.exists(ETL_ERRORS):
+        return session.createDataFrame([], "business_date date, record string")
+    errors = lakehouse.read(session, ETL_ERRORS, filters=within("partition_date", days) if days else ()).where(
+        (F.col("asset") == VALIDATION_RESULTS.full_name) & F.col("error_type").isin(*rules)
+    )
+    return errors.select(F.col("partition_date").alias("business_date"), "record")

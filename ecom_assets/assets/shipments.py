@@ -8,15 +8,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import daily_table_asset, staged, table_metadata
+from ecom_assets.assets.feed_validation import quarantined_records, validated_updates
 from ecom_assets.assets.feeds import FEEDS_GROUP
 from ecom_assets.assets.quality import Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.quality.outcomes import CheckOutcome, jsonable_rows
 from ecom_assets.tables import (
-    ETL_ERRORS,
     ORDERS_CLEANED,
-    QUARANTINED_DAYS,
     SHIPMENTS,
     SHIPPING_PERFORMANCE,
     SHIPPING_UPDATES,
@@ -39,25 +38,6 @@ RATE_CHECK = Check(
 )
 
 
-def _kept_out(session: SparkSession, lakehouse: Lakehouse) -> DataFrame:
-    """(order, business day) of the shipping records validation quarantined."""
-    empty = session.createDataFrame([], "order_id string, business_date date")
-    if not lakehouse.exists(ETL_ERRORS):
-        return empty
-    errors = lakehouse.read(session, ETL_ERRORS).where(
-        (F.col("asset") == VALIDATION_RESULTS.full_name) & F.col("error_type").isin(*QUARANTINING_RULES)
-    )
-    return errors.select(F.col("record").alias("order_id"), F.col("partition_date").alias("business_date"))
-
-
-def _validated(session: SparkSession, lakehouse: Lakehouse, updates: DataFrame) -> DataFrame:
-    """The updates of batches validation did not keep out (a batch failing `high_findings` is left out whole)."""
-    if not lakehouse.exists(QUARANTINED_DAYS):
-        return updates
-    failed = lakehouse.read(session, QUARANTINED_DAYS).where(F.col("asset") == VALIDATION_RESULTS.full_name)
-    return updates.join(failed.select(F.col("partition_date").alias("business_date")), "business_date", "left_anti")
-
-
 @daily_table_asset(
     SHIPMENTS,
     group=FEEDS_GROUP,
@@ -76,9 +56,14 @@ def shipments(
     """Rebuild the shipments' history from every shipping update (so days loaded out of order give the same
     history) and replace the table when its check passes."""
     session = spark.get_session()
-    updates = _validated(session, lakehouse, lakehouse.read(session, SHIPPING_UPDATES))
+    updates = validated_updates(session, lakehouse, lakehouse.read(session, SHIPPING_UPDATES))
     reporter = CheckReporter(context, SHIPMENTS)
-    with staged(shipment_history(updates, _kept_out(session, lakehouse))) as history:
+    with staged(
+        shipment_history(
+            updates,
+            quarantined_records(session, lakehouse, QUARANTINING_RULES).withColumnRenamed("record", "order_id"),
+        )
+    ) as history:
         with reporter.computing():
             figures = history.agg(
                 F.count_distinct("order_id").alias("shipments"),

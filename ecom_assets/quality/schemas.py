@@ -11,7 +11,9 @@ import pandera.pyspark as pa
 from pyspark.sql import types as T
 
 from ecom_assets.transforms.business import TIERS, WEEKDAYS
-from ecom_assets.transforms.dimensions import DISCOUNT_TYPE, SEGMENTS
+from ecom_assets.transforms.dimensions import DISCOUNT_TYPE, FEED, INFERRED, SEGMENTS
+from ecom_assets.transforms.feeds import CUSTOMER_TIERS
+from ecom_assets.transforms.feeds import MONEY_TYPE as FEED_MONEY_TYPE
 from ecom_assets.transforms.gold import DAY_STATUSES, MONEY_TYPE
 from ecom_assets.transforms.silver import CURRENCY, LINE_AMOUNT_TYPE, LINE_TYPES, UNIT_PRICE_TYPE
 
@@ -142,6 +144,13 @@ class DimProducts(pa.DataFrameModel):
     subcategory: T.StringType() = pa.Field(nullable=False)
     price_band: T.StringType() = pa.Field(nullable=False)
     typical_unit_price: _decimal(UNIT_PRICE_TYPE) = pa.Field(nullable=False, gt=0)
+    product_name: T.StringType() = pa.Field(nullable=True)
+    catalog_category: T.StringType() = pa.Field(nullable=False)
+    catalog_subcategory: T.StringType() = pa.Field(nullable=False)
+    brand: T.StringType() = pa.Field(nullable=True)
+    list_price: _decimal(FEED_MONEY_TYPE) = pa.Field(nullable=True, ge=0)
+    is_discontinued: T.BooleanType() = pa.Field(nullable=True)
+    attribute_source: T.StringType() = pa.Field(nullable=False, isin=[FEED, INFERRED])
     first_seen: T.DateType() = pa.Field(nullable=False)
     last_seen: T.DateType() = pa.Field(nullable=False)
     effective_from: T.DateType() = pa.Field(nullable=False)
@@ -158,6 +167,10 @@ class DimCustomers(pa.DataFrameModel):
     version: T.IntegerType() = pa.Field(nullable=False, ge=1)
     country: T.StringType() = pa.Field(nullable=True)
     segment: T.StringType() = pa.Field(nullable=False, isin=list(SEGMENTS))
+    customer_tier: T.StringType() = pa.Field(nullable=True, isin=list(CUSTOMER_TIERS))
+    email: T.StringType() = pa.Field(nullable=True)
+    city: T.StringType() = pa.Field(nullable=True)
+    attribute_source: T.StringType() = pa.Field(nullable=False, isin=[FEED, INFERRED])
     first_order_date: T.DateType() = pa.Field(nullable=True)
     last_order_date: T.DateType() = pa.Field(nullable=True)
     effective_from: T.DateType() = pa.Field(nullable=False)

@@ -5,6 +5,11 @@ Products and customers are first summarized per day (`product_daily_sales`,
 observed on each day, with a new version whenever they differ from the previous observed day.
 A day's version therefore depends only on that day's own lines, so loading days out of order
 gives the same history as loading them in order.
+
+The operational feeds' records (`customer_updates`, `product_updates`) add their attributes: each
+day carries the key's latest feed record on or before it, a feed day is an observed day too, and
+an attribute the feeds give wins over the one inferred from sales (which fills in where no feed
+record has it).
 """
 
 import functools
@@ -17,6 +22,7 @@ from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
 from ecom_assets.rules import ALL_PRODUCTS, CategoryRules, Promotion
+from ecom_assets.transforms.feeds import MONEY_TYPE as FEED_MONEY_TYPE
 from ecom_assets.transforms.silver import FEE_STOCK_CODES, LINE_AMOUNT_TYPE, SILVER_COLUMNS, UNIT_PRICE_TYPE
 
 SEGMENT_THRESHOLDS = (
@@ -140,15 +146,79 @@ def scd2_versions(
     )
 
 
-def product_versions(product_days: DataFrame, rules: CategoryRules) -> DataFrame:
-    """`dim_products` rows: SCD2 on description, category, subcategory and price band over sale days.
+PRODUCT_FEED_SCHEMA = (
+    f"stock_code string, product_name string, category string, subcategory string, brand string, "
+    f"price {FEED_MONEY_TYPE}, discontinued boolean, business_date date, created_timestamp timestamp"
+)
+"""The `product_updates` columns `product_versions` reads (`product_id` renamed to the dimension's key)."""
+CUSTOMER_FEED_SCHEMA = (
+    "customer_id string, email string, city string, country string, customer_tier string, "
+    "business_date date, created_timestamp timestamp"
+)
+"""The `customer_updates` columns `customer_versions` reads."""
+FEED = "feed"
+INFERRED = "inferred"
+"""`attribute_source`: whether a feed record stood behind the version, or every attribute was inferred from sales."""
 
-    Each version carries its typical unit price (the most frequent of its days' typical
-    prices); every row of a product carries its first and last sale day.
+
+def _latest_feed_record_per_day(updates: DataFrame, key: str) -> DataFrame:
+    """Per key and business day, the day's last feed record (by `created_timestamp`) as the struct `feed`."""
+    attributes = [name for name in updates.columns if name not in (key, "business_date")]
+    record = F.struct(*attributes)
+    last_of_day = Window.partitionBy(key, "business_date").orderBy(
+        F.col("created_timestamp").desc_nulls_last(), F.to_json(record).desc()
+    )
+    return (
+        updates.withColumn("rank", F.row_number().over(last_of_day))
+        .where(F.col("rank") == 1)
+        .select(key, F.col("business_date").alias("order_date"), record.alias("feed"))
+    )
+
+
+def states_with_feed(sales_states: DataFrame, key: str, updates: DataFrame) -> DataFrame:
+    """Observed states on the union of the key's sales days and feed days.
+
+    `sales_states` has one row per key and `order_date`; `updates` the feed records (key,
+    `business_date`, `created_timestamp` and attributes). Each day carries `is_sales_day`, the
+    sales state's columns as of its latest sales day on or before it, and `feed`: the latest feed
+    record on or before it (null before the first). Days before the key's first sales day are left
+    out: the dimensions hold what was sold or bought.
+    """
+    feed = _latest_feed_record_per_day(updates, key)
+    state_columns = [name for name in sales_states.columns if name not in (key, "order_date")]
+    sales = sales_states.select(key, "order_date", F.struct(*state_columns).alias("sales"))
+    days = sales.select(key, "order_date").unionByName(feed.select(key, "order_date")).distinct()
+    to_date = Window.partitionBy(key).orderBy("order_date").rowsBetween(Window.unboundedPreceding, 0)
+    observed = days.join(sales, [key, "order_date"], "left").join(feed, [key, "order_date"], "left")
+    filled = observed.select(
+        key,
+        "order_date",
+        F.col("sales").isNotNull().alias("is_sales_day"),
+        F.last("sales", ignorenulls=True).over(to_date).alias("sales"),
+        F.last("feed", ignorenulls=True).over(to_date).alias("feed"),
+    )
+    return filled.where(F.col("sales").isNotNull()).select(
+        key, "order_date", "is_sales_day", *(F.col(f"sales.{name}").alias(name) for name in state_columns), "feed"
+    )
+
+
+def _source() -> Column:
+    return F.when(F.col("feed").isNotNull(), F.lit(FEED)).otherwise(F.lit(INFERRED))
+
+
+def product_versions(product_days: DataFrame, product_updates: DataFrame, rules: CategoryRules) -> DataFrame:
+    """`dim_products` rows: SCD2 over sales days and products-feed days.
+
+    From sales: description, the rules' category and subcategory (what enrichment, promotions and
+    category revenue use) and price band. From the feed where it has them, inferred otherwise:
+    `product_name` (else the description), `catalog_category` and `catalog_subcategory` (else the
+    rules'); from the feed only: `brand`, `list_price`, `is_discontinued`. Each version carries its
+    typical unit price (the most frequent of its sales days' typical prices, else the one carried
+    in); every row of a product carries its first and last sale day.
     """
     sale_days = product_days.where(F.col("typical_unit_price").isNotNull())
     category = categorized(F.col("description"), rules)
-    states = sale_days.select(
+    sales_states = sale_days.select(
         "stock_code",
         "order_date",
         "description",
@@ -157,12 +227,34 @@ def product_versions(product_days: DataFrame, rules: CategoryRules) -> DataFrame
         price_band(F.col("typical_unit_price"), rules).alias("price_band"),
         "typical_unit_price",
     )
+    states = states_with_feed(sales_states, "stock_code", product_updates).select(
+        "stock_code",
+        "order_date",
+        "is_sales_day",
+        "description",
+        "category",
+        "subcategory",
+        "price_band",
+        "typical_unit_price",
+        F.coalesce(F.col("feed.product_name"), F.col("description")).alias("product_name"),
+        F.coalesce(F.col("feed.category"), F.col("category")).alias("catalog_category"),
+        F.coalesce(F.col("feed.subcategory"), F.col("subcategory")).alias("catalog_subcategory"),
+        F.col("feed.brand").alias("brand"),
+        F.col("feed.price").alias("list_price"),
+        F.col("feed.discontinued").alias("is_discontinued"),
+        _source().alias("attribute_source"),
+    )
     versions = scd2_versions(
         states,
         "stock_code",
         "order_date",
-        ["description", "category", "subcategory", "price_band"],
-        [F.mode("typical_unit_price", deterministic=True).alias("typical_unit_price")],
+        [name for name in DIM_PRODUCTS_ATTRIBUTES if name != "typical_unit_price"],
+        [
+            F.coalesce(
+                F.mode(F.when(F.col("is_sales_day"), F.col("typical_unit_price")), deterministic=True),
+                F.mode("typical_unit_price", deterministic=True),
+            ).alias("typical_unit_price")
+        ],
     )
     seen = sale_days.groupBy("stock_code").agg(
         F.min("order_date").alias("first_seen"), F.max("order_date").alias("last_seen")
@@ -170,14 +262,24 @@ def product_versions(product_days: DataFrame, rules: CategoryRules) -> DataFrame
     return versions.join(seen, "stock_code").select(*DIM_PRODUCTS_COLUMNS)
 
 
-DIM_PRODUCTS_COLUMNS = (
-    "stock_code",
-    "version",
+DIM_PRODUCTS_ATTRIBUTES = (
     "description",
     "category",
     "subcategory",
     "price_band",
     "typical_unit_price",
+    "product_name",
+    "catalog_category",
+    "catalog_subcategory",
+    "brand",
+    "list_price",
+    "is_discontinued",
+    "attribute_source",
+)
+DIM_PRODUCTS_COLUMNS = (
+    "stock_code",
+    "version",
+    *DIM_PRODUCTS_ATTRIBUTES,
     "first_seen",
     "last_seen",
     "effective_from",
@@ -196,11 +298,11 @@ def customer_segment(orders: Column, net_revenue: Column) -> Column:
     return segment
 
 
+CUSTOMER_ATTRIBUTES = ("country", "segment", "customer_tier", "email", "city", "attribute_source")
 DIM_CUSTOMERS_COLUMNS = (
     "customer_id",
     "version",
-    "country",
-    "segment",
+    *CUSTOMER_ATTRIBUTES,
     "first_order_date",
     "last_order_date",
     "effective_from",
@@ -209,15 +311,17 @@ DIM_CUSTOMERS_COLUMNS = (
 )
 
 
-def customer_versions(customer_days: DataFrame) -> DataFrame:
-    """`dim_customers` rows: SCD2 on country and segment, as of each day the customer bought or returned.
+def customer_versions(customer_days: DataFrame, customer_updates: DataFrame) -> DataFrame:
+    """`dim_customers` rows: SCD2 over the days the customer bought or returned and customers-feed days.
 
     The segment of a day comes from the customer's orders and net revenue cumulated up to and
-    including that day. `first_order_date` and `last_order_date` are the customer's first and
-    last days with a sale (null for a customer seen only returning goods).
+    including its latest sales day. The country is the feed's where it has one, else that of the
+    latest sales day; `customer_tier`, `email` and `city` come from the feed only.
+    `first_order_date` and `last_order_date` are the customer's first and last days with a sale
+    (null for a customer seen only returning goods).
     """
     to_date = Window.partitionBy("customer_id").orderBy("order_date").rowsBetween(Window.unboundedPreceding, 0)
-    states = customer_days.select(
+    sales_states = customer_days.select(
         "customer_id",
         "order_date",
         "country",
@@ -225,7 +329,17 @@ def customer_versions(customer_days: DataFrame) -> DataFrame:
             F.sum("orders").over(to_date), F.sum(F.col("gross_revenue") - F.col("returns_amount")).over(to_date)
         ).alias("segment"),
     )
-    versions = scd2_versions(states, "customer_id", "order_date", ["country", "segment"])
+    states = states_with_feed(sales_states, "customer_id", customer_updates).select(
+        "customer_id",
+        "order_date",
+        F.coalesce(F.col("feed.country"), F.col("country")).alias("country"),
+        "segment",
+        F.col("feed.customer_tier").alias("customer_tier"),
+        F.col("feed.email").alias("email"),
+        F.col("feed.city").alias("city"),
+        _source().alias("attribute_source"),
+    )
+    versions = scd2_versions(states, "customer_id", "order_date", list(CUSTOMER_ATTRIBUTES))
     ordered = customer_days.groupBy("customer_id").agg(
         F.min(F.when(F.col("orders") > 0, F.col("order_date"))).alias("first_order_date"),
         F.max(F.when(F.col("orders") > 0, F.col("order_date"))).alias("last_order_date"),
