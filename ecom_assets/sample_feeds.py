@@ -50,8 +50,8 @@ def write_batch(
     return trigger
 
 
-_TIERS = ((10_000, "platinum"), (2_000, "gold"), (500, "silver"), (0, "bronze"))
-"""Customer tier by spend to date (pounds): the first threshold reached wins."""
+_TIERS = ((10_000, "platinum"), (2_000, "gold"), (500, "silver"), (float("-inf"), "bronze"))
+"""Customer tier by spend to date (pounds): the first threshold reached wins; returns can make the spend negative."""
 _METHODS = (("standard", 70, 4, 3.95), ("express", 20, 2, 7.95), ("next_day", 10, 1, 12.95))
 """Shipping method, share (%), promised days and cost."""
 _CATEGORIES = (

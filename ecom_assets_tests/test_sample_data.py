@@ -4,6 +4,7 @@ import csv
 from datetime import date
 
 from ecom_assets.dates import DateRange
+from ecom_assets.feed_contract import verify_batch
 from ecom_assets.sample_data import HEADER, generate, import_days, main
 
 MONTH = DateRange(date(2011, 3, 1), date(2011, 3, 31))
@@ -61,6 +62,33 @@ def test_import_days_copies_daily_files_into_the_landing_layout(tmp_path):
     main(["import-days", str(source), "--landing-root", str(tmp_path / "landing")])
     assert (tmp_path / "landing/raw/ecommerce_sales/2011/01/04/2011-01-04.csv").exists()
     assert import_days(source, tmp_path / "again") == [tmp_path / "again/raw/ecommerce_sales/2011/01/04/2011-01-04.csv"]
+
+
+def test_imported_days_get_feeds_that_verify_even_when_a_customer_starts_with_a_return(tmp_path):
+    source = tmp_path / "by-day"
+    source.mkdir()
+    lines = {
+        "2011-01-04": [["C536379", "D", "Discount", "-1", "2011-01-04 09:41", "27.50", "14527", "United Kingdom"]],
+        "2011-01-05": [
+            ["536380", "22961", "JAM MAKING SET", "24", "2011-01-05 09:41", "1.45", "14527", "United Kingdom"]
+        ],
+    }
+    for day, rows in lines.items():
+        with (source / f"{day}.csv").open("w", newline="") as handle:
+            csv.writer(handle).writerows([HEADER, *rows])
+    landing = tmp_path / "landing"
+    main(["import-days", str(source), "--feeds", "--landing-root", str(landing)])
+    for day in (date(2011, 1, 4), date(2011, 1, 5)):
+        trigger = landing / f"raw/triggers/trigger_{day:%Y_%m_%d}.json"
+        verdict = verify_batch(day, trigger.read_bytes(), lambda path: _read_or_none(landing / "raw" / path))
+        assert verdict.complete, verdict.reason
+    with (landing / "raw/customers/2011/01/04/customers_2011_01_04.csv").open(newline="") as handle:
+        first_record = next(csv.DictReader(handle))
+    assert (first_record["customer_id"], first_record["customer_tier"].lower()) == ("14527", "bronze")
+
+
+def _read_or_none(path):
+    return path.read_bytes() if path.exists() else None
 
 
 def test_a_scaled_shop_has_that_many_times_the_invoices_each_numbered_once_across_days(tmp_path):
