@@ -4,6 +4,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from ecom_assets.transforms.scd2 import state_changes
+
 TRACKED_ATTRIBUTES = ("shipping_method", "shipping_cost", "tracking_number", "estimated_delivery", "actual_delivery")
 """A change in any of these makes a new version of the shipment."""
 SHIPMENT_COLUMNS = (
@@ -41,12 +43,7 @@ def shipment_history(updates: DataFrame, kept_out: DataFrame) -> DataFrame:
     by_day = Window.partitionBy("order_id").orderBy("business_date")
     so_far = by_day.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     carried = daily.withColumn("actual_delivery", F.last("actual_delivery", ignorenulls=True).over(so_far))
-    state = F.sha2(F.to_json(F.struct(*TRACKED_ATTRIBUTES)), 256)
-    changes = (
-        carried.withColumn("state", state)
-        .withColumn("previous_state", F.lag("state").over(by_day))
-        .where(F.col("previous_state").isNull() | (F.col("state") != F.col("previous_state")))
-    )
+    changes = state_changes(carried, by_day, TRACKED_ATTRIBUTES)
     return changes.select(
         "order_id",
         F.row_number().over(by_day).alias("version"),
