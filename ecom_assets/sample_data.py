@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ecom_assets.dates import DateRange
 from ecom_assets.feed_contract import ARCHIVE_PREFIX, FEED_DOMAINS, RAW_PREFIX, feed_file_path, trigger_path
+from ecom_assets.sample_clickstream import CLICKSTREAM_FOLDER, write_clickstream
 from ecom_assets.sample_feeds import write_feeds_for_sales
 from resources.landing import QUARANTINE_PREFIX, day_folder
 
@@ -405,7 +406,7 @@ def import_days(source: Path, landing_root: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: `generate` sample days, or `import-days` from a folder of daily files."""
+    """Command line: `generate` sample days, `import-days` from a folder of daily files, or `clickstream` events."""
     parser = argparse.ArgumentParser(prog="ecom-sample", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="generate realistic landing files for a date range")
@@ -434,7 +435,26 @@ def main(argv: list[str] | None = None) -> None:
             default=Path("data"),
             help="landing root; files go to <root>/raw/ecommerce_sales/YYYY/MM/DD/ (default: data)",
         )
+    clicks = commands.add_parser("clickstream", help="generate web-shop behaviour events, landed per hour")
+    clicks.add_argument("--start", type=date.fromisoformat, required=True)
+    clicks.add_argument("--end", type=date.fromisoformat, required=True)
+    clicks.add_argument("--seed", type=int, default=42)
+    clicks.add_argument("--sessions-per-day", type=int, default=2_000)
+    clicks.add_argument(
+        "--faults", action="store_true", help="end the first file with a truncated line and an unknown event type"
+    )
+    clicks.add_argument(
+        "--landing-root",
+        type=Path,
+        default=Path("data"),
+        help="landing root; files go to <root>/raw/clickstream/YYYY/MM/DD/HH/ (default: data)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "clickstream":
+        days = DateRange(args.start, args.end)
+        files = write_clickstream(args.landing_root, days, args.seed, args.sessions_per_day, args.faults)
+        print(f"wrote {len(files)} event file(s) under {args.landing_root / CLICKSTREAM_FOLDER}")
+        return
     planted = []
     if args.command == "generate":
         if args.replace:
