@@ -61,6 +61,14 @@ class MaintenanceReport:
 
 
 @dataclass(frozen=True)
+class StreamedBatches:
+    """What one run of a streaming append wrote: its non-empty micro-batches and their rows."""
+
+    batches: int
+    rows: int
+
+
+@dataclass(frozen=True)
 class MergeCounts:
     """What a merge did to the target table."""
 
@@ -132,6 +140,9 @@ class Lakehouse(ConfigurableResource):
 
     warehouse_root: str | None = None
     catalog: str = CATALOG
+    checkpoint_root: str | None = None
+    """Where streaming checkpoints live when tables are addressed by name (a Unity Catalog volume path on
+    Databricks); by path they sit beside the tables, `<root>/<catalog>/<schema>/_checkpoints/<table>`."""
     _pending_appends: dict[TableName, tuple[T.StructType, list[tuple]]] = PrivateAttr(default_factory=dict)
 
     # --- addressing -----------------------------------------------------------------------------
@@ -150,6 +161,18 @@ class Lakehouse(ConfigurableResource):
         if "://" not in root:
             root = str(Path(root).resolve())
         return "/".join([root, *table.parts])
+
+    def checkpoint_location(self, table: TableName) -> str:
+        """Where the streaming checkpoint of the query writing `table` lives (see `checkpoint_root`)."""
+        if self.warehouse_root is not None:
+            schema_folder = self.location(table).rsplit("/", 1)[0]
+            return f"{schema_folder}/_checkpoints/{table.table}"
+        if not self.checkpoint_root:
+            raise ValueError(
+                f"streaming into {table.full_name} by catalog name needs a checkpoint_root (a volume path) to keep"
+                " its checkpoint in"
+            )
+        return "/".join([self.checkpoint_root.rstrip("/"), self.catalog, table.schema, table.table])
 
     @staticmethod
     def _spark() -> SparkSession:
@@ -294,6 +317,30 @@ class Lakehouse(ConfigurableResource):
             rows.write.format("delta").mode("append").saveAsTable(self.identifier(table))
         else:
             self._create(table, rows)
+
+    def append_new_from_stream(self, table: TableName, stream: DataFrame) -> StreamedBatches:
+        """Append to the table what the streaming `stream` has not delivered before, then stop.
+
+        Structured Streaming with `trigger(availableNow=True)`: everything new since the last run is
+        processed, in one or more micro-batches, and the query ends. The checkpoint (see
+        `checkpoint_location`) remembers which source files were read, and the Delta sink commits each
+        micro-batch once with its batch id, so every file is appended exactly once across reruns, restarts
+        and a run killed midway. The table is created by the first run.
+        """
+        writer = (
+            stream.writeStream.format("delta")
+            .outputMode("append")
+            .option("checkpointLocation", self.checkpoint_location(table))
+            .trigger(availableNow=True)
+        )
+        if self.warehouse_root is None:
+            self._spark().sql(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{table.schema}")
+            query = writer.toTable(self.identifier(table))
+        else:
+            query = writer.start(self.location(table))
+        query.awaitTermination()  # raises the query's error, if it failed
+        progress = [report for report in query.recentProgress if report.numInputRows]
+        return StreamedBatches(batches=len(progress), rows=sum(report.numInputRows for report in progress))
 
     def append_when_run_ends(self, table: TableName, rows: Sequence[tuple], schema: T.StructType) -> None:
         """Keep rows for an append-only log table, to be appended in one commit when the run's resources are torn

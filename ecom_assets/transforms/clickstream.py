@@ -6,7 +6,7 @@ The events follow the REES46 export (`event_time` "YYYY-MM-DD HH:MM:SS UTC", `ev
 
 from datetime import datetime
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
@@ -38,6 +38,37 @@ UNKNOWN_CATEGORY = "unknown"
 EVENT_COLUMNS = ("event_id", *RAW_EVENT_COLUMNS, "source_file")
 """A typed event: the export's fields typed, its line's id and the file it came in."""
 _EVENT_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+EVENT_FILES_GLOB = "raw/clickstream/*/*/*/*/*.csv"
+"""The event files under the landing root: `raw/clickstream/YYYY/MM/DD/HH/*.csv`."""
+BRONZE_EVENT_COLUMNS = (*RAW_EVENT_COLUMNS, CORRUPT_RECORD, "source_file", "landing_hour", "ingested_at")
+"""Bronze clickstream: each delivered line as text (a malformed one whole in `corrupt_record`) and its lineage."""
+FILES_PER_MICRO_BATCH = 500
+_HOUR_FOLDER = r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$"
+
+
+def event_file_stream(spark: SparkSession, landing_root: str) -> DataFrame:
+    """A streaming read of every event file under `landing_root` (a folder or URI), as the export's text fields."""
+    return (
+        spark.readStream.options(**EVENT_CSV_OPTIONS)
+        .option("maxFilesPerTrigger", FILES_PER_MICRO_BATCH)
+        .schema(RAW_EVENT_SCHEMA)
+        .csv(f"{landing_root.rstrip('/')}/{EVENT_FILES_GLOB}")
+    )
+
+
+def bronze_event_lines(raw: DataFrame) -> DataFrame:
+    """Event lines as delivered, with their file, the UTC hour of its landing folder and the ingestion time."""
+    path = F.col("_metadata.file_path")
+    folder_hour = F.format_string(
+        "%s-%s-%s %s:00:00", *(F.regexp_extract(path, _HOUR_FOLDER, group) for group in range(1, 5))
+    )
+    return raw.select(
+        *RAW_EVENT_COLUMNS,
+        CORRUPT_RECORD,
+        path.alias("source_file"),
+        F.try_to_timestamp(folder_hour, F.lit(_EVENT_TIME_FORMAT)).alias("landing_hour"),
+        F.current_timestamp().alias("ingested_at"),
+    )
 
 
 def _event_time(text: Column) -> Column:
