@@ -11,6 +11,7 @@ from ecom_assets.assets.business import (
     promotion_uplift,
     seasonal_sales,
 )
+from ecom_assets.assets.clickstream import clickstream_events_raw
 from ecom_assets.assets.dimensions import (
     customer_daily_sales,
     dim_customers,
@@ -27,13 +28,15 @@ from ecom_assets.assets.logs import log_table_specs
 from ecom_assets.assets.shipments import shipments, shipping_performance_daily
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.jobs import (
+    clickstream_hourly_schedule,
+    clickstream_ingest_job,
     daily_sales_job,
     daily_sales_schedule,
     lakehouse_maintenance_job,
     lakehouse_maintenance_schedule,
     operational_feeds_job,
 )
-from ecom_assets.sensors import feed_trigger_sensor, landing_file_sensor
+from ecom_assets.sensors import clickstream_file_sensor, feed_trigger_sensor, landing_file_sensor
 from resources import deployment_resources
 
 TABLE_ASSETS = [
@@ -64,14 +67,17 @@ FEED_ASSETS = [
 ]
 """The operational feeds' assets: a feed batch's run (`operational_feeds_job`) runs them, and the sales pipeline's
 dimensions that take feed attributes (`jobs.FEED_FED_DIMENSIONS`)."""
+CLICKSTREAM_ASSETS = [clickstream_events_raw]
+"""The web shop's behaviour events: `clickstream_ingest_job` (file sensor, hourly schedule) streams them in."""
 
 defs = Definitions(
-    assets=[*TABLE_ASSETS, *FEED_ASSETS, *log_table_specs([*TABLE_ASSETS, *FEED_ASSETS])],
-    jobs=[daily_sales_job, operational_feeds_job, lakehouse_maintenance_job],
-    schedules=[daily_sales_schedule, lakehouse_maintenance_schedule],
+    assets=[*TABLE_ASSETS, *FEED_ASSETS, *CLICKSTREAM_ASSETS, *log_table_specs([*TABLE_ASSETS, *FEED_ASSETS])],
+    jobs=[daily_sales_job, operational_feeds_job, clickstream_ingest_job, lakehouse_maintenance_job],
+    schedules=[daily_sales_schedule, clickstream_hourly_schedule, lakehouse_maintenance_schedule],
     sensors=[
         landing_file_sensor,
         feed_trigger_sensor,
+        clickstream_file_sensor,
         run_failure_email_sensor,
         check_failure_email_sensor,
     ],

@@ -20,6 +20,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from ecom_assets.assets.clickstream import CLICKSTREAM_INGEST_GROUP
 from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import FEEDS_GROUP
 from ecom_assets.partitions import daily_partitions
@@ -44,6 +45,22 @@ operational_feeds_job = define_asset_job(
     description="A day's feed batch (customers, products, inventory, shipping): bronze → silver → validation →"
     " archive → shipments, stock cover, sales per tier, and the product and customer dimensions of the keys it"
     " names. Started by the feed trigger sensor; the sales job never waits for it.",
+)
+
+
+clickstream_ingest_job = define_asset_job(
+    "clickstream_ingest_job",
+    selection=AssetSelection.groups(CLICKSTREAM_INGEST_GROUP),
+    description="Stream the web shop's event files that landed since the last run into bronze, each file once.",
+)
+
+clickstream_hourly_schedule = ScheduleDefinition(
+    name="clickstream_hourly_schedule",
+    job=clickstream_ingest_job,
+    cron_schedule="5 * * * *",
+    execution_timezone="UTC",
+    description="Every hour at :05 UTC, ingest the event files the file sensor has not started a run for "
+    "(a run with nothing new appends nothing).",
 )
 
 

@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from ecom_assets.dates import DateRange
-from ecom_assets.transforms.clickstream import RAW_EVENT_COLUMNS
+from ecom_assets.transforms.clickstream import EVENT_FOLDER, RAW_EVENT_COLUMNS
 
-CLICKSTREAM_FOLDER = Path("raw") / "clickstream"
+CLICKSTREAM_FOLDER = Path(EVENT_FOLDER)
 """Under the landing root: `raw/clickstream/YYYY/MM/DD/HH/*.csv`."""
 _CATEGORIES = (
     (2053013555631882655, "electronics.smartphone"),

@@ -5,15 +5,25 @@ import json
 from collections import defaultdict
 from datetime import date, timedelta
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
 
 from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import locate_batch
 from ecom_assets.feed_contract import RAW_PREFIX, TRIGGER_FOLDER, trigger_day
-from ecom_assets.jobs import daily_sales_job, operational_feeds_job
+from ecom_assets.jobs import clickstream_ingest_job, daily_sales_job, operational_feeds_job
 from ecom_assets.partitions import FIRST_DAY, daily_partitions
 from ecom_assets.run_coverage import run_covering
 from ecom_assets.tables import CUSTOMER_DAILY_SALES, ORDERS_CLEANED, PRODUCT_DAILY_SALES
+from ecom_assets.transforms.clickstream import EVENT_FOLDER
 from resources import LandingZone
 from resources.landing import landing_day
 
@@ -158,3 +168,54 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     if waiting:
         return SensorResult(skip_reason=f"feed batch(es) of {', '.join(waiting)} wait for their day's sales")
     return SensorResult(skip_reason="no trigger waiting in raw/triggers/")
+
+
+_UNFINISHED = [
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+
+
+@sensor(
+    job=clickstream_ingest_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Starts the clickstream ingestion when event files land under raw/clickstream/.",
+)
+def clickstream_file_sensor(context: SensorEvaluationContext, landing: LandingZone) -> SensorResult:
+    """Request an ingestion run when event files newer than the cursor have landed.
+
+    The cursor is the newest modification time seen and the files stamped with it, so a file is
+    noticed once; what the run appends is the stream's own decision (its checkpoint), so a file the
+    sensor sees twice is still ingested once. While an ingestion run is queued or running, the
+    sensor waits (the cursor unchanged) instead of starting a second query on the same checkpoint.
+    """
+    state = json.loads(context.cursor) if context.cursor else {"watermark": 0.0, "at_watermark": []}
+    watermark, at_watermark = state["watermark"], set(state["at_watermark"])
+    listed = landing.list_folder(EVENT_FOLDER, ".csv", recursive=True)
+    new = [f for f in listed if f.modified > watermark or (f.modified == watermark and f.path not in at_watermark)]
+    if not new:
+        return SensorResult(skip_reason="no new event files under raw/clickstream/")
+    unfinished = context.instance.get_runs(
+        RunsFilter(job_name=clickstream_ingest_job.name, statuses=_UNFINISHED), limit=1
+    )
+    if unfinished:
+        return SensorResult(
+            skip_reason=f"{len(new)} new event file(s) wait for ingestion run {unfinished[0].run_id} to finish"
+        )
+    newest = max(f.modified for f in new)
+    cursor = {
+        "watermark": max(newest, watermark),
+        "at_watermark": sorted({f.path for f in listed if f.modified == max(newest, watermark)}),
+    }
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=f"clickstream:{newest}:{len(new)}",
+                tags={"ecom/trigger": "clickstream_file_sensor", "ecom/new_files": str(len(new))},
+            )
+        ],
+        cursor=json.dumps(cursor),
+    )

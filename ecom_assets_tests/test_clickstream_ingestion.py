@@ -1,13 +1,26 @@
 """Streaming ingestion of event files into bronze: every file appended once, across reruns and re-deliveries."""
 
+import os
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance, Definitions, ResourceDefinition, build_sensor_context
 from pyspark.sql import functions as F
 
+from ecom_assets.assets.clickstream import clickstream_events_raw
+from ecom_assets.jobs import clickstream_hourly_schedule, clickstream_ingest_job
+from ecom_assets.sensors import clickstream_file_sensor
 from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW
-from ecom_assets.transforms.clickstream import RAW_EVENT_COLUMNS, bronze_event_lines, event_file_stream
+from ecom_assets.transforms.clickstream import (
+    EVENT_FILES_GLOB,
+    RAW_EVENT_COLUMNS,
+    bronze_event_lines,
+    event_file_stream,
+)
+from ecom_assets_tests.conftest import BIN, fresh_dagster_home
+from resources import LocalLandingZone
 from resources.lakehouse import Lakehouse
 
 HEADER = ",".join(RAW_EVENT_COLUMNS)
@@ -29,7 +42,7 @@ def _land(root: Path, hour: int, name: str, *lines: str, end: str = "\n") -> Pat
 
 def _ingest(spark, lakehouse: Lakehouse, landing_root: Path):
     return lakehouse.append_new_from_stream(
-        CLICKSTREAM_EVENTS_RAW, bronze_event_lines(event_file_stream(spark, str(landing_root)))
+        CLICKSTREAM_EVENTS_RAW, bronze_event_lines(event_file_stream(spark, str(landing_root / EVENT_FILES_GLOB)))
     )
 
 
@@ -70,3 +83,77 @@ def test_streaming_into_a_table_by_catalog_name_keeps_its_checkpoint_under_the_c
     )
     with pytest.raises(ValueError, match="needs a checkpoint_root"):
         Lakehouse().checkpoint_location(CLICKSTREAM_EVENTS_RAW)
+
+
+def _appended(result) -> int:
+    [materialization] = result.asset_materializations_for_node(clickstream_events_raw.op.name)
+    return materialization.metadata["rows_appended"].value
+
+
+def test_the_file_sensor_starts_one_ingestion_per_landing_and_each_run_appends_only_the_new_files(
+    spark, test_spark, tmp_path
+):
+    landing = LocalLandingZone(root=str(tmp_path / "landing"))
+    resources = {
+        "spark": test_spark,
+        "landing": landing,
+        "lakehouse": Lakehouse(warehouse_root=str(tmp_path / "warehouse")),
+        "step_launcher": ResourceDefinition.none_resource(),
+    }
+    job = Definitions(
+        assets=[clickstream_events_raw], jobs=[clickstream_ingest_job], resources=resources
+    ).resolve_job_def(clickstream_ingest_job.name)
+    with fresh_dagster_home(tmp_path) as dagster_home:
+        instance = DagsterInstance.local_temp(str(dagster_home))
+
+        def tick(cursor: str | None):
+            return clickstream_file_sensor(
+                build_sensor_context(instance=instance, resources={"landing": landing}, cursor=cursor)
+            )
+
+        assert tick(None).run_requests == [], "nothing landed yet"
+        _land(tmp_path / "landing", 0, "a.csv", _event(1), _event(2))
+        _land(tmp_path / "landing", 1, "b.csv", _event(5, hour=1))
+        first = tick(None)
+        [request] = first.run_requests
+        assert request.tags["ecom/new_files"] == "2"
+        waiting = instance.create_run_for_job(job)  # an ingestion run not finished yet
+        assert tick(None).run_requests == [] and waiting.run_id in tick(None).skip_reason.skip_message
+        instance.delete_run(waiting.run_id)
+
+        assert _appended(job.execute_in_process(instance=instance, tags={"dagster/run_key": request.run_key})) == 3
+        assert tick(first.cursor).run_requests == [], "the same files are not noticed twice"
+
+        _land(tmp_path / "landing", 2, "c.csv", _event(9, hour=2))
+        [again] = tick(first.cursor).run_requests
+        assert again.tags["ecom/new_files"] == "1" and again.run_key != request.run_key
+        assert _appended(job.execute_in_process(instance=instance)) == 1
+        assert _appended(job.execute_in_process(instance=instance)) == 0, "the hourly schedule's run with nothing new"
+        instance.dispose()
+    assert clickstream_hourly_schedule.cron_schedule == "5 * * * *"
+    assert clickstream_hourly_schedule.execution_timezone == "UTC"
+
+
+@pytest.mark.slow
+def test_the_readme_command_ingests_the_landed_events_through_the_dagster_cli(spark, tmp_path):
+    landing = tmp_path / "data"
+    _land(landing, 0, "a.csv", _event(1), _event(2), _event(3, event_type="cart"))
+    with fresh_dagster_home(tmp_path) as dagster_home:
+        env = {
+            **os.environ,
+            "ECOM_LANDING_ROOT": str(landing),
+            "ECOM_WAREHOUSE_ROOT": str(landing / "warehouse"),
+            "DAGSTER_HOME": str(dagster_home),
+        }
+        command = [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions"]
+        completed = subprocess.run(
+            [*command, "--select", "group:clickstream_ingest"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "appended 3 line(s)" in completed.stderr
+    assert Lakehouse(warehouse_root=str(landing / "warehouse")).read(spark, CLICKSTREAM_EVENTS_RAW).count() == 3

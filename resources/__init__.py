@@ -16,7 +16,9 @@ from resources.spark import LocalSparkSession, SparkSessionResource
 
 def lakehouse_for(settings: Settings) -> Lakehouse:
     """The tables: by path under the warehouse root, or by catalog name when there is none."""
-    return Lakehouse(warehouse_root=settings.warehouse_root, catalog=settings.catalog)
+    return Lakehouse(
+        warehouse_root=settings.warehouse_root, catalog=settings.catalog, checkpoint_root=settings.checkpoint_root
+    )
 
 
 def landing_for(settings: Settings) -> LandingZone:

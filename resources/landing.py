@@ -113,8 +113,9 @@ class LandingZone(ConfigurableResource, ABC):
         """Move a file to another path relative to the landing root (replacing one there); returns its new path."""
 
     @abstractmethod
-    def list_folder(self, relative: str, suffix: str) -> list[ListedFile]:
-        """The files directly in a folder relative to the landing root whose names end in `suffix`, sorted."""
+    def list_folder(self, relative: str, suffix: str, recursive: bool = False) -> list[ListedFile]:
+        """The files in a folder relative to the landing root (directly in it, or at any depth when `recursive`)
+        whose names end in `suffix`, sorted."""
 
     def files_by_day(self, days: Iterable[date]) -> dict[date, list[str]]:
         """The CSV files of each given day that has any."""
@@ -178,10 +179,11 @@ class LocalLandingZone(LandingZone):
         os.replace(self.full_path(relative), target)
         return str(target)
 
-    def list_folder(self, relative: str, suffix: str) -> list[ListedFile]:
+    def list_folder(self, relative: str, suffix: str, recursive: bool = False) -> list[ListedFile]:
         """The folder's matching files, stamped with size and mtime."""
         folder = Path(self.full_path(relative))
-        return [_listed(path) for path in sorted(folder.glob(f"*{suffix}")) if path.is_file()]
+        found = folder.rglob(f"*{suffix}") if recursive else folder.glob(f"*{suffix}")
+        return [_listed(path) for path in sorted(found) if path.is_file()]
 
     def checksum(self, path: str) -> str:
         """The SHA-256 of the file's bytes."""
@@ -302,7 +304,7 @@ class S3LandingZone(LandingZone):
         client.delete_object(Bucket=self.bucket, Key=source)
         return f"s3://{self.bucket}/{target}"
 
-    def list_folder(self, relative: str, suffix: str) -> list[ListedFile]:
+    def list_folder(self, relative: str, suffix: str, recursive: bool = False) -> list[ListedFile]:
         """The folder's matching objects, stamped from the listing (size, ETag, last modified)."""
         folder = f"{self.prefix}{relative.rstrip('/')}/"
         return sorted(
@@ -313,7 +315,7 @@ class S3LandingZone(LandingZone):
                     item["LastModified"].timestamp(),
                 )
                 for item in self._objects(folder)
-                if item["Key"].endswith(suffix) and "/" not in item["Key"][len(folder) :]
+                if item["Key"].endswith(suffix) and (recursive or "/" not in item["Key"][len(folder) :])
             ),
             key=lambda listed: listed.path,
         )

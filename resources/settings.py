@@ -55,6 +55,7 @@ class Settings:
     | `ECOM_S3_ENDPOINT_URL`, `AWS_REGION` | an S3-compatible endpoint, the region |
     | `ECOM_DATABRICKS_*` | see `DatabricksSettings` |
     | `ECOM_OUTPUT_ROOT` | where commands write what they generate for people (default `output`) |
+    | `ECOM_CHECKPOINT_ROOT` | streaming checkpoints when tables are addressed by name (a volume path) |
 
     On Databricks, tables are addressed by catalog name (Unity Catalog) unless
     `ECOM_WAREHOUSE_ROOT` is set; locally always by path.
@@ -66,6 +67,7 @@ class Settings:
     landing_prefix: str = ""
     warehouse_root: str | None = str(DEFAULT_DATA_ROOT / "warehouse")
     catalog: str = CATALOG
+    checkpoint_root: str | None = None
     s3_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
     databricks: DatabricksSettings = field(default_factory=DatabricksSettings)
@@ -90,6 +92,7 @@ class Settings:
             landing_prefix=env.get("ECOM_LANDING_PREFIX", ""),
             warehouse_root=env.get("ECOM_WAREHOUSE_ROOT") or default_warehouse,
             catalog=env.get("ECOM_CATALOG", CATALOG),
+            checkpoint_root=env.get("ECOM_CHECKPOINT_ROOT") or None,
             s3_endpoint_url=env.get("ECOM_S3_ENDPOINT_URL") or None,
             aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             databricks=_databricks_settings(env),
@@ -113,6 +116,7 @@ class Settings:
         optional = {
             "ECOM_LANDING_BUCKET": self.landing_bucket,
             "ECOM_WAREHOUSE_ROOT": self.warehouse_root,
+            "ECOM_CHECKPOINT_ROOT": self.checkpoint_root,
             "ECOM_S3_ENDPOINT_URL": self.s3_endpoint_url,
         }
         env.update({name: value for name, value in optional.items() if value})

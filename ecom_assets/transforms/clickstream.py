@@ -38,7 +38,9 @@ UNKNOWN_CATEGORY = "unknown"
 EVENT_COLUMNS = ("event_id", *RAW_EVENT_COLUMNS, "source_file")
 """A typed event: the export's fields typed, its line's id and the file it came in."""
 _EVENT_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
-EVENT_FILES_GLOB = "raw/clickstream/*/*/*/*/*.csv"
+EVENT_FOLDER = "raw/clickstream"
+"""Where event files land, under the landing root."""
+EVENT_FILES_GLOB = f"{EVENT_FOLDER}/*/*/*/*/*.csv"
 """The event files under the landing root: `raw/clickstream/YYYY/MM/DD/HH/*.csv`."""
 BRONZE_EVENT_COLUMNS = (*RAW_EVENT_COLUMNS, CORRUPT_RECORD, "source_file", "landing_hour", "ingested_at")
 """Bronze clickstream: each delivered line as text (a malformed one whole in `corrupt_record`) and its lineage."""
@@ -46,13 +48,14 @@ FILES_PER_MICRO_BATCH = 500
 _HOUR_FOLDER = r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$"
 
 
-def event_file_stream(spark: SparkSession, landing_root: str) -> DataFrame:
-    """A streaming read of every event file under `landing_root` (a folder or URI), as the export's text fields."""
+def event_file_stream(spark: SparkSession, files: str) -> DataFrame:
+    """A streaming read of the event files `files` names (`EVENT_FILES_GLOB` under the landing root, as a path or
+    URI Spark reads), as the export's text fields."""
     return (
         spark.readStream.options(**EVENT_CSV_OPTIONS)
         .option("maxFilesPerTrigger", FILES_PER_MICRO_BATCH)
         .schema(RAW_EVENT_SCHEMA)
-        .csv(f"{landing_root.rstrip('/')}/{EVENT_FILES_GLOB}")
+        .csv(files)
     )
 
 
