@@ -2,14 +2,14 @@
 
 import os
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, Definitions, ResourceDefinition, build_sensor_context
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.clickstream import clickstream_events_raw
+from ecom_assets.assets.clickstream import EVERY_LINE_INGESTED, clickstream_events_raw, every_line_ingested
 from ecom_assets.jobs import clickstream_hourly_schedule, clickstream_ingest_job
 from ecom_assets.sensors import clickstream_file_sensor
 from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW
@@ -86,7 +86,11 @@ def test_streaming_into_a_table_by_catalog_name_keeps_its_checkpoint_under_the_c
 
 
 def _appended(result) -> int:
+    """The rows the run appended; its conservation check must have passed over the same rows."""
     [materialization] = result.asset_materializations_for_node(clickstream_events_raw.op.name)
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == EVERY_LINE_INGESTED and check.passed, check.description
+    assert check.metadata["bronze_rows"].value == materialization.metadata["rows_appended"].value
     return materialization.metadata["rows_appended"].value
 
 
@@ -157,3 +161,18 @@ def test_the_readme_command_ingests_the_landed_events_through_the_dagster_cli(sp
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "appended 3 line(s)" in completed.stderr
     assert Lakehouse(warehouse_root=str(landing / "warehouse")).read(spark, CLICKSTREAM_EVENTS_RAW).count() == 3
+
+
+def test_the_conservation_check_names_a_file_whose_lines_differ_from_what_was_appended(spark, tmp_path):
+    landing = LocalLandingZone(root=str(tmp_path / "landing"))
+    lakehouse = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
+    started = datetime.now(UTC)
+    path = _land(tmp_path / "landing", 0, "a.csv", _event(1), _event(2))
+    _land(tmp_path / "landing", 1, "b.csv", _event(5, hour=1))
+    _ingest(spark, lakehouse, tmp_path / "landing")
+    assert every_line_ingested(spark, lakehouse, landing, started).passed
+
+    path.write_text(path.read_text() + _event(3) + "\n")  # rewritten after the stream read it: never re-read
+    check = every_line_ingested(spark, lakehouse, landing, started)
+    assert not check.passed and check.metadata["files"].value == 2
+    assert check.metadata["differing_files"].value == {"2019/10/01/00/a.csv": {"bronze_rows": 2, "lines_in_file": 3}}

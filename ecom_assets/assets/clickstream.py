@@ -3,17 +3,36 @@
 The ingestion asset is unpartitioned: the stream's checkpoint, not a partition, decides what is new.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ResourceParam, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    ResourceParam,
+    asset,
+)
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import asset_key
 from ecom_assets.partitions import single_run_backfill
 from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW
-from ecom_assets.transforms.clickstream import EVENT_FILES_GLOB, bronze_event_lines, event_file_stream
+from ecom_assets.transforms.clickstream import (
+    EVENT_FILES_GLOB,
+    EVENT_FOLDER,
+    bronze_event_lines,
+    event_file_relative_path,
+    event_file_stream,
+)
+from ecom_assets.transforms.landing_files import data_lines, decode
 from resources import Lakehouse, LandingZone, SparkSessionResource
 
 CLICKSTREAM_INGEST_GROUP = "clickstream_ingest"
+EVERY_LINE_INGESTED = "every_line_ingested"
 
 
 @asset(
@@ -24,6 +43,14 @@ CLICKSTREAM_INGEST_GROUP = "clickstream_ingest"
     description="Every line of the web shop's event files (`raw/clickstream/YYYY/MM/DD/HH/*.csv`) as delivered, "
     "appended once by Structured Streaming (trigger availableNow, checkpoint beside the table); a line that does "
     "not split into the export's nine fields is kept whole in `corrupt_record`.",
+    check_specs=[
+        AssetCheckSpec(
+            EVERY_LINE_INGESTED,
+            asset=asset_key(CLICKSTREAM_EVENTS_RAW),
+            blocking=True,
+            description="Conservation: each file the run appended has as many bronze rows as it has data lines.",
+        )
+    ],
 )
 def clickstream_events_raw(
     context: AssetExecutionContext,
@@ -33,16 +60,60 @@ def clickstream_events_raw(
     step_launcher: ResourceParam[Any],
 ) -> MaterializeResult:
     """Append the event files that landed since the last run; a run with nothing new appends nothing."""
+    session = spark.get_session()
     files = landing.spark_path(landing.full_path(EVENT_FILES_GLOB))
-    stream = bronze_event_lines(event_file_stream(spark.get_session(), files))
-    appended = lakehouse.append_new_from_stream(CLICKSTREAM_EVENTS_RAW, stream)
+    started = datetime.now(UTC)
+    appended = lakehouse.append_new_from_stream(
+        CLICKSTREAM_EVENTS_RAW, bronze_event_lines(event_file_stream(session, files))
+    )
     context.log.info(f"appended {appended.rows} line(s) in {appended.batches} micro-batch(es) from {files}")
     return MaterializeResult(
+        check_results=[every_line_ingested(session, lakehouse, landing, started) if appended.rows else _nothing_new()],
         metadata={
             "rows_appended": appended.rows,
             "micro_batches": appended.batches,
             "source": MetadataValue.path(files),
             "table": CLICKSTREAM_EVENTS_RAW.full_name,
             "checkpoint": MetadataValue.path(lakehouse.checkpoint_location(CLICKSTREAM_EVENTS_RAW)),
-        }
+        },
+    )
+
+
+def every_line_ingested(
+    session: SparkSession, lakehouse: Lakehouse, landing: LandingZone, started: datetime
+) -> AssetCheckResult:
+    """Compare, for each file the run appended, its bronze rows with its data lines as the landing holds it now."""
+    appended = (
+        lakehouse.read(session, CLICKSTREAM_EVENTS_RAW)
+        .where(F.col("ingested_at") >= F.lit(started))
+        .groupBy("source_file")
+        .count()
+        .collect()
+    )
+    bronze_rows = {event_file_relative_path(row["source_file"]): row["count"] for row in appended}
+    landed = {
+        event_file_relative_path(f.path): f.path for f in landing.list_folder(EVENT_FOLDER, ".csv", recursive=True)
+    }
+    differing = {}
+    for relative, rows in sorted(bronze_rows.items()):
+        path = landed.get(relative)
+        lines = len(data_lines(decode(landing.read_bytes(path))[0])) if path else None
+        if lines != rows:
+            differing[relative] = {"bronze_rows": rows, "lines_in_file": lines}
+    summary = f"{len(bronze_rows)} file(s), {sum(bronze_rows.values())} line(s) appended"
+    return AssetCheckResult(
+        check_name=EVERY_LINE_INGESTED,
+        passed=not differing,
+        description=summary if not differing else f"{len(differing)} file(s) differ from what was appended",
+        metadata={
+            "files": len(bronze_rows),
+            "bronze_rows": sum(bronze_rows.values()),
+            "differing_files": MetadataValue.json(dict(list(differing.items())[:5])),
+        },
+    )
+
+
+def _nothing_new() -> AssetCheckResult:
+    return AssetCheckResult(
+        check_name=EVERY_LINE_INGESTED, passed=True, description="no new file", metadata={"files": 0, "bronze_rows": 0}
     )

@@ -5,6 +5,7 @@ The events follow the REES46 export (`event_time` "YYYY-MM-DD HH:MM:SS UTC", `ev
 """
 
 from datetime import datetime
+from urllib.parse import unquote
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -57,6 +58,13 @@ def event_file_stream(spark: SparkSession, files: str) -> DataFrame:
         .schema(RAW_EVENT_SCHEMA)
         .csv(files)
     )
+
+
+def event_file_relative_path(path: str) -> str:
+    """An event file's `YYYY/MM/DD/HH/name` from any spelling of its path (local, `file:` or `s3a:` URI, escaped)."""
+    unescaped = unquote(path)
+    parts = unescaped.rstrip("/").split("/")
+    return "/".join(parts[-5:])
 
 
 def bronze_event_lines(raw: DataFrame) -> DataFrame:
