@@ -225,7 +225,10 @@ def _mail_each_new_run(
         limit=_RUNS_PER_TICK,
     )
     known = set(state["pending"]) | set(state["handled"])
-    pending = state["pending"] + [r.dagster_run.run_id for r in records if r.dagster_run.run_id not in known]
+    # Oldest first, runs updated in the same instant in the order they were created: the storage's
+    # update time can be as coarse as a second, and its order among equal times is not defined.
+    in_order = sorted(records, key=lambda record: (record.update_timestamp, record.storage_id))
+    pending = state["pending"] + [r.dagster_run.run_id for r in in_order if r.dagster_run.run_id not in known]
     if records:
         state["after"] = max(r.update_timestamp for r in records).timestamp()
     still_pending, sent = [], 0
@@ -243,6 +246,8 @@ def _mail_each_new_run(
         state["handled"] = (state["handled"] + [run_id])[-_REMEMBERED_RUNS:]
     if len(still_pending) > _REMEMBERED_RUNS:
         dropped, still_pending = still_pending[:-_REMEMBERED_RUNS], still_pending[-_REMEMBERED_RUNS:]
+        # Remembered as handled, so the next tick's re-read of the last second does not queue them again.
+        state["handled"] = (state["handled"] + dropped)[-_REMEMBERED_RUNS:]
         context.log.error(
             f"the mail server has been down for {len(still_pending) + len(dropped)} alerts; the oldest"
             f" {len(dropped)} are given up (runs {', '.join(dropped[:5])}...); the run history still has them"
