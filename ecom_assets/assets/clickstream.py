@@ -91,13 +91,10 @@ def every_line_ingested(
         .collect()
     )
     bronze_rows = {event_file_relative_path(row["source_file"]): row["count"] for row in appended}
-    landed = {
-        event_file_relative_path(f.path): f.path for f in landing.list_folder(EVENT_FOLDER, ".csv", recursive=True)
-    }
     differing = {}
     for relative, rows in sorted(bronze_rows.items()):
-        path = landed.get(relative)
-        lines = len(data_lines(decode(landing.read_bytes(path))[0])) if path else None
+        content = landing.read_if_present(f"{EVENT_FOLDER}/{relative}")  # only the run's files, no listing
+        lines = len(data_lines(decode(content)[0])) if content is not None else None
         if lines != rows:
             differing[relative] = {"bronze_rows": rows, "lines_in_file": lines}
     summary = f"{len(bronze_rows)} file(s), {sum(bronze_rows.values())} line(s) appended"

@@ -43,8 +43,6 @@ EVENT_FOLDER = "raw/clickstream"
 """Where event files land, under the landing root."""
 EVENT_FILES_GLOB = f"{EVENT_FOLDER}/*/*/*/*/*.csv"
 """The event files under the landing root: `raw/clickstream/YYYY/MM/DD/HH/*.csv`."""
-BRONZE_EVENT_COLUMNS = (*RAW_EVENT_COLUMNS, CORRUPT_RECORD, "source_file", "landing_hour", "ingested_at")
-"""Bronze clickstream: each delivered line as text (a malformed one whole in `corrupt_record`) and its lineage."""
 FILES_PER_MICRO_BATCH = 500
 _HOUR_FOLDER = r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$"
 
