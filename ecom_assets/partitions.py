@@ -1,19 +1,31 @@
-"""The daily partitioning shared by every asset: UTC days from the first day of the data."""
+"""The partitionings: UTC days from the first day of the sales data; the clickstream's UTC hours and days."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
-from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefinition
+from dagster import AssetExecutionContext, BackfillPolicy, DailyPartitionsDefinition, HourlyPartitionsDefinition
 
-from ecom_assets.dates import DateRange
+from ecom_assets.dates import DateRange, HourRange
 
 FIRST_DAY = "2010-12-01"
 
+CLICKSTREAM_FIRST_HOUR = "2019-10-01-00:00"
+
 daily_partitions = DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")
+clickstream_hours = HourlyPartitionsDefinition(start_date=CLICKSTREAM_FIRST_HOUR, timezone="UTC")
+"""The clickstream's silver and hourly tables: UTC hours from the first hour of the events."""
+clickstream_days = DailyPartitionsDefinition(start_date=CLICKSTREAM_FIRST_HOUR[:10], timezone="UTC")
+"""The clickstream's daily tables: UTC days, each mapped from its 24 hours."""
 single_run_backfill = BackfillPolicy.single_run()
 """Any range of days, up to the whole history, materializes as one run on one Spark session."""
 
 
 def partition_days(context: AssetExecutionContext) -> DateRange:
-    """The days of the partitions this run materializes."""
+    """The days of the partitions this run materializes (for hourly partitions, the days their hours touch)."""
     window = context.partition_time_window
-    return DateRange(window.start.date(), (window.end - timedelta(days=1)).date())
+    return DateRange(window.start.date(), (window.end - timedelta(microseconds=1)).date())
+
+
+def partition_hours(context: AssetExecutionContext) -> HourRange:
+    """The UTC hours of the partitions this run materializes."""
+    window = context.partition_time_window
+    return HourRange(window.start.astimezone(UTC).replace(tzinfo=None), window.end.astimezone(UTC).replace(tzinfo=None))

@@ -7,7 +7,7 @@ import pytest
 from dagster import AssetExecutionContext, DagsterEventType, MaterializeResult, materialize
 from delta.exceptions import ConcurrentAppendException
 
-from ecom_assets.assets.common import daily_table_asset
+from ecom_assets.assets.common import partitioned_table_asset
 from ecom_assets.tables import ETL_ERRORS, TableName
 from resources import Lakehouse, SparkSessionResource
 
@@ -20,7 +20,7 @@ DAY = "2011-01-05"
 def flaky_asset(error: Exception):
     """A table asset whose first attempt fails with `error`; later attempts succeed."""
 
-    @daily_table_asset(FLAKY, group="test", description="Fails its first attempt.")
+    @partitioned_table_asset(FLAKY, group="test", description="Fails its first attempt.")
     def flaky(context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse) -> Iterator:
         if context.retry_number == 0:
             raise error

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ecom_assets.dates import DateRange
+from ecom_assets.dates import DateRange, HourRange
 from ecom_assets.tables import CATALOG, TableName
 
 Filter = tuple[str, str, Any]
@@ -46,6 +46,16 @@ _TOMBSTONE = "__ecom_delete"
 def within(column: str, date_range: DateRange) -> list[Filter]:
     """Filters keeping rows whose date `column` lies in `date_range` (both ends included)."""
     return [(column, ">=", date_range.start), (column, "<=", date_range.end)]
+
+
+def within_hours(column: str, hours: HourRange) -> list[Filter]:
+    """Filters keeping rows whose timestamp `column` lies in the UTC hours of `hours` (end excluded)."""
+    return [(column, ">=", utc_instant(hours.start)), (column, "<", utc_instant(hours.end))]
+
+
+def utc_instant(moment: datetime) -> str:
+    """A naive UTC datetime as an ISO instant (`2019-10-01T00:00:00Z`), read the same in any session time zone."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -280,6 +290,18 @@ class Lakehouse(ConfigurableResource):
             )
         else:
             self._create(table, rows, partition_by)
+
+    def replace_hours(self, table: TableName, rows: DataFrame, time_column: str, hours: HourRange) -> None:
+        """Replace the table's rows whose timestamp `time_column` lies in `hours` with `rows`, in one commit.
+
+        Creates the table on first write; Delta checks that every row of `rows` falls in the hours.
+        """
+        if self.exists(table):
+            rows.write.format("delta").mode("overwrite").option(
+                "replaceWhere", sql_predicate(within_hours(time_column, hours))
+            ).saveAsTable(self.identifier(table))
+        else:
+            self._create(table, rows)
 
     def overwrite(self, table: TableName, rows: DataFrame, built_from: int | None = None) -> bool:
         """Replace the whole table with `rows` in one commit (created on first write); returns whether it did.

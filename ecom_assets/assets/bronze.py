@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ecom_assets.assets.common import (
     add_daily_metadata,
-    daily_table_asset,
+    partitioned_table_asset,
     staged,
     table_metadata,
 )
@@ -54,7 +54,7 @@ DELIVERY_CHECK = Check(
 BRONZE_CHECKS = (SCHEMA_CHECK, HEADER_CHECK, CONSERVATION_CHECK, DELIVERY_CHECK)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     ORDER_TRANSACTIONS,
     group="bronze",
     description="Each day's landing rows one-to-one, as strings, with ingestion date, file and partition date.",

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import (
     add_daily_metadata,
-    daily_table_asset,
+    partitioned_table_asset,
     staged,
     table_metadata,
 )
@@ -111,7 +111,7 @@ def _replace_days_and_reconcile(
     yield from reporter.publish(lakehouse)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     CATEGORY_REVENUE_DAILY,
     group="gold",
     description="Per day and product category: revenue, orders, units; sums to sales_metrics.gross_revenue.",
@@ -135,7 +135,7 @@ def category_revenue_daily(
     )
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     SEASONAL_SALES,
     group="gold",
     description="Per day, hour and country: revenue, orders, units, with month and weekday for seasonal roll-ups.",
@@ -169,7 +169,7 @@ def _latest_day(frame: DataFrame, days: DateRange) -> date:
     return frame.agg(F.max("order_date")).first()[0] or days.end
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     CUSTOMER_LIFETIME_VALUE,
     group="gold",
     description="Per customer, as of the latest loaded day: orders, revenue, tenure, historic and predicted CLV.",
@@ -239,7 +239,7 @@ def _known_customer_totals(session: SparkSession, lakehouse: Lakehouse) -> dict[
     return {name: totals[name] or 0 for name in ("orders", "gross_revenue", "returns_amount")}
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     PRODUCT_PERFORMANCE,
     group="gold",
     description="Per product, as of the latest loaded day: revenue, orders, units, return rate, performance tier.",
@@ -304,7 +304,7 @@ def product_performance(
     yield from reporter.publish(lakehouse)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     PROMOTION_UPLIFT,
     group="gold",
     description="Per promotion: in-scope revenue and orders per trading day, against comparable days before it.",

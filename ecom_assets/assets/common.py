@@ -14,6 +14,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     MetadataValue,
+    PartitionsDefinition,
     RetryRequested,
     asset,
 )
@@ -44,7 +45,7 @@ _TRANSIENT_MARKERS = (
 )
 """How such a failure reads when it reaches Python as text (a JVM exception, or re-raised from a Databricks step)."""
 _UPSTREAM: dict[TableName, tuple[TableName, ...]] = {}
-"""Each table asset's direct upstream tables, as `daily_table_asset` declared them."""
+"""Each table asset's direct upstream tables, as `partitioned_table_asset` declared them."""
 
 
 def asset_key(table: TableName) -> AssetKey:
@@ -52,15 +53,17 @@ def asset_key(table: TableName) -> AssetKey:
     return AssetKey(table.parts)
 
 
-def daily_table_asset(
+def partitioned_table_asset(
     table: TableName,
     group: str,
     description: str,
     upstream: Sequence[TableName] = (),
     check_specs: Sequence[AssetCheckSpec] = (),
     reads: Sequence[TableName] = (),
+    partitions_def: PartitionsDefinition = daily_partitions,
 ) -> Callable:
-    """Decorate a function as the daily-partitioned, single-run-backfill asset of a Spark-built Delta table.
+    """Decorate a function as the partitioned (daily unless `partitions_def` says otherwise), single-run-backfill
+    asset of a Spark-built Delta table.
 
     The function takes the context and its resources by name (`spark` and `lakehouse` among
     them) and yields its results. An exception it raises is recorded in the error table for
@@ -88,7 +91,7 @@ def daily_table_asset(
             check_specs=list(check_specs),
             key=asset_key(table),
             deps=[asset_key(parent) for parent in [*upstream, *reads]],
-            partitions_def=daily_partitions,
+            partitions_def=partitions_def,
             backfill_policy=single_run_backfill,
             group_name=group,
             kinds={"spark", "delta"},

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import (
     add_daily_metadata,
-    daily_table_asset,
+    partitioned_table_asset,
     staged,
     table_metadata,
 )
@@ -118,7 +118,7 @@ def _daily_summary(
     yield from reporter.publish(lakehouse)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     PRODUCT_DAILY_SALES,
     group="dimensions",
     description="Per order day and product: sales, returns, the day's description and typical price.",
@@ -134,7 +134,7 @@ def product_daily_sales(
     )
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     CUSTOMER_DAILY_SALES,
     group="dimensions",
     description="Per order day and known customer: orders, units, sales, returns and the day's country.",
@@ -230,7 +230,7 @@ def _dimension_metadata(stored: DataFrame, key: str) -> dict:
     return {"keys": totals["keys"], "versions": totals["versions"]}
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     DIM_PRODUCTS,
     group="dimensions",
     description="Products with SCD2 history of description, category, subcategory and price band, and of the "
@@ -287,7 +287,7 @@ def dim_products(
     yield from reporter.publish(lakehouse)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     DIM_CUSTOMERS,
     group="dimensions",
     description="Customers with SCD2 history of country, value segment and the customers feed's tier, email and "
@@ -335,7 +335,7 @@ def dim_customers(
     yield from reporter.publish(lakehouse)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     DIM_PROMOTIONS,
     group="dimensions",
     description="The promotions calendar (name, dates, discount, scope) from the shipped configuration.",
@@ -372,7 +372,7 @@ def stored_promotions(session: SparkSession, lakehouse: Lakehouse) -> list[Promo
     ]
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     ORDERS_ENRICHED,
     group="silver",
     description="Silver lines with the product category and promotion in effect on their order day.",

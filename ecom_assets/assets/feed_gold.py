@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, partitioned_table_asset, staged, table_metadata
 from ecom_assets.assets.feed_validation import quarantined_records
 from ecom_assets.assets.feeds import FEEDS_GROUP
 from ecom_assets.assets.quality import PUBLISHED_CHECK, Check, CheckReporter, check_specs
@@ -46,7 +46,7 @@ def _inventory_kept_out(session: SparkSession, lakehouse: Lakehouse, days: DateR
     )
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     INVENTORY_DAILY,
     group=FEEDS_GROUP,
     description="Per day and product: stock on hand over warehouses, units sold, days of cover (stock ÷ mean daily "
@@ -121,7 +121,7 @@ def inventory_daily_asset(
     yield from reporter.publish(lakehouse)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     SEGMENT_ANALYSIS,
     group=FEEDS_GROUP,
     description="Per order day and customer tier (as the customers feed stated it on that day; 'unknown' before "

@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, partitioned_table_asset, staged, table_metadata
 from ecom_assets.assets.feeds import (
     FEEDS,
     FEEDS_GROUP,
@@ -87,7 +87,7 @@ def _counts(frames: list[DataFrame]) -> DataFrame:
     )
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     VALIDATION_RESULTS,
     group=FEEDS_GROUP,
     description="Each feed batch validated across feeds and sales: per rule its severity, flagged records and "

@@ -17,7 +17,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import add_daily_metadata, daily_table_asset, staged, table_metadata
+from ecom_assets.assets.common import add_daily_metadata, partitioned_table_asset, staged, table_metadata
 from ecom_assets.assets.quality import PUBLISHED_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.feed_contract import ARCHIVE_PREFIX, RAW_PREFIX, BatchVerdict, trigger_path, verify_batch
@@ -158,7 +158,7 @@ def processing_log_rows(
 
 
 def _bronze_asset(feed: Feed) -> AssetsDefinition:
-    @daily_table_asset(
+    @partitioned_table_asset(
         feed.bronze,
         group=FEEDS_GROUP,
         description=f"Each day's {feed.domain} feed file as delivered (all strings), with batch id, business date "
@@ -242,7 +242,7 @@ def _bronze_asset(feed: Feed) -> AssetsDefinition:
 
 
 def _silver_asset(feed: Feed) -> AssetsDefinition:
-    @daily_table_asset(
+    @partitioned_table_asset(
         feed.silver,
         group=FEEDS_GROUP,
         description=f"Typed {feed.domain} records of each day's batch; unreadable records are in etl_errors with "

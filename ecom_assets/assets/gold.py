@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import (
     add_daily_metadata,
-    daily_table_asset,
+    partitioned_table_asset,
     table_metadata,
 )
 from ecom_assets.assets.quality import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
@@ -61,7 +61,7 @@ FIGURES_ANOMALY_CHECK = Check(
 GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, FIGURES_ANOMALY_CHECK)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     SALES_METRICS,
     group="gold",
     description=(

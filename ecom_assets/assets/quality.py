@@ -29,12 +29,13 @@ from dagster import (
     AssetExecutionContext,
     MetadataValue,
     Output,
+    PartitionsDefinition,
 )
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from ecom_assets.assets.common import QuarantineLog, asset_key, read_quarantine_log, record_quarantine
-from ecom_assets.dates import DateRange
+from ecom_assets.dates import HOUR_KEY_FORMAT, DateRange
 from ecom_assets.partitions import daily_partitions
 from ecom_assets.quality.outcomes import CheckOutcome, OutcomesByDay
 from ecom_assets.tables import DATA_QUALITY_RESULTS, TableName
@@ -95,15 +96,17 @@ RESULTS_SCHEMA = T.StructType(
 """`ecommerce_catalog.logs.data_quality_results`: one row per check evaluation; `observed` is JSON."""
 
 
-def check_specs(table: TableName, checks: Iterable[Check]) -> list[AssetCheckSpec]:
-    """The check specs of a table's asset, partitioned like the asset for per-partition checks."""
+def check_specs(
+    table: TableName, checks: Iterable[Check], partitions_def: PartitionsDefinition = daily_partitions
+) -> list[AssetCheckSpec]:
+    """The check specs of a table's asset, partitioned like the asset (`partitions_def`) for per-partition checks."""
     return [
         AssetCheckSpec(
             check.name,
             asset=asset_key(table),
             description=check.description,
             blocking=check.blocking,
-            partitions_def=daily_partitions if check.per_partition else None,
+            partitions_def=partitions_def if check.per_partition else None,
         )
         for check in checks
     ]
@@ -188,13 +191,14 @@ class CheckReporter:
                 "observed": dict(outcome.observed),
                 "expected": dict(outcome.expected),
                 "failing_sample": list(outcome.failing_sample),
+                "partition": _partition_key(day),
             }
             self._rows.append(
                 (
                     str(uuid.uuid4()),
                     check.name,
                     self._table.full_name,
-                    day,
+                    _partition_date(day),
                     outcome.passed,
                     check.severity.value,
                     check.blocking,
@@ -278,6 +282,23 @@ class CheckReporter:
                 f"{self._table.full_name} not written: it already holds a snapshot of the same or later data"
             )
 
+    def passes_everywhere(self) -> bool:
+        """Whether every blocking check passed on every partition of the run; when one failed, says so in the run
+        log (a table published all or nothing, such as the clickstream's hours, must then not be written)."""
+        failures = sorted(
+            {
+                f"{check.name} on {_partition_key(key)}"
+                for check, key, outcome in self._outcomes
+                if check.blocking and not outcome.passed
+            }
+        )
+        if failures:
+            self._context.log.error(
+                f"{self._table.full_name} not written, readers keep what it held: blocking check(s) failed:"
+                f" {', '.join(failures[:10])}"
+            )
+        return not failures
+
     def table_passes(self) -> bool:
         """Whether every blocking check of the whole table passed; when one failed, says so in the run log (the
         table must then not be written)."""
@@ -314,8 +335,18 @@ class CheckReporter:
                 severity=check.severity,
                 description=outcome.summary,
                 blocking=check.blocking and not (check.per_partition and day in self._quarantined),
-                partition=day.isoformat() if check.per_partition else None,
+                partition=_partition_key(day) if check.per_partition else None,
             )
             for check, day, outcome in self._outcomes
         ]
         return [*self._outputs, *evaluations]
+
+
+def _partition_key(key: date | str) -> str:
+    """A check's partition key: a day's ISO date, or an hour's key as it is."""
+    return key.isoformat() if isinstance(key, date) else key
+
+
+def _partition_date(key: date | str) -> date:
+    """The day a partition key falls on, for the results table's `partition_date`."""
+    return key if isinstance(key, date) else datetime.strptime(key, HOUR_KEY_FORMAT).date()

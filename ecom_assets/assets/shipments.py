@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import daily_table_asset, staged, table_metadata
+from ecom_assets.assets.common import partitioned_table_asset, staged, table_metadata
 from ecom_assets.assets.feed_validation import quarantined_records, validated_updates
 from ecom_assets.assets.feeds import FEEDS_GROUP
 from ecom_assets.assets.quality import Check, CheckReporter, check_specs
@@ -38,7 +38,7 @@ RATE_CHECK = Check(
 )
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     SHIPMENTS,
     group=FEEDS_GROUP,
     description="Each shipment's history (SCD2): a version per change of method, cost, tracking number or "
@@ -113,7 +113,7 @@ def _restated_order_days(
     return DateRange(span["first"], span["last"]) if span["first"] else None
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     SHIPPING_PERFORMANCE,
     group=FEEDS_GROUP,
     description="Per order date (the invoice's day) and shipping method: shipments, delivered, on time, on-time "

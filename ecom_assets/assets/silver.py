@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import (
     add_daily_metadata,
-    daily_table_asset,
+    partitioned_table_asset,
     staged,
     table_metadata,
 )
@@ -43,7 +43,7 @@ REJECTED_SHARE_CHECK = Check(
 SILVER_CHECKS = (SCHEMA_CHECK, NULL_KEYS_CHECK, UNIQUE_CHECK, POSITIVE_CHECK, CONSERVATION_CHECK, REJECTED_SHARE_CHECK)
 
 
-@daily_table_asset(
+@partitioned_table_asset(
     ORDERS_CLEANED,
     group="silver",
     description="Typed, classified order lines, one per distinct source line (MERGE on line_id).",

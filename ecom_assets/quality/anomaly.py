@@ -3,7 +3,7 @@
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from ecom_assets.quality.outcomes import CheckOutcome
 
@@ -15,8 +15,9 @@ MAD_TO_SIGMA = 1.4826
 class AnomalyRule:
     """Flag a value outside median ± max(threshold × 1.4826 × MAD, relative_floor × |median|, absolute_floor).
 
-    The median and MAD are taken over the values of the `window_days` calendar days before the
-    day (days without a value, e.g. days without trading, are left out). With fewer than
+    The median and MAD are taken over the values of the `window_days` periods (calendar days, or
+    hours for an hourly rule: `period`) before the judged one (periods without a value, e.g. days
+    without trading, are left out). With fewer than
     `min_history` values the day is not judged. The floors keep a flat history (MAD 0) from
     flagging every tiny wobble.
     """
@@ -28,24 +29,34 @@ class AnomalyRule:
     absolute_floor: float = 0.0
     non_negative: bool = True
     """The metric cannot be negative: the expected range starts at 0 at the lowest."""
+    period: timedelta = timedelta(days=1)
+    """The length of one period of the window: a day, or an hour for hourly figures."""
 
     def describe(self) -> str:
         """The rule in words, for check metadata and emails."""
         return (
             f"outside median ± max({self.threshold} × 1.4826 × MAD, {self.relative_floor:.0%} of |median|, "
-            f"{self.absolute_floor:g}) of the trailing {self.window_days} days (at least {self.min_history} values)"
+            f"{self.absolute_floor:g}) of the trailing {self.window_days} {self._unit}s (at least {self.min_history}"
+            " values)"
         )
 
-    def judge(self, metric: str, day: date, values: Mapping[date, float]) -> CheckOutcome:
-        """Judge `values[day]` against the window before it; a day without a value passes unjudged."""
+    @property
+    def _unit(self) -> str:
+        return "hour" if self.period == timedelta(hours=1) else "day"
+
+    def judge(self, metric: str, day: date | datetime, values: Mapping[date | datetime, float]) -> CheckOutcome:
+        """Judge `values[day]` against the window before it (`day`: a day, or an hour's start for an hourly rule); a
+        period without a value passes unjudged."""
         observed = values.get(day)
-        history = [values[d] for d in _window(day, self.window_days) if d in values]
-        facts = {"metric": metric, "value": observed, "history_days": len(history), "rule": self.describe()}
+        window = [day - self.period * offset for offset in range(self.window_days, 0, -1)]
+        history = [values[d] for d in window if d in values]
+        facts = {"metric": metric, "value": observed, f"history_{self._unit}s": len(history), "rule": self.describe()}
         if observed is None:
-            return CheckOutcome(True, f"no {metric} on this day (no trading); not judged", facts)
+            reason = "no trading" if self._unit == "day" else "no sessions"
+            return CheckOutcome(True, f"no {metric} in this {self._unit} ({reason}); not judged", facts)
         if len(history) < self.min_history:
             return CheckOutcome(
-                True, f"only {len(history)} day(s) of history, {self.min_history} needed; not judged", facts
+                True, f"only {len(history)} {self._unit}(s) of history, {self.min_history} needed; not judged", facts
             )
         median = statistics.median(history)
         mad = statistics.median(abs(value - median) for value in history)
@@ -58,10 +69,6 @@ class AnomalyRule:
         verdict = "within" if passed else "outside"
         summary = f"{metric} {observed:,.4g} is {verdict} the expected range {low:,.4g} … {high:,.4g}"
         return CheckOutcome(passed, summary, facts, expected)
-
-
-def _window(day: date, window_days: int) -> list[date]:
-    return [day - timedelta(days=offset) for offset in range(window_days, 0, -1)]
 
 
 def combined_outcome(judgments: Mapping[str, CheckOutcome]) -> CheckOutcome:

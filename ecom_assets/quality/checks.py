@@ -34,10 +34,11 @@ GOLD_NON_NEGATIVE_COLUMNS = tuple(c for c in FIGURE_COLUMNS if c != "net_revenue
 
 
 def schema_outcomes(
-    model: type[pa.DataFrameModel], frame: DataFrame, day_column: str | None, days: Sequence[date]
+    model: type[pa.DataFrameModel], frame: DataFrame, day_column: str | Column | None, days: Sequence
 ) -> OutcomesByDay:
     """Judge each day's rows against a pandera model: its structure, then its column constraints.
 
+    `day_column` may also be an expression giving each row's partition key (an hour's key).
     Without a `day_column`, all rows are judged together as the one day in `days` (a snapshot
     or a dimension checked once per run). Each outcome's `observed["rows"]` counts the day's rows
     (absent when the structure is wrong).
@@ -55,7 +56,9 @@ def schema_outcomes(
         )
         return dict.fromkeys(days, failed)
     constraints = model_constraints(model)
-    day_key = F.col(day_column) if day_column else F.lit(days[0])
+    day_key = (
+        F.col(day_column) if isinstance(day_column, str) else day_column if day_column is not None else F.lit(days[0])
+    )
     counts_by_day = {
         row["_day"]: row.asDict()
         for row in frame.groupBy(day_key.alias("_day"))
@@ -377,3 +380,44 @@ def reconciliation_outcomes(
             {f"silver_{f}": jsonable(v) for f, v in silver_values.items()},
         )
     return outcomes
+
+
+def funnel_consistency(figures: Mapping[str, Any]) -> CheckOutcome:
+    """Whether a window's funnel figures agree with each other (see `transforms.clickstream.funnel`).
+
+    Each step's sessions ≤ sessions, bot sessions ≤ sessions, purchases ≥ purchase sessions, and
+    revenue > 0 exactly when there are purchases (a purchase's price is > 0).
+    """
+    sessions = figures["sessions"]
+    broken = [
+        *(
+            f"{step} {figures[step]} > sessions {sessions}"
+            for step in ("view_sessions", "cart_sessions", "purchase_sessions", "bot_sessions")
+            if figures[step] > sessions
+        ),
+        *(
+            [f"purchases {figures['purchases']} < purchase_sessions {figures['purchase_sessions']}"]
+            if figures["purchases"] < figures["purchase_sessions"]
+            else []
+        ),
+        *(
+            [f"revenue {figures['revenue']} with {figures['purchases']} purchase(s)"]
+            if (figures["revenue"] > 0) != (figures["purchases"] > 0)
+            else []
+        ),
+    ]
+    observed = {
+        name: jsonable(figures[name])
+        for name in (
+            "sessions",
+            "view_sessions",
+            "cart_sessions",
+            "purchase_sessions",
+            "purchases",
+            "revenue",
+            "bot_sessions",
+        )
+    }
+    if broken:
+        return CheckOutcome(False, "; ".join(broken), observed)
+    return CheckOutcome(True, f"consistent: {sessions} session(s), {figures['purchases']} purchase(s)", observed)
