@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everyday commands of the project. Needs Python 3.11+ and Java 17+; installs the rest into .venv.
-#   ./dev.sh demo [--clean] [START END]   the last 4 weeks of sample data with planted faults (--clean: none),
-#                                         every asset materialized, the verdict
-#   ./dev.sh materialize DAY [SELECTION]  materialize a day (default: every asset) and say what the run did
+#   ./dev.sh demo [--clean] [--clickstream] [START END]   the last 4 weeks of sample data with planted faults
+#                                         (--clean: none), every daily asset materialized, the verdict;
+#                                         --clickstream: also the last day's web-shop events, hours and day
+#   ./dev.sh materialize DAY [SELECTION]  materialize a day (default: every daily asset) and say what the run did
 #   ./dev.sh backfill START END [SELECTION]  the same for a range of days, as one run
 #   ./dev.sh test [PYTEST ARGS]           run the test suite
 #   ./dev.sh ui                           the Dagster UI (webserver + daemon) on http://127.0.0.1:3000
@@ -58,6 +59,10 @@ ensure_env() {
   touch "$DAGSTER_HOME/dagster.yaml"
 }
 
+# Every asset of the sales pipeline and the feeds: the daily-partitioned ones ('*' would add the clickstream's
+# hourly assets, whose partitions a day's key does not name).
+DAILY_ASSETS='not (group:clickstream_ingest or group:clickstream or group:clickstream_daily)'
+
 # Materialize a selection (first argument) for the partition options that follow as one run, showing the
 # steps as they finish; then print what the run did and exit 1 unless it succeeded with every blocking check.
 materialize() {
@@ -83,10 +88,12 @@ case "$command" in
   demo)
     ensure_env
     faults=--faults
-    if [ "${1:-}" = "--clean" ]; then
-      faults=""
+    clickstream=""
+    while [ "${1:-}" = "--clean" ] || [ "${1:-}" = "--clickstream" ]; do
+      [ "$1" = "--clean" ] && faults=""
+      [ "$1" = "--clickstream" ] && clickstream=yes
       shift
-    fi
+    done
     # by default the last four weeks up to yesterday: the UI plots per day over recent partitions
     read -r last_four_weeks yesterday < <("$VENV/bin/python" -c \
       'from datetime import UTC, datetime, timedelta; y = datetime.now(UTC).date() - timedelta(days=1); print(y - timedelta(days=27), y)')
@@ -96,7 +103,14 @@ case "$command" in
       "$VENV/bin/ecom-sample" generate --start "$start" --end "$end" --landing-root "${ECOM_LANDING_ROOT:-data}" \
       --replace --feeds $faults
     verdict=0
-    materialize '*' --partition-range "$start...$end" || verdict=$?
+    materialize "$DAILY_ASSETS" --partition-range "$start...$end" || verdict=$?
+    if [ -n "$clickstream" ]; then
+      step "Generating the web shop's clickstream of $end${faults:+, with planted faults}" \
+        "$VENV/bin/ecom-sample" clickstream --start "$end" --end "$end" --landing-root "${ECOM_LANDING_ROOT:-data}" $faults
+      materialize 'group:clickstream_ingest' || verdict=$?
+      materialize 'group:clickstream' --partition-range "$end-00:00...$end-23:00" || verdict=$?
+      materialize 'group:clickstream_daily' --partition "$end" || verdict=$?
+    fi
     echo "Gold as stored (day_status tells a complete day from one that is not):"
     "$VENV/bin/python" -m ecom_assets.show ecommerce_catalog.analytics.sales_metrics --limit 10 || true
     if [ "$verdict" -ne 0 ]; then
@@ -108,12 +122,12 @@ case "$command" in
   materialize)
     [ $# -ge 1 ] || { echo "usage: ./dev.sh materialize DAY [SELECTION]" >&2; exit 2; }
     ensure_env
-    materialize "${2:-*}" --partition "$1"
+    materialize "${2:-$DAILY_ASSETS}" --partition "$1"
     ;;
   backfill)
     [ $# -ge 2 ] || { echo "usage: ./dev.sh backfill START END [SELECTION]" >&2; exit 2; }
     ensure_env
-    materialize "${3:-*}" --partition-range "$1...$2"
+    materialize "${3:-$DAILY_ASSETS}" --partition-range "$1...$2"
     ;;
   test)
     ensure_env
@@ -132,7 +146,7 @@ case "$command" in
     exec "$VENV/bin/python" -m benchmarks.benchmark "$@"
     ;;
   *)
-    sed -n '2,10p' "$0"
+    sed -n '2,11p' "$0"
     exit 2
     ;;
 esac

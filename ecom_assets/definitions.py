@@ -12,6 +12,8 @@ from ecom_assets.assets.business import (
     seasonal_sales,
 )
 from ecom_assets.assets.clickstream import clickstream_events_raw
+from ecom_assets.assets.clickstream_daily import category_funnel_daily, funnel_daily, product_funnel_daily
+from ecom_assets.assets.clickstream_hourly import clickstream_events, dim_catalog_items, funnel_hourly
 from ecom_assets.assets.dimensions import (
     customer_daily_sales,
     dim_customers,
@@ -28,6 +30,9 @@ from ecom_assets.assets.logs import log_table_specs
 from ecom_assets.assets.shipments import shipments, shipping_performance_daily
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.jobs import (
+    clickstream_daily_job,
+    clickstream_daily_schedule,
+    clickstream_hourly_job,
     clickstream_hourly_schedule,
     clickstream_ingest_job,
     daily_sales_job,
@@ -36,7 +41,12 @@ from ecom_assets.jobs import (
     lakehouse_maintenance_schedule,
     operational_feeds_job,
 )
-from ecom_assets.sensors import clickstream_file_sensor, feed_trigger_sensor, landing_file_sensor
+from ecom_assets.sensors import (
+    clickstream_file_sensor,
+    clickstream_hours_sensor,
+    feed_trigger_sensor,
+    landing_file_sensor,
+)
 from resources import deployment_resources
 
 TABLE_ASSETS = [
@@ -67,17 +77,44 @@ FEED_ASSETS = [
 ]
 """The operational feeds' assets: a feed batch's run (`operational_feeds_job`) runs them, and the sales pipeline's
 dimensions that take feed attributes (`jobs.FEED_FED_DIMENSIONS`)."""
-CLICKSTREAM_ASSETS = [clickstream_events_raw]
-"""The web shop's behaviour events: `clickstream_ingest_job` (file sensor, hourly schedule) streams them in."""
+CLICKSTREAM_ASSETS = [
+    clickstream_events_raw,
+    clickstream_events,
+    dim_catalog_items,
+    funnel_hourly,
+    funnel_daily,
+    product_funnel_daily,
+    category_funnel_daily,
+]
+"""The web shop's behaviour events: `clickstream_ingest_job` (file sensor, hourly schedule) streams them in,
+`clickstream_hourly_job` (hours sensor) builds their hours, `clickstream_daily_job` (daily schedule) their days."""
 
 defs = Definitions(
-    assets=[*TABLE_ASSETS, *FEED_ASSETS, *CLICKSTREAM_ASSETS, *log_table_specs([*TABLE_ASSETS, *FEED_ASSETS])],
-    jobs=[daily_sales_job, operational_feeds_job, clickstream_ingest_job, lakehouse_maintenance_job],
-    schedules=[daily_sales_schedule, clickstream_hourly_schedule, lakehouse_maintenance_schedule],
+    assets=[
+        *TABLE_ASSETS,
+        *FEED_ASSETS,
+        *CLICKSTREAM_ASSETS,
+        *log_table_specs([*TABLE_ASSETS, *FEED_ASSETS, *CLICKSTREAM_ASSETS[1:]]),
+    ],
+    jobs=[
+        daily_sales_job,
+        operational_feeds_job,
+        clickstream_ingest_job,
+        clickstream_hourly_job,
+        clickstream_daily_job,
+        lakehouse_maintenance_job,
+    ],
+    schedules=[
+        daily_sales_schedule,
+        clickstream_hourly_schedule,
+        clickstream_daily_schedule,
+        lakehouse_maintenance_schedule,
+    ],
     sensors=[
         landing_file_sensor,
         feed_trigger_sensor,
         clickstream_file_sensor,
+        clickstream_hours_sensor,
         run_failure_email_sensor,
         check_failure_email_sensor,
     ],

@@ -1,4 +1,4 @@
-"""Jobs and schedules: the daily pipeline at 03:00 UTC and the weekly table maintenance."""
+"""Jobs and schedules: the daily pipeline at 03:00 UTC, the feeds, the clickstream and the weekly table maintenance."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +13,7 @@ from dagster import (
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
+    build_schedule_from_partitioned_job,
     define_asset_job,
     job,
     op,
@@ -21,9 +22,11 @@ from dagster import (
 from pydantic import Field
 
 from ecom_assets.assets.clickstream import CLICKSTREAM_INGEST_GROUP
+from ecom_assets.assets.clickstream_daily import CLICKSTREAM_DAILY_GROUP
+from ecom_assets.assets.clickstream_hourly import CLICKSTREAM_GROUP
 from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import FEEDS_GROUP
-from ecom_assets.partitions import daily_partitions
+from ecom_assets.partitions import clickstream_days, clickstream_hours, daily_partitions
 from ecom_assets.run_coverage import run_covering
 from ecom_assets.tables import DIM_CUSTOMERS, DIM_PRODUCTS, TableName, tables_owned
 from resources import Lakehouse, LandingZone
@@ -52,6 +55,29 @@ clickstream_ingest_job = define_asset_job(
     "clickstream_ingest_job",
     selection=AssetSelection.groups(CLICKSTREAM_INGEST_GROUP),
     description="Stream the web shop's event files that landed since the last run into bronze, each file once.",
+)
+
+clickstream_hourly_job = define_asset_job(
+    "clickstream_hourly_job",
+    selection=AssetSelection.groups(CLICKSTREAM_GROUP),
+    partitions_def=clickstream_hours,
+    description="Silver events, catalog item versions and the hourly funnel for a range of UTC hours, as one run."
+    " Started by the clickstream hours sensor for the hours an ingestion appended lines to.",
+)
+
+clickstream_daily_job = define_asset_job(
+    "clickstream_daily_job",
+    selection=AssetSelection.groups(CLICKSTREAM_DAILY_GROUP),
+    partitions_def=clickstream_days,
+    description="The daily funnel, product funnel and category funnel of a UTC day, from its hours.",
+)
+
+clickstream_daily_schedule = build_schedule_from_partitioned_job(
+    clickstream_daily_job,
+    hour_of_day=1,
+    minute_of_hour=15,
+    description="Every day at 01:15 UTC, the clickstream's daily tables of the day before (its last hour ingested and"
+    " processed by then, unless files arrive late: a late day shows `partial` until rerun).",
 )
 
 clickstream_hourly_schedule = ScheduleDefinition(

@@ -3,9 +3,10 @@
 import hashlib
 import json
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from dagster import (
+    AssetRecordsFilter,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -15,14 +16,17 @@ from dagster import (
     SkipReason,
     sensor,
 )
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ecom_assets.assets.clickstream import HOURS_APPENDED
 from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import locate_batch
+from ecom_assets.dates import HOUR_KEY_FORMAT
 from ecom_assets.feed_contract import RAW_PREFIX, TRIGGER_FOLDER, trigger_day
-from ecom_assets.jobs import clickstream_ingest_job, daily_sales_job, operational_feeds_job
-from ecom_assets.partitions import FIRST_DAY, daily_partitions
+from ecom_assets.jobs import clickstream_hourly_job, clickstream_ingest_job, daily_sales_job, operational_feeds_job
+from ecom_assets.partitions import FIRST_DAY, clickstream_hours, daily_partitions
 from ecom_assets.run_coverage import run_covering
-from ecom_assets.tables import CUSTOMER_DAILY_SALES, ORDERS_CLEANED, PRODUCT_DAILY_SALES
+from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW, CUSTOMER_DAILY_SALES, ORDERS_CLEANED, PRODUCT_DAILY_SALES
 from ecom_assets.transforms.clickstream import EVENT_FOLDER
 from resources import LandingZone
 from resources.landing import landing_day
@@ -219,3 +223,60 @@ def clickstream_file_sensor(context: SensorEvaluationContext, landing: LandingZo
         ],
         cursor=json.dumps(cursor),
     )
+
+
+@sensor(
+    job=clickstream_hourly_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Recomputes the clickstream's hours (silver, catalog items, hourly funnel) an ingestion appended to.",
+)
+def clickstream_hours_sensor(context: SensorEvaluationContext) -> SensorResult:
+    """Request one run per stretch of consecutive hours that ingestion runs appended lines to since the cursor.
+
+    The cursor is the storage id of the last bronze materialization read, so each ingestion's hours
+    are requested once; hours outside the hourly partitions (before 2019-10-01, or not yet begun)
+    are left out and named in the log.
+    """
+    after = int(context.cursor) if context.cursor else None
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key(CLICKSTREAM_EVENTS_RAW), after_storage_id=after),
+        limit=100,
+        ascending=True,
+    ).records
+    if not records:
+        return SensorResult(skip_reason="no ingestion since the last request")
+    hours = set()
+    for record in records:
+        appended = record.asset_materialization.metadata.get(HOURS_APPENDED)
+        hours.update(appended.value if appended else [])
+    outside = sorted(hour for hour in hours if not clickstream_hours.has_partition_key(hour))
+    if outside:
+        context.log.warning(f"{len(outside)} hour(s) outside the hourly partitions left out, e.g. {outside[:3]}")
+    newest = records[-1].storage_id
+    requests = [
+        RunRequest(
+            run_key=f"clickstream-hours:{newest}:{first}",
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: first,
+                ASSET_PARTITION_RANGE_END_TAG: last,
+                "ecom/trigger": "clickstream_hours_sensor",
+            },
+        )
+        for first, last in consecutive_hour_ranges(sorted(hours - set(outside)))
+    ]
+    if not requests:
+        return SensorResult(skip_reason="the ingestions appended no line to an hourly partition", cursor=str(newest))
+    return SensorResult(run_requests=requests, cursor=str(newest))
+
+
+def consecutive_hour_ranges(keys: list[str]) -> list[tuple[str, str]]:
+    """Sorted hourly partition keys as (first, last) of each run of consecutive hours."""
+    ranges: list[tuple[str, str]] = []
+    for key in keys:
+        hour = datetime.strptime(key, HOUR_KEY_FORMAT)
+        if ranges and datetime.strptime(ranges[-1][1], HOUR_KEY_FORMAT) + timedelta(hours=1) == hour:
+            ranges[-1] = (ranges[-1][0], key)
+        else:
+            ranges.append((key, key))
+    return ranges

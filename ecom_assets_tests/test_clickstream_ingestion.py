@@ -2,7 +2,7 @@
 
 import os
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from ecom_assets.assets.clickstream import EVERY_LINE_INGESTED, clickstream_events_raw, every_line_ingested
 from ecom_assets.jobs import clickstream_hourly_schedule, clickstream_ingest_job
 from ecom_assets.sensors import clickstream_file_sensor
-from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW
+from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW, FUNNEL_DAILY, FUNNEL_HOURLY
 from ecom_assets.transforms.clickstream import (
     EVENT_FILES_GLOB,
     RAW_EVENT_COLUMNS,
@@ -139,9 +139,10 @@ def test_the_file_sensor_starts_one_ingestion_per_landing_and_each_run_appends_o
 
 
 @pytest.mark.slow
-def test_the_readme_command_ingests_the_landed_events_through_the_dagster_cli(spark, tmp_path):
+def test_the_readme_commands_ingest_then_build_the_hours_then_the_day_through_the_dagster_cli(spark, tmp_path):
     landing = tmp_path / "data"
     _land(landing, 0, "a.csv", _event(1), _event(2), _event(3, event_type="cart"))
+    _land(landing, 2, "b.csv", _event(4, hour=2, event_type="purchase"))
     with fresh_dagster_home(tmp_path) as dagster_home:
         env = {
             **os.environ,
@@ -150,17 +151,30 @@ def test_the_readme_command_ingests_the_landed_events_through_the_dagster_cli(sp
             "DAGSTER_HOME": str(dagster_home),
         }
         command = [BIN / "dagster", "asset", "materialize", "-m", "ecom_assets.definitions"]
-        completed = subprocess.run(
-            [*command, "--select", "group:clickstream_ingest"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "appended 3 line(s)" in completed.stderr
-    assert Lakehouse(warehouse_root=str(landing / "warehouse")).read(spark, CLICKSTREAM_EVENTS_RAW).count() == 3
+        outputs = []
+        for options in (
+            ["--select", "group:clickstream_ingest"],
+            ["--select", "group:clickstream", "--partition-range", "2019-10-01-00:00...2019-10-01-02:00"],
+            ["--select", "group:clickstream_daily", "--partition", "2019-10-01"],
+        ):
+            completed = subprocess.run(
+                [*command, *options], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+            )
+            assert completed.returncode == 0, completed.stderr[-3000:]
+            outputs.append(completed.stderr)
+    assert "appended 4 line(s)" in outputs[0]
+    lakehouse = Lakehouse(warehouse_root=str(landing / "warehouse"))
+    assert lakehouse.read(spark, CLICKSTREAM_EVENTS_RAW).count() == 4
+    hourly = {row.hour.hour: row for row in lakehouse.read(spark, FUNNEL_HOURLY).collect()}
+    assert {hour: row.sessions for hour, row in hourly.items()} == {0: 1, 1: 0, 2: 1}
+    [day] = lakehouse.read(spark, FUNNEL_DAILY).collect()
+    assert (day.event_date, day.sessions, day.purchases, day.hours_processed, day.day_status) == (
+        date(2019, 10, 1),
+        2,
+        1,
+        3,
+        "partial",
+    )
 
 
 def test_the_conservation_check_names_a_file_whose_lines_differ_from_what_was_appended(spark, tmp_path):

@@ -6,6 +6,7 @@ from dagster import ResourceDefinition
 from dagster_aws.s3 import S3Resource
 
 from resources.business_rules import BusinessRules
+from resources.clickstream import ClickstreamRules
 from resources.email import SmtpEmailResource, email_from_environment
 from resources.lakehouse import Lakehouse
 from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
@@ -47,6 +48,7 @@ def _shared_resources(settings: Settings) -> dict:
         "email": email_from_environment(),
         "quality": DataQualityPolicy(),
         "business_rules": BusinessRules(),
+        "clickstream_rules": ClickstreamRules(),
     }
 
 
@@ -86,6 +88,7 @@ def deployment_resources(settings: Settings | None = None) -> dict:
 
 __all__ = [
     "BusinessRules",
+    "ClickstreamRules",
     "DataQualityPolicy",
     "Lakehouse",
     "LandingZone",

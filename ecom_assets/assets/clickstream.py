@@ -25,6 +25,7 @@ from ecom_assets.transforms.clickstream import (
     EVENT_FILES_GLOB,
     EVENT_FOLDER,
     bronze_event_lines,
+    bronze_line_hour,
     event_file_relative_path,
     event_file_stream,
 )
@@ -33,6 +34,8 @@ from resources import Lakehouse, LandingZone, SparkSessionResource
 
 CLICKSTREAM_INGEST_GROUP = "clickstream_ingest"
 EVERY_LINE_INGESTED = "every_line_ingested"
+HOURS_APPENDED = "hours_appended"
+"""Materialization metadata: the hourly partition keys the run appended lines to (the hourly sensor reads it)."""
 
 
 @asset(
@@ -67,9 +70,11 @@ def clickstream_events_raw(
         CLICKSTREAM_EVENTS_RAW, bronze_event_lines(event_file_stream(session, files))
     )
     context.log.info(f"appended {appended.rows} line(s) in {appended.batches} micro-batch(es) from {files}")
+    hours = _hours_appended(session, lakehouse, started) if appended.rows else []
     return MaterializeResult(
         check_results=[every_line_ingested(session, lakehouse, landing, started) if appended.rows else _nothing_new()],
         metadata={
+            HOURS_APPENDED: MetadataValue.json(hours),
             "rows_appended": appended.rows,
             "micro_batches": appended.batches,
             "source": MetadataValue.path(files),
@@ -77,6 +82,13 @@ def clickstream_events_raw(
             "checkpoint": MetadataValue.path(lakehouse.checkpoint_location(CLICKSTREAM_EVENTS_RAW)),
         },
     )
+
+
+def _hours_appended(session: SparkSession, lakehouse: Lakehouse, started: datetime) -> list[str]:
+    """The hourly partition keys of the lines this run appended: the silver hours that must be (re)computed."""
+    appended = lakehouse.read(session, CLICKSTREAM_EVENTS_RAW).where(F.col("ingested_at") >= F.lit(started))
+    hours = appended.select(F.date_format(bronze_line_hour(), "yyyy-MM-dd-HH:mm").alias("hour")).distinct()
+    return sorted(row["hour"] for row in hours.collect() if row["hour"] is not None)
 
 
 def every_line_ingested(

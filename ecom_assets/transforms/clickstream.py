@@ -36,6 +36,9 @@ PRICE_TYPE = "decimal(12,2)"
 REVENUE_TYPE = "decimal(18,2)"
 UNKNOWN_CATEGORY = "unknown"
 """The top-level category of an event whose `category_code` is empty."""
+COMPLETE_DAY = "complete"
+PARTIAL_DAY = "partial"
+CLICKSTREAM_DAY_STATUSES = (COMPLETE_DAY, PARTIAL_DAY)
 EVENT_COLUMNS = ("event_id", *RAW_EVENT_COLUMNS, "source_file")
 """A typed event: the export's fields typed, its line's id and the file it came in."""
 _EVENT_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
@@ -90,10 +93,10 @@ def parse_events(raw: DataFrame) -> DataFrame:
     """Type raw event lines and say why a line cannot be an event; every input line comes out once.
 
     `raw`: the export's columns as text (read with `RAW_EVENT_SCHEMA` and `EVENT_CSV_OPTIONS`),
-    `corrupt_record` (the raw line when it did not split into the export's fields, else null) and
-    `source_file`. Returns `EVENT_COLUMNS`,
+    `corrupt_record` (the raw line when it did not split into the export's fields, else null),
+    `source_file` and, where known, `landing_hour` (kept). Returns `EVENT_COLUMNS`,
     `rejection_reason` (null for a good event: else `malformed_line`, `unreadable_event_time`,
-    `unknown_event_type`, `unreadable_id` or `unreadable_price`), `rejection_message`,
+    `unknown_event_type`, `unreadable_id`, `unreadable_price` or `unpriced_purchase`), `rejection_message`,
     `rejected_record` and `delivery_rank` (1 for the first copy of a line, 2+ for exact
     duplicates, earliest file first); silver's `line_outcome()` says what became of each line.
     """
@@ -108,6 +111,7 @@ def parse_events(raw: DataFrame) -> DataFrame:
         (event_type.isNull() | ~event_type.isin(*EVENT_TYPES), F.lit("unknown_event_type")),
         (product_id.isNull() | user_id.isNull(), F.lit("unreadable_id")),
         (price.isNull() | (price < 0), F.lit("unreadable_price")),
+        ((event_type == "purchase") & (price == 0), F.lit("unpriced_purchase")),
     ]
     messages = {
         "malformed_line": F.lit("the line does not have the export's nine fields"),
@@ -121,6 +125,7 @@ def parse_events(raw: DataFrame) -> DataFrame:
             F.coalesce("user_id", F.lit("")),
         ),
         "unreadable_price": F.format_string("price '%s' is not a non-negative decimal", F.coalesce("price", F.lit(""))),
+        "unpriced_purchase": F.lit("a purchase at price 0: revenue would be understated"),
     }
     reason = first_match(rules)
     typed = raw.select(
@@ -135,6 +140,7 @@ def parse_events(raw: DataFrame) -> DataFrame:
         user_id.alias("user_id"),
         blank_to_null(F.col("user_session")).alias("user_session"),
         F.col("source_file"),
+        *(["landing_hour"] if "landing_hour" in raw.columns else []),
         reason.alias("rejection_reason"),
         first_match([(reason == name, message) for name, message in messages.items()]).alias("rejection_message"),
         F.coalesce(F.col(CORRUPT_RECORD), F.to_json(F.struct(*(F.col(name) for name in RAW_EVENT_COLUMNS)))).alias(
@@ -143,6 +149,27 @@ def parse_events(raw: DataFrame) -> DataFrame:
     )
     first_copy = Window.partitionBy("event_id").orderBy("source_file")
     return typed.withColumn("delivery_rank", F.row_number().over(first_copy))
+
+
+def event_hour(parsed: DataFrame) -> Column:
+    """The UTC hour a parsed line belongs to: its event's hour, else (time unreadable) its landing folder's hour."""
+    landing = [F.col("landing_hour")] if "landing_hour" in parsed.columns else []
+    return F.date_trunc("hour", F.coalesce(F.col("event_time"), *landing))
+
+
+def lines_of_hours(bronze: DataFrame, start: str, end: str) -> DataFrame:
+    """The bronze lines that belong to the UTC hours from instant `start` to `end` (excluded), e.g. `...T00:00:00Z`.
+
+    A line belongs to its event's hour; a line whose time is unreadable belongs to the hour of the
+    folder it landed in, so every line belongs to exactly one hour.
+    """
+    hour = bronze_line_hour()
+    return bronze.where((hour >= F.lit(start).cast("timestamp")) & (hour < F.lit(end).cast("timestamp")))
+
+
+def bronze_line_hour() -> Column:
+    """The UTC hour a bronze line belongs to (see `lines_of_hours`)."""
+    return F.date_trunc("hour", F.coalesce(_event_time(F.col("event_time")), F.col("landing_hour")))
 
 
 def accepted_events(parsed: DataFrame) -> DataFrame:
@@ -158,7 +185,9 @@ def rejected_event_errors(parsed: DataFrame, asset: str, step: str, occurred_at:
         step=step,
         occurred_at=occurred_at,
         identity=[F.col("event_id"), F.col("source_file"), F.col("delivery_rank").cast("string")],
-        partition_date=F.to_date("event_time"),
+        partition_date=F.to_date(
+            F.coalesce("event_time", *(["landing_hour"] if "landing_hour" in parsed.columns else []))
+        ),
         source_file_name=F.col("source_file"),
         error_type=F.col("rejection_reason"),
         error_message=F.col("rejection_message"),
@@ -228,6 +257,24 @@ CATALOG_ATTRIBUTES = ("price", "category_code", "brand")
 """A change in any of these, as observed in the events, makes a new version of a catalog item."""
 
 
+SILVER_EVENT_COLUMNS = (*EVENT_COLUMNS, "session_id", "is_bot", "event_hour", "event_date")
+"""`processed.clickstream_events`: a typed event, its session, the bot flag, its UTC hour and day."""
+NO_CARRIED_SESSIONS = "user_id bigint, last_event_time timestamp, session_id string"
+"""The schema of `sessionize`'s carried sessions (empty for the first window)."""
+
+
+def silver_events(accepted: DataFrame, carried: DataFrame, gap_minutes: int, max_events_per_minute: int) -> DataFrame:
+    """Silver's rows: accepted events with their session (see `sessionize`), bot flag, UTC hour and day."""
+    sessions = flag_bots(sessionize(accepted, gap_minutes, carried), max_events_per_minute)
+    return sessions.select(
+        *EVENT_COLUMNS,
+        "session_id",
+        "is_bot",
+        F.date_trunc("hour", "event_time").alias("event_hour"),
+        F.to_date("event_time").alias("event_date"),
+    )
+
+
 def catalog_item_versions(events: DataFrame) -> DataFrame:
     """SCD2 of each product's price, category code and brand as the events observed them over time.
 
@@ -270,6 +317,9 @@ def with_item_in_effect(events: DataFrame, versions: DataFrame) -> DataFrame:
         & (F.col("valid_to").isNull() | (F.col("event_time") < F.col("valid_to")))
     )
     return events.join(item, in_effect, "left").drop("item_product_id", "valid_from", "valid_to")
+
+
+_RATES = ("view_to_cart", "cart_to_purchase", "conversion_rate")
 
 
 def _sessions_with(event_type: str) -> Column:
@@ -317,6 +367,26 @@ def funnel(events: DataFrame, window_column: str) -> DataFrame:
     )
 
 
+def with_empty_windows(figures: DataFrame, window_column: str, windows: list[str]) -> DataFrame:
+    """The funnel `figures` plus a row of zeros (rates null) for each window without events.
+
+    `windows`: every processed window as text its column type reads (an ISO instant such as
+    `2019-10-01T03:00:00Z` for an hour, `2019-10-01` for a day). A window processed without traffic
+    then says so, instead of being missing.
+    """
+    window_type = figures.schema[window_column].dataType
+    every = figures.sparkSession.createDataFrame([(window,) for window in windows], "window string").select(
+        F.col("window").cast(window_type).alias(window_column)
+    )
+    empty = every.join(figures.select(window_column), window_column, "left_anti")
+    zeros = [
+        (F.lit(None) if field.name in _RATES else F.lit(0)).cast(field.dataType).alias(field.name)
+        for field in figures.schema.fields
+        if field.name != window_column
+    ]
+    return figures.unionByName(empty.select(window_column, *zeros))
+
+
 def product_funnel(events: DataFrame) -> DataFrame:
     """Per `event_date` and product: `views`, `carts`, `purchases` (events), `revenue`, `view_to_purchase_rate`.
 
@@ -329,6 +399,34 @@ def product_funnel(events: DataFrame) -> DataFrame:
         _purchase_revenue().alias("revenue"),
     )
     return figures.withColumn("view_to_purchase_rate", _rate("purchases", "views"))
+
+
+def with_attributes_at_day_end(product_days: DataFrame, versions: DataFrame) -> DataFrame:
+    """Per `event_date` and product, the catalog item version in effect at the day's last instant (point in time).
+
+    Adds `brand`, `category_code` and `price_at_day_end`: what the product looked like when the day
+    closed, not what it looks like now.
+    """
+    day_end = F.col("event_date").cast("timestamp") + F.expr("INTERVAL 1 DAY") - F.expr("INTERVAL 1 MICROSECOND")
+    with_item = with_item_in_effect(product_days.withColumn("event_time", day_end), versions)
+    return with_item.select(
+        *(F.col(name) for name in product_days.columns),
+        F.col("item_brand").alias("brand"),
+        F.col("item_category_code").alias("category_code"),
+        F.col("item_price").alias("price_at_day_end"),
+    )
+
+
+def with_day_status(figures: DataFrame, hours_processed: DataFrame) -> DataFrame:
+    """Add each `event_date`'s `hours_processed` (`hours_processed`: `event_date`, `hours_processed`; of the day's
+    24 hours, how many were processed) and `day_status`: `complete` only when all 24 were, else `partial`, so a
+    partial day's figures are never presented as the whole day."""
+    hours = F.coalesce(F.col("hours_processed"), F.lit(0)).cast("int")
+    return (
+        figures.join(hours_processed, "event_date", "left")
+        .withColumn("hours_processed", hours)
+        .withColumn("day_status", F.when(hours == 24, F.lit(COMPLETE_DAY)).otherwise(F.lit(PARTIAL_DAY)))
+    )
 
 
 def top_level_category(category_code: Column) -> Column:
