@@ -25,7 +25,6 @@ from ecom_assets.transforms.clickstream import (
     EVENT_FILES_GLOB,
     EVENT_FOLDER,
     bronze_event_lines,
-    bronze_line_hour,
     event_file_relative_path,
     event_file_stream,
 )
@@ -87,7 +86,7 @@ def clickstream_events_raw(
 def _hours_appended(session: SparkSession, lakehouse: Lakehouse, started: datetime) -> list[str]:
     """The hourly partition keys of the lines this run appended: the silver hours that must be (re)computed."""
     appended = lakehouse.read(session, CLICKSTREAM_EVENTS_RAW).where(F.col("ingested_at") >= F.lit(started))
-    hours = appended.select(F.date_format(bronze_line_hour(), "yyyy-MM-dd-HH:mm").alias("hour")).distinct()
+    hours = appended.select(F.date_format("line_hour", "yyyy-MM-dd-HH:mm").alias("hour")).distinct()
     return sorted(row["hour"] for row in hours.collect() if row["hour"] is not None)
 
 

@@ -113,7 +113,7 @@ def clickstream_events(
     hours = partition_hours(context)
     keys = hours.keys()
     session = spark.get_session()
-    bronze = lakehouse.read(session, CLICKSTREAM_EVENTS_RAW)
+    bronze = lakehouse.read(session, CLICKSTREAM_EVENTS_RAW, filters=within_hours("line_hour", hours))  # file skipping
     reporter = CheckReporter(context, CLICKSTREAM_EVENTS)
     with staged(parse_events(lines_of_hours(bronze, utc_instant(hours.start), utc_instant(hours.end)))) as parsed:
         outcomes = Counter(

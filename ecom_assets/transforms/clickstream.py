@@ -69,16 +69,23 @@ def event_file_relative_path(path: str) -> str:
 
 
 def bronze_event_lines(raw: DataFrame) -> DataFrame:
-    """Event lines as delivered, with their file, the UTC hour of its landing folder and the ingestion time."""
+    """Event lines as delivered, with their file, the UTC hour of its landing folder, the hour the line belongs to
+    (`line_hour`, see `lines_of_hours`) and the ingestion time.
+
+    `line_hour` is stored so that a run of a few hours reads only the bronze files holding them (Delta
+    skips files by the column's min and max) instead of typing every line ever ingested.
+    """
     path = F.col("_metadata.file_path")
     folder_hour = F.format_string(
         "%s-%s-%s %s:00:00", *(F.regexp_extract(path, _HOUR_FOLDER, group) for group in range(1, 5))
     )
+    landing_hour = F.try_to_timestamp(folder_hour, F.lit(_EVENT_TIME_FORMAT))
     return raw.select(
         *RAW_EVENT_COLUMNS,
         CORRUPT_RECORD,
         path.alias("source_file"),
-        F.try_to_timestamp(folder_hour, F.lit(_EVENT_TIME_FORMAT)).alias("landing_hour"),
+        landing_hour.alias("landing_hour"),
+        F.date_trunc("hour", F.coalesce(_event_time(F.col("event_time")), landing_hour)).alias("line_hour"),
         F.current_timestamp().alias("ingested_at"),
     )
 
@@ -161,15 +168,10 @@ def lines_of_hours(bronze: DataFrame, start: str, end: str) -> DataFrame:
     """The bronze lines that belong to the UTC hours from instant `start` to `end` (excluded), e.g. `...T00:00:00Z`.
 
     A line belongs to its event's hour; a line whose time is unreadable belongs to the hour of the
-    folder it landed in, so every line belongs to exactly one hour.
+    folder it landed in, so every line belongs to exactly one hour (bronze's `line_hour`).
     """
-    hour = bronze_line_hour()
+    hour = F.col("line_hour")
     return bronze.where((hour >= F.lit(start).cast("timestamp")) & (hour < F.lit(end).cast("timestamp")))
-
-
-def bronze_line_hour() -> Column:
-    """The UTC hour a bronze line belongs to (see `lines_of_hours`)."""
-    return F.date_trunc("hour", F.coalesce(_event_time(F.col("event_time")), F.col("landing_hour")))
 
 
 def accepted_events(parsed: DataFrame) -> DataFrame:
