@@ -74,6 +74,7 @@ clickstream_daily_job = define_asset_job(
 
 clickstream_daily_schedule = build_schedule_from_partitioned_job(
     clickstream_daily_job,
+    name="clickstream_daily_schedule",
     hour_of_day=1,
     minute_of_hour=15,
     description="Every day at 01:15 UTC, the clickstream's daily tables of the day before (its last hour ingested and"

@@ -227,7 +227,7 @@ def clickstream_file_sensor(context: SensorEvaluationContext, landing: LandingZo
 
 @sensor(
     job=clickstream_hourly_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=10,
     default_status=DefaultSensorStatus.STOPPED,
     description="Recomputes the clickstream's hours (silver, catalog items, hourly funnel) an ingestion appended to.",
 )

@@ -2,16 +2,23 @@
 
 import csv
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, Definitions, ResourceDefinition, build_sensor_context, materialize
+from dagster import (
+    DagsterInstance,
+    Definitions,
+    ResourceDefinition,
+    build_schedule_context,
+    build_sensor_context,
+    materialize,
+)
 
 from ecom_assets.alerts import check_failure_email, failed_checks
 from ecom_assets.definitions import CLICKSTREAM_ASSETS
-from ecom_assets.jobs import clickstream_hourly_job
+from ecom_assets.jobs import clickstream_daily_schedule, clickstream_hourly_job
 from ecom_assets.sensors import clickstream_hours_sensor, consecutive_hour_ranges
 from ecom_assets.tables import (
     CATEGORY_FUNNEL_DAILY,
@@ -277,3 +284,10 @@ def test_the_shared_sample_landed_per_hour_gives_the_hourly_funnel_an_independen
 
 def lakehouse_count(runner: Runner, spark) -> int:
     return runner.lakehouse.read(spark, CLICKSTREAM_EVENTS).count()
+
+
+def test_the_daily_schedule_builds_the_day_before_at_0115_utc():
+    context = build_schedule_context(scheduled_execution_time=datetime(2019, 10, 3, 1, 15, tzinfo=UTC))
+    [request] = clickstream_daily_schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2019-10-02"
+    assert clickstream_daily_schedule.cron_schedule == "15 1 * * *"

@@ -18,12 +18,21 @@ from dagster import AssetMaterialization, DagsterInstance, ResourceDefinition, b
 from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import archive_batch, locate_batch
 from ecom_assets.dates import DateRange
+from ecom_assets.definitions import CLICKSTREAM_ASSETS
+from ecom_assets.sample_clickstream import write_clickstream
 from ecom_assets.sample_data import generate
 from ecom_assets.sample_feeds import write_batch
-from ecom_assets.sensors import FEEDS_AWAIT, feed_trigger_sensor, landing_file_sensor
-from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, SALES_METRICS, TableName
+from ecom_assets.sensors import FEEDS_AWAIT, clickstream_file_sensor, feed_trigger_sensor, landing_file_sensor
+from ecom_assets.tables import (
+    CLICKSTREAM_EVENTS_RAW,
+    ETL_ERRORS,
+    FUNNEL_DAILY,
+    ORDER_TRANSACTIONS,
+    SALES_METRICS,
+    TableName,
+)
 from ecom_assets_tests.conftest import PIPELINE_ASSETS
-from resources import DataQualityPolicy, Lakehouse, S3LandingZone, Settings, landing_for
+from resources import ClickstreamRules, DataQualityPolicy, Lakehouse, S3LandingZone, Settings, landing_for
 
 pytestmark = pytest.mark.slow
 DAYS = DateRange(date(2011, 1, 4), date(2011, 1, 5))
@@ -213,3 +222,48 @@ def test_a_feed_batch_on_s3_is_verified_found_by_the_trigger_sensor_and_archived
     rerun = locate_batch(landing, day)
     assert rerun.verdict.complete and rerun.folder == "archive"
     assert landing.read_if_present("raw/triggers/trigger_2011_01_04.json") is None
+
+
+def test_clickstream_files_on_s3_are_seen_by_the_file_sensor_ingested_once_and_built_into_a_complete_day(
+    test_spark, spark, s3, s3_endpoint, tmp_path, monkeypatch
+):
+    local = tmp_path / "clickstream"
+    files = write_clickstream(local, DateRange(date(2019, 10, 1), date(2019, 10, 1)), sessions_per_day=60, faults=True)
+    bucket = new_bucket(s3)
+    for path in files:
+        s3.upload_file(str(path), bucket, "prod/" + path.relative_to(local).as_posix())
+    monkeypatch.setenv("ECOM_LANDING_BUCKET", bucket)
+    monkeypatch.setenv("ECOM_LANDING_PREFIX", "prod/")
+    monkeypatch.setenv("ECOM_S3_ENDPOINT_URL", s3_endpoint)
+    landing = landing_for(Settings.from_environment())
+    instance = DagsterInstance.ephemeral()
+    with build_sensor_context(instance=instance, resources={"landing": landing}) as context:
+        first = clickstream_file_sensor(context)
+    assert first.run_requests and first.run_requests[0].tags["ecom/new_files"] == str(len(files))
+    with build_sensor_context(instance=instance, cursor=first.cursor, resources={"landing": landing}) as context:
+        assert not clickstream_file_sensor(context).run_requests, "the objects listed once are not new again"
+
+    warehouse = Lakehouse(warehouse_root=f"s3a://{new_bucket(s3)}/lakehouse")
+    resources = {
+        "spark": test_spark,
+        "landing": landing,
+        "lakehouse": warehouse,
+        "quality": DataQualityPolicy(),
+        "clickstream_rules": ClickstreamRules(),
+        "step_launcher": ResourceDefinition.none_resource(),
+    }
+    ingest, hourly, daily = CLICKSTREAM_ASSETS[:1], CLICKSTREAM_ASSETS[1:4], CLICKSTREAM_ASSETS[4:]
+    for assets, first_key, last_key in (
+        (ingest, None, None),
+        (ingest, None, None),  # a rerun appends nothing
+        (hourly, "2019-10-01-00:00", "2019-10-01-23:00"),
+        (daily, "2019-10-01", "2019-10-01"),
+    ):
+        tags = {"dagster/asset_partition_range_start": first_key, "dagster/asset_partition_range_end": last_key}
+        result = materialize(assets, instance=instance, resources=resources, tags=tags if first_key else {})
+        assert all(e.passed for e in result.get_asset_check_evaluations() if e.check_name != "conversion_rate_anomaly")
+    lines = sum(len(path.read_text().splitlines()) - 1 for path in files)
+    assert warehouse.read(spark, CLICKSTREAM_EVENTS_RAW).count() == lines, "each object appended once"
+    [day] = warehouse.read(spark, FUNNEL_DAILY).collect()
+    assert (day.hours_processed, day.day_status) == (24, "complete") and day.sessions > 0
+    assert warehouse.read(spark, ETL_ERRORS).where("error_type = 'malformed_line'").count() == 1
