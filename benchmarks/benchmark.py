@@ -16,6 +16,10 @@ Prints, for the shared Online Retail days (245 files, 2010-12-01 .. 2011-09-30):
   5. scale (`--parts scale`): a generated shop with ten times the shared data's rows over the same
      days, the plain script against the one-run backfill on PostgreSQL, judged against 1.2x:
      bookkeeping per partition must not grow with the data.
+  6. clickstream (`--parts clickstream`, in the default): a million generated web-shop events
+     ingested, built into hours and days (one run each, events per second), and the latency from
+     an event file landing to its hour in `funnel_hourly` through the sensors and the daemon
+     (target under two minutes).
 Measurements 1-3 and 5 select bronze, silver and gold only, the work the plain script does. Each
 Dagster run is broken down: its steps and, inside them, the time computing check figures (each
 step logs it), the events it stored times what storing one costs on that instance (timed on it
@@ -42,6 +46,7 @@ from pathlib import Path
 
 from dagster import AssetCheckEvaluation, AssetKey, AssetMaterialization, DagsterEventType, DagsterInstance
 
+from benchmarks.clickstream import measure_clickstream, print_clickstream
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate, import_days
 from ecom_assets.ui import process_tree
@@ -211,18 +216,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument(
         "--parts",
-        default="core,graph",
+        default="core,graph,clickstream",
         help="core: measurements 1-3 (bronze, silver, gold against the plain script); graph: measurement 4;"
-        " scale: measurement 5 (not in the default: it generates and runs ten times the data)",
+        " scale: measurement 5 (not in the default: it generates and runs ten times the data); clickstream:"
+        " measurement 6",
     )
+    parser.add_argument("--clickstream-events", type=int, default=1_000_000, help="events generated for measurement 6")
     args = parser.parse_args()
-    if not args.source.is_dir():
+    if not args.source.is_dir() and set(args.parts.split(",")) - {"clickstream"}:
         raise SystemExit(f"no daily files at {args.source}")
 
     with tempfile.TemporaryDirectory(prefix="ecom-bench-") as scratch, postgres_server() as credentials:
         work = Path(scratch)
         first, last = date.fromisoformat(args.start), date.fromisoformat(args.end)
-        files = [path for path in import_days(args.source, work / "landing") if first <= landing_day(str(path)) <= last]
+        staged = import_days(args.source, work / "landing") if args.source.is_dir() else []
+        files = [path for path in staged if first <= landing_day(str(path)) <= last]
         rows = _data_rows(files)
         os.environ.update(credentials)  # the benchmark's own reads of the PostgreSQL instance
         env = {**os.environ, "ECOM_LANDING_ROOT": str(work / "landing"), "ECOM_WAREHOUSE_ROOT": str(work / "warehouse")}
@@ -241,7 +249,7 @@ def main() -> None:
             measured = measure(label, command, instance_env, work, args.repeat, before_each)
             return DagsterRun(measured, event_log_cost(Path(instance_env["DAGSTER_HOME"])))
 
-        plain = backfill = sqlite_backfill = one_day = one_day_without_archive = graph = scale = None
+        plain = backfill = sqlite_backfill = one_day = one_day_without_archive = graph = scale = clickstream = None
         backfill_range = [*materialize, "--partition-range", f"{args.start}...{args.end}"]
 
         def plain_script(label: str, landing: Path) -> Measurement:
@@ -279,6 +287,15 @@ def main() -> None:
                 fresh_warehouse,
             )
             scale = (scaled_rows, scaled_plain, scaled_backfill)
+        if "clickstream" in args.parts:
+            clickstream_env = {
+                **postgres_env,
+                "ECOM_LANDING_ROOT": str(work / "clickstream_landing"),
+                "ECOM_WAREHOUSE_ROOT": str(work / "clickstream_warehouse"),
+            }
+            clickstream = measure_clickstream(
+                work, clickstream_env, args.clickstream_events, run_once, materialize_graph
+            )
 
     print(
         f"\nData: {len(files)} daily files, {rows:,} rows, {args.start} .. {args.end}; "
@@ -291,6 +308,8 @@ def main() -> None:
         _print_whole_graph(*graph)
     if scale:
         _print_scale(*scale)
+    if clickstream:
+        print_clickstream(clickstream)
 
 
 def _data_rows(files: list[Path]) -> int:
