@@ -131,15 +131,23 @@ def render(summary: RunSummary, settings: Settings, ui_base_url: str) -> str:
     if summary.warnings:
         lines.append("Warnings (reported, nothing held back):")
         lines += [f"  {_failure_line(failure)}" for failure in summary.warnings]
-    first_day, last_day = (summary.days[0], summary.days[-1]) if summary.days else ("-", "-")
+    first, last = (summary.days[0], summary.days[-1]) if summary.days else ("-", "-")
+    hourly = len(first) > len("YYYY-MM-DD")  # the clickstream's hours, e.g. 2019-10-01-00:00
+    first_day, last_day = first[:10], last[:10]
+    if not summary.days:
+        where = "Partitions: none (an unpartitioned run)"
+    else:
+        where = (
+            f"{'Hours' if hourly else 'Days'}: {len(summary.days)} ({first} .. {last}), partitions {summary.partitions}"
+        )
     lines += [
-        f"Days: {len(summary.days)} ({first_day} .. {last_day}), partitions {summary.partitions}",
+        where,
         *_row_lines(summary.row_figures),
         f"Checks: {summary.checks_passed:,} passed, {len(summary.failed_checks):,} failed"
         f" ({len(summary.errors) + len(summary.kept_out):,} of them blocking)",
         f"Tables: {settings.warehouse_root or f'catalog {settings.catalog}'}",
         f"Errors: python -m ecom_assets.show {ETL_ERRORS.full_name}",
-        f"Report: .venv/bin/ecom-dq-report --start {first_day} --end {last_day}",
+        *([f"Report: .venv/bin/ecom-dq-report --start {first_day} --end {last_day}"] if summary.days else []),
         f"UI: ./dev.sh ui, then {ui_base_url.rstrip('/')}/runs/{summary.run_id}",
     ]
     return "\n".join(lines)
