@@ -125,10 +125,10 @@ def _bot_burst(rng: random.Random, seed: int, items: list[CatalogItem], hour: da
     user_id, session = 600_000_000 + rng.randint(0, 999), _uuid(rng)
     start = hour + timedelta(minutes=rng.randint(0, 50))
     events = []
-    for second in range(rng.randint(2, 4) * 60):
-        if second % (60 // _BOT_VIEWS_PER_MINUTE + 1) == 0:
-            item, moment = rng.choice(items), start + timedelta(seconds=second)
-            events.append(_line(seed, "view", item, moment, user_id, session))
+    for minute in range(rng.randint(2, 4)):
+        for view in range(_BOT_VIEWS_PER_MINUTE):
+            moment = start + timedelta(minutes=minute, seconds=view * 60 // _BOT_VIEWS_PER_MINUTE)
+            events.append(_line(seed, "view", rng.choice(items), moment, user_id, session))
     return events
 
 

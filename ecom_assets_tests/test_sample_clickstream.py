@@ -22,6 +22,7 @@ from ecom_assets.transforms.clickstream import (
     sessionize,
 )
 from ecom_assets.transforms.silver import line_outcome
+from resources import ClickstreamRules
 
 TWO_DAYS = DateRange(date(2019, 10, 1), date(2019, 10, 2))
 
@@ -63,9 +64,9 @@ def test_generated_events_carry_duplicates_bots_sessionless_users_price_changes_
     assert sum(outcomes.values()) == lines
 
     none_carried = spark.createDataFrame([], "user_id long, last_event_time timestamp, session_id string")
-    events = flag_bots(sessionize(accepted_events(parsed), 30, none_carried), 20).withColumns(
-        {"event_date": F.to_date("event_time"), "hour": F.date_trunc("hour", "event_time")}
-    )
+    events = flag_bots(
+        sessionize(accepted_events(parsed), 30, none_carried), ClickstreamRules().bot_max_events_per_minute
+    ).withColumns({"event_date": F.to_date("event_time"), "hour": F.date_trunc("hour", "event_time")})
     assert events.where(F.col("user_session").isNull()).count() > 0
     assert events.where(F.col("user_session").isNull() & F.col("session_id").isNull()).count() == 0
     assert events.where("is_bot").select("user_id").distinct().count() >= 2, "a bot a day"
