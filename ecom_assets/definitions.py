@@ -31,7 +31,7 @@ from ecom_assets.assets.shipments import shipments, shipping_performance_daily
 from ecom_assets.assets.silver import orders_cleaned
 from ecom_assets.jobs import (
     clickstream_daily_job,
-    clickstream_daily_schedule,
+    clickstream_day_close_schedule,
     clickstream_hourly_job,
     clickstream_hourly_schedule,
     clickstream_ingest_job,
@@ -42,6 +42,7 @@ from ecom_assets.jobs import (
     operational_feeds_job,
 )
 from ecom_assets.sensors import (
+    clickstream_days_sensor,
     clickstream_file_sensor,
     clickstream_hours_sensor,
     feed_trigger_sensor,
@@ -87,7 +88,8 @@ CLICKSTREAM_ASSETS = [
     category_funnel_daily,
 ]
 """The web shop's behaviour events: `clickstream_ingest_job` (file sensor, hourly schedule) streams them in,
-`clickstream_hourly_job` (hours sensor) builds their hours, `clickstream_daily_job` (daily schedule) their days."""
+`clickstream_hourly_job` (hours sensor, day-close schedule) builds their hours, `clickstream_daily_job` (days sensor)
+their days."""
 
 defs = Definitions(
     assets=[
@@ -107,7 +109,7 @@ defs = Definitions(
     schedules=[
         daily_sales_schedule,
         clickstream_hourly_schedule,
-        clickstream_daily_schedule,
+        clickstream_day_close_schedule,
         lakehouse_maintenance_schedule,
     ],
     sensors=[
@@ -115,6 +117,7 @@ defs = Definitions(
         feed_trigger_sensor,
         clickstream_file_sensor,
         clickstream_hours_sensor,
+        clickstream_days_sensor,
         run_failure_email_sensor,
         check_failure_email_sensor,
     ],

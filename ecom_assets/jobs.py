@@ -13,12 +13,12 @@ from dagster import (
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
-    build_schedule_from_partitioned_job,
     define_asset_job,
     job,
     op,
     schedule,
 )
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from pydantic import Field
 
 from ecom_assets.assets.clickstream import CLICKSTREAM_INGEST_GROUP
@@ -69,17 +69,26 @@ clickstream_daily_job = define_asset_job(
     "clickstream_daily_job",
     selection=AssetSelection.groups(CLICKSTREAM_DAILY_GROUP),
     partitions_def=clickstream_days,
-    description="The daily funnel, product funnel and category funnel of a UTC day, from its hours.",
+    description="The daily funnel, product funnel and category funnel of a UTC day, from its hours. Started by"
+    " clickstream_days_sensor when an hourly run of an ended day succeeds.",
 )
 
-clickstream_daily_schedule = build_schedule_from_partitioned_job(
-    clickstream_daily_job,
-    name="clickstream_daily_schedule",
-    hour_of_day=1,
-    minute_of_hour=15,
-    description="Every day at 01:15 UTC, the clickstream's daily tables of the day before (its last hour ingested and"
-    " processed by then, unless files arrive late: a late day shows `partial` until rerun).",
+
+@schedule(
+    cron_schedule="5 1 * * *",
+    job=clickstream_hourly_job,
+    execution_timezone="UTC",
+    description="Every day at 01:05 UTC, the day before's 24 hours as one run, hours without any file included (they"
+    " get a funnel row of zeros), so the day can be complete; `clickstream_days_sensor` then builds the day.",
 )
+def clickstream_day_close_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """Request the previous UTC day's 24 hours."""
+    day = context.scheduled_execution_time.astimezone(UTC).date() - timedelta(days=1)
+    return RunRequest(
+        run_key=f"clickstream-day-close:{day}",
+        tags={ASSET_PARTITION_RANGE_START_TAG: f"{day}-00:00", ASSET_PARTITION_RANGE_END_TAG: f"{day}-23:00"},
+    )
+
 
 clickstream_hourly_schedule = ScheduleDefinition(
     name="clickstream_hourly_schedule",

@@ -3,7 +3,7 @@
 import hashlib
 import json
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
     AssetRecordsFilter,
@@ -11,19 +11,31 @@ from dagster import (
     DefaultSensorStatus,
     RunRequest,
     RunsFilter,
+    RunStatusSensorContext,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
+    run_status_sensor,
     sensor,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 
 from ecom_assets.assets.clickstream import HOURS_APPENDED
 from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import locate_batch
-from ecom_assets.dates import HOUR_KEY_FORMAT
+from ecom_assets.dates import HOUR_KEY_FORMAT, DateRange
 from ecom_assets.feed_contract import RAW_PREFIX, TRIGGER_FOLDER, trigger_day
-from ecom_assets.jobs import clickstream_hourly_job, clickstream_ingest_job, daily_sales_job, operational_feeds_job
+from ecom_assets.jobs import (
+    clickstream_daily_job,
+    clickstream_hourly_job,
+    clickstream_ingest_job,
+    daily_sales_job,
+    operational_feeds_job,
+)
 from ecom_assets.partitions import FIRST_DAY, clickstream_hours, daily_partitions
 from ecom_assets.run_coverage import run_covering
 from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW, CUSTOMER_DAILY_SALES, ORDERS_CLEANED, PRODUCT_DAILY_SALES
@@ -280,3 +292,36 @@ def consecutive_hour_ranges(keys: list[str]) -> list[tuple[str, str]]:
         else:
             ranges.append((key, key))
     return ranges
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=[clickstream_hourly_job],
+    request_job=clickstream_daily_job,
+    minimum_interval_seconds=10,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Rebuilds the clickstream's daily tables of the ended days an hourly run recomputed (the day-close"
+    " run, or a late file's hours), so no day shows figures older than its hours.",
+)
+def clickstream_days_sensor(context: RunStatusSensorContext) -> RunRequest | SkipReason:
+    """Request one run of the daily tables over the ended UTC days the succeeded hourly run's hours fall on."""
+    tags = context.dagster_run.tags
+    first, last = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    if first is None:
+        first = last = tags.get(PARTITION_NAME_TAG)
+    if first is None:
+        return SkipReason(f"run {context.dagster_run.run_id} names no hours")
+    days = ended_days(first, last, datetime.now(UTC).date())
+    if days is None:
+        return SkipReason(f"the hours {first}...{last} fall on today only: its day is built once it has ended")
+    return RunRequest(
+        run_key=f"clickstream-days:{context.dagster_run.run_id}",
+        tags={ASSET_PARTITION_RANGE_START_TAG: str(days.start), ASSET_PARTITION_RANGE_END_TAG: str(days.end)},
+    )
+
+
+def ended_days(first_hour: str, last_hour: str, today: date) -> DateRange | None:
+    """The days from the first hour's to the last hour's that ended before `today` (none if no such day)."""
+    start = datetime.strptime(first_hour, HOUR_KEY_FORMAT).date()
+    end = min(datetime.strptime(last_hour, HOUR_KEY_FORMAT).date(), today - timedelta(days=1))
+    return DateRange(start, end) if start <= end else None

@@ -11,15 +11,22 @@ from dagster import (
     DagsterInstance,
     Definitions,
     ResourceDefinition,
+    build_run_status_sensor_context,
     build_schedule_context,
     build_sensor_context,
     materialize,
 )
 
 from ecom_assets.alerts import check_failure_email, failed_checks
+from ecom_assets.dates import DateRange
 from ecom_assets.definitions import CLICKSTREAM_ASSETS
-from ecom_assets.jobs import clickstream_daily_schedule, clickstream_hourly_job
-from ecom_assets.sensors import clickstream_hours_sensor, consecutive_hour_ranges
+from ecom_assets.jobs import clickstream_daily_job, clickstream_day_close_schedule, clickstream_hourly_job
+from ecom_assets.sensors import (
+    clickstream_days_sensor,
+    clickstream_hours_sensor,
+    consecutive_hour_ranges,
+    ended_days,
+)
 from ecom_assets.tables import (
     CATEGORY_FUNNEL_DAILY,
     CLICKSTREAM_EVENTS,
@@ -286,8 +293,47 @@ def lakehouse_count(runner: Runner, spark) -> int:
     return runner.lakehouse.read(spark, CLICKSTREAM_EVENTS).count()
 
 
-def test_the_daily_schedule_builds_the_day_before_at_0115_utc():
-    context = build_schedule_context(scheduled_execution_time=datetime(2019, 10, 3, 1, 15, tzinfo=UTC))
-    [request] = clickstream_daily_schedule.evaluate_tick(context).run_requests
-    assert request.partition_key == "2019-10-02"
-    assert clickstream_daily_schedule.cron_schedule == "15 1 * * *"
+def test_the_day_close_schedule_requests_the_day_before_s_24_hours_at_0105_utc():
+    context = build_schedule_context(scheduled_execution_time=datetime(2019, 10, 3, 1, 5, tzinfo=UTC))
+    [request] = clickstream_day_close_schedule.evaluate_tick(context).run_requests
+    assert request.partition_key_range.start == "2019-10-02-00:00"
+    assert request.partition_key_range.end == "2019-10-02-23:00"
+    assert clickstream_day_close_schedule.cron_schedule == "5 1 * * *"
+
+
+def test_an_hourly_run_of_an_ended_day_makes_the_days_sensor_rebuild_that_day(spark, runner, tmp_path):
+    _land(tmp_path / "landing", 0, "a.csv", _line(0, 1, "purchase", 10, "5.00", 1, "s1"))
+    definitions = Definitions(
+        assets=CLICKSTREAM_ASSETS, jobs=[clickstream_hourly_job, clickstream_daily_job], resources=runner.resources
+    )
+    runner.run(INGEST)
+    hours = definitions.resolve_job_def(clickstream_hourly_job.name).execute_in_process(
+        instance=runner.instance,
+        tags={
+            "dagster/asset_partition_range_start": "2019-10-01-00:00",
+            "dagster/asset_partition_range_end": "2019-10-01-01:00",
+        },
+    )
+    [success] = [event for event in hours.all_events if event.event_type_value == "PIPELINE_SUCCESS"]
+    context = build_run_status_sensor_context(
+        sensor_name=clickstream_days_sensor.name,
+        dagster_event=success,
+        dagster_instance=runner.instance,
+        dagster_run=hours.dagster_run,
+    )
+    request = clickstream_days_sensor(context)
+    assert request.partition_key_range.start == request.partition_key_range.end == "2019-10-01"
+    assert (
+        definitions.resolve_job_def(clickstream_daily_job.name)
+        .execute_in_process(instance=runner.instance, tags=request.tags)
+        .success
+    )
+    [day] = runner.rows(spark, FUNNEL_DAILY)
+    assert (day.purchases, day.hours_processed, day.day_status) == (1, 2, "partial")
+
+
+def test_only_ended_days_are_rebuilt():
+    assert ended_days("2019-10-01-22:00", "2019-10-02-03:00", date(2019, 10, 2)) == DateRange(
+        date(2019, 10, 1), date(2019, 10, 1)
+    )
+    assert ended_days("2019-10-02-00:00", "2019-10-02-03:00", date(2019, 10, 2)) is None
