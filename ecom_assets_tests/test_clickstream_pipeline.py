@@ -195,6 +195,14 @@ def test_rerunning_an_hour_after_more_files_land_replaces_it_and_keeps_the_sessi
     assert hourly[datetime(2019, 10, 1, 1)].cart_sessions == 1
 
 
+def test_lines_of_an_hour_before_the_partitions_are_named_by_the_ingestion_and_left_out_of_its_hours(runner, tmp_path):
+    early = "2019-09-30 23:59:00 UTC,view,10,2053013555631882655,,,1.00,1,s1"
+    _land(tmp_path / "landing", 0, "a.csv", early, _line(0, 1, "view", 10, "1.00", 1, "s1"))
+    [materialization] = runner.run(INGEST).asset_materializations_for_node(INGEST[0].op.name)
+    assert materialization.metadata["hours_appended"].value == ["2019-09-30-23:00", "2019-10-01-00:00"]
+    assert materialization.metadata["hours_outside_partitions"].value == ["2019-09-30-23:00"]
+
+
 def test_a_user_over_the_configured_events_per_minute_is_counted_as_a_bot_session(spark, runner, tmp_path):
     burst = [_line(0, 5, "view", 10 + n, "1.00", 9, "bot") for n in range(4)]
     _land(tmp_path / "landing", 0, "a.csv", *burst, _line(0, 6, "view", 10, "1.00", 8, "human"))

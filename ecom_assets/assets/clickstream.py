@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import asset_key
-from ecom_assets.partitions import single_run_backfill
+from ecom_assets.partitions import CLICKSTREAM_FIRST_HOUR, clickstream_hours, single_run_backfill
 from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW
 from ecom_assets.transforms.clickstream import (
     EVENT_FILES_GLOB,
@@ -70,10 +70,17 @@ def clickstream_events_raw(
     )
     context.log.info(f"appended {appended.rows} line(s) in {appended.batches} micro-batch(es) from {files}")
     hours = _hours_appended(session, lakehouse, started) if appended.rows else []
+    outside = [hour for hour in hours if not clickstream_hours.has_partition_key(hour)]
+    if outside:
+        context.log.warning(
+            f"lines of {len(outside)} hour(s) outside the hourly partitions (from {CLICKSTREAM_FIRST_HOUR} to the"
+            f" current hour), e.g. {outside[:3]}: they stay in bronze, but no hourly run reads them"
+        )
     return MaterializeResult(
         check_results=[every_line_ingested(session, lakehouse, landing, started) if appended.rows else _nothing_new()],
         metadata={
             HOURS_APPENDED: MetadataValue.json(hours),
+            "hours_outside_partitions": MetadataValue.json(outside),
             "rows_appended": appended.rows,
             "micro_batches": appended.batches,
             "source": MetadataValue.path(files),
