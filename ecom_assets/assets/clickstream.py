@@ -27,6 +27,7 @@ from ecom_assets.transforms.clickstream import (
     bronze_event_lines,
     event_file_relative_path,
     event_file_stream,
+    hour_key_of,
 )
 from ecom_assets.transforms.landing_files import data_lines, decode
 from resources import Lakehouse, LandingZone, SparkSessionResource
@@ -93,7 +94,7 @@ def clickstream_events_raw(
 def _hours_appended(session: SparkSession, lakehouse: Lakehouse, started: datetime) -> list[str]:
     """The hourly partition keys of the lines this run appended: the silver hours that must be (re)computed."""
     appended = lakehouse.read(session, CLICKSTREAM_EVENTS_RAW).where(F.col("ingested_at") >= F.lit(started))
-    hours = appended.select(F.date_format("line_hour", "yyyy-MM-dd-HH:mm").alias("hour")).distinct()
+    hours = appended.select(hour_key_of("line_hour").alias("hour")).distinct()
     return sorted(row["hour"] for row in hours.collect() if row["hour"] is not None)
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ecom_assets.assets.common import partitioned_table_asset, staged, table_metadata
@@ -37,6 +37,7 @@ from ecom_assets.transforms.clickstream import (
     catalog_item_versions,
     event_hour,
     funnel,
+    hour_key_of,
     last_derived_sessions,
     lines_of_hours,
     parse_events,
@@ -47,11 +48,9 @@ from ecom_assets.transforms.clickstream import (
 )
 from ecom_assets.transforms.silver import line_outcome
 from resources import ClickstreamRules, Lakehouse, SparkSessionResource
-from resources.lakehouse import utc_instant, within_hours
+from resources.lakehouse import apply_filters, utc_instant, within_hours
 
 CLICKSTREAM_GROUP = "clickstream"
-HOUR_KEY = "yyyy-MM-dd-HH:mm"
-"""Spark's pattern of an hourly partition key (`dates.HOUR_KEY_FORMAT`)."""
 
 EVENT_TYPES_CHECK = Check("event_types", f"Every event's type is one of {', '.join(EVENT_TYPES)}.")
 IN_PARTITION_CHECK = Check("event_time_in_partition", "Every event stored under an hour happened in that hour.")
@@ -88,11 +87,6 @@ CONVERSION_ANOMALY_CHECK = Check(
 )
 
 
-def hour_key_of(timestamp: Column) -> Column:
-    """The hourly partition key of a timestamp column (the session runs in UTC)."""
-    return F.date_format(F.date_trunc("hour", timestamp), HOUR_KEY)
-
-
 @partitioned_table_asset(
     CLICKSTREAM_EVENTS,
     group=CLICKSTREAM_GROUP,
@@ -113,7 +107,7 @@ def clickstream_events(
     hours = partition_hours(context)
     keys = hours.keys()
     session = spark.get_session()
-    bronze = lakehouse.read(session, CLICKSTREAM_EVENTS_RAW, filters=within_hours("line_hour", hours))  # file skipping
+    bronze = lakehouse.read(session, CLICKSTREAM_EVENTS_RAW)  # lines_of_hours' filter on line_hour skips files
     reporter = CheckReporter(context, CLICKSTREAM_EVENTS)
     with staged(parse_events(lines_of_hours(bronze, utc_instant(hours.start), utc_instant(hours.end)))) as parsed:
         outcomes = Counter(
@@ -135,26 +129,20 @@ def clickstream_events(
         )
         with staged(events) as rows:
             with reporter.computing():
-                reporter.add(
-                    SCHEMA_CHECK, schema_outcomes(SilverClickstreamEvents, rows, hour_key_of(F.col("event_hour")), keys)
-                )
+                schema = schema_outcomes(SilverClickstreamEvents, rows, hour_key_of(F.col("event_hour")), keys)
+                reporter.add(SCHEMA_CHECK, schema)
                 _add_event_checks(reporter, rows, hours)
                 errors = rejected_event_errors(
                     parsed, CLICKSTREAM_EVENTS.full_name, context.op_execution_context.op_def.name, datetime.now(UTC)
                 )
-                errors_by_hour = Counter(
-                    dict(
-                        parsed.where(F.col("rejection_reason").isNotNull())
-                        .groupBy(hour_key_of(event_hour(parsed)))
-                        .count()
-                        .collect()
-                    )
-                )
-                per_hour = dict(rows.groupBy(hour_key_of(F.col("event_hour"))).count().collect())
+                errors_by_hour = Counter()  # one error row per rejected line (`rejected_event_errors`)
+                for (hour, outcome), lines in outcomes.items():
+                    if outcome not in ("kept", "duplicate"):
+                        errors_by_hour[hour] += lines
                 counts = {
                     key: {
                         "bronze_lines": sum(lines for (hour, _), lines in outcomes.items() if hour == key),
-                        "silver_events": per_hour.get(key, 0),
+                        "silver_events": schema[key].observed.get("rows", 0),
                         "duplicates_removed": outcomes[(key, "duplicate")],
                         "lines_rejected": errors_by_hour[key],
                     }
@@ -176,7 +164,7 @@ def clickstream_events(
             yield MaterializeResult(
                 metadata={
                     "hours_in_run": len(hours),
-                    "events": sum(per_hour.values()),
+                    "events": sum(counts[key]["silver_events"] for key in keys),
                     "lines_rejected": sum(errors_by_hour.values()),
                     "error_table": ETL_ERRORS.full_name,
                     **table_metadata(lakehouse, CLICKSTREAM_EVENTS, rows),
@@ -210,7 +198,11 @@ def _add_event_checks(reporter: CheckReporter, rows: DataFrame, hours: HourRange
         )
         .collect()
     }
-    strays = rows.where(~hour_key_of(F.col("event_time")).isin(*hours.keys())).limit(5).collect()
+    keys = set(hours.keys())
+    outside_the_run = sum(row["events"] for key, row in per_hour.items() if key not in keys)
+    strays = ()  # a sample of the offending rows, looked up only when there are any
+    if outside_the_run or any(row["outside_hour"] for row in per_hour.values()):
+        strays = rows.where(~hour_key_of(F.col("event_time")).isin(*keys)).limit(5).collect()
     verdicts = {
         EVENT_TYPES_CHECK: "unknown_types",
         IN_PARTITION_CHECK: "outside_hour",
@@ -222,7 +214,7 @@ def _add_event_checks(reporter: CheckReporter, rows: DataFrame, hours: HourRange
             row = per_hour.get(key)
             figures = {"events": row["events"] if row else 0, failing: row[failing] if row else 0}
             if check is IN_PARTITION_CHECK:
-                figures["events_outside_the_run"] = len(strays)
+                figures["events_outside_the_run"] = outside_the_run
             bad = figures[failing] + figures.get("events_outside_the_run", 0)
             outcomes[key] = CheckOutcome(
                 bad == 0,
@@ -269,20 +261,21 @@ def dim_catalog_items(
     keys = hours.keys()
     session = spark.get_session()
     events = lakehouse.read(session, CLICKSTREAM_EVENTS)
-    seen = events.where(_in_hours(hours)).select("product_id").distinct()
+    hour_events = apply_filters(events, within_hours("event_time", hours))
+    seen = hour_events.select("product_id").distinct()
     reporter = CheckReporter(context, DIM_CATALOG_ITEMS)
     with staged(catalog_item_versions(events.join(seen, "product_id", "left_semi"))) as versions:
         with reporter.computing():
             whole_run = schema_outcomes(DimCatalogItems, versions, None, ["run"])["run"]
             reporter.add(SCHEMA_CHECK, dict.fromkeys(keys, whole_run))
             reporter.add(ITEM_VERSIONS_CHECK, dict.fromkeys(keys, _contiguity_outcome(versions)))
-            reporter.add(POINT_IN_TIME_CHECK, _point_in_time_outcomes(events.where(_in_hours(hours)), versions, keys))
+            reporter.add(POINT_IN_TIME_CHECK, _point_in_time_outcomes(hour_events, versions, keys))
         merged = None
         if reporter.passes_everywhere():
             merged = lakehouse.replace_keys(DIM_CATALOG_ITEMS, versions, ["product_id", "version"], seen)
         yield MaterializeResult(
             metadata={
-                "products_rebuilt": seen.count(),
+                "products_rebuilt": versions.select("product_id").distinct().count(),  # staged: no re-read
                 "versions": versions.count(),
                 "merge_inserted": merged.inserted if merged else 0,
                 "merge_updated": merged.updated if merged else 0,
@@ -291,12 +284,6 @@ def dim_catalog_items(
             }
         )
     yield from reporter.publish(lakehouse)
-
-
-def _in_hours(hours: HourRange) -> Column:
-    return (F.col("event_time") >= F.lit(utc_instant(hours.start)).cast("timestamp")) & (
-        F.col("event_time") < F.lit(utc_instant(hours.end)).cast("timestamp")
-    )
 
 
 def _contiguity_outcome(versions: DataFrame) -> CheckOutcome:

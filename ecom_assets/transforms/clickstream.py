@@ -164,6 +164,15 @@ def event_hour(parsed: DataFrame) -> Column:
     return F.date_trunc("hour", F.coalesce(F.col("event_time"), *landing))
 
 
+HOUR_KEY = "yyyy-MM-dd-HH:mm"
+"""Spark's pattern of an hourly partition key, e.g. `2019-10-01-00:00` (`dates.HOUR_KEY_FORMAT` in Python)."""
+
+
+def hour_key_of(timestamp: Column | str) -> Column:
+    """The hourly partition key of a timestamp column (the session runs in UTC)."""
+    return F.date_format(F.date_trunc("hour", timestamp), HOUR_KEY)
+
+
 def lines_of_hours(bronze: DataFrame, start: str, end: str) -> DataFrame:
     """The bronze lines that belong to the UTC hours from instant `start` to `end` (excluded), e.g. `...T00:00:00Z`.
 
