@@ -4,8 +4,10 @@ import functools
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from delta.tables import DeltaTable
+from deltalake import write_deltalake
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -254,3 +256,13 @@ def test_tables_can_be_addressed_by_catalog_name(spark, tmp_path):
         assert catalog_lakehouse.read(spark, table).count() == 3
     finally:
         spark.sql(f"DROP SCHEMA IF EXISTS spark_catalog.{table.schema} CASCADE")
+
+
+def test_a_table_is_seen_once_another_writer_creates_it_after_this_session_found_it_missing(spark, lakehouse):
+    assert not lakehouse.exists(SCRATCH)
+    assert not lakehouse.exists(SCRATCH)  # asked again: a local path without a Delta log needs no Spark read
+
+    write_deltalake(lakehouse.location(SCRATCH), pd.DataFrame({"key": ["k1"]}))  # as another process would
+
+    assert lakehouse.exists(SCRATCH)
+    assert [row["key"] for row in lakehouse.read(spark, SCRATCH).collect()] == ["k1"]

@@ -204,6 +204,26 @@ def test_a_sale_order_totalling_zero_fails_positivity(spark):
     assert outcome.failing_sample[0]["invoice_no"] == "536400"
 
 
+def test_a_repeated_line_id_counts_once_on_its_first_day_and_a_bad_order_once_whatever_its_lines(spark):
+    frame = silver_frame(
+        spark,
+        silver_line(day=OTHER_DAY),
+        silver_line(day=DAY, qty=7),
+        silver_line(day=OTHER_DAY, qty=8),  # three copies of one line_id over two days
+        silver_line(line_id="c" * 64, invoice="536400", line_amount=Decimal("5.000"), day=OTHER_DAY),
+        silver_line(line_id="d" * 64, invoice="536400", line_amount=Decimal("-5.000"), day=OTHER_DAY),
+        silver_line(line_id="e" * 64, invoice="536400", line_type="return", qty=-1, day=OTHER_DAY),
+    )
+    outcomes = silver_integrity_outcomes(frame, [DAY, OTHER_DAY])
+
+    assert outcomes["unique_line_id"][DAY].observed["repeated_line_ids"] == 1
+    assert outcomes["unique_line_id"][OTHER_DAY].observed["repeated_line_ids"] == 0
+    assert outcomes["unique_line_id"][OTHER_DAY].passed
+    sales = outcomes["positive_sales"]
+    assert sales[OTHER_DAY].observed["non_positive_sale_orders"] == 1  # two sale lines, one order; the return apart
+    assert sales[DAY].observed["non_positive_sale_orders"] == 0
+
+
 # --- gold ------------------------------------------------------------------------------------
 
 

@@ -194,6 +194,8 @@ class Lakehouse(ConfigurableResource):
         if self.warehouse_root is None:
             return spark.catalog.tableExists(self.identifier(table))
         location = self.location(table)
+        if "://" not in location and not Path(location, "_delta_log").is_dir():
+            return False  # a local path without a Delta log: known without asking Spark (a failed read's analysis)
         return DeltaTable.isDeltaTable(spark, location) or _created_since_last_looked(spark, location)
 
     def _delta(self, table: TableName) -> DeltaTable:
