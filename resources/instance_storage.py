@@ -280,8 +280,8 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         inst_data: ConfigurableClassData | None = None,
         token_provider: PgTokenProvider | None = None,
     ) -> None:
-        """dagster-postgres's storage with the table-remembering event log in place of its own (which holds no
-        connection: building it cost one catalog query)."""
+        """dagster-postgres's storage with the batching, table-remembering event log in place of its own (which
+        holds no connection: building it cost one catalog query)."""
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
         self._event_log_storage = BatchingEventLogStorage(
             postgres_url, should_autocreate_tables, token_provider=token_provider
