@@ -1,6 +1,7 @@
 """The pure PySpark transforms on tiny hand-built DataFrames."""
 
 import json
+import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from ecom_assets.transforms.gold import (
 from ecom_assets.transforms.landing_files import (
     LATIN1,
     SOURCE_COLUMNS,
+    count_data_lines,
     data_lines,
     decode,
     header_problem,
@@ -489,3 +491,14 @@ def test_a_byte_order_mark_before_latin1_bytes_is_set_aside_and_the_file_read_as
 def test_line_counts_follow_spark_line_breaks_not_unicode_ones():
     content = (HEADER + "\n1,2,A\x85B,4,5,6,7,8\r\n\n   \n2,2,C,4,5,6,7,8").encode("latin-1")
     assert profile_landing_file(content).data_lines == 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_profile_counts_the_data_lines_spark_reads_without_listing_them(seed):
+    """`count_data_lines` agrees with the lines themselves on texts mixing every kind of break and blank."""
+    pieces = ["a", "h", " ", "\t", "\n", "\r", "\r\n", "\x1c", "\x85", "\u2028", "\u00a0", ","]
+    rng = random.Random(seed)
+    texts = ["", "h", "h\n", "h\n\n", "\n", "\na\n", "h\r\n \r\n", "h\na\n\n \n\x1c\nb"]
+    texts += ["".join(rng.choices(pieces, k=rng.randint(0, 14))) for _ in range(5_000)]
+    for text in texts:
+        assert count_data_lines(text) == len(data_lines(text)), repr(text)

@@ -29,7 +29,7 @@ from ecom_assets.transforms.clickstream import (
     event_file_stream,
     hour_key_of,
 )
-from ecom_assets.transforms.landing_files import data_lines, decode
+from ecom_assets.transforms.landing_files import count_data_lines, decode
 from resources import Lakehouse, LandingZone, SparkSessionResource
 
 CLICKSTREAM_INGEST_GROUP = "clickstream_ingest"
@@ -113,7 +113,7 @@ def every_line_ingested(
     differing = {}
     for relative, rows in sorted(bronze_rows.items()):
         content = landing.read_if_present(f"{EVENT_FOLDER}/{relative}")  # only the run's files, no listing
-        lines = len(data_lines(decode(content)[0])) if content is not None else None
+        lines = count_data_lines(decode(content)[0]) if content is not None else None
         if lines != rows:
             differing[relative] = {"bronze_rows": rows, "lines_in_file": lines}
     summary = f"{len(bronze_rows)} file(s), {sum(bronze_rows.values())} line(s) appended"

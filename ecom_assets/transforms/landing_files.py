@@ -34,6 +34,8 @@ DECODED_AS_LATIN1 = "decoded_as_latin1"
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """Line breaks as Spark's line reader splits them (not `str.splitlines`, which also splits on NEL etc.)."""
+_BLANK_LINE_START = re.compile(r"\n(?=[^\S\n]*(?:\n|\Z))")
+"""A line feed that starts a blank line (only whitespace up to the next line feed or the end of the text)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,20 @@ def data_lines(text: str) -> list[str]:
     return [line for line in text_lines(text)[1:] if line.strip()]
 
 
+def count_data_lines(text: str) -> int:
+    """How many lines `data_lines` returns, counted without building them (a landing file holds up to millions).
+
+    Line breaks become line feeds; the data lines are then the line feeds after the header's,
+    less those starting a blank line.
+    """
+    body = text.replace("\r\n", "\n").replace("\r", "\n").removesuffix("\n")
+    header_end = body.find("\n")
+    if header_end < 0:
+        return 0
+    after_header = body[header_end:]
+    return after_header.count("\n") - len(_BLANK_LINE_START.findall(after_header))
+
+
 def clean_header(header: Sequence[str]) -> tuple[str, ...]:
     """Header names without a byte-order mark or surrounding blanks."""
     return tuple(name.strip().lstrip("\ufeff").strip() for name in header)
@@ -111,10 +127,9 @@ def header_problem(header: Sequence[str]) -> str | None:
 def profile_landing_file(content: bytes) -> FileProfile:
     """Profile a landing file's bytes: decode, split lines, check the header, list the quirks."""
     text, encoding, encoding_notice = decode(content)
-    lines = text_lines(text)
-    header_line = lines[0] if lines else ""
+    header_line = _LINE_BREAK.split(text, maxsplit=1)[0]
     header = clean_header(next(csv.reader([header_line]), [])) if header_line.strip() else ()
-    rows = data_lines(text)
+    rows = count_data_lines(text)
     problem = header_problem(header)
     notices = []
     if encoding_notice:
@@ -136,4 +151,4 @@ def profile_landing_file(content: bytes) -> FileProfile:
             notices.append((COLUMNS_REORDERED, f"columns arrive in another order ({','.join(header)}); read by name"))
         if not rows:
             notices.append((HEADER_ONLY_FILE, "the file has a header but no data rows: a day without sales"))
-    return FileProfile(header, header_line, encoding, len(rows), problem, tuple(notices))
+    return FileProfile(header, header_line, encoding, rows, problem, tuple(notices))
