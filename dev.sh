@@ -134,7 +134,7 @@ case "$command" in
     runtime_spark=$("$VENV/bin/python" -c 'from resources.settings import DATABRICKS_RUNTIME_SPARK as v; print(v)')
     overlay="$VENV/share/ecom-assets/pyspark-$runtime_spark"
     [ -d "$overlay/pyspark" ] || step "Installing PySpark $runtime_spark (the default Databricks runtime's Spark) for the parity test" \
-      "$VENV/bin/python" -m pip install --quiet --target "$overlay" "pyspark==$runtime_spark"
+      "$VENV/bin/python" -m pip install --quiet --no-warn-conflicts --target "$overlay" "pyspark==$runtime_spark"
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   ui)
