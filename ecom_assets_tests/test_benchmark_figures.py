@@ -1,0 +1,31 @@
+"""The benchmark's per-step figures: read from a run's log, and judged on their median over runs."""
+
+import pytest
+
+from benchmarks.benchmark import Measurement, per_step_medians, step_and_check_seconds
+
+RUN_LOG = """
+... STEP_SUCCESS - Finished execution of step "ecommerce_catalog__processed__dim_products" in 19.25s.
+... checks of ecommerce_catalog.processed.dim_products computed in 2.50 s (3 evaluation(s))
+... STEP_SUCCESS - Finished execution of step "ecommerce_catalog__raw__order_transactions" in 1m5s.
+... STEP_SUCCESS - Finished execution of step "ecommerce_catalog__analytics__shipping_performance" in 570ms.
+"""
+
+
+def test_the_run_log_gives_each_steps_time_and_its_check_time_in_seconds():
+    steps, checks = step_and_check_seconds(RUN_LOG)
+
+    assert steps == pytest.approx(
+        {"processed.dim_products": 19.25, "raw.order_transactions": 65.0, "analytics.shipping_performance": 0.57}
+    )
+    assert checks == {"processed.dim_products": 2.5}
+
+
+def test_a_steps_time_is_its_median_over_the_runs_so_one_slow_run_does_not_decide_its_growth():
+    runs = [
+        Measurement("day", 150.0, 4000.0, {"processed.dim_products": 9.0, "processed.product_updates": 4.0}),
+        Measurement("day", 160.0, 4000.0, {"processed.dim_products": 19.0, "processed.product_updates": 4.5}),
+        Measurement("day", 155.0, 4000.0, {"processed.dim_products": 8.0}),
+    ]
+
+    assert per_step_medians(runs) == {"processed.dim_products": 9.0, "processed.product_updates": 4.25}
