@@ -99,6 +99,16 @@ def test_every_business_table_is_built_checked_and_agrees_with_an_independent_co
     assert lakehouse.read(spark, DIM_CUSTOMERS).where("is_current").count() == len(expected_customers)
 
 
+def test_each_dimensions_materialization_states_the_keys_and_versions_it_stored(spark, january_sale):
+    result, _, lakehouse = january_sale
+
+    for table, key in ((DIM_PRODUCTS, "stock_code"), (DIM_CUSTOMERS, "customer_id")):
+        stored = lakehouse.read(spark, table)
+        metadata = result.asset_materializations_for_node(asset_key(table).to_python_identifier())[-1].metadata
+        assert metadata["keys"].value == stored.select(key).distinct().count() > 0
+        assert metadata["versions"].value == stored.count()
+
+
 def test_the_log_tables_are_assets_downstream_of_every_asset_that_wrote_them(spark, january_sale):
     _, _, lakehouse = january_sale
     graph = defs.resolve_asset_graph()

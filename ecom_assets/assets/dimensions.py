@@ -38,6 +38,7 @@ from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.quality.business_checks import category_coverage_outcome, reconciled, scd2_outcome
 from ecom_assets.quality.checks import schema_outcomes
+from ecom_assets.quality.outcomes import CheckOutcome
 from ecom_assets.quality.schemas import (
     CustomerDailySales,
     DimCustomers,
@@ -225,9 +226,9 @@ def _rebuilt_dimension(
         touched.unpersist()
 
 
-def _dimension_metadata(stored: DataFrame, key: str) -> dict:
-    totals = stored.agg(F.count_distinct(key).alias("keys"), F.count("*").alias("versions")).first()
-    return {"keys": totals["keys"], "versions": totals["versions"]}
+def _dimension_metadata(scd2: CheckOutcome) -> dict:
+    """The table's keys and versions, as the SCD2 check counted them over the rows published."""
+    return {"keys": scd2.observed["keys"], "versions": scd2.observed["versions"]}
 
 
 @partitioned_table_asset(
@@ -273,11 +274,12 @@ def dim_products(
         with reporter.computing():
             coverage = category_coverage_outcome(current, rules.other_category, quality.max_other_category_share)
             reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimProducts, stored, None, [days.end]))
-            reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "stock_code")})
+            scd2 = scd2_outcome(stored, "stock_code")
+            reporter.add(SCD2_CHECK, {days.end: scd2})
             reporter.add(CATEGORY_COVERAGE_CHECK, {days.end: coverage})
         rebuild.publish(reporter, lakehouse, DIM_PRODUCTS)
         metadata = {
-            **_dimension_metadata(stored, "stock_code"),
+            **_dimension_metadata(scd2),
             "products_rebuilt": touched,
             "products_in_other": coverage.observed["other_products"],
             "other_share": coverage.observed["other_share"],
@@ -323,10 +325,11 @@ def dim_customers(
         }
         with reporter.computing():
             reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end]))
-            reporter.add(SCD2_CHECK, {days.end: scd2_outcome(stored, "customer_id")})
+            scd2 = scd2_outcome(stored, "customer_id")
+            reporter.add(SCD2_CHECK, {days.end: scd2})
         rebuild.publish(reporter, lakehouse, DIM_CUSTOMERS)
         metadata = {
-            **_dimension_metadata(stored, "customer_id"),
+            **_dimension_metadata(scd2),
             "customers_rebuilt": touched,
             **segments,
             **table_metadata(lakehouse, DIM_CUSTOMERS, stored.orderBy("customer_id", "version")),
