@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,11 +103,11 @@ class Measurement:
     seconds: float
     peak_rss_mb: float
     step_seconds: dict[str, float] = field(default_factory=dict)
-    step_median_seconds: dict[str, float] = field(default_factory=dict)
-    """Per step, its median time over all the runs measured (a single run's noise kept out of per-step ratios)."""
     spark_start_seconds: float | None = None
     check_seconds: dict[str, float] = field(default_factory=dict)
     """Per step, its time computing check figures (inside its step time), as the step logs it."""
+    step_median_seconds: dict[str, float] = field(default_factory=dict)
+    """Per step, its median time over all the runs measured (a single run's noise kept out of per-step ratios)."""
 
 
 def _tree_rss(root_pid: int) -> int:
@@ -137,7 +137,15 @@ def run_once(label: str, command: list, env: dict, cwd: Path) -> Measurement:
     steps, checks = step_and_check_seconds(output_text)
     spark_start = PLAIN_SPARK_START.search(output_text)
     start_seconds = float(spark_start.group(1)) if spark_start else None
-    return Measurement(label, seconds, peak / 2**20, steps, start_seconds, checks)
+    return Measurement(
+        label,
+        seconds,
+        peak / 2**20,
+        step_seconds=steps,
+        spark_start_seconds=start_seconds,
+        check_seconds=checks,
+        step_median_seconds=steps,
+    )
 
 
 def step_and_check_seconds(run_log: str) -> tuple[dict[str, float], dict[str, float]]:
@@ -165,14 +173,14 @@ def per_step_medians(runs: list[Measurement]) -> dict[str, float]:
 
 
 def measure(label: str, command: list, env: dict, cwd: Path, repeat: int, before_each=None) -> Measurement:
-    """The median wall time (and its run's peak memory) over `repeat` runs."""
+    """The run with the median wall time (its peak memory, steps and checks), with each step's median over all
+    `repeat` runs."""
     runs = []
     for _ in range(repeat):
         if before_each:
             before_each()
         runs.append(run_once(label, command, env, cwd))
-    median = sorted(runs, key=lambda m: m.seconds)[len(runs) // 2]
-    median.step_median_seconds = per_step_medians(runs)
+    median = replace(sorted(runs, key=lambda m: m.seconds)[len(runs) // 2], step_median_seconds=per_step_medians(runs))
     print(f"measured: {label}: {median.seconds:.1f} s, {median.peak_rss_mb:.0f} MB", flush=True)
     return median
 

@@ -1,8 +1,11 @@
 """The benchmark's per-step figures: read from a run's log, and judged on their median over runs."""
 
+import os
+import sys
+
 import pytest
 
-from benchmarks.benchmark import Measurement, per_step_medians, step_and_check_seconds
+from benchmarks.benchmark import Measurement, per_step_medians, run_once, step_and_check_seconds
 
 RUN_LOG = """
 ... STEP_SUCCESS - Finished execution of step "ecommerce_catalog__processed__dim_products" in 19.25s.
@@ -29,3 +32,16 @@ def test_a_steps_time_is_its_median_over_the_runs_so_one_slow_run_does_not_decid
     ]
 
     assert per_step_medians(runs) == {"processed.dim_products": 9.0, "processed.product_updates": 4.25}
+
+
+def test_a_measured_command_keeps_its_steps_check_times_and_spark_start_each_in_its_own_field(tmp_path):
+    printing = f"print({RUN_LOG + 'spark_start=4.50'!r})"
+
+    measured = run_once("log", [sys.executable, "-c", printing], dict(os.environ), tmp_path)
+
+    assert measured.step_seconds == pytest.approx(
+        {"processed.dim_products": 19.25, "raw.order_transactions": 65.0, "analytics.shipping_performance": 0.57}
+    )
+    assert measured.step_median_seconds == measured.step_seconds
+    assert measured.check_seconds == {"processed.dim_products": 2.5}
+    assert measured.spark_start_seconds == 4.5
