@@ -84,6 +84,28 @@ def test_replacing_a_date_range_replaces_only_that_range_in_one_commit(spark, la
         lakehouse.replace_date_range(SCRATCH, day_rows(spark, first, range(1)), "day", DateRange(second, second))
 
 
+def test_a_writer_replacing_its_scope_with_nothing_commits_only_when_it_held_rows_there(spark, lakehouse):
+    first, second = date(2011, 1, 3), date(2011, 1, 4)
+    shared = TableName("ecommerce_catalog", "logs", "scratch_shared")
+    lakehouse.replace_date_range(
+        shared, day_rows(spark, first, range(3)).withColumn("asset", F.lit("a")), "day", DateRange(first, first)
+    )
+    version = lakehouse.history(shared)[0].version
+    nothing = day_rows(spark, first, range(0)).withColumn("asset", F.lit("a"))
+
+    assert not lakehouse.replace_scope(shared, nothing, "day", DateRange(second, second), {"asset": "a"})
+    assert not lakehouse.replace_scope(shared, nothing, "day", DateRange(first, first), {"asset": "b"})
+    assert not lakehouse.replace_scope(shared, nothing, "day", DateRange(first, first), {"asset": "a"}, [first])
+    assert lakehouse.history(shared)[0].version == version, "a replacement that changes nothing makes no commit"
+
+    assert lakehouse.replace_scope(shared, nothing, "day", DateRange(first, second), {"asset": "a"})
+    assert lakehouse.history(shared)[0].version == version + 1
+    assert lakehouse.read(spark, shared).count() == 0
+    again = day_rows(spark, second, range(2)).withColumn("asset", F.lit("a"))
+    assert lakehouse.replace_scope(shared, again, "day", DateRange(second, second), {"asset": "a"})
+    assert lakehouse.read(spark, shared).count() == 2
+
+
 def test_quarantined_days_keep_their_stored_rows_through_a_replace_and_a_merge(spark, lakehouse):
     days = [date(2011, 1, 3) + timedelta(days=offset) for offset in range(3)]
     run = DateRange(days[0], days[-1])

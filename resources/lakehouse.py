@@ -293,6 +293,32 @@ class Lakehouse(ConfigurableResource):
         else:
             self._create(table, rows, partition_by)
 
+    def replace_scope(
+        self,
+        table: TableName,
+        rows: DataFrame,
+        date_column: str,
+        date_range: DateRange,
+        scope: Mapping[str, str],
+        keep_days: Collection[date] = (),
+    ) -> bool:
+        """Replace one writer's rows (those with the `scope` column values) of a table several writers share, for
+        `date_range` but `keep_days` (see `replace_date_range`); returns whether it committed.
+
+        A replacement that would change nothing, with no rows to write and none stored in the range and scope,
+        makes no commit (a Delta replace costs about a second even then, and adds a version to the table's history).
+        """
+        if keep_days:
+            rows = apply_filters(rows, [(date_column, "not in", tuple(sorted(keep_days)))])
+        if self.exists(table) and rows.isEmpty():
+            stored = self.read(
+                rows.sparkSession, table, filters=range_and_scope(date_column, date_range, scope, keep_days)
+            )
+            if stored.isEmpty():
+                return False
+        self.replace_date_range(table, rows, date_column, date_range, scope=scope, keep_days=keep_days)
+        return True
+
     def replace_hours(self, table: TableName, rows: DataFrame, time_column: str, hours: HourRange) -> None:
         """Replace the table's rows whose timestamp `time_column` lies in `hours` with `rows`, in one commit.
 
@@ -366,7 +392,7 @@ class Lakehouse(ConfigurableResource):
         progress = [report for report in query.recentProgress if report.numInputRows]
         return StreamedBatches(batches=len(progress), rows=sum(report.numInputRows for report in progress))
 
-    def append_when_run_ends(self, table: TableName, rows: Sequence[tuple], schema: T.StructType) -> None:
+    def append_when_run_ends(self, table: TableName, rows: Sequence[tuple], schema: T.StructType | str) -> None:
         """Keep rows for an append-only log table, to be appended in one commit when the run's resources are torn
         down (at the end of the run, failed or not; on Databricks, at the end of each step).
 

@@ -16,13 +16,13 @@ from ecom_assets.assets.feeds import (
     LocatedBatch,
     archive_batch,
     locate_batch,
-    processing_log_rows,
+    log_processing,
 )
 from ecom_assets.assets.quality import PUBLISHED_CHECK, Check, CheckReporter, check_specs
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import partition_days
 from ecom_assets.quality.outcomes import CheckOutcome, jsonable
-from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, PROCESSING_LOG, QUARANTINED_DAYS, VALIDATION_RESULTS
+from ecom_assets.tables import ETL_ERRORS, ORDERS_CLEANED, QUARANTINED_DAYS, VALIDATION_RESULTS
 from ecom_assets.transforms.errors import as_error_rows
 from ecom_assets.transforms.feed_validation import (
     FLAG_COLUMNS,
@@ -165,7 +165,7 @@ def validation_results(
             error_message=F.col("sample"),
             record=F.col("record_key"),
         )
-        lakehouse.replace_date_range(
+        lakehouse.replace_scope(
             ETL_ERRORS, kept_out, "partition_date", days, scope={"asset": VALIDATION_RESULTS.full_name}
         )
         archived = {}
@@ -175,27 +175,24 @@ def validation_results(
                 archived[day] = len(moved)
                 if moved:
                     context.log.info(f"archived the batch of {day}: {len(moved)} file(s) moved to archive/")
-        lakehouse.append(
-            PROCESSING_LOG,
-            processing_log_rows(
-                session,
-                context,
-                VALIDATION_RESULTS,
-                started_at,
-                {
-                    day: (
-                        batch_ids[day],
-                        scores[day]["records_checked"],
-                        scores[day]["records_checked"] - scores[day]["high_feed_records"],
-                        scores[day]["high_feed_records"],
-                        "quarantined" if day in quarantined else "succeeded",
-                        quarantined.get(
-                            day, f"score {scores[day]['validation_score']}; {archived.get(day, 0)} file(s) archived"
-                        ),
-                    )
-                    for day in validated
-                },
-            ),
+        log_processing(
+            lakehouse,
+            context,
+            VALIDATION_RESULTS,
+            started_at,
+            {
+                day: (
+                    batch_ids[day],
+                    scores[day]["records_checked"],
+                    scores[day]["records_checked"] - scores[day]["high_feed_records"],
+                    scores[day]["high_feed_records"],
+                    "quarantined" if day in quarantined else "succeeded",
+                    quarantined.get(
+                        day, f"score {scores[day]['validation_score']}; {archived.get(day, 0)} file(s) archived"
+                    ),
+                )
+                for day in validated
+            },
         )
         add_daily_metadata(
             context,

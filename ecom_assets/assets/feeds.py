@@ -138,17 +138,21 @@ def archive_batch(landing: LandingZone, batch: LocatedBatch) -> list[str]:
     return moved
 
 
-def processing_log_rows(
-    session: SparkSession,
+def log_processing(
+    lakehouse: Lakehouse,
     context: AssetExecutionContext,
     table: TableName,
     started_at: datetime,
     entries: Mapping[date, tuple[str | None, int, int, int, str, str]],
-) -> DataFrame:
-    """`logs.processing_log` rows of a step: per day (batch id, rows in, out, rejected, status, message)."""
+) -> None:
+    """Log a step's work in `logs.processing_log`, a row per day (batch id, rows in, out, rejected, status, message).
+
+    The rows of a run's steps are appended together when the run ends (one commit, not one per step).
+    """
     step = context.op_execution_context.op_def.name
     ended_at = datetime.now(UTC)
-    return session.createDataFrame(
+    lakehouse.append_when_run_ends(
+        PROCESSING_LOG,
         [
             (str(uuid.uuid4()), batch, day, step, table.full_name, context.run_id, started_at, ended_at, *figures)
             for day, (batch, *figures) in sorted(entries.items())
@@ -207,15 +211,12 @@ def _bronze_asset(feed: Feed) -> AssetsDefinition:
                 )
             quarantined = reporter.replace_passing_days(lakehouse, bronze, "business_date", days)
             _record_incomplete_batches(context, session, lakehouse, feed.bronze, days, batches)
-            lakehouse.append(
-                PROCESSING_LOG,
-                processing_log_rows(
-                    session,
-                    context,
-                    feed.bronze,
-                    started_at,
-                    {day: _log_entry(batches[day], stored.get(day, 0), quarantined.get(day)) for day in days},
-                ),
+            log_processing(
+                lakehouse,
+                context,
+                feed.bronze,
+                started_at,
+                {day: _log_entry(batches[day], stored.get(day, 0), quarantined.get(day)) for day in days},
             )
             add_daily_metadata(
                 context,
@@ -291,7 +292,7 @@ def _silver_asset(feed: Feed) -> AssetsDefinition:
             errors = rejected_record_errors(parsed, feed.silver.full_name, step, datetime.now(UTC))
             published = [day for day in days if day not in quarantined]
             if published:
-                lakehouse.replace_date_range(
+                lakehouse.replace_scope(
                     ETL_ERRORS,
                     errors,
                     "partition_date",
@@ -299,26 +300,23 @@ def _silver_asset(feed: Feed) -> AssetsDefinition:
                     scope={"asset": feed.silver.full_name},
                     keep_days=quarantined,
                 )
-            lakehouse.append(
-                PROCESSING_LOG,
-                processing_log_rows(
-                    session,
-                    context,
-                    feed.silver,
-                    started_at,
-                    {
-                        day: (
-                            counts[day]["batch_id"] if day in counts else None,
-                            figures[day]["bronze_rows"],
-                            0 if day in quarantined else figures[day]["silver_rows"],
-                            figures[day]["rejected_rows"],
-                            "quarantined" if day in quarantined else "succeeded",
-                            quarantined.get(day, ""),
-                        )
-                        for day in days
-                        if day in counts or day in quarantined
-                    },
-                ),
+            log_processing(
+                lakehouse,
+                context,
+                feed.silver,
+                started_at,
+                {
+                    day: (
+                        counts[day]["batch_id"] if day in counts else None,
+                        figures[day]["bronze_rows"],
+                        0 if day in quarantined else figures[day]["silver_rows"],
+                        figures[day]["rejected_rows"],
+                        "quarantined" if day in quarantined else "succeeded",
+                        quarantined.get(day, ""),
+                    )
+                    for day in days
+                    if day in counts or day in quarantined
+                },
             )
             add_daily_metadata(
                 context,
@@ -416,7 +414,7 @@ def _record_incomplete_batches(
         for day, batch in sorted(batches.items())
         if not batch.verdict.complete
     ]
-    lakehouse.replace_date_range(
+    lakehouse.replace_scope(
         ETL_ERRORS,
         session.createDataFrame(rows, ETL_ERRORS_SCHEMA),
         "partition_date",
