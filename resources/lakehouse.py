@@ -131,6 +131,11 @@ def apply_filters(rows: DataFrame, filters: Sequence[Filter]) -> DataFrame:
     return rows
 
 
+def _without_days(rows: DataFrame, date_column: str, keep_days: Collection[date]) -> DataFrame:
+    """The rows but those of `keep_days` (quarantined days, whose stored rows stay as they are)."""
+    return apply_filters(rows, [(date_column, "not in", tuple(sorted(keep_days)))]) if keep_days else rows
+
+
 def sql_predicate(filters: Sequence[Filter]) -> str:
     """The filters as one SQL conjunction, e.g. `order_date >= '2011-01-01' AND line_type = 'sale'`."""
     for column, op, _ in filters:
@@ -283,8 +288,7 @@ class Lakehouse(ConfigurableResource):
         rows: their rows in `rows` are left out. Creates the table on first write. Delta checks
         that every row of `rows` falls in the range and scope.
         """
-        if keep_days:
-            rows = apply_filters(rows, [(date_column, "not in", tuple(sorted(keep_days)))])
+        rows = _without_days(rows, date_column, keep_days)
         if self.exists(table):
             predicate = sql_predicate(range_and_scope(date_column, date_range, scope, keep_days))
             rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(
@@ -308,9 +312,7 @@ class Lakehouse(ConfigurableResource):
         A replacement that would change nothing, with no rows to write and none stored in the range and scope,
         makes no commit (a Delta replace costs about a second even then, and adds a version to the table's history).
         """
-        if keep_days:
-            rows = apply_filters(rows, [(date_column, "not in", tuple(sorted(keep_days)))])
-        if self.exists(table) and rows.isEmpty():
+        if self.exists(table) and _without_days(rows, date_column, keep_days).isEmpty():
             stored = self.read(
                 rows.sparkSession, table, filters=range_and_scope(date_column, date_range, scope, keep_days)
             )
