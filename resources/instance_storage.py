@@ -114,7 +114,7 @@ class BatchingEventLogStorage(TableRememberingEventLogStorage):
             super().store_event_batch(events)
             return
         with self.index_transaction() as conn:
-            stored = list(zip(events, self._insert_events(conn, events), strict=True))
+            stored = list(zip(events, self._insert_rows(conn, [self._event_to_row(e) for e in events]), strict=True))
             assets = [
                 (e, i) for e, i in stored if e.dagster_event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED
             ]
@@ -139,7 +139,8 @@ class BatchingEventLogStorage(TableRememberingEventLogStorage):
             return
         try:
             with self.index_transaction() as conn:
-                self._record_check_executions(conn, held, self._insert_events(conn, held))
+                rows = [self._event_to_row(event) for event in held]
+                self._record_check_executions(conn, held, rows, self._insert_rows(conn, rows))
         except Exception as error:  # the batch rolled back: nothing of it is stored
             logger.warning(
                 "Storing %d check evaluations together failed (%s); storing them one by one", len(held), error
@@ -167,12 +168,12 @@ class BatchingEventLogStorage(TableRememberingEventLogStorage):
         self.store_held_check_evaluations()
         super().dispose()
 
-    def _insert_events(self, conn: db.Connection, events: Sequence[EventLogEntry]) -> list[int]:
-        """Insert the events into the event log together (SQLAlchemy's multi-row INSERT); their ids, in order."""
+    def _insert_rows(self, conn: db.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert event-log rows (`_event_to_row`'s) together (SQLAlchemy's multi-row INSERT); their ids, in order."""
         statement = SqlEventLogStorageTable.insert().returning(
             SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
         )
-        result = conn.execute(statement, [self._event_to_row(event) for event in events])
+        result = conn.execute(statement, list(rows))
         return [int(row[0]) for row in result.fetchall()]
 
     def _planned_execution_rows(self, event: EventLogEntry, event_id: int) -> list[dict[str, Any]]:
@@ -190,14 +191,17 @@ class BatchingEventLogStorage(TableRememberingEventLogStorage):
         }
         return [{**shared, "partition": key} for key in keys]
 
-    def _record_check_executions(self, conn: db.Connection, events: Sequence[EventLogEntry], ids: list[int]) -> None:
+    def _record_check_executions(
+        self, conn: db.Connection, events: Sequence[EventLogEntry], rows: Sequence[dict[str, Any]], ids: list[int]
+    ) -> None:
         """Mark each evaluation's execution row (the one its planned event made) with its outcome, or add the row.
 
         Dagster does this one evaluation at a time, the later of two on one row winning; here the last
-        evaluation of each row is written, in one UPDATE and one INSERT.
+        evaluation of each row is written, in one UPDATE and one INSERT. `rows` are the events' event-log
+        rows, whose serialized event and timestamp the execution rows share (each event is serialized once).
         """
         latest: dict[tuple, dict[str, Any]] = {}
-        for event, event_id in zip(events, ids, strict=True):
+        for event, event_row, event_id in zip(events, rows, ids, strict=True):
             evaluation = event.get_dagster_event().asset_check_evaluation_data
             target = evaluation.target_materialization_data
             row = {
@@ -210,19 +214,19 @@ class BatchingEventLogStorage(TableRememberingEventLogStorage):
                     if evaluation.passed
                     else AssetCheckExecutionRecordStatus.FAILED
                 ).value,
-                "evaluation_event": serialize_value(event),
-                "evaluation_event_timestamp": self._event_insert_timestamp(event),
+                "evaluation_event": event_row["event"],
+                "evaluation_event_timestamp": event_row["timestamp"],
                 "evaluation_event_storage_id": event_id,
                 "materialization_event_storage_id": target.storage_id if target else None,
             }
             latest[(row["asset_key"], row["check_name"], row["run_id"], row["partition"])] = row
-        rows = list(latest.values())
-        updated = [number for (number,) in conn.execute(*_update_execution_rows(rows))]
+        executions = list(latest.values())
+        updated = [number for (number,) in conn.execute(*_update_execution_rows(executions))]
         if len(updated) != len(set(updated)):
             raise DagsterInvariantViolationError(
                 "Updated more than one row for a check evaluation, as a result of duplicate AssetCheckPlanned events."
             )
-        missing = [row for number, row in enumerate(rows) if number not in set(updated)]
+        missing = [row for number, row in enumerate(executions) if number not in set(updated)]
         if missing:
             conn.execute(AssetCheckExecutionsTable.insert().values(missing))
 
