@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from dagster import AssetKey
 
 from ecom_assets.dates import DateRange
 from ecom_assets.sample_data import generate
@@ -13,15 +14,19 @@ from ecom_assets_tests.reference import distinct_valid_lines, expected_day_statu
 from resources import Lakehouse
 
 pytestmark = pytest.mark.slow
-PLAIN_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "plain_pyspark.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def plain_pyspark():
-    spec = importlib.util.spec_from_file_location("plain_pyspark", PLAIN_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("plain_pyspark")
 
 
 def test_the_plain_script_writes_the_gold_the_definitions_give(spark, plain_pyspark, landing_root, tmp_path):
@@ -46,3 +51,13 @@ def test_the_local_session_jvm_runs_with_the_resources_java_options(test_spark, 
     jvm_arguments = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
 
     assert test_spark.java_options and set(test_spark.java_options.split()) <= set(jvm_arguments)
+
+
+def test_the_warm_day_measures_the_plain_scripts_three_tables_and_nothing_else():
+    warm_one_day = load_script("warm_one_day")
+
+    materialized = {key for asset in warm_one_day.core_assets() for key in asset.keys}
+
+    assert materialized == {
+        AssetKey(list(table.parts)) for table in (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)
+    }
