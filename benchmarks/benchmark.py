@@ -305,7 +305,10 @@ def main() -> None:
         one_day_floors = None
         backfill_range = [*materialize, "--partition-range", f"{args.start}...{args.end}"]
 
-        def plain_script(label: str, landing: Path, start: str = args.start, warehouse: str = "plain_warehouse"):
+        def plain_script(
+            label: str, landing: Path, start: str = args.start, warehouse: str = "plain_warehouse"
+        ) -> Measurement:
+            """The plain script from `start` to the run's end, writing fresh tables each run, as each backfill does."""
             command = [sys.executable, ROOT / "benchmarks" / "plain_pyspark.py", "--landing-root", landing]
             command += ["--warehouse-root", work / warehouse, "--start", start, "--end", args.end]
             fresh_tables = functools.partial(shutil.rmtree, work / warehouse, ignore_errors=True)
