@@ -448,7 +448,7 @@ class Lakehouse(ConfigurableResource):
         if keep_days:
             if delete_unmatched_in is None:
                 raise ValueError("keep_days needs the date column of delete_unmatched_in")
-            rows = apply_filters(rows, [(delete_unmatched_in[0], "not in", tuple(sorted(keep_days)))])
+            rows = _without_days(rows, delete_unmatched_in[0], keep_days)
         if not self.exists(table):
             return self._create_counted(table, rows)
         stale = None
