@@ -29,6 +29,7 @@ from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.auth import PgTokenProvider
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
+from psycopg2.extras import execute_values
 
 POOL_RECYCLE_SECONDS = 3600
 """A pooled connection older than this is replaced, so a server-side idle timeout never meets a stale one."""
@@ -221,12 +222,13 @@ class BatchingEventLogStorage(TableRememberingEventLogStorage):
             }
             latest[(row["asset_key"], row["check_name"], row["run_id"], row["partition"])] = row
         executions = list(latest.values())
-        updated = [number for (number,) in conn.execute(*_update_execution_rows(executions))]
-        if len(updated) != len(set(updated)):
+        updated = _update_execution_rows(conn, executions)
+        found = set(updated)
+        if len(updated) != len(found):
             raise DagsterInvariantViolationError(
                 "Updated more than one row for a check evaluation, as a result of duplicate AssetCheckPlanned events."
             )
-        missing = [row for number, row in enumerate(executions) if number not in set(updated)]
+        missing = [row for number, row in enumerate(executions) if number not in found]
         if missing:
             conn.execute(AssetCheckExecutionsTable.insert().values(missing))
 
@@ -252,26 +254,36 @@ _EXECUTION_ROW_OUTCOME = (
 )
 
 
-def _update_execution_rows(rows: list[dict[str, Any]]) -> tuple[db.TextClause, dict[str, Any]]:
-    """One UPDATE of `asset_check_executions` setting each row's outcome, returning the numbers (positions in
-    `rows`) of the rows it found; a row is found by asset, check, run and partition (NULL matching NULL)."""
-    parameters: dict[str, Any] = {}
-    tuples = []
-    for number, row in enumerate(rows):
-        parameters[f"n{number}"] = number
-        cells = [f"CAST(:n{number} AS INTEGER)"]
-        for position, (column, sql_type) in enumerate(_EXECUTION_ROW_COLUMNS.items()):
-            parameters[f"v{number}_{position}"] = row[column]
-            cells.append(f"CAST(:v{number}_{position} AS {sql_type})")
-        tuples.append(f"({', '.join(cells)})")
+def _update_execution_rows(conn: db.Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Set each row's outcome in `asset_check_executions`; the numbers (positions in `rows`) of the rows found.
+
+    A row is found by asset, check, run and partition through the table's unique index on those
+    columns: a partition is matched with `=` and a missing one with `IS NULL`, in two UPDATEs, since
+    `IS NOT DISTINCT FROM` cannot use the index and made every UPDATE scan the whole table (every
+    run's executions). The values go to the server as psycopg2's VALUES lists, not as bound
+    parameters for SQLAlchemy to compile (ten per row).
+    """
     assignments = ", ".join(f"{column} = v.{column}" for column in _EXECUTION_ROW_OUTCOME)
     matches = " AND ".join(f"t.{column} = v.{column}" for column in _EXECUTION_ROW_KEY)
-    statement = (
-        f"UPDATE asset_check_executions AS t SET {assignments} "
-        f"FROM (VALUES {', '.join(tuples)}) AS v(number, {', '.join(_EXECUTION_ROW_COLUMNS)}) "
-        f"WHERE {matches} AND t.partition IS NOT DISTINCT FROM v.partition RETURNING v.number"
-    )
-    return db.text(statement), parameters
+    template = "(%s::INTEGER, " + ", ".join(f"%s::{sql_type}" for sql_type in _EXECUTION_ROW_COLUMNS.values()) + ")"
+    cursor = conn.connection.cursor()
+    updated = []
+    for partitioned, partition_match in ((True, "t.partition = v.partition"), (False, "t.partition IS NULL")):
+        numbered = [
+            (number, *(row[column] for column in _EXECUTION_ROW_COLUMNS))
+            for number, row in enumerate(rows)
+            if (row["partition"] is not None) is partitioned
+        ]
+        if not numbered:
+            continue
+        statement = (
+            f"UPDATE asset_check_executions AS t SET {assignments} "
+            f"FROM (VALUES %s) AS v(number, {', '.join(_EXECUTION_ROW_COLUMNS)}) "
+            f"WHERE {matches} AND {partition_match} RETURNING v.number"
+        )
+        found = execute_values(cursor, statement, numbered, template=template, page_size=len(numbered), fetch=True)
+        updated += [number for (number,) in found]
+    return updated
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
