@@ -62,9 +62,9 @@ def test_every_check_reports_each_partition_of_a_range_run_and_lands_in_the_resu
     assert result.success
     found = evaluations(result)
     checks = {(asset, check) for asset, check, _ in found}
-    assert len(checks) == 17, "14 checks of the data, and each table's published check"
+    assert len(checks) == 15, "12 checks of the data, and each table's published check"
     assert {partition for *_, partition in found} == {day.isoformat() for day in week}
-    assert len(found) == 17 * len(week), "one evaluation per check and day"
+    assert len(found) == 15 * len(week), "one evaluation per check and day"
     blocking_failures = [k for k, e in found.items() if e.severity == AssetCheckSeverity.ERROR and not e.passed]
     assert blocking_failures == []
     conservation = found[("ecommerce_catalog/processed/orders_cleaned", "row_conservation", "2011-01-05")]

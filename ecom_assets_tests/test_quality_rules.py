@@ -164,22 +164,32 @@ def test_conservation_check_passes_when_every_row_is_accounted_for_and_fails_oth
 # --- silver ----------------------------------------------------------------------------------
 
 
-def test_silver_integrity_checks_pass_on_clean_lines(spark):
+def test_line_integrity_passes_on_clean_lines_with_every_facet_counted_at_zero(spark):
     frame = silver_frame(spark, silver_line(), silver_line(line_id="b" * 64, qty=-1, line_type="return"))
-    outcomes = silver_integrity_outcomes(frame, [DAY])
-    assert all(outcomes[name][DAY].passed for name in ("null_keys", "unique_line_id", "positive_sales"))
+    outcome = silver_integrity_outcomes(frame, [DAY])[DAY]
+    assert outcome.passed and outcome.failing_sample == ()
+    assert outcome.observed == {
+        "rows": 2,
+        "null_key_rows": 0,
+        "repeated_line_ids": 0,
+        "sale_lines": 1,
+        "non_positive_sale_lines": 0,
+        "non_positive_sale_orders": 0,
+    }
+    assert set(outcome.expected) == {k for k in outcome.observed if k not in ("rows", "sale_lines")}
 
 
-def test_null_keys_fail_with_a_sample_of_the_rows(spark):
+def test_a_null_key_fails_line_integrity_with_a_sample_of_the_rows(spark):
     frame = silver_frame(spark, silver_line(), silver_line(line_id="b" * 64, invoice=None))
-    outcome = silver_integrity_outcomes(frame, [DAY])["null_keys"][DAY]
+    outcome = silver_integrity_outcomes(frame, [DAY])[DAY]
     assert not outcome.passed and outcome.observed["null_key_rows"] == 1
+    assert outcome.summary == "1 row(s) with a null invoice_no, stock_code, line_id, order_date"
     assert outcome.failing_sample[0]["line_id"] == "b" * 64
 
 
-def test_a_repeated_line_id_fails_uniqueness(spark):
+def test_a_repeated_line_id_fails_line_integrity(spark):
     frame = silver_frame(spark, silver_line(), silver_line(qty=7))
-    outcome = silver_integrity_outcomes(frame, [DAY])["unique_line_id"][DAY]
+    outcome = silver_integrity_outcomes(frame, [DAY])[DAY]
     assert not outcome.passed and outcome.failing_sample[0] == {
         "line_id": "a" * 64,
         "copies": 2,
@@ -192,14 +202,14 @@ def test_a_repeated_line_id_fails_uniqueness(spark):
     [silver_line(line_id="b" * 64, qty=0), silver_line(line_id="b" * 64, price="0.00")],
     ids=["zero_quantity", "zero_price"],
 )
-def test_a_sale_line_without_positive_quantity_and_price_fails_positivity(spark, bad_line):
-    outcome = silver_integrity_outcomes(silver_frame(spark, silver_line(), bad_line), [DAY])["positive_sales"][DAY]
+def test_a_sale_line_without_positive_quantity_and_price_fails_line_integrity(spark, bad_line):
+    outcome = silver_integrity_outcomes(silver_frame(spark, silver_line(), bad_line), [DAY])[DAY]
     assert not outcome.passed and outcome.observed["non_positive_sale_lines"] == 1
 
 
-def test_a_sale_order_totalling_zero_fails_positivity(spark):
+def test_a_sale_order_totalling_zero_fails_line_integrity(spark):
     zero_total = silver_line(line_id="b" * 64, invoice="536400", line_amount=Decimal("0.000"))
-    outcome = silver_integrity_outcomes(silver_frame(spark, silver_line(), zero_total), [DAY])["positive_sales"][DAY]
+    outcome = silver_integrity_outcomes(silver_frame(spark, silver_line(), zero_total), [DAY])[DAY]
     assert not outcome.passed and outcome.observed["non_positive_sale_orders"] == 1
     assert outcome.failing_sample[0]["invoice_no"] == "536400"
 
@@ -216,12 +226,29 @@ def test_a_repeated_line_id_counts_once_on_its_first_day_and_a_bad_order_once_wh
     )
     outcomes = silver_integrity_outcomes(frame, [DAY, OTHER_DAY])
 
-    assert outcomes["unique_line_id"][DAY].observed["repeated_line_ids"] == 1
-    assert outcomes["unique_line_id"][OTHER_DAY].observed["repeated_line_ids"] == 0
-    assert outcomes["unique_line_id"][OTHER_DAY].passed
-    sales = outcomes["positive_sales"]
-    assert sales[OTHER_DAY].observed["non_positive_sale_orders"] == 1  # two sale lines, one order; the return apart
-    assert sales[DAY].observed["non_positive_sale_orders"] == 0
+    assert outcomes[DAY].observed["repeated_line_ids"] == 1
+    assert outcomes[OTHER_DAY].observed["repeated_line_ids"] == 0
+    assert outcomes[OTHER_DAY].observed["non_positive_sale_orders"] == 1  # two sale lines, one order; the return apart
+    assert outcomes[DAY].observed["non_positive_sale_orders"] == 0
+    assert outcomes[OTHER_DAY].summary == "1 sale order(s) totalling ≤ 0"
+    assert outcomes[DAY].summary == "1 line_id value(s) occurring more than once"
+
+
+def test_line_integrity_names_every_failed_facet_and_samples_the_first(spark):
+    frame = silver_frame(
+        spark,
+        silver_line(),
+        silver_line(qty=7),  # the same line_id again
+        silver_line(line_id="b" * 64, invoice="536401", stock_code=None),
+        silver_line(line_id="c" * 64, qty=0),  # in an order that still totals > 0
+    )
+    outcome = silver_integrity_outcomes(frame, [DAY])[DAY]
+    assert not outcome.passed
+    assert outcome.summary == (
+        "1 row(s) with a null invoice_no, stock_code, line_id, order_date; "
+        "1 line_id value(s) occurring more than once; 1 sale line(s) with quantity or unit price ≤ 0"
+    )
+    assert [row["line_id"] for row in outcome.failing_sample] == ["b" * 64]
 
 
 # --- gold ------------------------------------------------------------------------------------

@@ -219,12 +219,14 @@ def conservation_outcomes(
     return outcomes
 
 
-def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> dict[str, OutcomesByDay]:
-    """Silver's key, uniqueness and positivity checks per landing day, over the stored rows of those days.
+def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> OutcomesByDay:
+    """Silver's line integrity per landing day, over the stored rows of those days: one verdict, three facets.
 
-    Returns outcomes for `null_keys` (no null invoice_no, stock_code, line_id, order_date),
-    `unique_line_id` and `positive_sales` (sale lines have quantity and unit price > 0; every
-    sale order totals > 0).
+    The facets, each counted in `observed` and held to 0 in `expected`: no row with a null
+    invoice_no, stock_code, line_id or order_date (`null_key_rows`); no line_id occurring more than
+    once, counted on the first day it occurs (`repeated_line_ids`); no sale line with quantity or unit
+    price ≤ 0 and no sale order totalling ≤ 0 (`non_positive_sale_lines`, `non_positive_sale_orders`).
+    The summary names every facet that failed; the sample shows rows of the first.
     """
     any_key_null = F.greatest(*(F.col(c).isNull() for c in SILVER_KEY_COLUMNS))
     is_sale = F.col("line_type") == "sale"
@@ -236,7 +238,7 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> dict[s
             F.count("*").alias("rows"),
             F.count_if(any_key_null).alias("null_key_rows"),
             F.count_if(is_sale).alias("sale_lines"),
-            F.count_if(bad_sale_line).alias("bad_sale_lines"),
+            F.count_if(bad_sale_line).alias("non_positive_sale_lines"),
         )
         .collect()
     }
@@ -256,51 +258,37 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> dict[s
         .agg(F.count("*").alias("n"))
         .collect()
     }
-
-    def sample(condition, day: date, frame: DataFrame = silver) -> tuple:
-        return jsonable_rows(
-            frame.where(condition & (F.col("landing_date") == F.lit(day))).limit(SAMPLE_ROWS).collect()
-        )
-
-    outcomes: dict[str, OutcomesByDay] = {"null_keys": {}, "unique_line_id": {}, "positive_sales": {}}
+    facets = (
+        ("null_key_rows", f"row(s) with a null {', '.join(SILVER_KEY_COLUMNS)}", silver, any_key_null),
+        ("repeated_line_ids", "line_id value(s) occurring more than once", repeated_ids, F.lit(True)),
+        ("non_positive_sale_lines", "sale line(s) with quantity or unit price ≤ 0", silver, bad_sale_line),
+        ("non_positive_sale_orders", "sale order(s) totalling ≤ 0", sale_orders, F.col("order_total") <= 0),
+    )
+    outcomes = {}
     for day in days:
         figures = per_day.get(day)
-        rows = figures["rows"] if figures else 0
-        null_rows = figures["null_key_rows"] if figures else 0
-        outcomes["null_keys"][day] = CheckOutcome(
-            null_rows == 0,
-            f"{null_rows} of {rows} row(s) have a null {', '.join(SILVER_KEY_COLUMNS)}",
-            {"rows": rows, "null_key_rows": null_rows},
-            {"null_key_rows": 0},
-            sample(any_key_null, day) if null_rows else (),
-        )
-        repeated = repeated_by_day.get(day, 0)
-        outcomes["unique_line_id"][day] = CheckOutcome(
-            repeated == 0,
-            f"{repeated} line_id value(s) occur more than once",
-            {"rows": rows, "repeated_line_ids": repeated},
-            {"repeated_line_ids": 0},
-            jsonable_rows(repeated_ids.where(F.col("landing_date") == F.lit(day)).limit(SAMPLE_ROWS).collect())
-            if repeated
-            else (),
-        )
-        bad_lines = figures["bad_sale_lines"] if figures else 0
-        bad_orders = bad_orders_by_day.get(day, 0)
-        failing = ()
-        if bad_lines:
-            failing = sample(bad_sale_line, day)
-        elif bad_orders:
-            failing = sample(F.col("order_total") <= 0, day, sale_orders)
-        outcomes["positive_sales"][day] = CheckOutcome(
-            bad_lines == 0 and bad_orders == 0,
-            f"{bad_lines} sale line(s) with quantity or unit price ≤ 0; {bad_orders} sale order(s) totalling ≤ 0",
-            {
-                "sale_lines": figures["sale_lines"] if figures else 0,
-                "non_positive_sale_lines": bad_lines,
-                "non_positive_sale_orders": bad_orders,
-            },
-            {"non_positive_sale_lines": 0, "non_positive_sale_orders": 0},
-            failing,
+        observed = {
+            "rows": figures["rows"] if figures else 0,
+            "null_key_rows": figures["null_key_rows"] if figures else 0,
+            "repeated_line_ids": repeated_by_day.get(day, 0),
+            "sale_lines": figures["sale_lines"] if figures else 0,
+            "non_positive_sale_lines": figures["non_positive_sale_lines"] if figures else 0,
+            "non_positive_sale_orders": bad_orders_by_day.get(day, 0),
+        }
+        failed = [(name, what, frame, condition) for name, what, frame, condition in facets if observed[name]]
+        sample = ()
+        if failed:
+            _, _, frame, condition = failed[0]
+            sample = jsonable_rows(
+                frame.where(condition & (F.col("landing_date") == F.lit(day))).limit(SAMPLE_ROWS).collect()
+            )
+        outcomes[day] = CheckOutcome(
+            not failed,
+            "; ".join(f"{observed[name]} {what}" for name, what, _, _ in failed)
+            or f"{observed['rows']} row(s): keys present, line_id unique, sale lines and orders positive",
+            observed,
+            {name: 0 for name, _, _, _ in facets},
+            sample,
         )
     return outcomes
 
