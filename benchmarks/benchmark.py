@@ -114,6 +114,12 @@ class Measurement:
     """Per step, its time computing check figures (inside its step time), as the step logs it."""
     step_median_seconds: dict[str, float] = field(default_factory=dict)
     """Per step, its median time over all the runs measured (a single run's noise kept out of per-step ratios)."""
+    run_seconds: tuple[float, ...] = ()
+    """The wall time of every run measured, in the order they ran (so the median's spread is visible)."""
+
+    def runs_text(self) -> str:
+        """Every run's wall time, e.g. "41.2, 39.8, 44.0" (the median's own when it was the only run)."""
+        return ", ".join(f"{seconds:.1f}" for seconds in self.run_seconds or (self.seconds,))
 
 
 def _tree_rss(root_pid: int) -> int:
@@ -151,6 +157,7 @@ def run_once(label: str, command: list, env: dict, cwd: Path) -> Measurement:
         spark_start_seconds=start_seconds,
         check_seconds=checks,
         step_median_seconds=steps,
+        run_seconds=(seconds,),
     )
 
 
@@ -186,8 +193,12 @@ def measure(label: str, command: list, env: dict, cwd: Path, repeat: int, before
         if before_each:
             before_each()
         runs.append(run_once(label, command, env, cwd))
-    median = replace(sorted(runs, key=lambda m: m.seconds)[len(runs) // 2], step_median_seconds=per_step_medians(runs))
-    print(f"measured: {label}: {median.seconds:.1f} s, {median.peak_rss_mb:.0f} MB", flush=True)
+    median = replace(
+        sorted(runs, key=lambda m: m.seconds)[len(runs) // 2],
+        step_median_seconds=per_step_medians(runs),
+        run_seconds=tuple(m.seconds for m in runs),
+    )
+    print(f"measured: {label}: {median.seconds:.1f} s ({median.runs_text()}), {median.peak_rss_mb:.0f} MB", flush=True)
     return median
 
 
@@ -417,7 +428,7 @@ def _print_core(
     plain: Measurement, backfill: DagsterRun, sqlite_backfill: DagsterRun, one_day: DagsterRun, rows: int
 ) -> None:
     """Measurements 1-3 against their targets, and where each Dagster run's time went."""
-    print(f"{'measurement':<48}{'seconds':>9}{'peak RSS MB':>13}{'rows/s':>10}")
+    print(f"{'measurement':<48}{'seconds':>9}{'peak RSS MB':>13}{'rows/s':>10}  every run")
     for m, n in (
         (plain, rows),
         (backfill.measurement, rows),
@@ -425,7 +436,7 @@ def _print_core(
         (one_day.measurement, None),
     ):
         rate = f"{n / m.seconds:,.0f}" if n else "-"
-        print(f"{m.label:<48}{m.seconds:>9.1f}{m.peak_rss_mb:>13.0f}{rate:>10}")
+        print(f"{m.label:<48}{m.seconds:>9.1f}{m.peak_rss_mb:>13.0f}{rate:>10}  {m.runs_text()}")
     ratio = backfill.measurement.seconds / plain.seconds
     verdict = _met(ratio <= BACKFILL_TARGET)
     print(f"\nbackfill on PostgreSQL / plain = {ratio:.2f}x (target <= {BACKFILL_TARGET}x): {verdict}")

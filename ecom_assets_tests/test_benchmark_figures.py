@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from benchmarks.benchmark import Measurement, per_step_medians, run_once, step_and_check_seconds
+from benchmarks.benchmark import Measurement, measure, per_step_medians, run_once, step_and_check_seconds
 
 RUN_LOG = """
 ... STEP_SUCCESS - Finished execution of step "ecommerce_catalog__processed__dim_products" in 19.25s.
@@ -45,3 +45,11 @@ def test_a_measured_command_keeps_its_steps_check_times_and_spark_start_each_in_
     assert measured.step_median_seconds == measured.step_seconds
     assert measured.check_seconds == {"processed.dim_products": 2.5}
     assert measured.spark_start_seconds == 4.5
+
+
+def test_a_measurement_keeps_every_runs_time_in_order_beside_the_median(tmp_path):
+    measured = measure("python", [sys.executable, "-c", "pass"], dict(os.environ), tmp_path, repeat=3)
+
+    assert len(measured.run_seconds) == 3
+    assert measured.seconds == sorted(measured.run_seconds)[1]
+    assert measured.runs_text() == ", ".join(f"{seconds:.1f}" for seconds in measured.run_seconds)
