@@ -266,23 +266,23 @@ def _update_execution_rows(conn: db.Connection, rows: list[dict[str, Any]]) -> l
     assignments = ", ".join(f"{column} = v.{column}" for column in _EXECUTION_ROW_OUTCOME)
     matches = " AND ".join(f"t.{column} = v.{column}" for column in _EXECUTION_ROW_KEY)
     template = "(%s::INTEGER, " + ", ".join(f"%s::{sql_type}" for sql_type in _EXECUTION_ROW_COLUMNS.values()) + ")"
-    cursor = conn.connection.cursor()
     updated = []
-    for partitioned, partition_match in ((True, "t.partition = v.partition"), (False, "t.partition IS NULL")):
-        numbered = [
-            (number, *(row[column] for column in _EXECUTION_ROW_COLUMNS))
-            for number, row in enumerate(rows)
-            if (row["partition"] is not None) is partitioned
-        ]
-        if not numbered:
-            continue
-        statement = (
-            f"UPDATE asset_check_executions AS t SET {assignments} "
-            f"FROM (VALUES %s) AS v(number, {', '.join(_EXECUTION_ROW_COLUMNS)}) "
-            f"WHERE {matches} AND {partition_match} RETURNING v.number"
-        )
-        found = execute_values(cursor, statement, numbered, template=template, page_size=len(numbered), fetch=True)
-        updated += [number for (number,) in found]
+    with conn.connection.cursor() as cursor:  # inside the connection's open transaction
+        for partitioned, partition_match in ((True, "t.partition = v.partition"), (False, "t.partition IS NULL")):
+            numbered = [
+                (number, *(row[column] for column in _EXECUTION_ROW_COLUMNS))
+                for number, row in enumerate(rows)
+                if (row["partition"] is not None) is partitioned
+            ]
+            if not numbered:
+                continue
+            statement = (
+                f"UPDATE asset_check_executions AS t SET {assignments} "
+                f"FROM (VALUES %s) AS v(number, {', '.join(_EXECUTION_ROW_COLUMNS)}) "
+                f"WHERE {matches} AND {partition_match} RETURNING v.number"
+            )
+            found = execute_values(cursor, statement, numbered, template=template, page_size=len(numbered), fetch=True)
+            updated += [number for (number,) in found]
     return updated
 
 
