@@ -118,8 +118,8 @@ class Measurement:
     """The wall time of every run measured, in the order they ran (so the median's spread is visible)."""
 
     def runs_text(self) -> str:
-        """Every run's wall time, e.g. "41.2, 39.8, 44.0" (the median's own when it was the only run)."""
-        return ", ".join(f"{seconds:.1f}" for seconds in self.run_seconds or (self.seconds,))
+        """Every run's wall time, e.g. "41.2, 39.8, 44.0"."""
+        return ", ".join(f"{seconds:.1f}" for seconds in self.run_seconds)
 
 
 def _tree_rss(root_pid: int) -> int:

@@ -281,8 +281,10 @@ def _update_execution_rows(conn: db.Connection, rows: list[dict[str, Any]]) -> l
                 f"FROM (VALUES %s) AS v(number, {', '.join(_EXECUTION_ROW_COLUMNS)}) "
                 f"WHERE {matches} AND {partition_match} RETURNING v.number"
             )
-            found = execute_values(cursor, statement, numbered, template=template, page_size=len(numbered), fetch=True)
-            updated += [number for (number,) in found]
+            returned = execute_values(
+                cursor, statement, numbered, template=template, page_size=len(numbered), fetch=True
+            )
+            updated += [number for (number,) in returned]
     return updated
 
 

@@ -9,7 +9,7 @@ import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandera.pyspark as pa
 from pandera.config import ValidationDepth, config_context
@@ -219,6 +219,15 @@ def conservation_outcomes(
     return outcomes
 
 
+class _Facet(NamedTuple):
+    """One facet of a check with several: its count's name, what it counts, and where its failing rows are."""
+
+    name: str
+    counts: str
+    rows: DataFrame
+    failing: Column
+
+
 def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> OutcomesByDay:
     """Silver's line integrity per landing day, over the stored rows of those days: one verdict, three facets.
 
@@ -259,10 +268,10 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> Outcom
         .collect()
     }
     facets = (
-        ("null_key_rows", f"row(s) with a null {', '.join(SILVER_KEY_COLUMNS)}", silver, any_key_null),
-        ("repeated_line_ids", "line_id value(s) occurring more than once", repeated_ids, F.lit(True)),
-        ("non_positive_sale_lines", "sale line(s) with quantity or unit price ≤ 0", silver, bad_sale_line),
-        ("non_positive_sale_orders", "sale order(s) totalling ≤ 0", sale_orders, F.col("order_total") <= 0),
+        _Facet("null_key_rows", f"row(s) with a null {', '.join(SILVER_KEY_COLUMNS)}", silver, any_key_null),
+        _Facet("repeated_line_ids", "line_id value(s) occurring more than once", repeated_ids, F.lit(True)),
+        _Facet("non_positive_sale_lines", "sale line(s) with quantity or unit price ≤ 0", silver, bad_sale_line),
+        _Facet("non_positive_sale_orders", "sale order(s) totalling ≤ 0", sale_orders, F.col("order_total") <= 0),
     )
     outcomes = {}
     for day in days:
@@ -275,19 +284,19 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> Outcom
             "non_positive_sale_lines": figures["non_positive_sale_lines"] if figures else 0,
             "non_positive_sale_orders": bad_orders_by_day.get(day, 0),
         }
-        failed = [(name, what, frame, condition) for name, what, frame, condition in facets if observed[name]]
+        failed = [facet for facet in facets if observed[facet.name]]
         sample = ()
         if failed:
-            _, _, frame, condition = failed[0]
+            first = failed[0]
             sample = jsonable_rows(
-                frame.where(condition & (F.col("landing_date") == F.lit(day))).limit(SAMPLE_ROWS).collect()
+                first.rows.where(first.failing & (F.col("landing_date") == F.lit(day))).limit(SAMPLE_ROWS).collect()
             )
         outcomes[day] = CheckOutcome(
             not failed,
-            "; ".join(f"{observed[name]} {what}" for name, what, _, _ in failed)
+            "; ".join(f"{observed[facet.name]} {facet.counts}" for facet in failed)
             or f"{observed['rows']} row(s): keys present, line_id unique, sale lines and orders positive",
             observed,
-            {name: 0 for name, _, _, _ in facets},
+            {facet.name: 0 for facet in facets},
             sample,
         )
     return outcomes
