@@ -229,7 +229,7 @@ class _Facet(NamedTuple):
 
 
 def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> OutcomesByDay:
-    """Silver's line integrity per landing day, over the stored rows of those days: one verdict, three facets.
+    """Silver's line integrity per landing day, over the stored rows of those days: one verdict, four facets.
 
     The facets, each counted in `observed` and held to 0 in `expected`: no row with a null
     invoice_no, stock_code, line_id or order_date (`null_key_rows`); no line_id occurring more than
@@ -275,13 +275,13 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> Outcom
     )
     outcomes = {}
     for day in days:
-        figures = per_day.get(day)
+        figures = per_day[day].asDict() if day in per_day else {}
         observed = {
-            "rows": figures["rows"] if figures else 0,
-            "null_key_rows": figures["null_key_rows"] if figures else 0,
+            "rows": figures.get("rows", 0),
+            "null_key_rows": figures.get("null_key_rows", 0),
             "repeated_line_ids": repeated_by_day.get(day, 0),
-            "sale_lines": figures["sale_lines"] if figures else 0,
-            "non_positive_sale_lines": figures["non_positive_sale_lines"] if figures else 0,
+            "sale_lines": figures.get("sale_lines", 0),
+            "non_positive_sale_lines": figures.get("non_positive_sale_lines", 0),
             "non_positive_sale_orders": bad_orders_by_day.get(day, 0),
         }
         failed = [facet for facet in facets if observed[facet.name]]
