@@ -23,6 +23,7 @@ from dagster import (
 
 from ecom_assets.assets.quality import PUBLISHED_CHECK
 from resources.email import SmtpEmailResource
+from resources.untrusted import safe_text
 
 _REMEMBERED_RUNS = 500
 _RUNS_PER_TICK = 1000
@@ -54,9 +55,9 @@ def describe_failure(instance: DagsterInstance, run: DagsterRun) -> RunFailure:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             steps.append(event.step_key)
             error = event.step_failure_data.error
-            errors.append(f"{event.step_key}: {error.message.strip() if error else event.message}")
+            errors.append(safe_text(f"{event.step_key}: {error.message.strip() if error else event.message}", 2000))
         elif event.message:
-            errors.append(event.message)
+            errors.append(safe_text(event.message, 2000))
     tags = run.tags
     partitions = tags.get("dagster/partition") or (
         f"{tags['dagster/asset_partition_range_start']}...{tags['dagster/asset_partition_range_end']}"
@@ -130,7 +131,7 @@ def check_failures(evaluations: list[AssetCheckEvaluation]) -> list[CheckFailure
                 check=evaluation.check_name,
                 partition=evaluation.partition or "(whole table)",
                 severity=evaluation.severity.value,
-                finding=evaluation.description or "",
+                finding=safe_text(evaluation.description or ""),
                 observed=metadata["observed"].value if "observed" in metadata else {},
                 expected=metadata["expected"].value if "expected" in metadata else {},
             )
@@ -161,7 +162,7 @@ def _figures(values: dict) -> str:
 def _figure(name: str, value: object) -> str:
     if isinstance(value, dict):
         return f"{name} ({_figures({k: v for k, v in value.items() if k != 'metric'})})"
-    return f"{name} {value:,.4g}" if isinstance(value, float) else f"{name} {value}"
+    return f"{name} {value:,.4g}" if isinstance(value, float) else safe_text(f"{name} {value}", 400)
 
 
 def check_failure_email(run_id: str, failures: list[CheckFailure], ui_base_url: str) -> tuple[str, str, str]:

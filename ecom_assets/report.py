@@ -19,6 +19,7 @@ import pandas as pd
 
 from ecom_assets.assets.quality import PUBLISHED_CHECK, RESULTS_SCHEMA
 from ecom_assets.dates import DateRange
+from ecom_assets.privacy import masked_record
 from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, TableName
 from ecom_assets.transforms.errors import ETL_ERROR_COLUMNS
 from resources.settings import Settings
@@ -164,7 +165,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def _sample(observed_json: str) -> str:
     sample = json.loads(observed_json).get("failing_sample") or []
-    return json.dumps(sample[:3], ensure_ascii=False) if sample else ""
+    return json.dumps([masked_record(row) for row in sample[:3]], ensure_ascii=False) if sample else ""
 
 
 def render_report(results: pd.DataFrame, errors: pd.DataFrame, days: DateRange) -> str:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -28,7 +29,7 @@ from ecom_assets.assets.clickstream import HOURS_APPENDED
 from ecom_assets.assets.common import asset_key
 from ecom_assets.assets.feeds import locate_batch
 from ecom_assets.dates import HOUR_KEY_FORMAT, DateRange
-from ecom_assets.feed_contract import RAW_PREFIX, TRIGGER_FOLDER, trigger_day
+from ecom_assets.feed_contract import FEED_DOMAINS, RAW_PREFIX, TRIGGER_FOLDER, feed_file_path, trigger_day
 from ecom_assets.jobs import (
     clickstream_daily_job,
     clickstream_hourly_job,
@@ -39,9 +40,10 @@ from ecom_assets.jobs import (
 from ecom_assets.partitions import FIRST_DAY, clickstream_hours, daily_partitions
 from ecom_assets.run_coverage import run_covering
 from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW, CUSTOMER_DAILY_SALES, ORDERS_CLEANED, PRODUCT_DAILY_SALES
-from ecom_assets.transforms.clickstream import EVENT_FOLDER
+from ecom_assets.transforms.clickstream import EVENT_FOLDER, event_day
 from resources import LandingZone
-from resources.landing import landing_day
+from resources.landing import ListedFile, landing_day
+from resources.untrusted import PathRefused, safe_text
 
 REMEMBERED_DAYS = 62
 """Landing days whose files the landing sensor's cursor remembers one by one (see `landing_file_sensor`)."""
@@ -76,6 +78,8 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     if state and "files" not in state:
         state = {"files": state, "watermark": 0.0}  # a cursor written before the watermark existed
     known, watermark = state.get("files", {}), state.get("watermark", 0.0)
+    limits = landing.limits
+    started = time.monotonic()
     listed = landing.list_files()
     days = {file.path: landing_day(file.path) for file in listed}
     horizon = max(days.values(), default=date.min) - timedelta(days=REMEMBERED_DAYS)
@@ -83,6 +87,7 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     changed_by_day = defaultdict(list)
     delivered_at: dict[str, float] = {}
     valid_days = set(daily_partitions.get_partition_keys())
+    read, deferred = 0, []
     for file in listed:
         path, previous = file.path, known.get(file.path)
         if previous and previous["stamp"] == file.fingerprint:
@@ -93,7 +98,13 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
         day = days[path].isoformat()
         if day not in valid_days and day > FIRST_DAY:
             continue  # the day's partition does not exist yet: look again on a later tick
-        checksum = landing.checksum(path)
+        if read >= limits.max_files_per_tick or time.monotonic() - started > limits.tick_seconds:
+            deferred.append(file)
+            continue
+        read += 1
+        checksum = _content_stamp(context, landing, file)
+        if checksum is None:
+            continue
         current[path] = {"stamp": file.fingerprint, "sha256": checksum}
         if previous and previous["sha256"] == checksum:
             continue
@@ -102,11 +113,12 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
             continue
         changed_by_day[day].append(f"{path}={checksum}")
         delivered_at[day] = max(delivered_at.get(day, 0.0), file.modified)
+    newest = max([watermark, *(file.modified for file in listed)])
+    if deferred:
+        context.log.info(f"{len(deferred)} changed landing file(s) left for the next tick (this one read {read})")
+        newest = max(watermark, min(newest, min(file.modified for file in deferred) - 1e-6))
     cursor = json.dumps(
-        {
-            "files": {path: entry for path, entry in current.items() if days[path] >= horizon},
-            "watermark": max([watermark, *(file.modified for file in listed)]),
-        }
+        {"files": {path: entry for path, entry in current.items() if days[path] >= horizon}, "watermark": newest}
     )
     run_requests = []
     for day, entries in sorted(changed_by_day.items()):
@@ -124,6 +136,22 @@ def landing_file_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     if not run_requests:
         return SensorResult(skip_reason=SkipReason("no new or changed landing files"), cursor=cursor)
     return SensorResult(run_requests=run_requests, cursor=cursor)
+
+
+def _content_stamp(context: SensorEvaluationContext, landing: LandingZone, file: ListedFile) -> str | None:
+    """A listed file's SHA-256, streamed; for an entry that is refused (a link, a folder) its listing stamp, so that
+    its day still runs and bronze rejects it with the reason; None when it vanished or could not be read now."""
+    if not file.regular:
+        return f"refused:{file.fingerprint}"
+    try:
+        return landing.checksum(file.path)
+    except PathRefused:
+        return f"refused:{file.fingerprint}"
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # noqa: BLE001 - one unreadable file never stops the tick
+        context.log.warning(safe_text(f"{file.path} could not be read now ({type(error).__name__}); next tick"))
+        return None
 
 
 @sensor(
@@ -152,7 +180,11 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
     sales_loaded = set.intersection(
         *(set(context.instance.get_materialized_partitions(asset_key(table))) for table in FEEDS_AWAIT)
     )
-    run_requests, waiting = [], []
+    limits = landing.limits
+    started = time.monotonic()
+    requested = json.loads(context.cursor) if context.cursor else {}
+    cursor: dict[str, str] = {}
+    run_requests, waiting, deferred = [], [], 0
     for listed in landing.list_folder(f"{RAW_PREFIX}/{TRIGGER_FOLDER}", ".json"):
         day = trigger_day(listed.path)
         if day is None or day.isoformat() not in valid_days:
@@ -162,12 +194,19 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
             context.log.info(f"the feed batch of {day} waits for the day's sales in {', '.join(AWAITED_NAMES)}")
             waiting.append(day.isoformat())
             continue
+        stamp = _batch_stamp(landing, day, listed)
+        if requested.get(listed.path) == stamp:
+            cursor[listed.path] = stamp  # requested in this very state already: nothing to read again
+            continue
+        if len(run_requests) >= limits.max_files_per_tick or time.monotonic() - started > limits.tick_seconds:
+            deferred += 1
+            continue
         batch = locate_batch(landing, day)
         if not batch.verdict.complete:
             context.log.error(
                 f"feed batch of {day} does not match its trigger, its run will keep it out: {batch.verdict.reason}"
             )
-        state = hashlib.sha256(f"{listed.fingerprint}|{batch.verdict.reason}".encode()).hexdigest()[:16]
+        state = hashlib.sha256(f"{stamp}|{batch.verdict.reason}".encode()).hexdigest()[:16]
         run_requests.append(
             RunRequest(
                 run_key=f"feeds:{day}:{state}",
@@ -179,11 +218,25 @@ def feed_trigger_sensor(context: SensorEvaluationContext, landing: LandingZone) 
                 },
             )
         )
+        cursor[listed.path] = stamp
+    if deferred:
+        context.log.info(f"{deferred} trigger(s) left for the next tick (this one verified {len(run_requests)})")
     if run_requests:
-        return SensorResult(run_requests=run_requests)
+        return SensorResult(run_requests=run_requests, cursor=json.dumps(cursor))
     if waiting:
-        return SensorResult(skip_reason=f"feed batch(es) of {', '.join(waiting)} wait for their day's sales")
-    return SensorResult(skip_reason="no trigger waiting in raw/triggers/")
+        return SensorResult(
+            skip_reason=f"feed batch(es) of {', '.join(waiting)} wait for their day's sales", cursor=json.dumps(cursor)
+        )
+    return SensorResult(skip_reason="no new or changed trigger in raw/triggers/", cursor=json.dumps(cursor))
+
+
+def _batch_stamp(landing: LandingZone, day: date, trigger: ListedFile) -> str:
+    """What changes when a day's batch in `raw/` changes: the trigger's listing stamp and each contract file's."""
+    stamps = [trigger.fingerprint]
+    for domain in FEED_DOMAINS:
+        listed = landing.stat(f"{RAW_PREFIX}/{feed_file_path(domain, day)}")
+        stamps.append(listed.fingerprint if listed else "-")
+    return hashlib.sha256("|".join(stamps).encode()).hexdigest()[:16]
 
 
 _UNFINISHED = [
@@ -207,10 +260,16 @@ def clickstream_file_sensor(context: SensorEvaluationContext, landing: LandingZo
     noticed once; what the run appends is the stream's own decision (its checkpoint), so a file the
     sensor sees twice is still ingested once. While an ingestion run is queued or running, the
     sensor waits (the cursor unchanged) instead of starting a second query on the same checkpoint.
+
+    Each tick lists only the day folders that can hold something new: from the day before the
+    newest event day seen (see `_listing_start`). A file delivered into an older folder is not
+    noticed here; the next ingestion run (any new file, or one started by hand) appends it.
     """
     state = json.loads(context.cursor) if context.cursor else {"watermark": 0.0, "at_watermark": []}
     watermark, at_watermark = state["watermark"], set(state["at_watermark"])
-    listed = landing.list_folder(EVENT_FOLDER, ".csv", recursive=True)
+    from_day = state.get("from_day")
+    start_after = f"{EVENT_FOLDER}/{date.fromisoformat(from_day):%Y/%m/%d}" if from_day else None
+    listed = landing.list_folder(EVENT_FOLDER, ".csv", recursive=True, start_after=start_after)
     new = [f for f in listed if f.modified > watermark or (f.modified == watermark and f.path not in at_watermark)]
     if not new:
         return SensorResult(skip_reason="no new event files under raw/clickstream/")
@@ -225,6 +284,7 @@ def clickstream_file_sensor(context: SensorEvaluationContext, landing: LandingZo
     cursor = {
         "watermark": max(newest, watermark),
         "at_watermark": sorted({f.path for f in listed if f.modified == max(newest, watermark)}),
+        "from_day": _listing_start(listed, from_day),
     }
     return SensorResult(
         run_requests=[
@@ -235,6 +295,18 @@ def clickstream_file_sensor(context: SensorEvaluationContext, landing: LandingZo
         ],
         cursor=json.dumps(cursor),
     )
+
+
+def _listing_start(listed: list[ListedFile], from_day: str | None) -> str | None:
+    """The day whose event folder the next listing starts from: the day before the newest event day seen (a file
+    of yesterday's last hours may land after midnight), never a day after tomorrow's (a folder dated in the far
+    future must not hide the present)."""
+    latest = datetime.now(UTC).date() + timedelta(days=1)
+    days = [day for f in listed if (day := event_day(f.path)) is not None and day <= latest]
+    if not days:
+        return from_day
+    start = (max(days) - timedelta(days=1)).isoformat()
+    return max(start, from_day) if from_day else start
 
 
 @sensor(

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from ecom_assets.feed_contract import (
     FEED_COLUMNS,
+    bytes_opener,
     data_rows,
     feed_file_path,
     parse_trigger,
@@ -55,7 +56,7 @@ def _batch(files: dict[str, bytes]) -> tuple[bytes, dict[str, bytes]]:
 
 def test_a_trigger_whose_files_match_it_makes_a_complete_batch():
     trigger, files = _batch({"customers": _csv("customers", _customer())})
-    verdict = verify_batch(DAY, trigger, files.get)
+    verdict = verify_batch(DAY, trigger, bytes_opener(files))
     assert verdict.complete and verdict.reason == ""
     assert verdict.trigger.file_for("customers").rows == 1
 
@@ -64,7 +65,7 @@ def test_a_file_changed_after_its_trigger_was_written_fails_the_batch_on_checksu
     trigger, files = _batch({"customers": _csv("customers", _customer())})
     path = feed_file_path("customers", DAY)
     files[path] = _csv("customers", _customer(), _customer("12345"))
-    verdict = verify_batch(DAY, trigger, files.get)
+    verdict = verify_batch(DAY, trigger, bytes_opener(files))
     assert not verdict.complete
     assert "SHA-256" in verdict.reason and "has 2 data rows, the trigger states 1" in verdict.reason
 
@@ -72,15 +73,18 @@ def test_a_file_changed_after_its_trigger_was_written_fails_the_batch_on_checksu
 def test_a_missing_file_a_missing_trigger_and_a_wrong_business_date_are_each_named():
     trigger, files = _batch({"customers": _csv("customers", _customer()), "inventory": _csv("inventory")})
     del files[feed_file_path("inventory", DAY)]
-    assert f"raw/{feed_file_path('inventory', DAY)} is missing" in verify_batch(DAY, trigger, files.get).reason
-    assert "no trigger raw/triggers/trigger_2011_01_04.json" in verify_batch(DAY, None, files.get).reason
-    assert "says business_date 2011-01-04" in verify_batch(date(2011, 1, 5), trigger, files.get).reason
+    assert (
+        f"raw/{feed_file_path('inventory', DAY)} is missing" in verify_batch(DAY, trigger, bytes_opener(files)).reason
+    )
+    assert "no trigger raw/triggers/trigger_2011_01_04.json" in verify_batch(DAY, None, bytes_opener(files)).reason
+    assert "says business_date 2011-01-04" in verify_batch(date(2011, 1, 5), trigger, bytes_opener(files)).reason
 
 
 def test_a_file_with_other_columns_than_the_contract_fails_its_batch():
     content = b"customer_id,email\n17850,a@b.com\n"
-    trigger = trigger_for("b", DAY, [("customers", "customers/x.csv", content)], datetime.now(UTC)).to_json()
-    verdict = verify_batch(DAY, trigger.encode(), {"customers/x.csv": content}.get)
+    path = feed_file_path("customers", DAY)
+    trigger = trigger_for("b", DAY, [("customers", path, content)], datetime.now(UTC)).to_json()
+    verdict = verify_batch(DAY, trigger.encode(), bytes_opener({path: content}))
     assert "the contract's are customer_id, first_name" in verdict.reason
 
 
@@ -94,12 +98,13 @@ def test_a_file_with_other_columns_than_the_contract_fails_its_batch():
     ],
 )
 def test_a_trigger_that_breaks_the_contract_is_refused_with_what_breaks_it(content, complaint):
-    verdict = verify_batch(DAY, content, {}.get)
+    verdict = verify_batch(DAY, content, bytes_opener({}))
     assert not verdict.complete and complaint in verdict.reason
 
 
 def test_a_trigger_reads_back_as_written():
-    trigger = trigger_for("b-7", DAY, [("shipping", "shipping/a.csv", b"h\n1\n2\n")], datetime(2011, 1, 5, tzinfo=UTC))
+    path = feed_file_path("shipping", DAY)
+    trigger = trigger_for("b-7", DAY, [("shipping", path, b"h\n1\n2\n")], datetime(2011, 1, 5, tzinfo=UTC))
     assert parse_trigger(trigger.to_json().encode()) == trigger
     assert trigger.files[0].sha256 == hashlib.sha256(b"h\n1\n2\n").hexdigest()
 

@@ -33,6 +33,7 @@ from ecom_assets.tables import (
 )
 from ecom_assets_tests.conftest import PIPELINE_ASSETS
 from resources import ClickstreamRules, DataQualityPolicy, Lakehouse, S3LandingZone, Settings, landing_for
+from resources.untrusted import PathRefused
 
 pytestmark = pytest.mark.slow
 DAYS = DateRange(date(2011, 1, 4), date(2011, 1, 5))
@@ -182,9 +183,18 @@ def test_an_unreadable_object_moves_to_its_day_s_quarantine_prefix_and_leaves_th
     assert landed not in landing.files_for_day(day)
     assert all("quarantine" not in listed.path for listed in landing.list_files()), "the sensor never sees it"
     assert landing.quarantined_by_day([day]) == {day: [moved]}
-    assert landing.read_bytes(moved) == b"InvoiceNo,StockCode\n1,2\n"
+    with landing.open(moved) as stream:
+        assert stream.read() == b"InvoiceNo,StockCode\n1,2\n"
+    s3.put_object(Bucket=landing_bucket, Key=key, Body=b"InvoiceNo\n3\n")
+    assert landing.quarantine(landed) == moved, "a second bad delivery of the name goes to the same place"
+    with landing.open(moved) as newest, landing.open(f"{moved}.1") as earlier:
+        assert (newest.read(), earlier.read()) == (b"InvoiceNo\n3\n", b"InvoiceNo,StockCode\n1,2\n")
     landing.delete(moved)
+    landing.delete(f"{moved}.1")
     assert landing.quarantined_files() == []
+    for outside in (f"s3://{landing_bucket}/other/x.csv", f"s3://{landing_bucket}/prod/raw/../../other/x.csv"):
+        with pytest.raises(PathRefused):
+            landing.open(outside).__enter__()
 
 
 def test_a_feed_batch_on_s3_is_verified_found_by_the_trigger_sensor_and_archived_by_copy_then_delete(
@@ -221,7 +231,7 @@ def test_a_feed_batch_on_s3_is_verified_found_by_the_trigger_sensor_and_archived
     assert moved[-1] == f"s3://{bucket}/prod/archive/triggers/trigger_2011_01_04.json", "the trigger moves last"
     rerun = locate_batch(landing, day)
     assert rerun.verdict.complete and rerun.folder == "archive"
-    assert landing.read_if_present("raw/triggers/trigger_2011_01_04.json") is None
+    assert landing.stat("raw/triggers/trigger_2011_01_04.json") is None
 
 
 def test_clickstream_files_on_s3_are_seen_by_the_file_sensor_ingested_once_and_built_into_a_complete_day(

@@ -6,6 +6,7 @@ from datetime import date
 from ecom_assets.dates import DateRange
 from ecom_assets.feed_contract import verify_batch
 from ecom_assets.sample_data import HEADER, generate, import_days, main
+from resources import LocalLandingZone
 
 MONTH = DateRange(date(2011, 3, 1), date(2011, 3, 31))
 
@@ -80,15 +81,11 @@ def test_imported_days_get_feeds_that_verify_even_when_a_customer_starts_with_a_
     main(["import-days", str(source), "--feeds", "--landing-root", str(landing)])
     for day in (date(2011, 1, 4), date(2011, 1, 5)):
         trigger = landing / f"raw/triggers/trigger_{day:%Y_%m_%d}.json"
-        verdict = verify_batch(day, trigger.read_bytes(), lambda path: _read_or_none(landing / "raw" / path))
+        verdict = verify_batch(day, trigger.read_bytes(), LocalLandingZone(root=str(landing / "raw")).open_relative)
         assert verdict.complete, verdict.reason
     with (landing / "raw/customers/2011/01/04/customers_2011_01_04.csv").open(newline="") as handle:
         first_record = next(csv.DictReader(handle))
     assert (first_record["customer_id"], first_record["customer_tier"].lower()) == ("14527", "bronze")
-
-
-def _read_or_none(path):
-    return path.read_bytes() if path.exists() else None
 
 
 def test_a_scaled_shop_has_that_many_times_the_invoices_each_numbered_once_across_days(tmp_path):

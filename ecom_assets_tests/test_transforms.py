@@ -1,7 +1,11 @@
 """The pure PySpark transforms on tiny hand-built DataFrames."""
 
+import contextlib
+import hashlib
+import io
 import json
 import random
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +17,7 @@ from ecom_assets.transforms.bronze import (
     file_error_entries,
     file_errors,
     read_landing_csv,
+    rejected_file_lines,
     to_bronze,
 )
 from ecom_assets.transforms.gold import (
@@ -27,13 +32,11 @@ from ecom_assets.transforms.gold import (
 from ecom_assets.transforms.landing_files import (
     LATIN1,
     SOURCE_COLUMNS,
-    count_data_lines,
-    data_lines,
-    decode,
     header_problem,
     profile_landing_file,
 )
 from ecom_assets.transforms.silver import line_outcome, parse_order_lines, rejected_line_errors, silver_lines
+from resources.untrusted import LandingLimits
 
 HEADER = ",".join(SOURCE_COLUMNS)
 DAY = date(2011, 1, 4)
@@ -426,11 +429,13 @@ def test_reordered_columns_are_read_by_name(spark, tmp_path):
 def test_every_line_of_an_unreadable_file_becomes_an_error_row(spark, tmp_path):
     folder = day_folder_of(tmp_path)
     no_country = (",".join(SOURCE_COLUMNS[:-1]) + "\nline one\n\nline two\n").encode()
-    entries = []
-    for name, content in (("no_country.csv", no_country), ("empty.csv", b"")):
-        profile = profile_landing_file(content)
-        entries += file_error_entries(str(folder / name), profile, data_lines(decode(content)[0]))
-    errors = file_errors(spark, entries, "bronze", "step", datetime(2026, 1, 1)).collect()
+    (folder / "no_country.csv").write_bytes(no_country)
+    (folder / "empty.csv").write_bytes(b"")
+    profiles = {name: profile_landing_file((folder / name).read_bytes()) for name in ("no_country.csv", "empty.csv")}
+    entries = [entry for name, profile in profiles.items() for entry in file_error_entries(str(folder / name), profile)]
+    path = str(folder / "no_country.csv")
+    lines = rejected_file_lines(spark, [(path, path, profiles["no_country.csv"].problem, "UTF-8")])
+    errors = file_errors(spark, entries, "bronze", "step", datetime(2026, 1, 1), lines).collect()
     assert sorted((e["error_type"], e["record"], e["source_file_name"]) for e in errors) == [
         ("empty_file", "", "2011/01/04/empty.csv"),
         ("unreadable_file", "line one", "2011/01/04/no_country.csv"),
@@ -438,6 +443,18 @@ def test_every_line_of_an_unreadable_file_becomes_an_error_row(spark, tmp_path):
     ]
     assert {e["partition_date"] for e in errors} == {DAY} and len({e["error_id"] for e in errors}) == 3
     assert all("lacks column(s) Country" in e["error_message"] for e in errors if e["error_type"] != "empty_file")
+    assert profiles["no_country.csv"].data_lines == 2
+
+
+def test_a_rejected_latin1_file_keeps_its_lines_in_the_error_table_decoded_as_latin1(spark, tmp_path):
+    folder = day_folder_of(tmp_path)
+    content = "InvoiceNo,Description\r\n536365,CR\xc8ME BR\xdbL\xc9E \xa3\r\n".encode("latin-1")
+    (folder / "latin1.csv").write_bytes(content)
+    profile = profile_landing_file(content)
+    path = str(folder / "latin1.csv")
+    rows = rejected_file_lines(spark, [(path, path, profile.problem, profile.encoding)]).collect()
+    assert profile.encoding == LATIN1
+    assert [(row["line_number"], row["record"]) for row in rows] == [(2, "536365,CRÈME BRÛLÉE £")]
 
 
 @pytest.mark.parametrize(
@@ -493,12 +510,66 @@ def test_line_counts_follow_spark_line_breaks_not_unicode_ones():
     assert profile_landing_file(content).data_lines == 2
 
 
+class _Trickle(io.RawIOBase):
+    """A stream that answers every read with at most `step` bytes, as a network stream may."""
+
+    def __init__(self, content: bytes, step: int) -> None:
+        self._content, self._step, self._at = content, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        part = self._content[self._at : self._at + min(self._step, size if size >= 0 else self._step)]
+        self._at += len(part)
+        return part
+
+
+def _reference_data_lines(text: str) -> int:
+    """Data lines as Spark's line reader splits them (CR, LF or CRLF), the first line being the header and lines of
+    nothing but whitespace skipped: written out here, independently of the streaming profile."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return sum(1 for line in lines[1:] if line and not line.isspace())
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_the_profile_counts_the_data_lines_spark_reads_without_listing_them(seed):
-    """`count_data_lines` agrees with the lines themselves on texts mixing every kind of break and blank."""
+def test_the_streamed_profile_counts_the_data_lines_of_any_text_across_any_chunk_boundary(seed):
     pieces = ["a", "h", " ", "\t", "\n", "\r", "\r\n", "\x1c", "\x85", "\u2028", "\u00a0", ","]
     rng = random.Random(seed)
     texts = ["", "h", "h\n", "h\n\n", "\n", "\na\n", "h\r\n \r\n", "h\na\n\n \n\x1c\nb"]
-    texts += ["".join(rng.choices(pieces, k=rng.randint(0, 14))) for _ in range(5_000)]
+    texts += ["".join(rng.choices(pieces, k=rng.randint(0, 14))) for _ in range(1_500)]
     for text in texts:
-        assert count_data_lines(text) == len(data_lines(text)), repr(text)
+        content = text.encode()
+        for step in (1, 2, 7, 1 << 20):
+            profile = profile_landing_file(
+                lambda content=content, step=step: contextlib.closing(_Trickle(content, step))
+            )
+            assert profile.data_lines == _reference_data_lines(text), (repr(text), step)
+
+
+def test_a_line_over_the_limit_rejects_the_file_naming_the_line_and_keeps_its_lines_with_it():
+    limits = LandingLimits(max_line_chars=10)
+    content = ("InvoiceNo\nshort\n" + "x" * 25 + "\r\nafter\n").encode()
+    for step in (1, 3, 1 << 20):
+        profile = profile_landing_file(lambda step=step: contextlib.closing(_Trickle(content, step)), limits)
+        assert profile.problem.startswith("line 3 is longer than the limit of 10 characters"), step
+        assert (profile.data_lines, profile.lines_kept_with_file, profile.header_line) == (3, True, "InvoiceNo")
+    assert file_error_entries("f.csv", profile)[0][2] == "file_kept_whole"
+
+
+def test_the_profile_hashes_the_file_as_sent():
+    content = b"\xef\xbb\xbf" + (HEADER + "\n1,2,CAF\xc9,4,5,6,7,8\n").encode("latin-1")
+    profile = profile_landing_file(lambda: contextlib.closing(_Trickle(content, 5)))
+    assert (profile.sha256, profile.size) == (hashlib.sha256(content).hexdigest(), len(content))
+
+
+def test_a_header_of_many_columns_is_refused_by_count_and_repeats_are_named_once():
+    limits = LandingLimits(max_columns=100)
+    many = ",".join(f"c{number}" for number in range(50_000))
+    assert header_problem(many.split(","), limits) == "the header names 50000 columns, more than the limit of 100"
+    repeated = [*SOURCE_COLUMNS, *SOURCE_COLUMNS[:2], "InvoiceNo"]
+    assert header_problem(repeated) == "the header repeats column(s) InvoiceNo, StockCode"
+    lacking = header_problem(["x" * 300 for _ in range(20)], LandingLimits(max_message_chars=200))
+    assert lacking.startswith("the header lacks column(s) InvoiceNo") and len(lacking) <= 200

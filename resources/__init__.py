@@ -13,6 +13,7 @@ from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
 from resources.quality import DataQualityPolicy
 from resources.settings import Settings
 from resources.spark import LocalSparkSession, SparkSessionResource
+from resources.untrusted import LandingLimits
 
 
 def lakehouse_for(settings: Settings) -> Lakehouse:
@@ -28,10 +29,11 @@ def landing_for(settings: Settings) -> LandingZone:
     S3 credentials come from the environment (boto3's chain: `AWS_ACCESS_KEY_ID`, ... or an
     instance profile); `ECOM_S3_ENDPOINT_URL` points at an S3-compatible server instead of AWS.
     """
+    limits = LandingLimits(**settings.landing_limits)
     if not settings.landing_bucket:
-        return LocalLandingZone(root=settings.landing_root)
+        return LocalLandingZone(root=settings.landing_root, limits=limits)
     s3 = S3Resource(endpoint_url=settings.s3_endpoint_url, region_name=settings.aws_region)
-    return S3LandingZone(s3=s3, bucket=settings.landing_bucket, prefix=settings.landing_prefix)
+    return S3LandingZone(s3=s3, bucket=settings.landing_bucket, prefix=settings.landing_prefix, limits=limits)
 
 
 def local_spark_for(settings: Settings) -> LocalSparkSession:
@@ -91,6 +93,7 @@ __all__ = [
     "ClickstreamRules",
     "DataQualityPolicy",
     "Lakehouse",
+    "LandingLimits",
     "LandingZone",
     "LocalLandingZone",
     "LocalSparkSession",

@@ -1,5 +1,6 @@
 """Sending alert email over SMTP; everything comes from the environment."""
 
+import ipaddress
 import os
 import smtplib
 import ssl
@@ -11,6 +12,21 @@ from dagster import ConfigurableResource, EnvVar
 
 class SmtpNotConfigured(smtplib.SMTPException):
     """No mail server is configured: alerts wait until one is."""
+
+
+class SmtpInsecureLogin(smtplib.SMTPException):
+    """A login configured over a connection that is neither STARTTLS nor TLS to a host that is not this machine:
+    the password would cross the network in clear, so nothing is sent."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether the host is this machine (`localhost`, or an address in 127.0.0.0/8 or ::1)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class SmtpEmailResource(ConfigurableResource):
@@ -35,6 +51,11 @@ class SmtpEmailResource(ConfigurableResource):
         """Send one message with a text and an HTML part; raises `OSError`/`smtplib.SMTPException` on failure."""
         if not self.host or not self.recipient_list():
             raise SmtpNotConfigured("set ECOM_SMTP_HOST and ECOM_ALERT_RECIPIENTS to send alerts")
+        if self.user and self.security == "none" and not is_loopback(self.host):
+            raise SmtpInsecureLogin(
+                f"refusing to log in to {self.host} as {self.user} without encryption: set ECOM_SMTP_SECURITY to"
+                " starttls or ssl (a login without it is allowed only to this machine)"
+            )
         message = EmailMessage()
         message["Subject"], message["From"], message["To"] = subject, self.sender, ", ".join(self.recipient_list())
         message.set_content(text)

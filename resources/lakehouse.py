@@ -106,11 +106,13 @@ def range_and_scope(
     return within(date_column, date_range) + kept + [(column, "=", value) for column, value in (scope or {}).items()]
 
 
-def _sql_literal(value: Any) -> str:
+def sql_literal(value: Any) -> str:
+    """A value as a Spark SQL literal: numbers as they are, a tuple as a parenthesised list, anything else as a
+    string literal escaped for Spark SQL's rules (a backslash starts an escape there, so it is doubled first)."""
     if isinstance(value, tuple):
-        return "(" + ", ".join(_sql_literal(item) for item in value) + ")"
+        return "(" + ", ".join(sql_literal(item) for item in value) + ")"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return "'" + str(value).replace("'", "''") + "'"
+        return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
     return str(value)
 
 
@@ -141,7 +143,7 @@ def sql_predicate(filters: Sequence[Filter]) -> str:
     for column, op, _ in filters:
         if op not in _SPARK_COMPARISONS:
             raise ValueError(f"unsupported filter operator {op!r} on {column}")
-    return " AND ".join(f"{column} {op.upper()} {_sql_literal(value)}" for column, op, value in filters)
+    return " AND ".join(f"{column} {op.upper()} {sql_literal(value)}" for column, op, value in filters)
 
 
 class Lakehouse(ConfigurableResource):
@@ -280,20 +282,22 @@ class Lakehouse(ConfigurableResource):
         partition_by: Sequence[str] = (),
         scope: Mapping[str, str] | None = None,
         keep_days: Collection[date] = (),
+        merge_schema: bool = False,
     ) -> None:
         """Replace the table's rows whose `date_column` is in `date_range` with `rows`, in one commit.
 
         `scope` narrows what is replaced to rows with those column values (a table shared by
         several writers, e.g. `{"asset": ...}`). `keep_days` (quarantined days) keep their stored
         rows: their rows in `rows` are left out. Creates the table on first write. Delta checks
-        that every row of `rows` falls in the range and scope.
+        that every row of `rows` falls in the range and scope. `merge_schema` adds columns of
+        `rows` that the stored table lacks (older rows read them as null).
         """
         rows = _without_days(rows, date_column, keep_days)
         if self.exists(table):
             predicate = sql_predicate(range_and_scope(date_column, date_range, scope, keep_days))
-            rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(
-                self.identifier(table)
-            )
+            rows.write.format("delta").mode("overwrite").option("replaceWhere", predicate).option(
+                "mergeSchema", str(merge_schema).lower()
+            ).saveAsTable(self.identifier(table))
         else:
             self._create(table, rows, partition_by)
 

@@ -7,6 +7,7 @@ hadoop's own credential chains), never as values held here.
 """
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -56,6 +57,7 @@ class Settings:
     | `ECOM_DATABRICKS_*` | see `DatabricksSettings` |
     | `ECOM_OUTPUT_ROOT` | where commands write what they generate for people (default `output`) |
     | `ECOM_CHECKPOINT_ROOT` | streaming checkpoints when tables are addressed by name (a volume path) |
+    | `ECOM_MAX_*`, `ECOM_SENSOR_*` | what one delivered input or one sensor tick may cost (`LANDING_LIMIT_VARIABLES`) |
 
     On Databricks, tables are addressed by catalog name (Unity Catalog) unless
     `ECOM_WAREHOUSE_ROOT` is set; locally always by path.
@@ -72,6 +74,8 @@ class Settings:
     aws_region: str = "us-east-1"
     databricks: DatabricksSettings = field(default_factory=DatabricksSettings)
     output_root: Path = DEFAULT_OUTPUT_ROOT
+    landing_limits: Mapping[str, float] = field(default_factory=dict)
+    """Limits set in the environment, by `LandingLimits` field name (the others keep their defaults)."""
 
     def __post_init__(self) -> None:
         if self.deployment not in DEPLOYMENTS:
@@ -97,6 +101,11 @@ class Settings:
             aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             databricks=_databricks_settings(env),
             output_root=Path(env.get("ECOM_OUTPUT_ROOT") or DEFAULT_OUTPUT_ROOT),
+            landing_limits={
+                name: float(env[variable]) if name == "tick_seconds" else int(env[variable])
+                for name, variable in LANDING_LIMIT_VARIABLES.items()
+                if env.get(variable)
+            },
         )
 
     @property
@@ -120,8 +129,20 @@ class Settings:
             "ECOM_S3_ENDPOINT_URL": self.s3_endpoint_url,
         }
         env.update({name: value for name, value in optional.items() if value})
+        env.update({LANDING_LIMIT_VARIABLES[name]: str(value) for name, value in self.landing_limits.items()})
         return env
 
+
+LANDING_LIMIT_VARIABLES = {
+    "max_line_chars": "ECOM_MAX_LINE_CHARS",
+    "max_columns": "ECOM_MAX_COLUMNS",
+    "max_files_per_trigger": "ECOM_MAX_FILES_PER_TRIGGER",
+    "max_trigger_bytes": "ECOM_MAX_TRIGGER_BYTES",
+    "max_message_chars": "ECOM_MAX_MESSAGE_CHARS",
+    "max_files_per_tick": "ECOM_SENSOR_FILES_PER_TICK",
+    "tick_seconds": "ECOM_SENSOR_TICK_SECONDS",
+}
+"""The environment variables of the landing limits (`resources.untrusted.LandingLimits`), by field name."""
 
 _DATABRICKS_VARIABLES = {
     "cluster_id": "ECOM_DATABRICKS_CLUSTER_ID",
@@ -147,3 +168,17 @@ def _databricks_settings(env: Mapping[str, str]) -> DatabricksSettings:
         kind = type(spec.default) if spec.default is not None else str
         values[spec.name] = raw.lower() == "true" if kind is bool else kind(raw)
     return DatabricksSettings(**values)
+
+
+_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|(^|_)KEY($|_)|API_?KEY|AUTH", re.I)
+"""Environment variable names whose values are secrets (`ECOM_SMTP_PASSWORD`, `DATABRICKS_TOKEN`, ...)."""
+_MIN_SECRET_CHARS = 4
+"""Shorter values are not searched for (a one-letter secret would mask every text)."""
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of the environment variables whose names say they hold a secret, longest first (`safe_text`
+    masks them in every text the pipeline stores, logs or sends)."""
+    env = os.environ if environ is None else environ
+    found = {value for name, value in env.items() if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_CHARS}
+    return sorted(found, key=len, reverse=True)

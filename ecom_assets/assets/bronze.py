@@ -25,19 +25,21 @@ from ecom_assets.trading_calendar import TradingCalendar
 from ecom_assets.transforms.bronze import (
     BRONZE_PARTITION_COLUMNS,
     FILE_REJECTIONS,
-    UNREADABLE_FILE,
     FileErrorEntry,
     file_error_entries,
     file_errors,
     landing_deliveries,
+    lines_go_to_error_table,
     quarantined_line_errors,
     read_landing_csv,
+    rejected_file_lines,
     to_bronze,
 )
-from ecom_assets.transforms.landing_files import FileProfile, data_lines, decode, profile_landing_file
+from ecom_assets.transforms.landing_files import FileProfile, profile_landing_file, refused_file_profile
 from resources import Lakehouse, LandingZone, SparkSessionResource
 from resources.landing import QUARANTINE_PREFIX, day_folder, file_name
 from resources.quality import DataQualityPolicy
+from resources.untrusted import PathRefused, safe_text
 
 HEADER_CHECK = Check(
     "header_conformity", "Every landing file of the day has a readable header carrying all eight source columns."
@@ -80,26 +82,38 @@ def order_transactions(
     `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
     days = partition_days(context)
-    files_by_day = landing.files_by_day(days)
+    listing = landing.files_by_day(days)
+    files_by_day = listing.files
     files = [path for day_files in files_by_day.values() for path in day_files]
     context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
-    contents = {path: landing.read_bytes(path) for path in files}
-    profiles = {path: profile_landing_file(content) for path, content in contents.items()}
+    profiles = {path: profile_delivered_file(landing, path) for path in files}
     quarantine = landing.quarantined_by_day(days)
     awaiting = _awaiting_redelivery(landing, quarantine, files_by_day)
     session = spark.get_session()
-    spark_paths = {path: landing.spark_path(path) for path in contents}
+    spark_paths = {path: landing.spark_path(path) for path in files}
     bronze = to_bronze(_read_readable_files(session, profiles, spark_paths), ingestion_date=datetime.now(UTC).date())
-    entries = [
-        entry
-        for path, profile in sorted(profiles.items())
-        for entry in file_error_entries(path, profile, _lines_if_rejected(profile, contents[path]))
-    ]
-    rejected_by_day = _rejected_lines_by_day(entries, files_by_day)
+    entries = [entry for path, profile in sorted(profiles.items()) for entry in file_error_entries(path, profile)]
+    rejected_lines = rejected_file_lines(
+        session,
+        [
+            (path, spark_paths[path], profile.problem, profile.encoding)
+            for path, profile in sorted(profiles.items())
+            if lines_go_to_error_table(profile)
+        ],
+    )
+    rejected_by_day = _rejected_lines_by_day(profiles, files_by_day)
     deliveries = _deliveries(days, files_by_day, profiles, awaiting, quality.trading_calendar())
     problems = {path: profile.problem for path, profile in profiles.items() if profile.problem}
     problems |= {path: reason for day_awaiting in awaiting.values() for path, reason in day_awaiting.items()}
-    files_judged = {day: [*files_by_day.get(day, []), *awaiting.get(day, {})] for day in days}
+    problems |= {day_folder(day): reason for day, reason in listing.refused.items()}
+    files_judged = {
+        day: [
+            *files_by_day.get(day, []),
+            *awaiting.get(day, {}),
+            *([day_folder(day)] if day in listing.refused else []),
+        ]
+        for day in days
+    }
     reporter = CheckReporter.for_daily_table(context, ORDER_TRANSACTIONS, session, lakehouse, days)
     with staged(bronze) as bronze:
         with reporter.computing():
@@ -129,7 +143,7 @@ def order_transactions(
             if quarantined
             else None
         )
-        _record_file_errors(context, session, lakehouse, days, entries, held_lines)
+        _record_file_errors(context, session, lakehouse, days, entries, rejected_lines, held_lines)
     _move_rejected_files_to_quarantine(context, landing, profiles)
     _release_redelivered(landing, quarantine, files_by_day, quarantined)
     lakehouse.replace_date_range(
@@ -162,6 +176,21 @@ def order_transactions(
     yield from reporter.publish(lakehouse)
 
 
+def profile_delivered_file(landing: LandingZone, path: str) -> FileProfile:
+    """The profile of a listed landing file, streamed within the landing zone's limits; a file that cannot be
+    opened or read (a link, a folder, a file that vanished, a failing read) gets a profile saying why."""
+    try:
+        return profile_landing_file(lambda: landing.open(path), landing.limits)
+    except PathRefused as refused:
+        return refused_file_profile(f"refused, not read: {refused}")
+    except FileNotFoundError:
+        return refused_file_profile("the file vanished between the listing and its reading; rerun the day")
+    except Exception as error:  # noqa: BLE001 - one unreadable file is one rejected file
+        return refused_file_profile(
+            safe_text(f"the file could not be read ({type(error).__name__}: {error})", landing.limits.max_message_chars)
+        )
+
+
 def _awaiting_redelivery(
     landing: LandingZone, quarantine: Mapping[date, list[str]], files_by_day: Mapping[date, list[str]]
 ) -> dict[date, dict[str, str]]:
@@ -172,11 +201,12 @@ def _awaiting_redelivery(
         delivered = {file_name(path) for path in files_by_day.get(day, [])}
         for path in quarantined_files:
             if file_name(path) not in delivered:
-                problem = profile_landing_file(landing.read_bytes(path)).problem or "it reads now"
-                awaiting.setdefault(day, {})[path] = (
+                problem = profile_delivered_file(landing, path).problem or "it reads now"
+                awaiting.setdefault(day, {})[path] = safe_text(
                     f"{file_name(path)} waits in quarantine ({problem}): deliver a fixed file of that name to"
                     f" {day_folder(day)}/ and rerun the day, or delete it from {day_folder(day, QUARANTINE_PREFIX)}/"
-                    " to accept the day without it"
+                    " to accept the day without it",
+                    2 * landing.limits.max_message_chars,
                 )
     return awaiting
 
@@ -184,11 +214,15 @@ def _awaiting_redelivery(
 def _move_rejected_files_to_quarantine(
     context: AssetExecutionContext, landing: LandingZone, profiles: Mapping[str, FileProfile]
 ) -> None:
-    """Move every file that could not be read to its day's quarantine folder."""
+    """Move every file that could not be read to its day's quarantine folder (a link moves as a link)."""
     for path, profile in sorted(profiles.items()):
         if profile.problem:
-            destination = landing.quarantine(path)
-            context.log.error(f"moved unreadable landing file {path} to {destination}")
+            try:
+                destination = landing.quarantine(path)
+            except FileNotFoundError:
+                context.log.error(f"rejected landing file {path} is gone; nothing to move to quarantine")
+                continue
+            context.log.error(f"moved rejected landing file {path} to {destination}")
 
 
 def _release_redelivered(
@@ -256,14 +290,14 @@ def _read_readable_files(
     )
 
 
-def _lines_if_rejected(profile: FileProfile, content: bytes) -> list[str]:
-    """The data lines of a file that is rejected whole (they go to the error table); nothing otherwise."""
-    return data_lines(decode(content)[0]) if profile.problem else []
-
-
-def _rejected_lines_by_day(entries: list[FileErrorEntry], files_by_day: Mapping[date, list[str]]) -> Counter:
-    day_of_file = {path: day for day, paths in files_by_day.items() for path in paths}
-    return Counter(day_of_file[path] for path, _, error_type, _, _ in entries if error_type == UNREADABLE_FILE)
+def _rejected_lines_by_day(profiles: Mapping[str, FileProfile], files_by_day: Mapping[date, list[str]]) -> Counter:
+    """The data lines of the files rejected whole, by day (in the error table, or waiting with their file)."""
+    return Counter(
+        {
+            day: sum(profiles[path].data_lines for path in paths if profiles[path].problem)
+            for day, paths in files_by_day.items()
+        }
+    )
 
 
 def _record_file_errors(
@@ -272,21 +306,22 @@ def _record_file_errors(
     lakehouse: Lakehouse,
     days: DateRange,
     entries: list[FileErrorEntry],
+    rejected_lines: DataFrame,
     held_lines: DataFrame | None,
 ) -> None:
-    """Log rejected files and tolerated quirks; replace this asset's error rows for the days with theirs and with
-    the lines of quarantined days (`held_lines`)."""
-    for path, line_number, error_type, message, _ in entries:
-        if error_type in FILE_REJECTIONS and line_number <= 1:
+    """Log rejected files and tolerated quirks; replace this asset's error rows for the days with theirs, the lines
+    of files rejected whole (`rejected_lines`) and the lines of quarantined days (`held_lines`)."""
+    for path, _, error_type, message, _ in entries:
+        if error_type in FILE_REJECTIONS:
             context.log.error(f"skipped landing file {path}: {message}")
-        elif error_type not in FILE_REJECTIONS:
+        else:
             context.log.warning(f"landing file {path}: {error_type}: {message}")
     scope = {"asset": ORDER_TRANSACTIONS.full_name}
     if not entries and held_lines is None:
         lakehouse.delete_date_range(ETL_ERRORS, "partition_date", days, scope)
         return
     step = context.op_execution_context.op_def.name
-    errors = file_errors(session, entries, ORDER_TRANSACTIONS.full_name, step, datetime.now(UTC))
+    errors = file_errors(session, entries, ORDER_TRANSACTIONS.full_name, step, datetime.now(UTC), rejected_lines)
     if held_lines is not None:
         errors = errors.unionByName(held_lines)
     lakehouse.replace_date_range(ETL_ERRORS, errors, "partition_date", days, scope=scope)

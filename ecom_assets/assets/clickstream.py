@@ -29,10 +29,12 @@ from ecom_assets.transforms.clickstream import (
     event_file_stream,
     hour_key_of,
 )
-from ecom_assets.transforms.landing_files import count_data_lines, decode
+from ecom_assets.transforms.landing_files import count_file_data_lines
 from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources.untrusted import PathRefused
 
 CLICKSTREAM_INGEST_GROUP = "clickstream_ingest"
+CLICKSTREAM_QUARANTINE = "quarantine/clickstream"
 EVERY_LINE_INGESTED = "every_line_ingested"
 HOURS_APPENDED = "hours_appended"
 """Materialization metadata: the hourly partition keys the run appended lines to (the hourly sensor reads it)."""
@@ -62,7 +64,14 @@ def clickstream_events_raw(
     landing: LandingZone,
     step_launcher: ResourceParam[Any],
 ) -> MaterializeResult:
-    """Append the event files that landed since the last run; a run with nothing new appends nothing."""
+    """Append the event files that landed since the last run; a run with nothing new appends nothing.
+
+    Spark lists the event folder itself and would follow a symbolic link out of the landing root,
+    so links found there are first moved to `quarantine/clickstream/` (never followed).
+    """
+    for link in landing.links_under(EVENT_FOLDER):
+        moved = landing.move(link, f"{CLICKSTREAM_QUARANTINE}/{link.removeprefix(EVENT_FOLDER + '/')}")
+        context.log.error(f"{link} is a symbolic link: never followed, moved to {moved}")
     session = spark.get_session()
     files = landing.spark_path(landing.full_path(EVENT_FILES_GLOB))
     started = datetime.now(UTC)
@@ -112,8 +121,7 @@ def every_line_ingested(
     bronze_rows = {event_file_relative_path(row["source_file"]): row["count"] for row in appended}
     differing = {}
     for relative, rows in sorted(bronze_rows.items()):
-        content = landing.read_if_present(f"{EVENT_FOLDER}/{relative}")  # only the run's files, no listing
-        lines = count_data_lines(decode(content)[0]) if content is not None else None
+        lines = _data_lines_now(landing, f"{EVENT_FOLDER}/{relative}")  # only the run's files, no listing
         if lines != rows:
             differing[relative] = {"bronze_rows": rows, "lines_in_file": lines}
     summary = f"{len(bronze_rows)} file(s), {sum(bronze_rows.values())} line(s) appended"
@@ -127,6 +135,14 @@ def every_line_ingested(
             "differing_files": MetadataValue.json(dict(list(differing.items())[:5])),
         },
     )
+
+
+def _data_lines_now(landing: LandingZone, relative: str) -> int | None:
+    """The data lines of an event file as the landing holds it now, streamed; None when it is gone or refused."""
+    try:
+        return count_file_data_lines(lambda: landing.open_relative(relative), landing.limits)
+    except (FileNotFoundError, PathRefused):
+        return None
 
 
 def _nothing_new() -> AssetCheckResult:

@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ecom_assets.dates import DateRange
 from ecom_assets.partitions import daily_partitions, partition_days, single_run_backfill
+from ecom_assets.privacy import masked
 from ecom_assets.tables import ETL_ERRORS, QUARANTINED_DAYS, TableName
 from ecom_assets.transforms.errors import step_failure_rows
 from resources import Lakehouse, SparkSessionResource
@@ -220,11 +221,14 @@ def staged(rows: DataFrame) -> Iterator[DataFrame]:
 
 
 def preview(rows: DataFrame, limit: int = PREVIEW_ROWS) -> MetadataValue:
-    """A small Markdown table of the first rows, for the asset page."""
+    """A small Markdown table of the first rows, for the asset page; personal data masked (see `privacy`)."""
     records = rows.limit(limit).collect()
     header = "| " + " | ".join(rows.columns) + " |"
     rule = "| " + " | ".join("---" for _ in rows.columns) + " |"
-    lines = ["| " + " | ".join(_cell(value) for value in record) + " |" for record in records]
+    lines = [
+        "| " + " | ".join(_cell(masked(column, value)) for column, value in record.asDict().items()) + " |"
+        for record in records
+    ]
     return MetadataValue.md("\n".join([header, rule, *lines]))
 
 

@@ -1,6 +1,6 @@
 """The feed batches' validation across feeds and sales (`logs.validation_results`), and their archiving."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import reduce
 from typing import Any
@@ -13,6 +13,7 @@ from ecom_assets.assets.common import add_daily_metadata, partitioned_table_asse
 from ecom_assets.assets.feeds import (
     FEEDS,
     FEEDS_GROUP,
+    BatchChanged,
     LocatedBatch,
     archive_batch,
     locate_batch,
@@ -135,6 +136,7 @@ def validation_results(
         ]
     )
     complete = _complete_batches(landing, days)
+    loaded = _loaded_triggers(session, lakehouse, days)
     batch_ids = {day: batch.verdict.trigger.batch_id for day, batch in complete.items()}
     reporter = CheckReporter.for_daily_table(context, VALIDATION_RESULTS, session, lakehouse, days)
     with staged(flags) as flags:
@@ -171,10 +173,7 @@ def validation_results(
         archived = {}
         for day in validated:
             if day not in quarantined:
-                moved = archive_batch(landing, complete[day])
-                archived[day] = len(moved)
-                if moved:
-                    context.log.info(f"archived the batch of {day}: {len(moved)} file(s) moved to archive/")
+                archived[day] = _archive_if_loaded(context, landing, complete[day], loaded.get(day, {}))
         log_processing(
             lakehouse,
             context,
@@ -234,6 +233,53 @@ def _complete_batches(landing: LandingZone, days: DateRange) -> dict[date, Locat
     """The days whose batch is complete (its files may all be empty), each located once: validated, then archived."""
     batches = {day: locate_batch(landing, day) for day in days}
     return {day: batch for day, batch in batches.items() if batch.verdict.complete}
+
+
+def _loaded_triggers(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> dict[date, dict[str, set]]:
+    """The SHA-256 of the trigger whose files each feed's bronze holds, by day and domain (one Spark job)."""
+    frames = [
+        lakehouse.read(session, feed.bronze, filters=within("business_date", days))
+        .select("business_date", F.lit(feed.domain).alias("domain"), "trigger_sha256")
+        .distinct()
+        for feed in FEEDS
+        if lakehouse.exists(feed.bronze)
+    ]
+    loaded: dict[date, dict[str, set]] = {}
+    for row in reduce(DataFrame.unionByName, frames).collect() if frames else []:
+        loaded.setdefault(row["business_date"], {}).setdefault(row["domain"], set()).add(row["trigger_sha256"])
+    return loaded
+
+
+def _archive_if_loaded(
+    context: AssetExecutionContext, landing: LandingZone, batch: LocatedBatch, loaded: Mapping[str, set]
+) -> int:
+    """Archive the batch if it is still the one bronze loaded; returns how many files moved.
+
+    Bronze holds, for each domain with rows, the SHA-256 of the trigger it verified; a file of no
+    rows leaves none, and then only a file the trigger also states empty matches. A batch delivered
+    again since (another trigger) stays in `raw/` for its own run, as does a file re-delivered while
+    the batch is being archived.
+    """
+    verdict = batch.verdict
+    differing = [
+        file.domain
+        for file in verdict.trigger.files
+        if loaded.get(file.domain, set()) != {verdict.trigger_sha256} and (loaded.get(file.domain) or file.rows)
+    ]
+    if differing:
+        context.log.warning(
+            f"the batch of {verdict.day} in {batch.folder}/ is not the one bronze loaded ({', '.join(differing)}"
+            " differ): a re-delivery, left for its own run; nothing archived"
+        )
+        return 0
+    try:
+        moved = archive_batch(landing, batch)
+    except BatchChanged as changed:
+        context.log.warning(f"the batch of {verdict.day} was not archived: {changed}")
+        return 0
+    if moved:
+        context.log.info(f"archived the batch of {verdict.day}: {len(moved)} file(s) moved to archive/")
+    return len(moved)
 
 
 def _high_outcome(score: dict, limit: float) -> CheckOutcome:

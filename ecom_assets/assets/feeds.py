@@ -9,9 +9,10 @@ Each step writes one `logs.processing_log` row per batch. The sales assets never
 
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
@@ -37,10 +38,11 @@ from ecom_assets.tables import (
     SHIPPING_UPDATES,
     TableName,
 )
-from ecom_assets.transforms.errors import ETL_ERRORS_SCHEMA
+from ecom_assets.transforms.errors import ETL_ERRORS_SCHEMA, MAX_ERROR_MESSAGE_CHARS
 from ecom_assets.transforms.feeds import FEED_PARSERS, accepted, feed_bronze, read_feed_csv, rejected_record_errors
 from resources import Lakehouse, LandingZone, SparkSessionResource
 from resources.lakehouse import within
+from resources.untrusted import PathRefused, safe_text
 
 FEEDS_GROUP = "operational_feeds"
 FOLDERS = (RAW_PREFIX, ARCHIVE_PREFIX)
@@ -106,32 +108,64 @@ class LocatedBatch:
 def locate_batch(landing: LandingZone, day: date) -> LocatedBatch:
     """The day's batch: a trigger in `raw/` (a new delivery) wins over one in `archive/` (a batch processed before,
     which a rerun reads from there). Each listed file is looked for beside the trigger, then in the other folder
-    (an archiving cut short leaves a batch split between them)."""
-    found_in = [(folder, landing.read_if_present(f"{folder}/{trigger_path(day)}")) for folder in FOLDERS]
-    folder, trigger = next(
-        ((folder, content) for folder, content in found_in if content is not None), (RAW_PREFIX, None)
-    )
+    (an archiving cut short leaves a batch split between them).
+
+    Nothing here raises for what was delivered: a trigger or file that cannot be read (too large, a
+    link, gone, unreadable) makes the batch incomplete, with the reason.
+    """
+    limits = landing.limits
+    folder, trigger = RAW_PREFIX, None
+    for where in FOLDERS:
+        relative = f"{where}/{trigger_path(day)}"
+        try:
+            content = landing.read_small(relative, limits.max_trigger_bytes)
+        except PathRefused as refused:
+            return LocatedBatch(BatchVerdict(day, None, (f"{relative} was refused: {refused}",)), where, {})
+        except Exception as error:  # noqa: BLE001 - an unreadable trigger is a refused batch, never a failed step
+            problem = f"{relative} could not be read ({type(error).__name__})"
+            return LocatedBatch(BatchVerdict(day, None, (problem,)), where, {})
+        if content is not None:
+            folder, trigger = where, content
+            break
     file_folders: dict[str, str] = {}
 
-    def read_file(relative: str) -> bytes | None:
-        for where in sorted(FOLDERS, key=lambda candidate: candidate != folder):
-            content = landing.read_if_present(f"{where}/{relative}")
-            if content is not None:
+    @contextmanager
+    def open_file(relative: str) -> Iterator[BinaryIO]:
+        with ExitStack() as stack:
+            for where in sorted(FOLDERS, key=lambda candidate: candidate != folder):
+                try:
+                    stream = stack.enter_context(landing.open_relative(f"{where}/{relative}"))
+                except FileNotFoundError:
+                    continue
                 file_folders[relative] = where
-                return content
-        return None
+                yield stream
+                return
+        raise FileNotFoundError(relative)
 
-    return LocatedBatch(verify_batch(day, trigger, read_file, folder), folder, file_folders)
+    return LocatedBatch(verify_batch(day, trigger, open_file, folder, limits), folder, file_folders)
+
+
+class BatchChanged(RuntimeError):
+    """A file of a batch changed while it was being archived (a re-delivery); it was moved back to `raw/`."""
 
 
 def archive_batch(landing: LandingZone, batch: LocatedBatch) -> list[str]:
     """Move a processed batch's files, then its trigger, from `raw/` to `archive/` (on S3: copy, then delete);
-    returns the new paths. What is already archived stays; a rerun then reads the batch from the archive."""
-    moved = [
-        landing.move(f"{RAW_PREFIX}/{relative}", f"{ARCHIVE_PREFIX}/{relative}")
-        for relative in batch.files
-        if batch.file_folders.get(relative) == RAW_PREFIX
-    ]
+    returns the new paths. What is already archived stays; a rerun then reads the batch from the archive.
+
+    Each moved file is checked against the checksum its trigger states: a file re-delivered while
+    the batch was being archived is moved back to `raw/` (nothing is replaced there) for its own
+    run, and `BatchChanged` stops the archiving before the trigger moves.
+    """
+    moved = []
+    for file in batch.verdict.trigger.files:
+        if batch.file_folders.get(file.path) != RAW_PREFIX:
+            continue
+        archived = landing.move(f"{RAW_PREFIX}/{file.path}", f"{ARCHIVE_PREFIX}/{file.path}")
+        if landing.checksum(archived) != file.sha256:
+            landing.move(f"{ARCHIVE_PREFIX}/{file.path}", f"{RAW_PREFIX}/{file.path}")
+            raise BatchChanged(f"{RAW_PREFIX}/{file.path} changed while its batch was archived; it stays in raw/")
+        moved.append(archived)
     if batch.folder == RAW_PREFIX:
         relative = trigger_path(batch.verdict.day)
         moved.append(landing.move(f"{RAW_PREFIX}/{relative}", f"{ARCHIVE_PREFIX}/{relative}"))
@@ -154,7 +188,18 @@ def log_processing(
     lakehouse.append_when_run_ends(
         PROCESSING_LOG,
         [
-            (str(uuid.uuid4()), batch, day, step, table.full_name, context.run_id, started_at, ended_at, *figures)
+            (
+                str(uuid.uuid4()),
+                batch,
+                day,
+                step,
+                table.full_name,
+                context.run_id,
+                started_at,
+                ended_at,
+                *figures[:-1],
+                safe_text(figures[-1], MAX_ERROR_MESSAGE_CHARS),
+            )
             for day, (batch, *figures) in sorted(entries.items())
         ],
         PROCESSING_LOG_SCHEMA,
@@ -187,7 +232,8 @@ def _bronze_asset(feed: Feed) -> AssetsDefinition:
             if batch.verdict.trigger.file_for(feed.domain)
         }
         spark_paths = {
-            day: landing.spark_path(landing.full_path(complete[day].path(file.path))) for day, file in announced.items()
+            day: landing.spark_path(landing.relative_path(complete[day].path(file.path)))
+            for day, file in announced.items()
         }
         context.log.info(
             f"{len(complete)} of {len(days)} day(s) have a complete batch; {len(announced)} carry a {feed.domain} file"
@@ -209,7 +255,7 @@ def _bronze_asset(feed: Feed) -> AssetsDefinition:
                     BRONZE_CONSERVATION_CHECK,
                     conservation_outcomes(sorted(complete), counts, "stated_rows", ("bronze_rows",)),
                 )
-            quarantined = reporter.replace_passing_days(lakehouse, bronze, "business_date", days)
+            quarantined = reporter.replace_passing_days(lakehouse, bronze, "business_date", days, merge_schema=True)
             _record_incomplete_batches(context, session, lakehouse, feed.bronze, days, batches)
             log_processing(
                 lakehouse,
@@ -355,6 +401,7 @@ def _batch_outcome(verdict: BatchVerdict) -> CheckOutcome:
                 "batch_id": trigger.batch_id,
                 "files": len(trigger.files),
                 "rows": sum(file.rows for file in trigger.files),
+                "trigger_sha256": verdict.trigger_sha256,
             },
         )
     return CheckOutcome(False, f"batch not processed: {verdict.reason}", {"problems": list(verdict.problems)})
@@ -380,11 +427,13 @@ def _rows_by_day(bronze: DataFrame) -> list:
 def _batch_files(session: SparkSession, feed: Feed, complete: Mapping[date, LocatedBatch]) -> DataFrame:
     """The feed's file of each complete batch: relative path, batch id, business date (see `feed_bronze`)."""
     rows = [
-        (file.path, batch.verdict.trigger.batch_id, day)
+        (file.path, batch.verdict.trigger.batch_id, day, batch.verdict.trigger_sha256)
         for day, batch in complete.items()
         if (file := batch.verdict.trigger.file_for(feed.domain))
     ]
-    return session.createDataFrame(rows, "relative_path string, batch_id string, business_date date")
+    return session.createDataFrame(
+        rows, "relative_path string, batch_id string, business_date date, trigger_sha256 string"
+    )
 
 
 def _record_incomplete_batches(

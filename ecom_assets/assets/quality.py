@@ -37,6 +37,7 @@ from pyspark.sql import types as T
 from ecom_assets.assets.common import QuarantineLog, asset_key, read_quarantine_log, record_quarantine
 from ecom_assets.dates import HOUR_KEY_FORMAT, DateRange
 from ecom_assets.partitions import daily_partitions
+from ecom_assets.privacy import masked_record
 from ecom_assets.quality.outcomes import CheckOutcome, OutcomesByDay
 from ecom_assets.tables import DATA_QUALITY_RESULTS, TableName
 from resources import Lakehouse
@@ -122,7 +123,7 @@ def _metadata(outcome_observed: Mapping, expected: Mapping, sample: Sequence[Map
     if expected:
         metadata["expected"] = MetadataValue.json(dict(expected))
     if sample:
-        metadata["failing_rows"] = MetadataValue.json(list(sample))
+        metadata["failing_rows"] = MetadataValue.json([masked_record(row) for row in sample])
     return metadata
 
 

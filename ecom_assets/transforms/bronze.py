@@ -1,14 +1,22 @@
 """Bronze: the landing CSV rows one-to-one, as strings, with their lineage."""
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ecom_assets.transforms.errors import DAY_QUARANTINED, as_error_rows
-from ecom_assets.transforms.landing_files import EMPTY_FILE_PROBLEM, SOURCE_COLUMNS, UTF8, FileProfile, clean_header
+from ecom_assets.transforms.landing_files import (
+    EMPTY_FILE_PROBLEM,
+    LATIN1,
+    SOURCE_COLUMNS,
+    UTF8,
+    FileProfile,
+    clean_header,
+)
 
 CORRUPT_RECORD = "corrupt_record"
 """Holds the raw line when the CSV parser could not split it into the source columns."""
@@ -35,7 +43,11 @@ UNREADABLE_FILE = "unreadable_file"
 UNREADABLE_HEADER = "unreadable_header"
 """A file with a non-conforming header and no data lines."""
 EMPTY_FILE = "empty_file"
-FILE_REJECTIONS = (UNREADABLE_FILE, UNREADABLE_HEADER, EMPTY_FILE)
+REFUSED_FILE = "refused_file"
+"""A landing entry that was not read at all: a link, a folder, a pipe, or a file that vanished."""
+FILE_KEPT_WHOLE = "file_kept_whole"
+"""A file with a line too long to keep in the error table: its lines wait with it in quarantine."""
+FILE_REJECTIONS = (UNREADABLE_FILE, UNREADABLE_HEADER, EMPTY_FILE, REFUSED_FILE, FILE_KEPT_WHOLE)
 """Error types of files that could not be read; every other file-level error type is a tolerated quirk."""
 
 FileErrorEntry = tuple[str, int, str, str, str]
@@ -71,32 +83,79 @@ def read_landing_csv(
     )
 
 
-def file_error_entries(path: str, profile: FileProfile, data_lines: Sequence[str]) -> list[FileErrorEntry]:
-    """The error-table entries of one landing file: its rejected lines, or why it is empty, and its notices.
-
-    A file whose header lacks source columns gives one `unreadable_file` entry per data line,
-    holding the raw line (nothing is lost); an empty file one `empty_file` entry. Each tolerated
-    quirk (see `FileProfile.notices`) gives one file-level entry with the header line.
-    """
+def file_error_entries(path: str, profile: FileProfile) -> list[FileErrorEntry]:
+    """The file-level error-table entries of one landing file: why it was rejected (unless its lines say it, see
+    `rejected_file_lines`), or why it is empty, and one entry per tolerated quirk (see `FileProfile.notices`)."""
     entries: list[FileErrorEntry] = []
     if profile.problem == EMPTY_FILE_PROBLEM:
         entries.append((path, 0, EMPTY_FILE, profile.problem, ""))
-    elif profile.problem:
-        entries.extend(
-            (path, number, UNREADABLE_FILE, profile.problem, line) for number, line in enumerate(data_lines, 1)
-        )
-        if not data_lines:
-            entries.append((path, 0, UNREADABLE_HEADER, profile.problem, profile.header_line))
+    elif not profile.readable:
+        entries.append((path, 0, REFUSED_FILE, profile.problem, ""))
+    elif profile.problem and profile.lines_kept_with_file:
+        message = f"{profile.problem}; its {profile.data_lines} data line(s) wait with it in quarantine"
+        entries.append((path, 0, FILE_KEPT_WHOLE, message, ""))
+    elif profile.problem and not profile.data_lines:
+        entries.append((path, 0, UNREADABLE_HEADER, profile.problem, profile.header_line))
     entries.extend((path, 0, notice, message, profile.header_line) for notice, message in profile.notices)
     return entries
 
 
+def lines_go_to_error_table(profile: FileProfile) -> bool:
+    """Whether a file is rejected whole while each of its data lines can be kept in the error table."""
+    return bool(profile.problem) and profile.readable and not profile.lines_kept_with_file and profile.data_lines > 0
+
+
+_WHITESPACE_ONLY = r"^[\s\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$"
+"""A line of nothing but whitespace (Python's `str.isspace` set, as the landing profile counts lines)."""
+
+
+def rejected_file_lines(spark: SparkSession, files: Sequence[tuple[str, str, str, str]]) -> DataFrame:
+    """(source path, line number, `unreadable_file`, problem, line) of every data line of the files rejected whole.
+
+    `files` are (landing path, path Spark reads, problem, charset) of each such file. Spark reads
+    them as plain lines, so a file of any size costs the driver no memory; the line number is the
+    line's number in the file (the header is line 1) and blank lines are left out, as the landing
+    profile counts data lines.
+    """
+    schema = "source_path string, line_number int, error_type string, message string, record string"
+    if not files:
+        return spark.createDataFrame([], schema)
+    reads = [
+        spark.read.text(spark_path).select(
+            F.lit(path).alias(_SOURCE_PATH),
+            F.lit(problem).alias("message"),
+            (F.decode(F.col("value").cast("binary"), LATIN1) if encoding == LATIN1 else F.col("value")).alias("line"),
+            F.monotonically_increasing_id().alias("read_order"),
+        )
+        for path, spark_path, problem, encoding in files
+    ]
+    lines = functools.reduce(DataFrame.unionByName, reads).withColumn(
+        "line_number",
+        F.row_number().over(Window.partitionBy(_SOURCE_PATH).orderBy("read_order")).cast("int"),
+    )
+    return lines.where((F.col("line_number") > 1) & ~F.col("line").rlike(_WHITESPACE_ONLY)).select(
+        _SOURCE_PATH,
+        "line_number",
+        F.lit(UNREADABLE_FILE).alias("error_type"),
+        "message",
+        F.col("line").alias("record"),
+    )
+
+
 def file_errors(
-    spark: SparkSession, entries: Sequence[FileErrorEntry], asset: str, step: str, occurred_at: datetime
+    spark: SparkSession,
+    entries: Sequence[FileErrorEntry],
+    asset: str,
+    step: str,
+    occurred_at: datetime,
+    rejected_lines: DataFrame | None = None,
 ) -> DataFrame:
-    """Error-table rows for landing-file entries (see `file_error_entries`)."""
+    """Error-table rows for landing-file entries (see `file_error_entries`) and for the lines of files rejected
+    whole (`rejected_lines`, see `rejected_file_lines`)."""
     schema = "source_path string, line_number int, error_type string, message string, record string"
     lines = spark.createDataFrame(list(entries), schema)
+    if rejected_lines is not None:
+        lines = lines.unionByName(rejected_lines)
     return as_error_rows(
         lines,
         asset=asset,

@@ -4,13 +4,15 @@ The events follow the REES46 export (`event_time` "YYYY-MM-DD HH:MM:SS UTC", `ev
 `product_id`, `category_id`, `category_code`, `brand`, `price`, `user_id`, `user_session`).
 """
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from urllib.parse import unquote
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from ecom_assets.dates import date_in_path
 from ecom_assets.transforms.bronze import CORRUPT_RECORD
 from ecom_assets.transforms.errors import as_error_rows
 from ecom_assets.transforms.scd2 import state_changes
@@ -48,6 +50,7 @@ EVENT_FILES_GLOB = f"{EVENT_FOLDER}/*/*/*/*/*.csv"
 """The event files under the landing root: `raw/clickstream/YYYY/MM/DD/HH/*.csv`."""
 FILES_PER_MICRO_BATCH = 500
 _HOUR_FOLDER = r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$"
+_EVENT_DAY = re.compile(r"(\d{4})/(\d{2})/(\d{2})/\d{2}/[^/]+$")
 
 
 def event_file_stream(spark: SparkSession, files: str) -> DataFrame:
@@ -59,6 +62,11 @@ def event_file_stream(spark: SparkSession, files: str) -> DataFrame:
         .schema(RAW_EVENT_SCHEMA)
         .csv(files)
     )
+
+
+def event_day(path: str) -> date | None:
+    """The UTC day of an event file's landing folder (`.../YYYY/MM/DD/HH/name`); None for another path."""
+    return date_in_path(_EVENT_DAY, path)
 
 
 def event_file_relative_path(path: str) -> str:

@@ -7,11 +7,15 @@ from datetime import date, datetime
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from resources.untrusted import safe_text
+
 ETL_ERRORS_SCHEMA = (
     "error_id string, occurred_at timestamp, asset string, step string, partition_date date, "
     "source_file_name string, error_type string, error_message string, record string"
 )
 ETL_ERROR_COLUMNS = tuple(field.split()[0] for field in ETL_ERRORS_SCHEMA.split(", "))
+MAX_ERROR_MESSAGE_CHARS = 4000
+"""The longest `error_message` stored; the texts built from what landed are already cut shorter (`safe_text`)."""
 STEP_FAILED = "step_failed"
 DAY_QUARANTINED = "day_quarantined"
 """A line of a day kept out of its table because the day was quarantined (the message says why)."""
@@ -39,7 +43,7 @@ def as_error_rows(
         partition_date.alias("partition_date"),
         source_file_name.alias("source_file_name"),
         error_type.alias("error_type"),
-        error_message.alias("error_message"),
+        F.substring(error_message, 1, MAX_ERROR_MESSAGE_CHARS).alias("error_message"),
         record.alias("record"),
     )
 
@@ -55,7 +59,7 @@ def step_failure_rows(
     error: BaseException,
 ) -> DataFrame:
     """Error-table rows for a step that failed: one per day of its run, naming the run and the exception."""
-    message = f"{type(error).__name__}: {error}".strip()
+    message = safe_text(f"{type(error).__name__}: {error}".strip(), MAX_ERROR_MESSAGE_CHARS)
     rows = [
         (
             hashlib.sha256(f"{asset}|{run_id}|{day}".encode()).hexdigest(),
@@ -65,7 +69,7 @@ def step_failure_rows(
             day,
             None,
             STEP_FAILED,
-            message[:4000],
+            message,
             f"run {run_id}",
         )
         for day in days

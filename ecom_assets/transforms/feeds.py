@@ -62,10 +62,12 @@ def read_feed_csv(spark: SparkSession, domain: str, paths: Sequence[str]) -> Dat
 
 
 def feed_bronze(raw: DataFrame, batch_files: DataFrame) -> DataFrame:
-    """Bronze rows of a feed: the strings as delivered, plus batch id, business date and file name.
+    """Bronze rows of a feed: the strings as delivered, plus batch id, business date, file name and the SHA-256
+    of the trigger that was verified (validation archives a batch only while its trigger is still that one).
 
-    `batch_files` holds each file's `relative_path` (as its trigger names it), `batch_id` and
-    `business_date`; a row belongs to the file whose relative path ends the path Spark read it from.
+    `batch_files` holds each file's `relative_path` (as its trigger names it), `batch_id`,
+    `business_date` and `trigger_sha256`; a row belongs to the file whose relative path ends the path
+    Spark read it from.
     """
     read_from = F.col("source_path").endswith(F.concat(F.lit("/"), F.col("relative_path")))
     return raw.join(F.broadcast(batch_files), read_from).select(
@@ -73,6 +75,7 @@ def feed_bronze(raw: DataFrame, batch_files: DataFrame) -> DataFrame:
         "batch_id",
         "business_date",
         F.regexp_extract("source_path", r"([^/]+)$", 1).alias("source_file_name"),
+        "trigger_sha256",
     )
 
 
