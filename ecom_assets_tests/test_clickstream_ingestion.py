@@ -131,7 +131,12 @@ def test_the_file_sensor_starts_one_ingestion_per_landing_and_each_run_appends_o
         _land(tmp_path / "landing", 2, "c.csv", _event(9, hour=2))
         [again] = tick(first.cursor).run_requests
         assert again.tags["ecom/new_files"] == "1" and again.run_key != request.run_key
-        assert _appended(job.execute_in_process(instance=instance)) == 1
+        outside = _land(tmp_path / "elsewhere", 3, "events.csv", _event(1, hour=3), _event(2, hour=3))
+        link = tmp_path / "landing/raw/clickstream/2019/10/01/03"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(outside.parent, target_is_directory=True)  # an hour folder that is a link out of the root
+        assert _appended(job.execute_in_process(instance=instance)) == 1, "nothing behind the link is appended"
+        assert (tmp_path / "landing/quarantine/clickstream/2019/10/01/03").is_symlink() and not link.exists()
         assert _appended(job.execute_in_process(instance=instance)) == 0, "the hourly schedule's run with nothing new"
         instance.dispose()
     assert clickstream_hourly_schedule.cron_schedule == "5 * * * *"
