@@ -52,7 +52,7 @@ ensure_env() {
     touch "$stamp"
   fi
   # the known framework warnings, silenced even where the Dagster CLI raises them before loading the project
-  PYTHONWARNINGS="$("$VENV/bin/python" -c 'from ecom_assets.framework_warnings import pythonwarnings as p; print(p())')${PYTHONWARNINGS:+,$PYTHONWARNINGS}"
+  PYTHONWARNINGS="$("$VENV/bin/python" -c 'from ecom_assets.platform.framework_warnings import pythonwarnings as p; print(p())')${PYTHONWARNINGS:+,$PYTHONWARNINGS}"
   export PYTHONWARNINGS
   export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
   mkdir -p "$DAGSTER_HOME"
@@ -76,7 +76,7 @@ materialize() {
   "$VENV/bin/dagster" asset materialize -m ecom_assets.definitions --select "$selection" "$@" 2>&1 \
     | tee "$log" | sed -nu -E 's/.* - (STEP_SUCCESS|STEP_FAILURE) - (.*)$/    \2/p'
   status=${PIPESTATUS[0]}
-  "$VENV/bin/python" -m ecom_assets.run_summary --started-after "$started" --command-status "$status" --log "$log"
+  "$VENV/bin/python" -m ecom_assets.cli.run_summary --started-after "$started" --command-status "$status" --log "$log"
   verdict=$?
   set -e
   return "$verdict"
@@ -112,7 +112,7 @@ case "$command" in
       materialize 'group:clickstream_daily' --partition "$end" || verdict=$?
     fi
     echo "Gold as stored (day_status tells a complete day from one that is not):"
-    "$VENV/bin/python" -m ecom_assets.show ecommerce_catalog.analytics.sales_metrics --limit 10 || true
+    "$VENV/bin/python" -m ecom_assets.cli.show ecommerce_catalog.analytics.sales_metrics --limit 10 || true
     if [ "$verdict" -ne 0 ]; then
       echo "The run did NOT pass (exit status $verdict): what failed, what was kept out and where to look are listed above."
       [ -z "$faults" ] || echo "Those faults were planted by the demo's sample data; ./dev.sh demo --clean runs without them."
@@ -139,7 +139,7 @@ case "$command" in
     ;;
   ui)
     ensure_env
-    exec "$VENV/bin/python" -m ecom_assets.ui -w workspace.yaml -h 127.0.0.1 -p "${ECOM_UI_PORT:-3000}"
+    exec "$VENV/bin/python" -m ecom_assets.cli.ui -w workspace.yaml -h 127.0.0.1 -p "${ECOM_UI_PORT:-3000}"
     ;;
   benchmark)
     ensure_env

@@ -65,10 +65,10 @@ from dagster import (
 from dagster._core.test_utils import create_run_for_test
 
 from benchmarks.clickstream import measure_clickstream, print_clickstream
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_data import generate, import_days
-from ecom_assets.sample_feeds import write_feeds_for_sales
-from ecom_assets.ui import process_tree
+from ecom_assets.cli.ui import process_tree
+from ecom_assets.feeds.sample_data import write_feeds_for_sales
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.sales.sample_data import generate, import_days
 from ecom_assets_tests.servers import postgres_server
 from resources.landing import landing_day
 from resources.spark import CLASS_ARCHIVE_ENV

@@ -20,11 +20,11 @@ from typing import Any
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from deltalake import DeltaTable
 
-from ecom_assets.dates import DateRange, hour_key
-from ecom_assets.jobs import clickstream_ingest_job
-from ecom_assets.sample_clickstream import hour_folder, write_clickstream
-from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW, FUNNEL_HOURLY
-from ecom_assets.transforms.clickstream import RAW_EVENT_COLUMNS
+from ecom_assets.clickstream.jobs import clickstream_ingest_job
+from ecom_assets.clickstream.sample_data import hour_folder, write_clickstream
+from ecom_assets.clickstream.tables import CLICKSTREAM_EVENTS_RAW, FUNNEL_HOURLY
+from ecom_assets.clickstream.transforms import RAW_EVENT_COLUMNS
+from ecom_assets.platform.dates import DateRange, hour_key
 
 BIN = Path(sys.executable).parent
 FIRST_DAY = date(2019, 10, 1)

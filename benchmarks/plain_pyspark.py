@@ -15,18 +15,19 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from ecom_assets.dates import DateRange
-from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, TableName
-from ecom_assets.trading_calendar import load_trading_calendar
-from ecom_assets.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
-from ecom_assets.transforms.gold import (
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.tables import TableName
+from ecom_assets.platform.trading_calendar import load_trading_calendar
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.sales.transforms.bronze import BRONZE_PARTITION_COLUMNS, read_landing_csv, to_bronze
+from ecom_assets.sales.transforms.gold import (
     DELIVERIES_SCHEMA,
     daily_sales_metrics,
     first_sale_dates,
     sale_customers,
     with_day_status,
 )
-from ecom_assets.transforms.silver import parse_order_lines, silver_lines
+from ecom_assets.sales.transforms.silver import parse_order_lines, silver_lines
 from resources.spark import LocalSparkSession
 
 

@@ -14,7 +14,7 @@ import time
 from dagster import AssetKey, AssetsDefinition, DagsterInstance, materialize
 
 from ecom_assets.definitions import defs
-from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 
 CORE_KEYS = {AssetKey(list(table.parts)) for table in (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)}
 

@@ -13,12 +13,14 @@ import pytest
 from dagster import DagsterInstance, ResourceDefinition, materialize
 from pyspark.sql import SparkSession
 
-from ecom_assets.assets.bronze import order_transactions
-from ecom_assets.assets.gold import sales_metrics
-from ecom_assets.assets.silver import orders_cleaned
-from ecom_assets.dates import DateRange
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.quality_policy import DataQualityPolicy
+from ecom_assets.sales.bronze import order_transactions
+from ecom_assets.sales.business_rules import BusinessRules
+from ecom_assets.sales.gold import sales_metrics
+from ecom_assets.sales.silver import orders_cleaned
 from ecom_assets_tests.servers import TEST_AWS_ENVIRONMENT, moto_server, postgres_program, postgres_server
-from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone, LocalSparkSession
+from resources import Lakehouse, LocalLandingZone, LocalSparkSession
 from resources.instance_storage import EVENT_BATCH_SIZE_ENV
 from resources.spark import SESSION_SETTINGS
 

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from ecom_assets.trading_calendar import load_trading_calendar  # the calendar's data, not its logic
-from ecom_assets.transforms.gold import FIGURE_COLUMNS  # the output format, not logic
+from ecom_assets.platform.trading_calendar import load_trading_calendar  # the calendar's data, not its logic
+from ecom_assets.sales.transforms.gold import FIGURE_COLUMNS  # the output format, not logic
 
 FEES = {"POST", "DOT", "M", "m", "D", "C2", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B"}
 CENT = Decimal("0.01")

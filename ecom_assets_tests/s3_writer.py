@@ -5,7 +5,7 @@ python s3_writer.py ENDPOINT WAREHOUSE_ROOT WRITER APPENDS
 
 import sys
 
-from ecom_assets.tables import TableName
+from ecom_assets.platform.tables import TableName
 from resources import Lakehouse, LocalSparkSession
 
 TABLE = TableName("ecommerce_catalog", "logs", "concurrent")

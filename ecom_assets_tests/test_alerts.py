@@ -21,19 +21,20 @@ from dagster import (
 )
 from dagster._core.test_utils import create_run_for_test
 
-from ecom_assets.alerts import (
+from ecom_assets.platform.alerts import (
     _REMEMBERED_RUNS,
     _mail_each_new_run,
     check_failure_email_sensor,
     run_failure_email_sensor,
 )
-from ecom_assets.dates import DateRange
-from ecom_assets.jobs import daily_sales_job
-from ecom_assets.partitions import daily_partitions
-from ecom_assets.sample_data import generate
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.partitions import daily_partitions
+from ecom_assets.platform.quality_policy import DataQualityPolicy
+from ecom_assets.sales.jobs import daily_sales_job
+from ecom_assets.sales.sample_data import generate
 from ecom_assets_tests.conftest import PIPELINE_ASSETS, fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
-from resources import DataQualityPolicy, Lakehouse, LocalLandingZone, SmtpEmailResource
+from resources import Lakehouse, LocalLandingZone, SmtpEmailResource
 from resources.landing import day_folder
 
 

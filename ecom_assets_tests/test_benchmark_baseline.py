@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey
 
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_data import generate
-from ecom_assets.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse
 

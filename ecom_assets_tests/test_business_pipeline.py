@@ -5,17 +5,20 @@ from datetime import date
 import pytest
 from dagster import AssetCheckSeverity
 
-from ecom_assets.assets.common import asset_key
-from ecom_assets.dates import DateRange
-from ecom_assets.definitions import CLICKSTREAM_ASSETS, FEED_ASSETS, TABLE_ASSETS, defs
-from ecom_assets.sample_data import generate
-from ecom_assets.tables import (
+from ecom_assets.clickstream.definitions import CLICKSTREAM_ASSETS
+from ecom_assets.definitions import defs
+from ecom_assets.feeds.definitions import FEED_ASSETS
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.table_asset import asset_key
+from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
+from ecom_assets.sales.business_rules import BusinessRules
+from ecom_assets.sales.definitions import SALES_ASSETS as TABLE_ASSETS
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.tables import (
     CATEGORY_REVENUE_DAILY,
     CUSTOMER_LIFETIME_VALUE,
-    DATA_QUALITY_RESULTS,
     DIM_CUSTOMERS,
     DIM_PRODUCTS,
-    ETL_ERRORS,
     LANDING_DELIVERIES,
     ORDER_TRANSACTIONS,
     ORDERS_CLEANED,
@@ -27,7 +30,7 @@ from ecom_assets.tables import (
 )
 from ecom_assets_tests.conftest import day_runner
 from ecom_assets_tests.reference import distinct_valid_lines, expected_customer_totals, expected_product_totals
-from resources import BusinessRules, Lakehouse, LocalLandingZone
+from resources import Lakehouse, LocalLandingZone
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
-from ecom_assets.rules import (
+from ecom_assets.sales.rules import (
     BusinessRulesError,
     CategoryRule,
     CategoryRules,
@@ -15,7 +15,7 @@ from ecom_assets.rules import (
     load_category_rules,
     load_promotions,
 )
-from ecom_assets.transforms.business import (
+from ecom_assets.sales.transforms.business import (
     category_revenue_daily,
     customer_lifetime_value,
     monthly_country_sales,
@@ -25,7 +25,7 @@ from ecom_assets.transforms.business import (
     weekday_hour_sales,
     with_net_revenue_share_before,
 )
-from ecom_assets.transforms.dimensions import (
+from ecom_assets.sales.transforms.dimensions import (
     CUSTOMER_FEED_SCHEMA,
     PRODUCT_FEED_SCHEMA,
     categorized,
@@ -38,7 +38,7 @@ from ecom_assets.transforms.dimensions import (
     promotions_frame,
     rebuild_for,
 )
-from ecom_assets.transforms.silver import SILVER_COLUMNS
+from ecom_assets.sales.transforms.silver import SILVER_COLUMNS
 
 RULES = CategoryRules(
     rules=(

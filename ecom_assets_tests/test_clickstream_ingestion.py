@@ -9,11 +9,10 @@ import pytest
 from dagster import DagsterInstance, Definitions, ResourceDefinition, build_sensor_context
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.clickstream import EVERY_LINE_INGESTED, clickstream_events_raw, every_line_ingested
-from ecom_assets.jobs import clickstream_hourly_schedule, clickstream_ingest_job
-from ecom_assets.sensors import clickstream_file_sensor
-from ecom_assets.tables import CLICKSTREAM_EVENTS_RAW, FUNNEL_DAILY, FUNNEL_HOURLY
-from ecom_assets.transforms.clickstream import (
+from ecom_assets.clickstream.ingest import EVERY_LINE_INGESTED, clickstream_events_raw, every_line_ingested
+from ecom_assets.clickstream.jobs import clickstream_file_sensor, clickstream_hourly_schedule, clickstream_ingest_job
+from ecom_assets.clickstream.tables import CLICKSTREAM_EVENTS_RAW, FUNNEL_DAILY, FUNNEL_HOURLY
+from ecom_assets.clickstream.transforms import (
     EVENT_FILES_GLOB,
     RAW_EVENT_COLUMNS,
     bronze_event_lines,

@@ -17,28 +17,32 @@ from dagster import (
     materialize,
 )
 
-from ecom_assets.alerts import check_failure_email, failed_checks
-from ecom_assets.dates import DateRange
-from ecom_assets.definitions import CLICKSTREAM_ASSETS
-from ecom_assets.jobs import clickstream_daily_job, clickstream_day_close_schedule, clickstream_hourly_job
-from ecom_assets.sensors import (
+from ecom_assets.clickstream.definitions import CLICKSTREAM_ASSETS
+from ecom_assets.clickstream.jobs import (
+    clickstream_daily_job,
+    clickstream_day_close_schedule,
     clickstream_days_sensor,
+    clickstream_hourly_job,
     clickstream_hours_sensor,
     consecutive_hour_ranges,
     ended_days,
 )
-from ecom_assets.tables import (
+from ecom_assets.clickstream.rules import ClickstreamRules
+from ecom_assets.clickstream.tables import (
     CATEGORY_FUNNEL_DAILY,
     CLICKSTREAM_EVENTS,
     DIM_CATALOG_ITEMS,
-    ETL_ERRORS,
     FUNNEL_DAILY,
     FUNNEL_HOURLY,
     PRODUCT_FUNNEL_DAILY,
 )
-from ecom_assets.transforms.clickstream import RAW_EVENT_COLUMNS
+from ecom_assets.clickstream.transforms import RAW_EVENT_COLUMNS
+from ecom_assets.platform.alerts import check_failure_email, failed_checks
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.quality_policy import DataQualityPolicy
+from ecom_assets.platform.tables import ETL_ERRORS
 from ecom_assets_tests.test_clickstream_transforms import SHARED_SAMPLE, _independent_hourly_funnel
-from resources import ClickstreamRules, DataQualityPolicy, LocalLandingZone
+from resources import LocalLandingZone
 from resources.lakehouse import Lakehouse
 
 HEADER = ",".join(RAW_EVENT_COLUMNS)

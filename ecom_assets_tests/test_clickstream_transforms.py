@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.transforms.clickstream import (
+from ecom_assets.clickstream.transforms import (
     EVENT_CSV_OPTIONS,
     RAW_EVENT_COLUMNS,
     RAW_EVENT_SCHEMA,
@@ -26,7 +26,7 @@ from ecom_assets.transforms.clickstream import (
     sessionize,
     with_item_in_effect,
 )
-from ecom_assets.transforms.silver import line_outcome
+from ecom_assets.platform.columns import line_outcome
 
 SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "clickstream" / "2019-10-01-sample.csv"
 SESSION = "8f5a3c1e-0000-4000-8000-000000000001"

@@ -20,10 +20,10 @@ from databricks.sdk.core import Config
 from databricks.sdk.errors import ResourceDoesNotExist
 from databricks.sdk.service.jobs import SparkPythonTask, SubmitTask
 
-from ecom_assets.dates import DateRange
 from ecom_assets.definitions import defs
-from ecom_assets.sample_data import generate
-from ecom_assets.tables import SALES_METRICS
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.tables import SALES_METRICS
 from ecom_assets_tests.conftest import BIN
 from ecom_assets_tests.databricks_standin import DatabricksStandIn
 from resources import Lakehouse, Settings, deployment_resources

@@ -2,11 +2,11 @@
 
 from datetime import date
 
-from ecom_assets.alerts import check_failure_email, failed_checks
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_data import generate
-from ecom_assets.tables import LANDING_DELIVERIES, SALES_METRICS
-from ecom_assets.transforms.gold import FIGURE_COLUMNS
+from ecom_assets.platform.alerts import check_failure_email, failed_checks
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.tables import LANDING_DELIVERIES, SALES_METRICS
+from ecom_assets.sales.transforms.gold import FIGURE_COLUMNS
 from resources.landing import day_folder
 
 FRIDAY, SATURDAY, SUNDAY, MONDAY = (date(2011, 1, day) for day in (7, 8, 9, 10))

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from ecom_assets.dates import DateRange
-from ecom_assets.framework_warnings import (
+from ecom_assets.cli.ui import alive, process_tree
+from ecom_assets.feeds.sample_data import write_feeds_for_sales
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.framework_warnings import (
     KNOWN_FRAMEWORK_WARNINGS,
     pythonwarnings,
     silence_known_framework_warnings,
 )
-from ecom_assets.sample_data import BAD_LINES_IN_BURST, RENAMED_HEADER, generate, plant_faults
-from ecom_assets.sample_feeds import write_feeds_for_sales
-from ecom_assets.ui import alive, process_tree
+from ecom_assets.sales.sample_data import BAD_LINES_IN_BURST, RENAMED_HEADER, generate, plant_faults
 from ecom_assets_tests.dagster_dev import PROJECT_ROOT, free_port, wait_until_answering
 
 FRAMEWORK_WARNING = re.compile(r"\b\w*Warning\b: ")
@@ -90,7 +90,7 @@ def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept
     kept_out = out.split("What was kept out")[1]
     for table in ("raw.order_transactions", "processed.orders_cleaned", "analytics.sales_metrics"):
         assert f"ecommerce_catalog.{table} 2011-01-05:" in kept_out
-    assert "python -m ecom_assets.show ecommerce_catalog.logs.etl_errors" in out
+    assert "python -m ecom_assets.cli.show ecommerce_catalog.logs.etl_errors" in out
     assert "ecom-dq-report --start 2011-01-03 --end 2011-01-06" in out
     assert "planted by the demo's sample data" in out and "did NOT pass" in out
     (preview,) = (tmp_path / "output").glob("email_check_failures_*.html")
@@ -129,7 +129,7 @@ def test_stopping_the_ui_with_ctrl_c_leaves_no_process_behind(tmp_path):
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ECOM_LANDING_ROOT": str(tmp_path / "data")}
     ui = subprocess.Popen(
-        [sys.executable, "-m", "ecom_assets.ui", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "ecom_assets.cli.ui", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=(tmp_path / "ui.log").open("wb"),  # a file: an unread pipe would fill and stall dagster dev

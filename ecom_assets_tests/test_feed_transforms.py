@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.feed_contract import (
+from ecom_assets.feeds.contract import (
     FEED_COLUMNS,
     bytes_opener,
     data_rows,
@@ -17,8 +17,8 @@ from ecom_assets.feed_contract import (
     trigger_for,
     verify_batch,
 )
-from ecom_assets.transforms.feed_gold import cover_window_start, inventory_daily, segment_analysis, tier_as_of
-from ecom_assets.transforms.feeds import (
+from ecom_assets.feeds.transforms.gold import cover_window_start, inventory_daily, segment_analysis, tier_as_of
+from ecom_assets.feeds.transforms.records import (
     FEED_PARSERS,
     accepted,
     normalize_phone,
@@ -27,7 +27,7 @@ from ecom_assets.transforms.feeds import (
     parse_timestamp,
     rejected_record_errors,
 )
-from ecom_assets.transforms.shipments import shipment_history, shipping_performance
+from ecom_assets.feeds.transforms.shipments import shipment_history, shipping_performance
 
 DAY = date(2011, 1, 4)
 

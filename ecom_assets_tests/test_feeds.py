@@ -8,26 +8,15 @@ import pytest
 from dagster import DagsterInstance, Definitions, ResourceDefinition, build_sensor_context, materialize
 from pyspark.sql import functions as F
 
-from ecom_assets.alerts import check_failure_email_sensor
-from ecom_assets.assets.bronze import order_transactions
-from ecom_assets.assets.dimensions import customer_daily_sales, dim_customers, dim_products, product_daily_sales
-from ecom_assets.assets.feed_gold import inventory_daily_asset, segment_analysis_asset
-from ecom_assets.assets.feed_validation import validation_results
-from ecom_assets.assets.feeds import BATCH_INCOMPLETE, FEED_BRONZE_ASSETS, FEED_SILVER_ASSETS
-from ecom_assets.assets.shipments import shipments, shipping_performance_daily
-from ecom_assets.assets.silver import orders_cleaned
-from ecom_assets.dates import DateRange
-from ecom_assets.feed_contract import feed_file_path, trigger_path
-from ecom_assets.jobs import operational_feeds_job
-from ecom_assets.sample_data import HEADER, generate
-from ecom_assets.sample_feeds import write_batch, write_feeds_for_sales
-from ecom_assets.sensors import feed_trigger_sensor
-from ecom_assets.tables import (
+from ecom_assets.feeds.batches import BATCH_INCOMPLETE, FEED_BRONZE_ASSETS, FEED_SILVER_ASSETS
+from ecom_assets.feeds.contract import feed_file_path, trigger_path
+from ecom_assets.feeds.gold import inventory_daily_asset, segment_analysis_asset
+from ecom_assets.feeds.jobs import feed_trigger_sensor, operational_feeds_job
+from ecom_assets.feeds.sample_data import write_batch, write_feeds_for_sales
+from ecom_assets.feeds.shipments import shipments, shipping_performance_daily
+from ecom_assets.feeds.tables import (
     CUSTOMER_FEED,
     CUSTOMER_UPDATES,
-    DIM_CUSTOMERS,
-    DIM_PRODUCTS,
-    ETL_ERRORS,
     INVENTORY_DAILY,
     INVENTORY_SNAPSHOTS,
     PROCESSING_LOG,
@@ -36,11 +25,22 @@ from ecom_assets.tables import (
     SHIPPING_PERFORMANCE,
     VALIDATION_RESULTS,
 )
+from ecom_assets.feeds.validation import validation_results
+from ecom_assets.platform.alerts import check_failure_email_sensor
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.quality_policy import DataQualityPolicy
+from ecom_assets.platform.tables import ETL_ERRORS
+from ecom_assets.sales.bronze import order_transactions
+from ecom_assets.sales.business_rules import BusinessRules
+from ecom_assets.sales.dimensions import customer_daily_sales, dim_customers, dim_products, product_daily_sales
+from ecom_assets.sales.sample_data import HEADER, generate
+from ecom_assets.sales.silver import orders_cleaned
+from ecom_assets.sales.tables import DIM_CUSTOMERS, DIM_PRODUCTS
 from ecom_assets_tests.conftest import fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
 from ecom_assets_tests.test_alerts import smtp_server, tick
 from ecom_assets_tests.test_quality import evaluations, run_log, write_day
-from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone
+from resources import Lakehouse, LocalLandingZone
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ import pytest
 from dagster import AssetMaterialization, DagsterInstance, build_sensor_context
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.common import asset_key, preview
-from ecom_assets.assets.feeds import BatchChanged, archive_batch, locate_batch
-from ecom_assets.feed_contract import (
+from ecom_assets.clickstream.jobs import clickstream_file_sensor
+from ecom_assets.feeds.batches import BatchChanged, archive_batch, locate_batch
+from ecom_assets.feeds.contract import (
     FEED_COLUMNS,
     bytes_opener,
     feed_file_facts,
@@ -26,9 +26,11 @@ from ecom_assets.feed_contract import (
     trigger_path,
     verify_batch,
 )
-from ecom_assets.privacy import masked
-from ecom_assets.sample_feeds import feed_csv, write_batch
-from ecom_assets.sensors import FEEDS_AWAIT, clickstream_file_sensor, feed_trigger_sensor, landing_file_sensor
+from ecom_assets.feeds.jobs import FEEDS_AWAIT, feed_trigger_sensor
+from ecom_assets.feeds.sample_data import feed_csv, write_batch
+from ecom_assets.platform.privacy import masked
+from ecom_assets.platform.table_asset import asset_key, preview
+from ecom_assets.sales.jobs import landing_file_sensor
 from resources import LandingLimits, LocalLandingZone
 from resources.email import SmtpEmailResource, SmtpInsecureLogin, is_loopback
 from resources.lakehouse import sql_literal

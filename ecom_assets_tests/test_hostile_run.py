@@ -16,27 +16,31 @@ import pytest
 from dagster import AssetMaterialization, DagsterInstance, ResourceDefinition, build_sensor_context, materialize
 from pyspark.sql import functions as F
 
-from ecom_assets.alerts import check_failure_email_sensor
-from ecom_assets.assets.bronze import order_transactions
-from ecom_assets.assets.common import asset_key
-from ecom_assets.assets.feed_validation import validation_results
-from ecom_assets.assets.feeds import FEED_BRONZE_ASSETS, FEED_SILVER_ASSETS
-from ecom_assets.assets.gold import sales_metrics
-from ecom_assets.assets.quality import RESULTS_SCHEMA
-from ecom_assets.assets.silver import orders_cleaned
-from ecom_assets.dates import DateRange
-from ecom_assets.feed_contract import feed_file_path, trigger_path
-from ecom_assets.report import read_range, render_report
-from ecom_assets.run_summary import render, summarize, write_email_previews
-from ecom_assets.sample_data import generate
-from ecom_assets.sample_feeds import write_batch, write_feeds_for_sales
-from ecom_assets.sensors import FEEDS_AWAIT, feed_trigger_sensor, landing_file_sensor
-from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, SALES_METRICS
-from ecom_assets.transforms.errors import ETL_ERROR_COLUMNS
+from ecom_assets.cli.report import read_range, render_report
+from ecom_assets.cli.run_summary import render, summarize, write_email_previews
+from ecom_assets.feeds.batches import FEED_BRONZE_ASSETS, FEED_SILVER_ASSETS
+from ecom_assets.feeds.contract import feed_file_path, trigger_path
+from ecom_assets.feeds.jobs import FEEDS_AWAIT, feed_trigger_sensor
+from ecom_assets.feeds.sample_data import write_batch, write_feeds_for_sales
+from ecom_assets.feeds.validation import validation_results
+from ecom_assets.platform.alerts import check_failure_email_sensor
+from ecom_assets.platform.checks import RESULTS_SCHEMA
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.errors import ETL_ERROR_COLUMNS
+from ecom_assets.platform.quality_policy import DataQualityPolicy
+from ecom_assets.platform.table_asset import asset_key
+from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
+from ecom_assets.sales.bronze import order_transactions
+from ecom_assets.sales.business_rules import BusinessRules
+from ecom_assets.sales.gold import sales_metrics
+from ecom_assets.sales.jobs import landing_file_sensor
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.silver import orders_cleaned
+from ecom_assets.sales.tables import SALES_METRICS
 from ecom_assets_tests.conftest import fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
 from ecom_assets_tests.test_alerts import mailer, smtp_server
-from resources import BusinessRules, DataQualityPolicy, Lakehouse, LocalLandingZone, Settings
+from resources import Lakehouse, LocalLandingZone, Settings
 from resources.landing import QUARANTINE_PREFIX, day_folder
 from resources.table_reader import TableReader
 

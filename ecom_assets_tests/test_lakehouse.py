@@ -11,9 +11,10 @@ from deltalake import write_deltalake
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_data import generate
-from ecom_assets.tables import ORDER_TRANSACTIONS, SALES_METRICS, TableName
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.tables import TableName
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS, SALES_METRICS
 from resources import Lakehouse
 from resources.spark import SESSION_SETTINGS
 

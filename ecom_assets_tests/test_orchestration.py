@@ -9,12 +9,11 @@ from pathlib import Path
 from dagster import DagsterInstance, DagsterRunStatus, build_schedule_context, build_sensor_context, instance_for_test
 from dagster._core.test_utils import create_run_for_test
 
-from ecom_assets.dates import DateRange
 from ecom_assets.definitions import defs
-from ecom_assets.jobs import daily_sales_schedule
-from ecom_assets.sample_data import generate
-from ecom_assets.sensors import REMEMBERED_DAYS, landing_file_sensor
-from ecom_assets.tables import ORDER_TRANSACTIONS
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.sales.jobs import REMEMBERED_DAYS, daily_sales_schedule, landing_file_sensor
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS
 from resources import LocalLandingZone
 from resources.landing import day_folder, landing_day
 

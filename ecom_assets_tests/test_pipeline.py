@@ -14,9 +14,10 @@ import pytest
 from dagster import DagsterInstance
 from pyspark.sql import functions as F
 
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_data import HEADER, generate
-from ecom_assets.tables import ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS, tables_owned
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.tables import ETL_ERRORS, tables_owned
+from ecom_assets.sales.sample_data import HEADER, generate
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.conftest import BIN, day_runner
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse, LocalLandingZone

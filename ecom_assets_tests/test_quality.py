@@ -9,11 +9,12 @@ from dagster import AssetCheckSeverity
 from pyspark.sql import functions as F
 
 from benchmarks.benchmark import step_and_check_seconds
-from ecom_assets.assets.bronze import order_transactions
-from ecom_assets.assets.silver import orders_cleaned
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_data import HEADER, generate
-from ecom_assets.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
+from ecom_assets.sales.bronze import order_transactions
+from ecom_assets.sales.sample_data import HEADER, generate
+from ecom_assets.sales.silver import orders_cleaned
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.conftest import day_runner
 from resources import Lakehouse
 from resources.landing import day_folder

@@ -6,19 +6,19 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import Row
 
-from ecom_assets.quality.anomaly import AnomalyRule, combined_outcome
-from ecom_assets.quality.checks import (
-    conservation_outcomes,
+from ecom_assets.platform.anomaly import AnomalyRule, combined_outcome
+from ecom_assets.platform.schemas import schema_version
+from ecom_assets.platform.table_checks import conservation_outcomes, schema_outcomes
+from ecom_assets.sales.checks import (
     header_outcomes,
     non_negative_outcomes,
     reconciliation_outcomes,
-    schema_outcomes,
     silver_integrity_outcomes,
     silver_sale_totals,
 )
-from ecom_assets.quality.schemas import GoldSalesMetrics, SilverOrdersCleaned, schema_version
-from ecom_assets.transforms.gold import FIGURE_COLUMNS
-from ecom_assets.transforms.silver import SILVER_COLUMNS
+from ecom_assets.sales.schemas import GoldSalesMetrics, SilverOrdersCleaned
+from ecom_assets.sales.transforms.gold import FIGURE_COLUMNS
+from ecom_assets.sales.transforms.silver import SILVER_COLUMNS
 
 DAY = date(2011, 1, 4)
 OTHER_DAY = date(2011, 1, 5)

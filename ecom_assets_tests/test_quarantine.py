@@ -6,18 +6,12 @@ import pytest
 from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, asset, materialize
 from pyspark.sql import functions as F
 
-from ecom_assets.assets.quality import Check, CheckReporter
-from ecom_assets.dates import DateRange
-from ecom_assets.quality.outcomes import CheckOutcome
-from ecom_assets.sample_data import generate
-from ecom_assets.tables import (
-    ETL_ERRORS,
-    ORDER_TRANSACTIONS,
-    ORDERS_CLEANED,
-    QUARANTINED_DAYS,
-    SALES_METRICS,
-    TableName,
-)
+from ecom_assets.platform.checks import Check, CheckReporter
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.outcomes import CheckOutcome
+from ecom_assets.platform.tables import ETL_ERRORS, QUARANTINED_DAYS, TableName
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse, SparkSessionResource
 from resources.landing import QUARANTINE_PREFIX, day_folder

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from ecom_assets.dates import DateRange
-from ecom_assets.report import main
-from ecom_assets.sample_data import RENAMED_HEADER, generate
+from ecom_assets.cli.report import main
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.sales.sample_data import RENAMED_HEADER, generate
 from resources.landing import day_folder
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,17 @@ def test_the_report_plots_checked_metrics_and_lists_failures_and_rejected_rows(
     out = tmp_path / "report.html"
 
     completed = subprocess.run(
-        [sys.executable, "-m", "ecom_assets.report", "--start", "2011-01-01", "--end", "2011-01-31", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "ecom_assets.cli.report",
+            "--start",
+            "2011-01-01",
+            "--end",
+            "2011-01-31",
+            "--out",
+            str(out),
+        ],
         env={"ECOM_WAREHOUSE_ROOT": lakehouse.warehouse_root, "PATH": ""},
         capture_output=True,
         text=True,

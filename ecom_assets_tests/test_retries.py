@@ -7,8 +7,8 @@ import pytest
 from dagster import AssetExecutionContext, DagsterEventType, MaterializeResult, materialize
 from delta.exceptions import ConcurrentAppendException
 
-from ecom_assets.assets.common import partitioned_table_asset
-from ecom_assets.tables import ETL_ERRORS, TableName
+from ecom_assets.platform.table_asset import partitioned_table_asset
+from ecom_assets.platform.tables import ETL_ERRORS, TableName
 from resources import Lakehouse, SparkSessionResource
 
 pytestmark = pytest.mark.slow

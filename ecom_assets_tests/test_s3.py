@@ -15,24 +15,23 @@ import boto3
 import pytest
 from dagster import AssetMaterialization, DagsterInstance, ResourceDefinition, build_sensor_context, materialize
 
-from ecom_assets.assets.common import asset_key
-from ecom_assets.assets.feeds import archive_batch, locate_batch
-from ecom_assets.dates import DateRange
-from ecom_assets.definitions import CLICKSTREAM_ASSETS
-from ecom_assets.sample_clickstream import write_clickstream
-from ecom_assets.sample_data import generate
-from ecom_assets.sample_feeds import write_batch
-from ecom_assets.sensors import FEEDS_AWAIT, clickstream_file_sensor, feed_trigger_sensor, landing_file_sensor
-from ecom_assets.tables import (
-    CLICKSTREAM_EVENTS_RAW,
-    ETL_ERRORS,
-    FUNNEL_DAILY,
-    ORDER_TRANSACTIONS,
-    SALES_METRICS,
-    TableName,
-)
+from ecom_assets.clickstream.definitions import CLICKSTREAM_ASSETS
+from ecom_assets.clickstream.jobs import clickstream_file_sensor
+from ecom_assets.clickstream.rules import ClickstreamRules
+from ecom_assets.clickstream.sample_data import write_clickstream
+from ecom_assets.clickstream.tables import CLICKSTREAM_EVENTS_RAW, FUNNEL_DAILY
+from ecom_assets.feeds.batches import archive_batch, locate_batch
+from ecom_assets.feeds.jobs import FEEDS_AWAIT, feed_trigger_sensor
+from ecom_assets.feeds.sample_data import write_batch
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.quality_policy import DataQualityPolicy
+from ecom_assets.platform.table_asset import asset_key
+from ecom_assets.platform.tables import ETL_ERRORS, TableName
+from ecom_assets.sales.jobs import landing_file_sensor
+from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.tables import ORDER_TRANSACTIONS, SALES_METRICS
 from ecom_assets_tests.conftest import PIPELINE_ASSETS
-from resources import ClickstreamRules, DataQualityPolicy, Lakehouse, S3LandingZone, Settings, landing_for
+from resources import Lakehouse, S3LandingZone, Settings, landing_for
 from resources.untrusted import PathRefused
 
 pytestmark = pytest.mark.slow

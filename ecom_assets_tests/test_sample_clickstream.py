@@ -6,10 +6,10 @@ from datetime import date
 
 from pyspark.sql import functions as F
 
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_clickstream import CLICKSTREAM_FOLDER, write_clickstream
-from ecom_assets.sample_data import main
-from ecom_assets.transforms.clickstream import (
+from ecom_assets.cli.sample import main
+from ecom_assets.clickstream.rules import ClickstreamRules
+from ecom_assets.clickstream.sample_data import CLICKSTREAM_FOLDER, write_clickstream
+from ecom_assets.clickstream.transforms import (
     EVENT_CSV_OPTIONS,
     RAW_EVENT_COLUMNS,
     RAW_EVENT_SCHEMA,
@@ -21,8 +21,8 @@ from ecom_assets.transforms.clickstream import (
     parse_events,
     sessionize,
 )
-from ecom_assets.transforms.silver import line_outcome
-from resources import ClickstreamRules
+from ecom_assets.platform.columns import line_outcome
+from ecom_assets.platform.dates import DateRange
 
 TWO_DAYS = DateRange(date(2019, 10, 1), date(2019, 10, 2))
 

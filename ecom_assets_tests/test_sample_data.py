@@ -3,9 +3,10 @@
 import csv
 from datetime import date
 
-from ecom_assets.dates import DateRange
-from ecom_assets.feed_contract import verify_batch
-from ecom_assets.sample_data import HEADER, generate, import_days, main
+from ecom_assets.cli.sample import main
+from ecom_assets.feeds.contract import verify_batch
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.sales.sample_data import HEADER, generate, import_days
 from resources import LocalLandingZone
 
 MONTH = DateRange(date(2011, 3, 1), date(2011, 3, 31))

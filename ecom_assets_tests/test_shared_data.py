@@ -5,10 +5,11 @@ from datetime import date
 import pytest
 from dagster import AssetCheckSeverity
 
-from ecom_assets.dates import DateRange
-from ecom_assets.definitions import TABLE_ASSETS
-from ecom_assets.sample_data import import_days
-from ecom_assets.tables import (
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.trading_calendar import load_trading_calendar
+from ecom_assets.sales.definitions import SALES_ASSETS as TABLE_ASSETS
+from ecom_assets.sales.sample_data import import_days
+from ecom_assets.sales.tables import (
     CUSTOMER_LIFETIME_VALUE,
     DIM_PRODUCTS,
     ORDER_TRANSACTIONS,
@@ -16,7 +17,6 @@ from ecom_assets.tables import (
     PRODUCT_PERFORMANCE,
     SALES_METRICS,
 )
-from ecom_assets.trading_calendar import load_trading_calendar
 from ecom_assets_tests.conftest import SHARED_DAYS
 from ecom_assets_tests.reference import (
     distinct_valid_lines,

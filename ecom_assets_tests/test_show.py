@@ -5,11 +5,11 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_data import generate
-from ecom_assets.show import main, render_rows
-from ecom_assets.tables import ETL_ERRORS
-from ecom_assets.transforms.errors import ETL_ERRORS_SCHEMA
+from ecom_assets.cli.show import main, render_rows
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.errors import ETL_ERRORS_SCHEMA
+from ecom_assets.platform.tables import ETL_ERRORS
+from ecom_assets.sales.sample_data import generate
 
 
 def test_show_prints_the_gold_table(landing_root, lakehouse, run_days, monkeypatch, capsys):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ecom_assets.spark_classes import _remove_stale_archives
+from ecom_assets.cli.spark_classes import _remove_stale_archives
 from resources.spark import default_class_archive
 
 pytestmark = pytest.mark.slow
@@ -52,9 +52,12 @@ def written_archive(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess
         archive = tmp_path_factory.mktemp("archive") / "spark-classes.jsa"
         where = ["--out", str(archive)]
         subprocess.run(
-            [sys.executable, "-m", "ecom_assets.spark_classes", *where], timeout=600, check=True, capture_output=True
+            [sys.executable, "-m", "ecom_assets.cli.spark_classes", *where],
+            timeout=600,
+            check=True,
+            capture_output=True,
         )
-    command = [sys.executable, "-m", "ecom_assets.spark_classes", *where]
+    command = [sys.executable, "-m", "ecom_assets.cli.spark_classes", *where]
     again = subprocess.run(command, cwd=archive.parent, timeout=120, check=True, capture_output=True, text=True)
     return archive, again
 

@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ecom_assets.quality.checks import delivery_outcomes
-from ecom_assets.trading_calendar import TradingCalendarError, load_trading_calendar
+from ecom_assets.platform.trading_calendar import TradingCalendarError, load_trading_calendar
+from ecom_assets.sales.checks import delivery_outcomes
 
 CALENDAR = """
 timezone: UTC

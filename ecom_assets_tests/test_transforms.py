@@ -12,7 +12,9 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import Row
 
-from ecom_assets.transforms.bronze import (
+from ecom_assets.platform.columns import line_outcome
+from ecom_assets.platform.landing_scan import LATIN1
+from ecom_assets.sales.transforms.bronze import (
     BRONZE_SCHEMA,
     file_error_entries,
     file_errors,
@@ -20,7 +22,7 @@ from ecom_assets.transforms.bronze import (
     rejected_file_lines,
     to_bronze,
 )
-from ecom_assets.transforms.gold import (
+from ecom_assets.sales.transforms.gold import (
     DELIVERIES_SCHEMA,
     FIGURE_COLUMNS,
     daily_sales_metrics,
@@ -29,13 +31,8 @@ from ecom_assets.transforms.gold import (
     sale_customers,
     with_day_status,
 )
-from ecom_assets.transforms.landing_files import (
-    LATIN1,
-    SOURCE_COLUMNS,
-    header_problem,
-    profile_landing_file,
-)
-from ecom_assets.transforms.silver import line_outcome, parse_order_lines, rejected_line_errors, silver_lines
+from ecom_assets.sales.transforms.landing_files import SOURCE_COLUMNS, header_problem, profile_landing_file
+from ecom_assets.sales.transforms.silver import parse_order_lines, rejected_line_errors, silver_lines
 from resources.untrusted import LandingLimits
 
 HEADER = ",".join(SOURCE_COLUMNS)

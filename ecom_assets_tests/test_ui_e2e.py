@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ecom_assets.dates import DateRange
-from ecom_assets.sample_data import generate
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.sales.sample_data import generate
 from ecom_assets_tests.dagster_dev import dagster_dev, graphql
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

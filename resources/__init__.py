@@ -5,12 +5,9 @@ import os
 from dagster import ResourceDefinition
 from dagster_aws.s3 import S3Resource
 
-from resources.business_rules import BusinessRules
-from resources.clickstream import ClickstreamRules
 from resources.email import SmtpEmailResource, email_from_environment
 from resources.lakehouse import Lakehouse
 from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
-from resources.quality import DataQualityPolicy
 from resources.settings import Settings
 from resources.spark import LocalSparkSession, SparkSessionResource
 from resources.untrusted import LandingLimits
@@ -48,9 +45,6 @@ def _shared_resources(settings: Settings) -> dict:
         "landing": landing_for(settings),
         "lakehouse": lakehouse_for(settings),
         "email": email_from_environment(),
-        "quality": DataQualityPolicy(),
-        "business_rules": BusinessRules(),
-        "clickstream_rules": ClickstreamRules(),
     }
 
 
@@ -89,9 +83,6 @@ def deployment_resources(settings: Settings | None = None) -> dict:
 
 
 __all__ = [
-    "BusinessRules",
-    "ClickstreamRules",
-    "DataQualityPolicy",
     "Lakehouse",
     "LandingLimits",
     "LandingZone",

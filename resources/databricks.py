@@ -33,7 +33,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CODE_PACKAGES = ("ecom_assets", "resources")
 """The top-level packages shipped to the cluster with every step (code.zip)."""
 CODE_SUFFIXES = (".py", ".yaml")
-"""The code and the business rules files it ships with (`ecom_assets/config`)."""
+"""The code and the configuration files it ships with (the areas' `config/` folders)."""
 CLUSTER_LIBRARIES = ("pandera", "dagster-aws")
 """PyPI packages the steps need on the cluster beyond the Databricks Runtime and the launcher's own."""
 RUN_TAG = "dagster_run_id"

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dagster import ConfigurableResource, InitResourceContext
 from delta.tables import DeltaTable
@@ -23,8 +23,38 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ecom_assets.dates import DateRange, HourRange
-from ecom_assets.tables import CATALOG, TableName
+from resources.settings import DEFAULT_CATALOG
+
+
+class TableName(Protocol):
+    """What the lakehouse needs of a table's name (the pipeline's own `TableName` has it): its catalog, schema and
+    table, the date column its files keep together, and the name parts a path is built from."""
+
+    catalog: str
+    schema: str
+    table: str
+    cluster_by: str | None
+
+    @property
+    def full_name(self) -> str: ...
+
+    @property
+    def parts(self) -> list[str]: ...
+
+
+class DateRange(Protocol):
+    """Days from `start` to `end`, both included."""
+
+    start: date
+    end: date
+
+
+class HourRange(Protocol):
+    """UTC hours from `start` up to `end` (excluded), as naive datetimes."""
+
+    start: datetime
+    end: datetime
+
 
 Filter = tuple[str, str, Any]
 """A row filter `(column, operator, value)`; operators: =, >, >=, <, <=, and "not in" (a collection of values)."""
@@ -156,7 +186,7 @@ class Lakehouse(ConfigurableResource):
     """
 
     warehouse_root: str | None = None
-    catalog: str = CATALOG
+    catalog: str = DEFAULT_CATALOG
     checkpoint_root: str | None = None
     """Where streaming checkpoints live when tables are addressed by name (a Unity Catalog volume path on
     Databricks); by path they sit beside the tables, `<root>/<catalog>/<schema>/_checkpoints/<table>`."""

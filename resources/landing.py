@@ -30,7 +30,6 @@ import botocore.exceptions
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 
-from ecom_assets.dates import date_in_path
 from resources.untrusted import LandingLimits, PathRefused, checked_relative, safe_text
 
 LANDING_PREFIX = "raw/ecommerce_sales"
@@ -57,7 +56,11 @@ def file_name(path: str) -> str:
 
 def landing_day(path: str) -> date | None:
     """The day a landing file was delivered for, from its `YYYY/MM/DD/` folder; None if it has none."""
-    return date_in_path(_DAY_PATH, path)
+    match = _DAY_PATH.search(path)
+    try:
+        return date(*(int(part) for part in match.groups())) if match else None
+    except ValueError:
+        return None
 
 
 def stream_chunks(handle: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[bytes]:

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from ecom_assets.tables import CATALOG
-
 DATABRICKS_RUNTIME = "17.3.x-scala2.13"
 """Databricks Runtime 17.3 LTS, the default cluster runtime: Apache Spark 4.0.0, Scala 2.13, Python 3.12."""
 DATABRICKS_RUNTIME_SPARK = "4.0.0"
@@ -23,6 +21,9 @@ DEFAULT_DATA_ROOT = Path("data")
 DEFAULT_OUTPUT_ROOT = Path("output")
 """Relative to the working directory (git-ignored in the project): the report, run logs, alert email previews."""
 DEPLOYMENTS = ("local", "databricks")
+DEFAULT_CATALOG = "ecommerce_catalog"
+"""The catalog of the tables' three-level names: their asset keys always, their Unity Catalog names unless
+`ECOM_CATALOG` names another."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Settings:
     landing_bucket: str | None = None
     landing_prefix: str = ""
     warehouse_root: str | None = str(DEFAULT_DATA_ROOT / "warehouse")
-    catalog: str = CATALOG
+    catalog: str = DEFAULT_CATALOG
     checkpoint_root: str | None = None
     s3_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
@@ -95,7 +96,7 @@ class Settings:
             landing_bucket=env.get("ECOM_LANDING_BUCKET") or None,
             landing_prefix=env.get("ECOM_LANDING_PREFIX", ""),
             warehouse_root=env.get("ECOM_WAREHOUSE_ROOT") or default_warehouse,
-            catalog=env.get("ECOM_CATALOG", CATALOG),
+            catalog=env.get("ECOM_CATALOG", DEFAULT_CATALOG),
             checkpoint_root=env.get("ECOM_CHECKPOINT_ROOT") or None,
             s3_endpoint_url=env.get("ECOM_S3_ENDPOINT_URL") or None,
             aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),

@@ -12,8 +12,7 @@ from typing import Any
 import pandas as pd
 from deltalake import DeltaTable
 
-from ecom_assets.tables import TableName
-from resources.lakehouse import Filter
+from resources.lakehouse import Filter, TableName
 from resources.settings import Settings
 
 

@@ -1,1 +1,0 @@
-"""Thin Dagster assets: wire transforms to resources and report metadata."""

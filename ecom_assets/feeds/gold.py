@@ -1,0 +1,176 @@
+"""Gold built from the operational feeds with the sales: `analytics.inventory_daily`, `analytics.segment_analysis`."""
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_assets.feeds.batches import FEEDS_GROUP
+from ecom_assets.feeds.tables import (
+    CUSTOMER_UPDATES,
+    INVENTORY_DAILY,
+    INVENTORY_SNAPSHOTS,
+    SEGMENT_ANALYSIS,
+    VALIDATION_RESULTS,
+)
+from ecom_assets.feeds.transforms.gold import cover_window_start, inventory_daily, segment_analysis, tier_as_of
+from ecom_assets.feeds.validation import quarantined_records
+from ecom_assets.platform.checks import PUBLISHED_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.outcomes import CheckOutcome, jsonable_rows
+from ecom_assets.platform.partitions import partition_days
+from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, staged, table_metadata
+from ecom_assets.sales.tables import ORDERS_CLEANED, PRODUCT_DAILY_SALES
+from resources import Lakehouse, SparkSessionResource
+from resources.lakehouse import within
+
+COVER_CHECK = Check(
+    "cover_consistent",
+    "Per day and product: units sold ≥ 0, and days of cover is null exactly when nothing sold in the window.",
+)
+SEGMENT_RECONCILIATION_CHECK = Check(
+    "reconciles_with_silver",
+    "The day's revenue summed over tiers equals the revenue of the day's sale lines in silver.",
+)
+
+
+def _inventory_kept_out(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> DataFrame:
+    """(day, product, warehouse) of inventory records validation quarantined (negative stock)."""
+    parts = F.split("record", r"\|")
+    return quarantined_records(session, lakehouse, ["negative_stock"], days).select(
+        "business_date", parts[0].alias("product_id"), parts[1].alias("warehouse_location")
+    )
+
+
+@partitioned_table_asset(
+    INVENTORY_DAILY,
+    group=FEEDS_GROUP,
+    description="Per day and product: stock on hand over warehouses, units sold, days of cover (stock ÷ mean daily "
+    "units sold over the trailing 28 days) and a stock-out flag; records validation quarantined are left out.",
+    upstream=[INVENTORY_SNAPSHOTS, VALIDATION_RESULTS],
+    reads=[PRODUCT_DAILY_SALES],
+    check_specs=check_specs(INVENTORY_DAILY, [COVER_CHECK, PUBLISHED_CHECK]),
+)
+def inventory_daily_asset(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Replace the run's days with each product's stock and cover."""
+    days = partition_days(context)
+    session = spark.get_session()
+    snapshots = lakehouse.read(session, INVENTORY_SNAPSHOTS, filters=within("business_date", days)).join(
+        _inventory_kept_out(session, lakehouse, days),
+        ["business_date", "product_id", "warehouse_location"],
+        "left_anti",
+    )
+    window = DateRange(cover_window_start(days.start), days.end)
+    sold = (
+        lakehouse.read(session, PRODUCT_DAILY_SALES, filters=within("order_date", window))
+        if lakehouse.exists(PRODUCT_DAILY_SALES)
+        else session.createDataFrame([], "order_date date, stock_code string, units_sold long")
+    )
+    reporter = CheckReporter.for_daily_table(context, INVENTORY_DAILY, session, lakehouse, days)
+    with staged(inventory_daily(snapshots, sold, days.days())) as rows:
+        with reporter.computing():
+            figures = {
+                row["business_date"]: row
+                for row in rows.groupBy("business_date")
+                .agg(
+                    F.count(F.lit(1)).alias("products"),
+                    F.count_if("stock_out").alias("stock_outs"),
+                    F.count_if(
+                        (F.col("units_sold") < 0)
+                        | (F.col("days_of_cover").isNull() != (F.col("mean_daily_units_sold") == 0))
+                    ).alias("inconsistent"),
+                )
+                .collect()
+            }
+            reporter.add(
+                COVER_CHECK,
+                {
+                    day: CheckOutcome(
+                        not figures[day]["inconsistent"],
+                        f"{figures[day]['products']} product(s), {figures[day]['stock_outs']} out of stock, "
+                        f"{figures[day]['inconsistent']} inconsistent",
+                        jsonable_rows([figures[day]])[0],
+                        {"inconsistent": 0},
+                    )
+                    for day in days
+                    if day in figures
+                },
+            )
+        quarantined = reporter.replace_passing_days(lakehouse, rows, "business_date", days)
+        add_daily_metadata(
+            context,
+            days,
+            {
+                day: {"products": figures[day]["products"], "stock_outs": figures[day]["stock_outs"]}
+                for day in figures
+                if day not in quarantined
+            },
+        )
+        yield MaterializeResult(
+            metadata={"days_quarantined": len(quarantined), **table_metadata(lakehouse, INVENTORY_DAILY, rows)}
+        )
+    yield from reporter.publish(lakehouse)
+
+
+@partitioned_table_asset(
+    SEGMENT_ANALYSIS,
+    group=FEEDS_GROUP,
+    description="Per order day and customer tier (as the customers feed stated it on that day; 'unknown' before "
+    "it did, 'guest' without a customer id): revenue, orders and customers of the day's sales.",
+    upstream=[ORDERS_CLEANED],
+    reads=[CUSTOMER_UPDATES],
+    check_specs=check_specs(SEGMENT_ANALYSIS, [SEGMENT_RECONCILIATION_CHECK, PUBLISHED_CHECK]),
+)
+def segment_analysis_asset(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Replace the run's days with their sales per tier. Runs with each feed batch, which the trigger sensor starts
+    only once the day's sales are loaded; the sales job never waits for it."""
+    days = partition_days(context)
+    session = spark.get_session()
+    lines = lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days))
+    history = (
+        lakehouse.read(session, CUSTOMER_UPDATES, filters=[("business_date", "<=", days.end)])
+        if lakehouse.exists(CUSTOMER_UPDATES)
+        else session.createDataFrame(
+            [], "customer_id string, customer_tier string, business_date date, created_timestamp timestamp"
+        )
+    )
+    reporter = CheckReporter.for_daily_table(context, SEGMENT_ANALYSIS, session, lakehouse, days)
+    with staged(segment_analysis(tier_as_of(lines, history))) as rows:
+        with reporter.computing():
+            by_tier = _revenue_by_day(rows, "order_date", "revenue")
+            in_silver = _revenue_by_day(lines.where(F.col("line_type") == "sale"), "order_date", "line_amount")
+            reporter.add(
+                SEGMENT_RECONCILIATION_CHECK,
+                {day: _reconciled(by_tier.get(day, 0), in_silver.get(day, 0)) for day in days},
+            )
+        quarantined = reporter.replace_passing_days(lakehouse, rows, "order_date", days)
+        yield MaterializeResult(
+            metadata={"days_quarantined": len(quarantined), **table_metadata(lakehouse, SEGMENT_ANALYSIS, rows)}
+        )
+    yield from reporter.publish(lakehouse)
+
+
+def _revenue_by_day(rows: DataFrame, day: str, amount: str) -> dict[date, Any]:
+    return {row[0]: row[1] for row in rows.groupBy(day).agg(F.sum(amount)).collect()}
+
+
+def _reconciled(by_tier, in_silver) -> CheckOutcome:
+    passed = by_tier == in_silver
+    return CheckOutcome(
+        passed,
+        f"revenue over tiers {by_tier} {'=' if passed else '≠'} silver's sale lines {in_silver}",
+        {"revenue_over_tiers": float(by_tier), "silver_sale_revenue": float(in_silver)},
+    )

@@ -1,1 +1,0 @@
-"""Data-quality rules: pandera schemas, per-day checks and the anomaly rule, free of Dagster."""

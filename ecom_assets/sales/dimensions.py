@@ -1,0 +1,431 @@
+"""Dimension assets: per-day product and customer summaries, SCD2 products and customers, promotions, enriched lines.
+
+How each table is kept current without rescanning silver history:
+- the per-day summaries and `orders_enriched` replace the run's days only;
+- `dim_products` and `dim_customers` rebuild the history of the products and customers the
+  run's days touch (sold, bought, or named by that day's feed batch), from the per-day summaries
+  and the feed records, and keep every other entity's versions. They run in the sales job and
+  again in the feed batch's job, so a batch arriving after its day's sales still reaches them;
+  a batch that failed validation is left out;
+- `dim_promotions` is rewritten from the calendar file (a few rows).
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_assets.feeds.tables import CUSTOMER_UPDATES, PRODUCT_UPDATES, VALIDATION_RESULTS
+from ecom_assets.feeds.validation import validated_updates
+from ecom_assets.platform.checks import PUBLISHED_CHECK, TABLE_SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.outcomes import CheckOutcome
+from ecom_assets.platform.partitions import partition_days
+from ecom_assets.platform.quality_policy import DataQualityPolicy
+from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_checks import schema_outcomes
+from ecom_assets.platform.tables import TableName
+from ecom_assets.sales.business_checks import category_coverage_outcome, reconciled, scd2_outcome
+from ecom_assets.sales.business_rules import BusinessRules
+from ecom_assets.sales.rules import Promotion
+from ecom_assets.sales.schemas import (
+    CustomerDailySales,
+    DimCustomers,
+    DimProducts,
+    DimPromotions,
+    OrdersEnriched,
+    ProductDailySales,
+)
+from ecom_assets.sales.tables import (
+    CUSTOMER_DAILY_SALES,
+    DIM_CUSTOMERS,
+    DIM_PRODUCTS,
+    DIM_PROMOTIONS,
+    ORDERS_CLEANED,
+    ORDERS_ENRICHED,
+    PRODUCT_DAILY_SALES,
+)
+from ecom_assets.sales.transforms import dimensions as transform
+from resources import Lakehouse, SparkSessionResource
+from resources.lakehouse import within
+
+SCD2_CHECK = Check(
+    "scd2_integrity",
+    "Versions are numbered 1..n per key, chain without gaps or overlaps, and only the last is current.",
+    per_partition=False,
+)
+CATEGORY_COVERAGE_CHECK = Check(
+    "category_coverage",
+    "At most the policy's share of current products falls to the 'Other' category.",
+    WARN,
+    per_partition=False,
+)
+CONSERVATION_CHECK = Check("conserves_silver", "The day's enriched lines are exactly its silver lines, one each.")
+
+SUMMARY_INPUT_COLUMNS = (
+    "order_date",
+    "invoice_no",
+    "stock_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "line_amount",
+    "customer_id",
+    "country",
+    "line_type",
+)
+
+
+def _daily_summary(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    table: TableName,
+    model: type,
+    build: Callable[[DataFrame], DataFrame],
+) -> Iterator:
+    """Check, then replace, the run's days of a per-day summary built from silver lines."""
+    days = partition_days(context)
+    session = spark.get_session()
+    lines = lakehouse.read(session, ORDERS_CLEANED, columns=SUMMARY_INPUT_COLUMNS, filters=within("order_date", days))
+    reporter = CheckReporter.for_daily_table(context, table, session, lakehouse, days)
+    with staged(build(lines)) as rows:
+        per_day = {row["order_date"]: row["count"] for row in rows.groupBy("order_date").count().collect()}
+        with reporter.computing():
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(model, rows, None, [days.end]))
+        quarantined = reporter.replace_passing_days(lakehouse, rows, "order_date", days)
+        metadata = table_metadata(lakehouse, table, rows)
+    add_daily_metadata(
+        context, days, {day: {"rows": count} for day, count in per_day.items() if day not in quarantined}
+    )
+    yield MaterializeResult(metadata={"days_in_run": len(days), "rows_written": sum(per_day.values()), **metadata})
+    yield from reporter.publish(lakehouse)
+
+
+@partitioned_table_asset(
+    PRODUCT_DAILY_SALES,
+    group="dimensions",
+    description="Per order day and product: sales, returns, the day's description and typical price.",
+    upstream=[ORDERS_CLEANED],
+    check_specs=check_specs(PRODUCT_DAILY_SALES, [TABLE_SCHEMA_CHECK, PUBLISHED_CHECK]),
+)
+def product_daily_sales(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Summarize the days' silver lines per product; the source of `dim_products` and `product_performance`."""
+    yield from _daily_summary(
+        context, spark, lakehouse, PRODUCT_DAILY_SALES, ProductDailySales, transform.product_daily_sales
+    )
+
+
+@partitioned_table_asset(
+    CUSTOMER_DAILY_SALES,
+    group="dimensions",
+    description="Per order day and known customer: orders, units, sales, returns and the day's country.",
+    upstream=[ORDERS_CLEANED],
+    check_specs=check_specs(CUSTOMER_DAILY_SALES, [TABLE_SCHEMA_CHECK, PUBLISHED_CHECK]),
+)
+def customer_daily_sales(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Summarize the days' silver lines per customer; the source of `dim_customers` and the CLV table."""
+    yield from _daily_summary(
+        context, spark, lakehouse, CUSTOMER_DAILY_SALES, CustomerDailySales, transform.customer_daily_sales
+    )
+
+
+@dataclass(frozen=True)
+class RebuiltDimension:
+    """A dimension's rebuild for a run: the whole table as it will read (for the checks), the rebuilt versions of
+    the keys the run's days touch, those keys, and whether the whole table is rewritten (it was stored in an
+    older layout)."""
+
+    table: DataFrame
+    rebuilt: DataFrame
+    touched: DataFrame
+    key: str
+    whole: bool
+
+    def publish(self, reporter: CheckReporter, lakehouse: Lakehouse, dimension: TableName) -> None:
+        """Replace the touched keys' versions in one keyed MERGE (or the whole table in one commit), unless a blocking
+        check of the table failed."""
+        if not reporter.table_passes():
+            return
+        if self.whole:
+            lakehouse.overwrite(dimension, self.table)
+        else:
+            lakehouse.replace_keys(dimension, self.rebuilt, [self.key, "version"], self.touched)
+
+
+def _feed_updates(
+    session: SparkSession, lakehouse: Lakehouse, updates: TableName, feed_key: str, key: str, schema: str
+) -> DataFrame:
+    """A feed's records of the batches validation let through, in the columns `schema` names (the feed's key renamed
+    to the dimension's); none before the feed's first batch."""
+    if not lakehouse.exists(updates):
+        return session.createDataFrame([], schema)
+    columns = [feed_key if name == key else name for name in session.createDataFrame([], schema).columns]
+    records = lakehouse.read(session, updates, columns=columns).withColumnRenamed(feed_key, key)
+    return validated_updates(session, lakehouse, records)
+
+
+@contextmanager
+def _rebuilt_dimension(
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    summary: TableName,
+    updates: DataFrame,
+    dimension: TableName,
+    columns: tuple[str, ...],
+    days: DateRange,
+    build: Callable[[DataFrame, DataFrame], DataFrame],
+) -> Iterator[tuple[RebuiltDimension, int]]:
+    """The dimension with the history of every key the run's days touch rebuilt from the summary and the feed
+    records, staged.
+
+    A key is touched when the summary or the feed has it on one of the days. A dimension stored
+    with other columns than `columns` (an older layout) is rebuilt whole. Yields the rebuild (the
+    whole table as it will read, every other key's versions kept as stored) and how many keys
+    were rebuilt; the caller checks it, then publishes it.
+    """
+    key = columns[0]
+    summaries = lakehouse.read(session, summary)
+    existing = lakehouse.read(session, dimension) if lakehouse.exists(dimension) else None
+    whole = existing is not None and tuple(existing.columns) != columns
+    keys = [
+        summaries.select(key, F.col("order_date").alias("day")),
+        updates.select(key, F.col("business_date").alias("day")),
+    ]
+    if not whole:
+        keys = [frame.where(F.col("day").between(days.start, days.end)) for frame in keys]
+    touched = keys[0].unionByName(keys[1]).select(key).distinct().cache()
+    try:
+        history = build(summaries.join(touched, key, "left_semi"), updates.join(touched, key, "left_semi"))
+        with staged(history) as rebuilt:
+            kept = None if whole else existing
+            with staged(transform.rebuild_for(kept, rebuilt, touched, key)) as rows:
+                yield RebuiltDimension(rows, rebuilt, touched, key, whole), touched.count()
+    finally:
+        touched.unpersist()
+
+
+def _dimension_metadata(scd2: CheckOutcome) -> dict:
+    """The table's keys and versions, as the SCD2 check counted them over the rows published."""
+    return {"keys": scd2.observed["keys"], "versions": scd2.observed["versions"]}
+
+
+@partitioned_table_asset(
+    DIM_PRODUCTS,
+    group="dimensions",
+    description="Products with SCD2 history of description, category, subcategory and price band, and of the "
+    "products feed's name, catalog category, brand, list price and discontinued flag.",
+    upstream=[PRODUCT_DAILY_SALES],
+    reads=[PRODUCT_UPDATES, VALIDATION_RESULTS],
+    check_specs=check_specs(DIM_PRODUCTS, [TABLE_SCHEMA_CHECK, SCD2_CHECK, CATEGORY_COVERAGE_CHECK]),
+)
+def dim_products(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    business_rules: BusinessRules,
+    quality: DataQualityPolicy,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Rebuild the versions of the products sold or fed in the run's days; categories come from the rules file.
+
+    After editing the rules, re-materialize the whole history so every product is recategorized.
+    """
+    days = partition_days(context)
+    session = spark.get_session()
+    rules = business_rules.category_rules()
+    reporter = CheckReporter(context, DIM_PRODUCTS)
+    updates = _feed_updates(
+        session, lakehouse, PRODUCT_UPDATES, "product_id", "stock_code", transform.PRODUCT_FEED_SCHEMA
+    )
+    with _rebuilt_dimension(
+        session,
+        lakehouse,
+        PRODUCT_DAILY_SALES,
+        updates,
+        DIM_PRODUCTS,
+        transform.DIM_PRODUCTS_COLUMNS,
+        days,
+        lambda history, records: transform.product_versions(history, records, rules),
+    ) as (rebuild, touched):
+        stored = rebuild.table
+        current = stored.where("is_current")
+        with reporter.computing():
+            coverage = category_coverage_outcome(current, rules.other_category, quality.max_other_category_share)
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimProducts, stored, None, [days.end]))
+            scd2 = scd2_outcome(stored, "stock_code")
+            reporter.add(SCD2_CHECK, {days.end: scd2})
+            reporter.add(CATEGORY_COVERAGE_CHECK, {days.end: coverage})
+        rebuild.publish(reporter, lakehouse, DIM_PRODUCTS)
+        metadata = {
+            **_dimension_metadata(scd2),
+            "products_rebuilt": touched,
+            "products_in_other": coverage.observed["other_products"],
+            "other_share": coverage.observed["other_share"],
+            **table_metadata(lakehouse, DIM_PRODUCTS, stored.orderBy("stock_code", "version")),
+        }
+    yield MaterializeResult(metadata=metadata)
+    yield from reporter.publish(lakehouse)
+
+
+@partitioned_table_asset(
+    DIM_CUSTOMERS,
+    group="dimensions",
+    description="Customers with SCD2 history of country, value segment and the customers feed's tier, email and "
+    "city; first and last order dates.",
+    upstream=[CUSTOMER_DAILY_SALES],
+    reads=[CUSTOMER_UPDATES, VALIDATION_RESULTS],
+    check_specs=check_specs(DIM_CUSTOMERS, [TABLE_SCHEMA_CHECK, SCD2_CHECK]),
+)
+def dim_customers(
+    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+) -> Iterator:
+    """Rebuild the versions of the customers active or fed in the run's days (segments by `SEGMENT_THRESHOLDS`)."""
+    days = partition_days(context)
+    session = spark.get_session()
+    reporter = CheckReporter(context, DIM_CUSTOMERS)
+    updates = _feed_updates(
+        session, lakehouse, CUSTOMER_UPDATES, "customer_id", "customer_id", transform.CUSTOMER_FEED_SCHEMA
+    )
+    with _rebuilt_dimension(
+        session,
+        lakehouse,
+        CUSTOMER_DAILY_SALES,
+        updates,
+        DIM_CUSTOMERS,
+        transform.DIM_CUSTOMERS_COLUMNS,
+        days,
+        transform.customer_versions,
+    ) as (rebuild, touched):
+        stored = rebuild.table
+        segments = {
+            f"current_{row['segment'].lower().replace(' ', '_')}": row["count"]
+            for row in stored.where("is_current").groupBy("segment").count().collect()
+        }
+        with reporter.computing():
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end]))
+            scd2 = scd2_outcome(stored, "customer_id")
+            reporter.add(SCD2_CHECK, {days.end: scd2})
+        rebuild.publish(reporter, lakehouse, DIM_CUSTOMERS)
+        metadata = {
+            **_dimension_metadata(scd2),
+            "customers_rebuilt": touched,
+            **segments,
+            **table_metadata(lakehouse, DIM_CUSTOMERS, stored.orderBy("customer_id", "version")),
+        }
+    yield MaterializeResult(metadata=metadata)
+    yield from reporter.publish(lakehouse)
+
+
+@partitioned_table_asset(
+    DIM_PROMOTIONS,
+    group="dimensions",
+    description="The promotions calendar (name, dates, discount, scope) from the shipped configuration.",
+    check_specs=check_specs(DIM_PROMOTIONS, [TABLE_SCHEMA_CHECK]),
+)
+def dim_promotions(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    business_rules: BusinessRules,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Write the validated promotions calendar; a bad calendar file fails here, naming the entry at fault."""
+    days = partition_days(context)
+    session = spark.get_session()
+    promotions = business_rules.promotions()
+    reporter = CheckReporter(context, DIM_PROMOTIONS)
+    with staged(transform.promotions_frame(session, promotions)) as stored:
+        with reporter.computing():
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimPromotions, stored, None, [days.end]))
+        reporter.overwrite_if_passing(lakehouse, stored)
+        metadata = table_metadata(lakehouse, DIM_PROMOTIONS, stored.orderBy("start_date"))
+    yield MaterializeResult(
+        metadata={"promotions": len(promotions), "calendar": business_rules.promotions_path, **metadata}
+    )
+    yield from reporter.publish(lakehouse)
+
+
+def stored_promotions(session: SparkSession, lakehouse: Lakehouse) -> list[Promotion]:
+    """The calendar as stored in `dim_promotions`."""
+    return [
+        Promotion(row["promotion_name"], row["start_date"], row["end_date"], row["discount"], row["scope"])
+        for row in lakehouse.read(session, DIM_PROMOTIONS).collect()
+    ]
+
+
+@partitioned_table_asset(
+    ORDERS_ENRICHED,
+    group="silver",
+    description="Silver lines with the product category and promotion in effect on their order day.",
+    upstream=[ORDERS_CLEANED, DIM_PRODUCTS, DIM_PROMOTIONS],
+    check_specs=check_specs(ORDERS_ENRICHED, [TABLE_SCHEMA_CHECK, CONSERVATION_CHECK, PUBLISHED_CHECK]),
+)
+def orders_enriched(
+    context: AssetExecutionContext,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    business_rules: BusinessRules,
+    step_launcher: ResourceParam[Any],
+) -> Iterator:
+    """Enrich the days' silver lines point in time: `dim_products` version and promotions of the order day."""
+    days = partition_days(context)
+    session = spark.get_session()
+    lines = lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days))
+    silver_rows = {row["order_date"]: row["count"] for row in lines.groupBy("order_date").count().collect()}
+    enriched = transform.enrich_lines(
+        lines,
+        lakehouse.read(session, DIM_PRODUCTS),
+        stored_promotions(session, lakehouse),
+        business_rules.category_rules(),
+    )
+    reporter = CheckReporter.for_daily_table(context, ORDERS_ENRICHED, session, lakehouse, days)
+    with staged(enriched) as stored:
+        with reporter.computing():
+            counts = {
+                row["order_date"]: row
+                for row in stored.groupBy("order_date")
+                .agg(
+                    F.count("*").alias("lines"),
+                    F.count_distinct("line_id").alias("distinct_line_ids"),
+                    F.count_if("is_promoted").alias("promoted_lines"),
+                )
+                .collect()
+            }
+            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(OrdersEnriched, stored, None, [days.end]))
+            figures = ("lines", "distinct_line_ids")
+            reporter.add(
+                CONSERVATION_CHECK,
+                {
+                    day: reconciled(
+                        "enriched lines",
+                        {name: counts[day][name] if day in counts else 0 for name in figures},
+                        dict.fromkeys(figures, silver_rows.get(day, 0)),
+                        {},
+                    )
+                    for day in days
+                },
+            )
+        quarantined = reporter.replace_passing_days(lakehouse, stored, "order_date", days)
+        metadata = table_metadata(lakehouse, ORDERS_ENRICHED, stored)
+    add_daily_metadata(
+        context,
+        days,
+        {
+            day: {"lines": row["lines"], "promoted_lines": row["promoted_lines"]}
+            for day, row in counts.items()
+            if day not in quarantined
+        },
+    )
+    yield MaterializeResult(
+        metadata={"days_in_run": len(days), "lines": sum(row["lines"] for row in counts.values()), **metadata}
+    )
+    yield from reporter.publish(lakehouse)

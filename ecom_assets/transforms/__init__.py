@@ -1,1 +1,0 @@
-"""Pure PySpark transforms: DataFrames in, DataFrames out, no Dagster."""
