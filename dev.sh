@@ -5,7 +5,7 @@
 #                                         --clickstream: also the last day's web-shop events, hours and day
 #   ./dev.sh materialize DAY [SELECTION]  materialize a day (default: every daily asset) and say what the run did
 #   ./dev.sh backfill START END [SELECTION]  the same for a range of days, as one run
-#   ./dev.sh test [PYTEST ARGS]           run the test suite
+#   ./dev.sh test [--quick] [PYTEST ARGS] run the test suite (--quick: the quick tier, tests not marked slow)
 #   ./dev.sh ui                           the Dagster UI (webserver + daemon) on http://127.0.0.1:3000
 #   ./dev.sh benchmark                    time the real data set (needs ../shared/data/online-retail/by-day)
 # Every command uses the project's Dagster instance (DAGSTER_HOME=.dagster_home), so its runs are in the UI.
@@ -133,6 +133,10 @@ case "$command" in
     ensure_env
     runtime_spark=$("$VENV/bin/python" -c 'from resources.settings import DATABRICKS_RUNTIME_SPARK as v; print(v)')
     overlay="$VENV/share/ecom-assets/pyspark-$runtime_spark"
+    if [ "${1:-}" = "--quick" ]; then
+      shift
+      exec "$VENV/bin/python" -m pytest -m "not slow" "$@"
+    fi
     [ -d "$overlay/pyspark" ] || step "Installing PySpark $runtime_spark (the default Databricks runtime's Spark) for the parity test" \
       "$VENV/bin/python" -m pip install --quiet --no-warn-conflicts --target "$overlay" "pyspark==$runtime_spark"
     exec "$VENV/bin/python" -m pytest "$@"

@@ -66,12 +66,29 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on loopback for the whole test session, with its test credentials in the environment."""
+def test_spark() -> LocalSparkSession:
+    """The local Spark resource of the tests: Delta Lake, and hadoop-aws for `s3a://` paths (pointed at moto's
+    server only when a test asks for `s3_endpoint`, so a test that uses no S3 starts none)."""
+    return LocalSparkSession(
+        master="local[2]",
+        shuffle_partitions=2,
+        driver_memory="2g",
+        java_options="-Xss4m",  # a marker the JVM-options test looks for; the JVM's own JIT otherwise
+        s3=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(spark: SparkSession) -> Iterator[str]:
+    """moto's S3 server on loopback for the whole test session, with its test credentials in the environment and
+    the session's S3A pointed at it."""
     saved = {name: os.environ.get(name) for name in TEST_AWS_ENVIRONMENT}
     os.environ.update(TEST_AWS_ENVIRONMENT)
     try:
         with moto_server() as endpoint:
+            hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+            for key, value in S3_ENDPOINT_SETTINGS.items():
+                hadoop.set(key, endpoint if value is None else value)
             yield endpoint
     finally:
         for name, value in saved.items():
@@ -81,17 +98,12 @@ def s3_endpoint() -> Iterator[str]:
                 os.environ[name] = value
 
 
-@pytest.fixture(scope="session")
-def test_spark(s3_endpoint: str) -> LocalSparkSession:
-    """The local Spark resource of the tests: Delta Lake, and S3 at the session's moto server."""
-    return LocalSparkSession(
-        master="local[2]",
-        shuffle_partitions=2,
-        driver_memory="2g",
-        java_options="-Xss4m",  # a marker the JVM-options test looks for; the JVM's own JIT otherwise
-        s3=True,
-        s3_endpoint_url=s3_endpoint,
-    )
+S3_ENDPOINT_SETTINGS = {
+    "fs.s3a.endpoint": None,
+    "fs.s3a.path.style.access": "true",
+    "fs.s3a.connection.ssl.enabled": "false",
+}
+"""What a session's S3A needs to reach moto's server (None: the endpoint's address)."""
 
 
 @pytest.fixture(scope="session")

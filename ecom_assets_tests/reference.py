@@ -12,8 +12,12 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from ecom_assets.platform.trading_calendar import load_trading_calendar  # the calendar's data, not its logic
+import yaml
+
 from ecom_assets.sales.transforms.gold import FIGURE_COLUMNS  # the output format, not logic
+
+CALENDAR_FILE = Path(__file__).resolve().parents[1] / "ecom_assets" / "platform" / "config" / "trading_calendar.yaml"
+"""The shipped trading calendar, read by this reference on its own (see `shop_closed`)."""
 
 FEES = {"POST", "DOT", "M", "m", "D", "C2", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B"}
 CENT = Decimal("0.01")
@@ -88,14 +92,25 @@ def distinct_valid_lines(landing_root: Path) -> list[Line]:
 def expected_day_status(landing_root: Path, days: list[date]) -> dict[date, str]:
     """Each day's gold status from the definitions: a day with a file is complete, a day without one
     closed when the trading calendar says so, else missing its delivery (all days here are long past due)."""
-    calendar = load_trading_calendar()
     statuses = {}
     for day in days:
         if list((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv")):
             statuses[day] = "complete"
         else:
-            statuses[day] = "closed" if calendar.closure(day) else "missing_delivery"
+            statuses[day] = "closed" if shop_closed(day) else "missing_delivery"
     return statuses
+
+
+def shop_closed(day: date, calendar_file: Path = CALENDAR_FILE) -> bool:
+    """Whether the shipped trading calendar closes the shop on `day`: read here from the file itself, not through
+    the project's calendar code (a closed weekday, a named closed day, or a day within a shutdown)."""
+    entries = yaml.safe_load(calendar_file.read_text())
+    weekdays = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    return (
+        weekdays[day.weekday()] in entries["closed_weekdays"]
+        or any(entry["date"] == day for entry in entries["closed_days"])
+        or any(entry["start"] <= day <= entry["end"] for entry in entries["shutdowns"])
+    )
 
 
 def expected_sales_metrics(

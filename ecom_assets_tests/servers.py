@@ -81,6 +81,10 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+SERVER_LOGS: dict[str, Path] = {}
+"""The log file of each running test server, by its port."""
+
+
 @contextmanager
 def postgres_server() -> Iterator[dict[str, str]]:
     """A fresh PostgreSQL cluster listening on a free loopback port only, with a password-protected user and
@@ -123,6 +127,7 @@ def postgres_server() -> Iterator[dict[str, str]]:
         check=True,
         capture_output=True,
     )
+    SERVER_LOGS[str(port)] = root / "server.log"
     try:
         environment = {
             "DAGSTER_PG_HOST": "127.0.0.1",

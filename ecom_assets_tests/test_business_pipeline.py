@@ -1,5 +1,6 @@
 """Dimensions and business metrics materialized with the pipeline over generated landing data."""
 
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -9,8 +10,7 @@ from ecom_assets.clickstream.definitions import CLICKSTREAM_ASSETS
 from ecom_assets.definitions import defs
 from ecom_assets.feeds.definitions import FEED_ASSETS
 from ecom_assets.platform.dates import DateRange
-from ecom_assets.platform.table_asset import asset_key
-from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
+from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, asset_key
 from ecom_assets.sales.business_rules import BusinessRules
 from ecom_assets.sales.definitions import SALES_ASSETS as TABLE_ASSETS
 from ecom_assets.sales.sample_data import generate
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 
 JANUARY_SALE = DateRange(date(2011, 1, 3), date(2011, 1, 8))
 """Covers the start of the shipped calendar's January sale (from 2011-01-04)."""
+SNAPSHOTS = ("dim_promotions", "customer_lifetime_value", "product_performance", "promotion_uplift")
 
 
 def rows_of(spark, lakehouse, table, key):
@@ -100,6 +101,32 @@ def test_every_business_table_is_built_checked_and_agrees_with_an_independent_co
     current_products = lakehouse.read(spark, DIM_PRODUCTS).where("is_current").count()
     assert current_products == len([code for code, p in expected_product_totals(lines).items() if p["units_sold"]])
     assert lakehouse.read(spark, DIM_CUSTOMERS).where("is_current").count() == len(expected_customers)
+
+
+def materialized(result) -> Counter:
+    """How many materializations a run reported, by table and partition (None for an unpartitioned asset)."""
+    return Counter(
+        (event.asset_key.path[-1], event.partition)
+        for event in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+    )
+
+
+def test_a_range_run_builds_each_snapshot_once_and_each_daily_table_once_per_day(january_sale):
+    result, _, _ = january_sale
+    built = materialized(result)
+    per_table = Counter(table for table, _ in built.elements())
+
+    assert {table: built[(table, None)] for table in SNAPSHOTS} == dict.fromkeys(SNAPSHOTS, 1), "no day key"
+    daily = {table for table in per_table if table not in SNAPSHOTS}
+    assert {per_table[table] for table in daily} == {len(JANUARY_SALE)}, "a daily table: one per day"
+
+
+def test_a_30_day_backfill_builds_a_snapshot_once(spark, run_days):
+    month = DateRange(date(2011, 1, 3), date(2011, 2, 1))
+
+    result = run_days(month, assets=[next(a for a in TABLE_ASSETS if a.key.path[-1] == "dim_promotions")])
+
+    assert len(month) == 30 and materialized(result) == Counter({("dim_promotions", None): 1})
 
 
 def test_each_dimensions_materialization_states_the_keys_and_versions_it_stored(spark, january_sale):

@@ -8,7 +8,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, EventRecordsFilter
 
 from ecom_assets.platform.dates import DateRange
-from ecom_assets.platform.table_asset import asset_key
+from ecom_assets.platform.tables import asset_key
 from ecom_assets.sales.tables import SALES_METRICS
 from ecom_assets_tests.conftest import BIN
 from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics

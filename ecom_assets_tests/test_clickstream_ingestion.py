@@ -192,5 +192,5 @@ def test_the_conservation_check_names_a_file_whose_lines_differ_from_what_was_ap
 
     path.write_text(path.read_text() + _event(3) + "\n")  # rewritten after the stream read it: never re-read
     check = every_line_ingested(spark, lakehouse, landing, started)
-    assert not check.passed and check.metadata["files"].value == 2
-    assert check.metadata["differing_files"].value == {"2019/10/01/00/a.csv": {"bronze_rows": 2, "lines_in_file": 3}}
+    assert not check.passed and check.observed["files"] == 2
+    assert check.observed["differing_files"] == {"2019/10/01/00/a.csv": {"bronze_rows": 2, "lines_in_file": 3}}

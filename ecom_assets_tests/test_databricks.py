@@ -26,6 +26,7 @@ from ecom_assets.sales.sample_data import generate
 from ecom_assets.sales.tables import SALES_METRICS
 from ecom_assets_tests.conftest import BIN
 from ecom_assets_tests.databricks_standin import DatabricksStandIn
+from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse, Settings, deployment_resources
 from resources.databricks import ClusterSparkSession, step_launcher_config
 
@@ -99,9 +100,7 @@ def materialize(environment: dict, selection: str, cwd: Path) -> subprocess.Comp
     )
 
 
-def test_the_whole_daily_job_runs_remotely_on_one_cluster_with_the_production_lakehouse(
-    databricks, tmp_path, spark, lakehouse, run_days, landing_root
-):
+def test_the_whole_daily_job_runs_remotely_on_one_cluster_with_the_production_lakehouse(databricks, tmp_path, spark):
     standin, environment = databricks
     every_asset = defs.resolve_job_def("daily_sales_job").asset_layer.executable_asset_keys
 
@@ -126,9 +125,11 @@ def test_the_whole_daily_job_runs_remotely_on_one_cluster_with_the_production_la
     remote_gold = spark.read.format("delta").load(str(remote_gold_path))
     history = spark.sql(f"DESCRIBE HISTORY delta.`{remote_gold_path}`").first()
     assert history["engineInfo"].startswith("Apache-Spark") and "Delta-Lake" in history["engineInfo"]
-    generate(landing_root, DAY, seed=21)
-    assert run_days(DAY).success
-    assert sorted(remote_gold.collect()) == sorted(lakehouse.read(spark, SALES_METRICS).collect())
+    landing = Path(environment["ECOM_LANDING_ROOT"])
+    gold = {row["order_date"]: row.asDict() for row in remote_gold.collect()}
+    assert gold == expected_sales_metrics(
+        distinct_valid_lines(landing), DAY.days(), expected_day_status(landing, DAY.days())
+    ), "the remote gold equals an independent computation from the files"
 
 
 def test_a_failing_remote_step_fails_the_dagster_step_with_the_remote_error(databricks, tmp_path):

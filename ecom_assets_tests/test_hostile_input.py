@@ -29,7 +29,8 @@ from ecom_assets.feeds.contract import (
 from ecom_assets.feeds.jobs import FEEDS_AWAIT, feed_trigger_sensor
 from ecom_assets.feeds.sample_data import feed_csv, write_batch
 from ecom_assets.platform.privacy import masked
-from ecom_assets.platform.table_asset import asset_key, preview
+from ecom_assets.platform.table_asset import preview
+from ecom_assets.platform.tables import asset_key
 from ecom_assets.sales.jobs import landing_file_sensor
 from resources import LandingLimits, LocalLandingZone
 from resources.email import SmtpEmailResource, SmtpInsecureLogin, is_loopback

@@ -28,8 +28,7 @@ from ecom_assets.platform.checks import RESULTS_SCHEMA
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.errors import ETL_ERROR_COLUMNS
 from ecom_assets.platform.quality_policy import DataQualityPolicy
-from ecom_assets.platform.table_asset import asset_key
-from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
+from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, asset_key
 from ecom_assets.sales.bronze import order_transactions
 from ecom_assets.sales.business_rules import BusinessRules
 from ecom_assets.sales.gold import sales_metrics

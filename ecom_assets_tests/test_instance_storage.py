@@ -25,7 +25,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from dagster._core.test_utils import create_run_for_test
 from dagster._serdes import deserialize_value
 
-from ecom_assets_tests.servers import postgres_connection
+from ecom_assets_tests.servers import SERVER_LOGS, postgres_connection
 from resources.instance_storage import EVENT_BATCH_SIZE_ENV
 
 EVENTS = 100
@@ -42,45 +42,61 @@ def query_server(credentials: dict[str, str], query: str, parameters: tuple = ()
         connection.close()
 
 
-def server_statistic(credentials: dict[str, str], query: str, parameters: tuple = ()) -> int:
-    """One figure of the server's statistics views, once backends have reported."""
-    time.sleep(1.5)  # backends report their statistics at most once a second
-    return query_server(credentials, query, parameters)
+def log_everything(credentials: dict[str, str]) -> None:
+    """Have the server log every new session and every statement to its log as it happens (no reporting delay)."""
+    connection = postgres_connection(credentials)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER SYSTEM SET log_connections = on")
+            cursor.execute("ALTER SYSTEM SET log_statement = 'all'")
+            cursor.execute("SELECT pg_reload_conf()")
+    finally:
+        connection.close()
+    time.sleep(0.5)  # the server reloads its settings on its next loop
+
+
+def logged(credentials: dict[str, str], text: str) -> int:
+    """How many lines of the server's log hold `text` so far."""
+    log = SERVER_LOGS[credentials["DAGSTER_PG_PORT"]]
+    return sum(text in line for line in log.read_text(errors="replace").splitlines())
 
 
 def sessions_opened(credentials: dict[str, str]) -> int:
-    """How many sessions the server has opened on the instance's database so far."""
-    query = "SELECT sessions FROM pg_stat_database WHERE datname = %s"
-    return server_statistic(credentials, query, (credentials["DAGSTER_PG_DB"],))
+    """How many sessions the server has opened so far (each logs `connection authorized`)."""
+    return logged(credentials, "connection authorized")
 
 
-def catalog_lookups(credentials: dict[str, str]) -> int:
-    """Scans of the server's table catalog (pg_class) so far: how Dagster asks whether a table exists."""
-    return server_statistic(
-        credentials, "SELECT seq_scan + idx_scan FROM pg_stat_sys_tables WHERE relname = 'pg_class'"
-    )
+CATALOG_LOOKUP = "pg_catalog.pg_class"
+"""What a statement asking whether a table exists reads (SQLAlchemy's `has_table`, Dagster's table checks)."""
 
 
 def test_the_postgresql_instance_stores_a_runs_events_over_one_kept_connection(postgres_instance):
     instance, credentials = postgres_instance
+    log_everything(credentials)
     run = create_run_for_test(instance, job_name="probe")
     before = sessions_opened(credentials)
+    postgres_connection(credentials).close()  # one session of our own: the count must see it
+    assert sessions_opened(credentials) == before + 1, "the log counts every session"
     for number in range(EVENTS):
         instance.report_engine_event(f"event {number}", run)
-    opened = sessions_opened(credentials) - before - 1  # the count's own session
+    opened = sessions_opened(credentials) - before - 1
     assert len([entry for entry in instance.all_logs(run.run_id) if entry.message.startswith("event ")]) == EVENTS
     assert opened <= 3, f"{opened} new sessions for {EVENTS} events: the storage connects per call"
 
 
 def test_the_postgresql_instance_asks_whether_its_tables_exist_once_not_per_event(postgres_instance):
     instance, credentials = postgres_instance
+    log_everything(credentials)
     key = AssetKey(["probe"])
+    first = logged(credentials, CATALOG_LOOKUP)
     instance.report_runless_asset_event(AssetCheckEvaluation(key, "check", passed=True))  # tables seen once
-    before = catalog_lookups(credentials)
+    before = logged(credentials, CATALOG_LOOKUP)
+    assert before > first, "the first check evaluation asks whether its tables exist, and the log counts it"
     for number in range(EVENTS):
         instance.report_runless_asset_event(AssetCheckEvaluation(key, "check", passed=True, metadata={"n": number}))
         instance.report_runless_asset_event(AssetMaterialization(key, metadata={"n": number}))
-    lookups = catalog_lookups(credentials) - before
+    lookups = logged(credentials, CATALOG_LOOKUP) - before
     assert instance.get_latest_materialization_event(key).asset_materialization.metadata["n"].value == EVENTS - 1
     # dagster-postgres's own event log makes about 176 here: it asks before each check evaluation and each event's tags
     assert lookups < EVENTS, f"{lookups} catalog lookups for {2 * EVENTS} events: a table check per event"

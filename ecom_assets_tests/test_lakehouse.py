@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from delta.tables import DeltaTable
+from delta.tables import DeltaMergeBuilder
 from deltalake import write_deltalake
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -176,20 +176,25 @@ def test_merge_counts_are_the_merge_s_own_even_when_another_writer_commits_right
 ):
     day = date(2011, 1, 3)
     lakehouse.replace_date_range(SCRATCH, day_rows(spark, day, range(10)), "day", DateRange(day, day))
-    real_history = DeltaTable.history
+    real_execute = DeltaMergeBuilder.execute
+    interleaved = []
 
-    def history_after_another_commit(delta_table, *args):
-        """Another writer commits to the table just before anyone reads its history."""
-        day_rows(spark, day, range(100, 101), "other").write.format("delta").mode("append").saveAsTable(
+    def execute_then_another_writer_commits(builder):
+        """The MERGE commits; another writer commits right after it, before the caller has read any count."""
+        result = real_execute(builder)
+        day_rows(spark, day, range(100, 103), "other").write.format("delta").mode("append").saveAsTable(
             lakehouse.identifier(SCRATCH)
         )
-        return real_history(delta_table, *args)
+        interleaved.append(lakehouse.history(SCRATCH, limit=1)[0].operation)
+        return result
 
-    monkeypatch.setattr(DeltaTable, "history", history_after_another_commit)
+    monkeypatch.setattr(DeltaMergeBuilder, "execute", execute_then_another_writer_commits)
 
     counts = lakehouse.merge_on_key(SCRATCH, day_rows(spark, day, range(5, 20), "m"), "key")
 
+    assert interleaved == ["WRITE"], "the other writer's commit landed between the MERGE and its counts"
     assert (counts.inserted, counts.updated, counts.deleted) == (10, 5, 0)
+    assert lakehouse.read(spark, SCRATCH).count() == 20 + 3
 
 
 def test_a_merge_replacing_a_day_deletes_its_missing_keys_and_rewrites_no_file_of_other_days(spark, lakehouse):

@@ -11,7 +11,7 @@ from subprocess import DEVNULL
 from urllib.parse import urlparse
 
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterEventType, DagsterInstance
 from pyspark.sql import functions as F
 
 from ecom_assets.platform.dates import DateRange
@@ -283,6 +283,20 @@ def assert_equal_tables(spark, lakehouse: Lakehouse, reference: Lakehouse) -> No
         assert sorted(lakehouse.read(spark, table).collect()) == sorted(reference.read(spark, table).collect()), table
 
 
+def step_windows(instance: DagsterInstance) -> dict[str, dict[str, tuple[float, float]]]:
+    """Each run's (start, end) time of each step, from the instance's event log."""
+    windows: dict[str, dict[str, list[float]]] = {}
+    for record in instance.get_run_records():
+        run_id = record.dagster_run.run_id
+        events = instance.get_records_for_run(
+            run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
+        ).records
+        for event in events:
+            entry = event.event_log_entry
+            windows.setdefault(run_id, {}).setdefault(entry.step_key, []).append(entry.timestamp)
+    return {run: {step: (min(times), max(times)) for step, times in steps.items()} for run, steps in windows.items()}
+
+
 def test_two_runs_of_the_same_week_at_once_lose_and_double_nothing(spark, first_week, tmp_path, dagster_home):
     _, landing, clean = first_week
     shared = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
@@ -298,6 +312,16 @@ def test_two_runs_of_the_same_week_at_once_lose_and_double_nothing(spark, first_
 
     for run, log in zip(runs, logs, strict=True):
         assert run.wait(timeout=900) == 0, log.read_text()[-3000:]
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        windows = step_windows(instance)
+    assert len(windows) == 2
+    first, second = windows.values()
+    overlapping = [
+        step
+        for step in first
+        if step in second and first[step][0] < second[step][1] and second[step][0] < first[step][1]
+    ]
+    assert overlapping, f"the two runs never wrote the same table at once, so nothing was tested: {windows}"
     assert_equal_tables(spark, shared, clean)
 
 
@@ -305,27 +329,14 @@ def test_a_run_killed_mid_write_leaves_every_table_readable_and_its_rerun_equals
     spark, first_week, tmp_path, dagster_home
 ):
     _, landing, clean = first_week
-    crashed = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
-    week_run, environment = cli_week_run(landing, crashed, dagster_home)
-    silver_folder = Path(crashed.location(ORDERS_CLEANED))
-
-    run = subprocess.Popen(
-        week_run, env=environment, cwd=tmp_path, stdout=DEVNULL, stderr=DEVNULL, start_new_session=True
-    )
-    deadline = time.monotonic() + 600
-    while not list(silver_folder.glob("*.parquet")):  # silver's data files are being written; its commit is not
-        assert run.poll() is None and time.monotonic() < deadline, "the run ended before silver was written"
-        time.sleep(0.005)
-    os.killpg(run.pid, signal.SIGKILL)
-    assert run.wait() == -signal.SIGKILL
-
-    written = {path.name for path in silver_folder.glob("*.parquet")}
-    committed = (
-        {PurePosixPath(urlparse(uri).path).name for uri in crashed.read(spark, ORDERS_CLEANED).inputFiles()}
-        if crashed.exists(ORDERS_CLEANED)
-        else set()
-    )
-    assert written - committed, "the kill came between silver's first data file and its commit"
+    for attempt in range(KILL_ATTEMPTS):  # until the kill lands between silver's first data file and its commit
+        crashed = Lakehouse(warehouse_root=str(tmp_path / f"warehouse-{attempt}"))
+        week_run, environment = cli_week_run(landing, crashed, dagster_home)
+        silver_folder = Path(crashed.location(ORDERS_CLEANED))
+        written, committed = _kill_when_silver_writes(week_run, environment, tmp_path, silver_folder, spark, crashed)
+        if written - committed:
+            break
+    assert written - committed, f"in {KILL_ATTEMPTS} attempts the commit always won the race with the kill"
     for table in tables_owned():  # every table the killed run committed reads; one it was creating is none yet
         if crashed.exists(table):
             crashed.read(spark, table).count()
@@ -335,3 +346,25 @@ def test_a_run_killed_mid_write_leaves_every_table_readable_and_its_rerun_equals
 
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert_equal_tables(spark, crashed, clean)
+
+
+KILL_ATTEMPTS = 5
+
+
+def _kill_when_silver_writes(week_run, environment, cwd, silver_folder, spark, lakehouse) -> tuple[set, set]:
+    """Start the week's run, SIGKILL its process group as soon as silver's first data file appears; returns the data
+    files silver wrote and those its table's current version references (none when it was never committed)."""
+    run = subprocess.Popen(week_run, env=environment, cwd=cwd, stdout=DEVNULL, stderr=DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not list(silver_folder.glob("*.parquet")):  # silver's data files are being written; its commit is not
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before silver was written"
+        time.sleep(0.005)
+    os.killpg(run.pid, signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL
+    written = {path.name for path in silver_folder.glob("*.parquet")}
+    committed = (
+        {PurePosixPath(urlparse(uri).path).name for uri in lakehouse.read(spark, ORDERS_CLEANED).inputFiles()}
+        if lakehouse.exists(ORDERS_CLEANED)
+        else set()
+    )
+    return written, committed

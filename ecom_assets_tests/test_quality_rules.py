@@ -3,8 +3,10 @@
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import pandera.pyspark as pa
 import pytest
 from pyspark.sql import Row
+from pyspark.sql import types as T
 
 from ecom_assets.platform.anomaly import AnomalyRule, combined_outcome
 from ecom_assets.platform.schemas import schema_version
@@ -84,10 +86,20 @@ def gold_row(day=DAY, gross="100.00", returns="10.00", orders=2, units=12, **ove
 # --- schema ----------------------------------------------------------------------------------
 
 
+class _SilverWithAnotherColumn(SilverOrdersCleaned):
+    """The silver contract with one more column: another version of it."""
+
+    extra: T.StringType() = pa.Field(nullable=True)
+
+
 def test_schema_check_passes_conforming_rows_and_names_its_model_version(spark):
     outcomes = schema_outcomes(SilverOrdersCleaned, silver_frame(spark, silver_line()), "landing_date", [DAY])
     assert outcomes[DAY].passed
-    assert outcomes[DAY].observed["schema_version"] == schema_version(SilverOrdersCleaned)
+    version = outcomes[DAY].observed["schema_version"]
+    assert len(version) == 12 and set(version) <= set("0123456789abcdef"), "a short hexadecimal fingerprint"
+    again = schema_outcomes(SilverOrdersCleaned, silver_frame(spark, silver_line()), "landing_date", [DAY])
+    assert again[DAY].observed["schema_version"] == version, "the same contract, the same version"
+    assert schema_version(_SilverWithAnotherColumn) != version, "another contract, another version"
 
 
 def test_schema_check_fails_only_the_day_whose_rows_break_the_model(spark):

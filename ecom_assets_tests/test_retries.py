@@ -1,17 +1,13 @@
 """A step that loses Delta's write-conflict check, or the network, is retried; any other failure is recorded once."""
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from dagster import AssetExecutionContext, DagsterEventType, MaterializeResult, materialize
+from dagster import DagsterEventType, ResourceDefinition, materialize
 from delta.exceptions import ConcurrentAppendException
 
-from ecom_assets.platform.table_asset import partitioned_table_asset
+from ecom_assets.platform.table_asset import TableStep, table_asset
 from ecom_assets.platform.tables import ETL_ERRORS, TableName
-from resources import Lakehouse, SparkSessionResource
-
-pytestmark = pytest.mark.slow
 
 FLAKY = TableName("ecommerce_catalog", "processed", "flaky")
 DAY = "2011-01-05"
@@ -20,18 +16,20 @@ DAY = "2011-01-05"
 def flaky_asset(error: Exception):
     """A table asset whose first attempt fails with `error`; later attempts succeed."""
 
-    @partitioned_table_asset(FLAKY, group="test", description="Fails its first attempt.")
-    def flaky(context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse) -> Iterator:
-        if context.retry_number == 0:
+    @table_asset(FLAKY, group="test", description="Fails its first attempt.")
+    def flaky(step: TableStep) -> None:
+        if step.context.retry_number == 0:
             raise error
-        yield MaterializeResult()
 
     return flaky
 
 
 def run(asset, test_spark, lakehouse):
     return materialize(
-        [asset], resources={"spark": test_spark, "lakehouse": lakehouse}, partition_key=DAY, raise_on_error=False
+        [asset],
+        resources={"spark": test_spark, "lakehouse": lakehouse, "step_launcher": ResourceDefinition.none_resource()},
+        partition_key=DAY,
+        raise_on_error=False,
     )
 
 

@@ -1,11 +1,9 @@
 """Resources that hide where data lives and where Spark runs; `deployment_resources` picks them from the settings."""
 
-import os
-
 from dagster import ResourceDefinition
 from dagster_aws.s3 import S3Resource
 
-from resources.email import SmtpEmailResource, email_from_environment
+from resources.email import SmtpEmailResource, email_for
 from resources.lakehouse import Lakehouse
 from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
 from resources.settings import Settings
@@ -44,7 +42,7 @@ def _shared_resources(settings: Settings) -> dict:
     return {
         "landing": landing_for(settings),
         "lakehouse": lakehouse_for(settings),
-        "email": email_from_environment(),
+        "email": email_for(settings.email),
     }
 
 
@@ -68,11 +66,12 @@ def databricks_resources(settings: Settings) -> dict:
     """
     from resources.databricks import ClusterSparkSession, run_cluster_step_launcher
 
-    on_cluster = "DATABRICKS_RUNTIME_VERSION" in os.environ
     return {
         **_shared_resources(settings),
         "spark": ClusterSparkSession(),
-        "step_launcher": ResourceDefinition.none_resource() if on_cluster else run_cluster_step_launcher(settings),
+        "step_launcher": ResourceDefinition.none_resource()
+        if settings.on_databricks_cluster
+        else run_cluster_step_launcher(settings),
     }
 
 

@@ -1,13 +1,14 @@
-"""Sending alert email over SMTP; everything comes from the environment."""
+"""Sending alert email over SMTP, configured by the settings (`EmailSettings`)."""
 
 import ipaddress
-import os
 import smtplib
 import ssl
 from email.message import EmailMessage
 from typing import Literal
 
 from dagster import ConfigurableResource, EnvVar
+
+from resources.settings import PASSWORD_VARIABLE, EmailSettings
 
 
 class SmtpNotConfigured(smtplib.SMTPException):
@@ -74,19 +75,19 @@ class SmtpEmailResource(ConfigurableResource):
             client.send_message(message)
 
 
-def email_from_environment() -> SmtpEmailResource:
-    """The alert mailer from `ECOM_SMTP_*`, `ECOM_ALERT_*` and `ECOM_UI_BASE_URL`.
+def email_for(settings: EmailSettings) -> SmtpEmailResource:
+    """The alert mailer of the settings (`ECOM_SMTP_*`, `ECOM_ALERT_*`, `ECOM_UI_BASE_URL`).
 
-    Without `ECOM_SMTP_HOST` it is unconfigured: sending raises `SmtpNotConfigured` and alerts
-    wait. The password is passed as a Dagster `EnvVar`, so it never appears in config or logs.
+    Without a host it is unconfigured: sending raises `SmtpNotConfigured` and alerts wait. The
+    password is passed as a Dagster `EnvVar`, so it never appears in config or logs.
     """
     return SmtpEmailResource(
-        host=os.environ.get("ECOM_SMTP_HOST", ""),
-        port=int(os.environ.get("ECOM_SMTP_PORT", "25")),
-        security=os.environ.get("ECOM_SMTP_SECURITY", "none"),
-        user=os.environ.get("ECOM_SMTP_USER") or None,
-        password=EnvVar("ECOM_SMTP_PASSWORD") if os.environ.get("ECOM_SMTP_PASSWORD") else None,
-        sender=os.environ.get("ECOM_ALERT_FROM", "ecom-alerts@localhost"),
-        recipients=os.environ.get("ECOM_ALERT_RECIPIENTS", ""),
-        ui_base_url=os.environ.get("ECOM_UI_BASE_URL", "http://127.0.0.1:3000"),
+        host=settings.host,
+        port=settings.port,
+        security=settings.security,
+        user=settings.user,
+        password=EnvVar(PASSWORD_VARIABLE) if settings.password_set else None,
+        sender=settings.sender,
+        recipients=settings.recipients,
+        ui_base_url=settings.ui_base_url,
     )

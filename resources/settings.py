@@ -45,6 +45,24 @@ class DatabricksSettings:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    """The alert mailer: server, login, sender, recipients and the base of links to the UI."""
+
+    host: str = ""
+    port: int = 25
+    security: str = "none"
+    user: str | None = None
+    password_set: bool = False
+    """Whether `ECOM_SMTP_PASSWORD` is set; the value itself reaches the mailer as a Dagster `EnvVar`, never here."""
+    sender: str = "ecom-alerts@localhost"
+    recipients: str = ""
+    ui_base_url: str = "http://127.0.0.1:3000"
+
+
+PASSWORD_VARIABLE = "ECOM_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the pipeline runs and where its data lives.
 
@@ -77,6 +95,9 @@ class Settings:
     output_root: Path = DEFAULT_OUTPUT_ROOT
     landing_limits: Mapping[str, float] = field(default_factory=dict)
     """Limits set in the environment, by `LandingLimits` field name (the others keep their defaults)."""
+    email: EmailSettings = field(default_factory=EmailSettings)
+    on_databricks_cluster: bool = False
+    """Whether this process runs on a Databricks cluster (`DATABRICKS_RUNTIME_VERSION` is set there)."""
 
     def __post_init__(self) -> None:
         if self.deployment not in DEPLOYMENTS:
@@ -102,6 +123,17 @@ class Settings:
             aws_region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             databricks=_databricks_settings(env),
             output_root=Path(env.get("ECOM_OUTPUT_ROOT") or DEFAULT_OUTPUT_ROOT),
+            email=EmailSettings(
+                host=env.get("ECOM_SMTP_HOST", ""),
+                port=int(env.get("ECOM_SMTP_PORT", "25")),
+                security=env.get("ECOM_SMTP_SECURITY", "none"),
+                user=env.get("ECOM_SMTP_USER") or None,
+                password_set=bool(env.get(PASSWORD_VARIABLE)),
+                sender=env.get("ECOM_ALERT_FROM", "ecom-alerts@localhost"),
+                recipients=env.get("ECOM_ALERT_RECIPIENTS", ""),
+                ui_base_url=env.get("ECOM_UI_BASE_URL", "http://127.0.0.1:3000"),
+            ),
+            on_databricks_cluster="DATABRICKS_RUNTIME_VERSION" in env,
             landing_limits={
                 name: float(env[variable]) if name == "tick_seconds" else int(env[variable])
                 for name, variable in LANDING_LIMIT_VARIABLES.items()
@@ -183,3 +215,23 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
     found = {value for name, value in env.items() if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_CHARS}
     return sorted(found, key=len, reverse=True)
+
+
+def class_archive_setting(environ: Mapping[str, str] | None = None) -> str | None:
+    """`ECOM_SPARK_CLASS_ARCHIVE`: the Spark class archive local sessions map ("" for none); None when unset."""
+    return (os.environ if environ is None else environ).get("ECOM_SPARK_CLASS_ARCHIVE")
+
+
+def java_home(environ: Mapping[str, str] | None = None) -> str | None:
+    """`JAVA_HOME`: the Java that Spark launches and `javac` compiles with; None when unset (the PATH's)."""
+    return (os.environ if environ is None else environ).get("JAVA_HOME") or None
+
+
+def jars_dir_setting(environ: Mapping[str, str] | None = None) -> str | None:
+    """`ECOM_SPARK_JARS_DIR`: where the Spark jars are kept instead of the virtualenv; None when unset."""
+    return (os.environ if environ is None else environ).get("ECOM_SPARK_JARS_DIR") or None
+
+
+def maven_repository(environ: Mapping[str, str] | None = None, default: str = "") -> str:
+    """`ECOM_MAVEN_REPOSITORY`: the Maven repository the jars are fetched from (`default` when unset)."""
+    return (os.environ if environ is None else environ).get("ECOM_MAVEN_REPOSITORY", default)

@@ -25,6 +25,7 @@ from dagster import ConfigurableResource
 from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
+from resources.settings import class_archive_setting, java_home
 from resources.spark_jars import ARTIFACTS, DELTA, S3, jar_paths, log_store_jar
 
 CLASS_ARCHIVE_ENV = "ECOM_SPARK_CLASS_ARCHIVE"
@@ -181,7 +182,7 @@ def default_class_archive() -> str:
     The file is named for the Spark and Java versions and the Delta jars, since an archive fits
     only the JVM and class path that wrote it. Without a `java` to ask, there is none ("").
     """
-    if (configured := os.environ.get(CLASS_ARCHIVE_ENV)) is not None:
+    if (configured := class_archive_setting()) is not None:
         return configured
     java = _java_build()
     if not java:
@@ -193,8 +194,8 @@ def default_class_archive() -> str:
 @functools.cache
 def _java_build() -> str:
     """The Java version Spark will launch (JAVA_HOME's, else the PATH's), plus a digest of its full build."""
-    java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home) / "bin" / "java") if java_home else "java"
+    home = java_home()
+    java = str(Path(home) / "bin" / "java") if home else "java"
     try:
         banner = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30, check=True).stderr
     except (OSError, subprocess.SubprocessError):

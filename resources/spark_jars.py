@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pyspark
 
+from resources.settings import jars_dir_setting, java_home, maven_repository
+
 JARS_DIR_ENV = "ECOM_SPARK_JARS_DIR"
 MAVEN_REPOSITORY_ENV = "ECOM_MAVEN_REPOSITORY"
 MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
@@ -127,7 +129,7 @@ ARTIFACTS = (
 
 def jars_dir() -> Path:
     """Where the jars live: `ECOM_SPARK_JARS_DIR`, else inside the virtualenv (`<prefix>/share/ecom-assets/jars`)."""
-    configured = os.environ.get(JARS_DIR_ENV)
+    configured = jars_dir_setting()
     return Path(configured) if configured else Path(sys.prefix) / "share" / "ecom-assets" / "jars"
 
 
@@ -143,7 +145,7 @@ def jar_paths(features: tuple[str, ...], directory: Path | None = None) -> list[
 
 def fetch(artifacts: list[Artifact], directory: Path) -> None:
     """Download each artifact into `directory`, checking its SHA-256 before it takes its place."""
-    repository = os.environ.get(MAVEN_REPOSITORY_ENV, MAVEN_CENTRAL)
+    repository = maven_repository(default=MAVEN_CENTRAL)
     directory.mkdir(parents=True, exist_ok=True)
     for artifact in artifacts:
         target = directory / artifact.file_name
@@ -181,7 +183,8 @@ def log_store_jar(directory: Path | None = None) -> Path:
 
 
 def _compile_log_store(target: Path, directory: Path) -> None:
-    javac = shutil.which("javac", path=str(Path(os.environ["JAVA_HOME"], "bin"))) if "JAVA_HOME" in os.environ else None
+    home = java_home()
+    javac = shutil.which("javac", path=str(Path(home, "bin"))) if home else None
     javac = javac or shutil.which("javac")
     if javac is None:
         raise RuntimeError(

@@ -32,7 +32,6 @@ from ecom_assets.platform.alerts import (
 from ecom_assets.platform.checks import PUBLISHED_CHECK
 from ecom_assets.platform.tables import ETL_ERRORS
 from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED
-from resources.email import email_from_environment
 from resources.settings import Settings
 
 
@@ -212,7 +211,8 @@ def main(argv: list[str] | None = None) -> None:
             print("\n".join(["The command FAILED before starting a run. The end of its output:", *tail]))
             sys.exit(args.command_status or 1)
         summary = summarize(instance, run_id)
-        settings, ui_base_url = Settings.from_environment(), email_from_environment().ui_base_url
+        settings = Settings.from_environment()
+        ui_base_url = settings.email.ui_base_url
         print(render(summary, settings, ui_base_url))
         for path in write_email_previews(summary, args.emails or settings.output_root, ui_base_url):
             print(f"Alert email preview: {path}")

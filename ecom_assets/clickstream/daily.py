@@ -4,10 +4,6 @@ A day's figures say how many of its hours were in (`hours_processed`, the hours 
 holds) and are `complete` only when all 24 were; otherwise `partial`, never shown as the whole day.
 """
 
-from collections.abc import Iterator
-from typing import Any
-
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -31,14 +27,12 @@ from ecom_assets.clickstream.transforms import (
     with_day_status,
     with_empty_windows,
 )
-from ecom_assets.platform.checks import SCHEMA_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import SCHEMA_CHECK, Check
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.outcomes import CheckOutcome, jsonable
-from ecom_assets.platform.partitions import partition_days
-from ecom_assets.platform.table_asset import partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import TableStep, staged, table_asset
 from ecom_assets.platform.table_checks import schema_outcomes
-from ecom_assets.platform.tables import TableName
-from resources import Lakehouse, SparkSessionResource
+from resources import Lakehouse
 from resources.lakehouse import within
 
 CLICKSTREAM_DAILY_GROUP = "clickstream_daily"
@@ -71,40 +65,32 @@ def _per_day(figures: DataFrame, days: DateRange, hourly: dict) -> DataFrame:
     return with_day_status(figures, counts)
 
 
-def _publish_days(
-    reporter: CheckReporter,
-    lakehouse: Lakehouse,
-    table: TableName,
-    rows: DataFrame,
-    days: DateRange,
-) -> Iterator:
-    if reporter.passes_everywhere():
-        lakehouse.replace_date_range(table, rows, "event_date", days)
-    yield MaterializeResult(metadata={"days_in_run": len(days), **table_metadata(lakehouse, table, rows)})
-    yield from reporter.publish(lakehouse)
+def _publish_days(step: TableStep, rows: DataFrame) -> None:
+    """Replace the run's days, unless a blocking check failed on any of them (the table is published all or
+    nothing)."""
+    if step.reporter.passes_everywhere():
+        step.lakehouse.replace_date_range(step.table, rows, "event_date", step.days)
+    step.metadata.update({"days_in_run": len(step.days), **step.table_metadata(rows)})
 
 
-@partitioned_table_asset(
+@table_asset(
     FUNNEL_DAILY,
     group=CLICKSTREAM_DAILY_GROUP,
     partitions_def=clickstream_days,
     description="The conversion funnel of each UTC day (`event_date`), with how many of its 24 hours were processed"
     " and whether the day is complete.",
     upstream=[CLICKSTREAM_EVENTS, FUNNEL_HOURLY],
-    check_specs=check_specs(FUNNEL_DAILY, (SCHEMA_CHECK, FUNNEL_CONSISTENCY_CHECK, RECONCILES_CHECK), clickstream_days),
+    checks=(SCHEMA_CHECK, FUNNEL_CONSISTENCY_CHECK, RECONCILES_CHECK),
 )
 def funnel_daily(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+    step: TableStep,
+) -> None:
     """Compute the days' funnels from silver, reconcile them with the hourly funnel, replace the days."""
-    days = partition_days(context)
-    session = spark.get_session()
-    events, hourly = _day_inputs(session, lakehouse, days)
+    days = step.days
+    session = step.session
+    events, hourly = _day_inputs(session, step.lakehouse, days)
     figures = with_empty_windows(funnel(events, "event_date"), "event_date", [day.isoformat() for day in days])
-    reporter = CheckReporter(context, FUNNEL_DAILY)
+    reporter = step.reporter
     with staged(_per_day(figures, days, hourly)) as rows:
         collected = {row["event_date"]: row.asDict() for row in rows.collect()}
         with reporter.computing():
@@ -113,7 +99,7 @@ def funnel_daily(
             reporter.add(RECONCILES_CHECK, {day: _reconciliation(collected[day], hourly.get(day, {})) for day in days})
         for day in days:
             figures_of_day = collected[day]
-            context.add_asset_metadata(
+            step.context.add_asset_metadata(
                 {
                     "sessions": figures_of_day["sessions"],
                     "purchases": figures_of_day["purchases"],
@@ -123,7 +109,7 @@ def funnel_daily(
                 },
                 partition_key=day.isoformat(),
             )
-        yield from _publish_days(reporter, lakehouse, FUNNEL_DAILY, rows, days)
+        _publish_days(step, rows)
 
 
 def _reconciliation(daily: dict, hourly: dict) -> CheckOutcome:
@@ -139,33 +125,30 @@ def _reconciliation(daily: dict, hourly: dict) -> CheckOutcome:
     return CheckOutcome(passed, summary, observed, expected)
 
 
-@partitioned_table_asset(
+@table_asset(
     PRODUCT_FUNNEL_DAILY,
     group=CLICKSTREAM_DAILY_GROUP,
     partitions_def=clickstream_days,
     description="Per UTC day and product: views, carts, purchases, revenue, view-to-purchase rate, and the brand,"
     " category and price of the catalog item version in effect when the day closed (point in time).",
     upstream=[CLICKSTREAM_EVENTS, DIM_CATALOG_ITEMS, FUNNEL_HOURLY],
-    check_specs=check_specs(PRODUCT_FUNNEL_DAILY, (SCHEMA_CHECK, RECONCILES_CHECK), clickstream_days),
+    checks=(SCHEMA_CHECK, RECONCILES_CHECK),
 )
 def product_funnel_daily(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+    step: TableStep,
+) -> None:
     """Per product and day from silver, with the item version in effect at the day's end; replace the days."""
-    days = partition_days(context)
-    session = spark.get_session()
-    events, hourly = _day_inputs(session, lakehouse, days)
-    versions = lakehouse.read(session, DIM_CATALOG_ITEMS)
+    days = step.days
+    session = step.session
+    events, hourly = _day_inputs(session, step.lakehouse, days)
+    versions = step.lakehouse.read(session, DIM_CATALOG_ITEMS)
     figures = with_attributes_at_day_end(product_funnel(events), versions)
-    reporter = CheckReporter(context, PRODUCT_FUNNEL_DAILY)
+    reporter = step.reporter
     with staged(_per_day(figures, days, hourly).select(*ProductFunnelDaily.to_schema().columns)) as rows:
         with reporter.computing():
             reporter.add(SCHEMA_CHECK, schema_outcomes(ProductFunnelDaily, rows, "event_date", days.days()))
             reporter.add(RECONCILES_CHECK, _sums_reconcile(rows, days, hourly, "purchases"))
-        yield from _publish_days(reporter, lakehouse, PRODUCT_FUNNEL_DAILY, rows, days)
+        _publish_days(step, rows)
 
 
 def _sums_reconcile(rows: DataFrame, days: DateRange, hourly: dict, purchases: str | None) -> dict:
@@ -182,28 +165,25 @@ def _sums_reconcile(rows: DataFrame, days: DateRange, hourly: dict, purchases: s
     return outcomes
 
 
-@partitioned_table_asset(
+@table_asset(
     CATEGORY_FUNNEL_DAILY,
     group=CLICKSTREAM_DAILY_GROUP,
     partitions_def=clickstream_days,
     description="Per UTC day and top-level category (first segment of category_code, `unknown` when empty):"
     " sessions, purchase sessions, revenue.",
     upstream=[CLICKSTREAM_EVENTS, FUNNEL_HOURLY],
-    check_specs=check_specs(CATEGORY_FUNNEL_DAILY, (SCHEMA_CHECK, RECONCILES_CHECK), clickstream_days),
+    checks=(SCHEMA_CHECK, RECONCILES_CHECK),
 )
 def category_funnel_daily(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+    step: TableStep,
+) -> None:
     """Per top-level category and day from silver; replace the days."""
-    days = partition_days(context)
-    session = spark.get_session()
-    events, hourly = _day_inputs(session, lakehouse, days)
-    reporter = CheckReporter(context, CATEGORY_FUNNEL_DAILY)
+    days = step.days
+    session = step.session
+    events, hourly = _day_inputs(session, step.lakehouse, days)
+    reporter = step.reporter
     with staged(_per_day(category_funnel(events), days, hourly)) as rows:
         with reporter.computing():
             reporter.add(SCHEMA_CHECK, schema_outcomes(CategoryFunnelDaily, rows, "event_date", days.days()))
             reporter.add(RECONCILES_CHECK, _sums_reconcile(rows, days, hourly, None))
-        yield from _publish_days(reporter, lakehouse, CATEGORY_FUNNEL_DAILY, rows, days)
+        _publish_days(step, rows)

@@ -8,11 +8,9 @@ skips the assets downstream. Lines that cannot be events do not fail a check: th
 """
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from dagster import AssetExecutionContext
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -37,15 +35,14 @@ from ecom_assets.clickstream.transforms import (
     with_empty_windows,
     with_item_in_effect,
 )
-from ecom_assets.platform.checks import SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import SCHEMA_CHECK, WARN, Check, CheckReporter
 from ecom_assets.platform.columns import line_outcome
 from ecom_assets.platform.dates import HOUR_KEY_FORMAT, HourRange
 from ecom_assets.platform.outcomes import CheckOutcome, jsonable_rows
-from ecom_assets.platform.partitions import partition_hours
-from ecom_assets.platform.table_asset import partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import TableStep, staged, table_asset
 from ecom_assets.platform.table_checks import conservation_outcomes, schema_outcomes
 from ecom_assets.platform.tables import ETL_ERRORS
-from resources import Lakehouse, SparkSessionResource
+from resources import Lakehouse
 from resources.lakehouse import apply_filters, utc_instant, within_hours
 
 CLICKSTREAM_GROUP = "clickstream"
@@ -85,28 +82,25 @@ CONVERSION_ANOMALY_CHECK = Check(
 )
 
 
-@partitioned_table_asset(
+@table_asset(
     CLICKSTREAM_EVENTS,
     group=CLICKSTREAM_GROUP,
     partitions_def=clickstream_hours,
     description="Typed web-shop events of each UTC hour, exact duplicates removed, each with its session"
     " (`user_session`, else 30 minutes of inactivity) and bot flag; lines that cannot be events go to etl_errors.",
     upstream=[CLICKSTREAM_EVENTS_RAW],
-    check_specs=check_specs(CLICKSTREAM_EVENTS, SILVER_EVENT_CHECKS, clickstream_hours),
+    checks=SILVER_EVENT_CHECKS,
 )
 def clickstream_events(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
+    step: TableStep,
     clickstream_rules: ClickstreamRules,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+) -> None:
     """Type, de-duplicate and sessionize the hours' bronze lines, record the rejected ones, replace the hours."""
-    hours = partition_hours(context)
+    hours = step.hours
     keys = hours.keys()
-    session = spark.get_session()
-    bronze = lakehouse.read(session, CLICKSTREAM_EVENTS_RAW)  # lines_of_hours' filter on line_hour skips files
-    reporter = CheckReporter(context, CLICKSTREAM_EVENTS)
+    session = step.session
+    bronze = step.lakehouse.read(session, CLICKSTREAM_EVENTS_RAW)  # lines_of_hours' filter on line_hour skips files
+    reporter = step.reporter
     with staged(parse_events(lines_of_hours(bronze, utc_instant(hours.start), utc_instant(hours.end)))) as parsed:
         outcomes = Counter(
             {
@@ -118,7 +112,7 @@ def clickstream_events(
                 .collect()
             }
         )
-        carried = _sessions_before(session, lakehouse, hours, clickstream_rules.session_gap_minutes)
+        carried = _sessions_before(session, step.lakehouse, hours, clickstream_rules.session_gap_minutes)
         events = silver_events(
             accepted_events(parsed),
             carried,
@@ -130,9 +124,7 @@ def clickstream_events(
                 schema = schema_outcomes(SilverClickstreamEvents, rows, hour_key_of(F.col("event_hour")), keys)
                 reporter.add(SCHEMA_CHECK, schema)
                 _add_event_checks(reporter, rows, hours)
-                errors = rejected_event_errors(
-                    parsed, CLICKSTREAM_EVENTS.full_name, context.op_execution_context.op_def.name, datetime.now(UTC)
-                )
+                errors = rejected_event_errors(parsed, CLICKSTREAM_EVENTS.full_name, step.step_name, datetime.now(UTC))
                 errors_by_hour = Counter()  # one error row per rejected line (`rejected_event_errors`)
                 for (hour, outcome), lines in outcomes.items():
                     if outcome not in ("kept", "duplicate"):
@@ -153,22 +145,21 @@ def clickstream_events(
                     ),
                 )
             if reporter.passes_everywhere():
-                lakehouse.replace_hours(CLICKSTREAM_EVENTS, rows, "event_time", hours)
+                step.lakehouse.replace_hours(CLICKSTREAM_EVENTS, rows, "event_time", hours)
                 if sum(errors_by_hour.values()):
-                    lakehouse.merge_on_key(ETL_ERRORS, errors, "error_id")
-                    _log_rejections(context, outcomes)
+                    step.lakehouse.merge_on_key(ETL_ERRORS, errors, "error_id")
+                    _log_rejections(step.context, outcomes)
             for key in keys:
-                context.add_asset_metadata(counts[key], partition_key=key)
-            yield MaterializeResult(
-                metadata={
+                step.context.add_asset_metadata(counts[key], partition_key=key)
+            step.metadata.update(
+                {
                     "hours_in_run": len(hours),
                     "events": sum(counts[key]["silver_events"] for key in keys),
                     "lines_rejected": sum(errors_by_hour.values()),
                     "error_table": ETL_ERRORS.full_name,
-                    **table_metadata(lakehouse, CLICKSTREAM_EVENTS, rows),
+                    **step.table_metadata(rows),
                 }
             )
-    yield from reporter.publish(lakehouse)
 
 
 def _sessions_before(session, lakehouse: Lakehouse, hours: HourRange, gap_minutes: int) -> DataFrame:
@@ -237,31 +228,26 @@ def _log_rejections(context: AssetExecutionContext, outcomes: Counter) -> None:
     )
 
 
-@partitioned_table_asset(
+@table_asset(
     DIM_CATALOG_ITEMS,
     group=CLICKSTREAM_GROUP,
     partitions_def=clickstream_hours,
     description="SCD2 of each product's price, category code and brand as the events observed them: a run rebuilds"
     " the versions of the products its hours saw, from all of their events.",
     upstream=[CLICKSTREAM_EVENTS],
-    check_specs=check_specs(
-        DIM_CATALOG_ITEMS, (SCHEMA_CHECK, ITEM_VERSIONS_CHECK, POINT_IN_TIME_CHECK), clickstream_hours
-    ),
+    checks=(SCHEMA_CHECK, ITEM_VERSIONS_CHECK, POINT_IN_TIME_CHECK),
 )
 def dim_catalog_items(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+    step: TableStep,
+) -> None:
     """Rebuild the versions of the products seen in the hours; check the point-in-time join of the hours' events."""
-    hours = partition_hours(context)
+    hours = step.hours
     keys = hours.keys()
-    session = spark.get_session()
-    events = lakehouse.read(session, CLICKSTREAM_EVENTS)
+    session = step.session
+    events = step.lakehouse.read(session, CLICKSTREAM_EVENTS)
     hour_events = apply_filters(events, within_hours("event_time", hours))
     seen = hour_events.select("product_id").distinct()
-    reporter = CheckReporter(context, DIM_CATALOG_ITEMS)
+    reporter = step.reporter
     with staged(catalog_item_versions(events.join(seen, "product_id", "left_semi"))) as versions:
         with reporter.computing():
             whole_run = schema_outcomes(DimCatalogItems, versions, None, ["run"])["run"]
@@ -270,18 +256,17 @@ def dim_catalog_items(
             reporter.add(POINT_IN_TIME_CHECK, _point_in_time_outcomes(hour_events, versions, keys))
         merged = None
         if reporter.passes_everywhere():
-            merged = lakehouse.replace_keys(DIM_CATALOG_ITEMS, versions, ["product_id", "version"], seen)
-        yield MaterializeResult(
-            metadata={
+            merged = step.lakehouse.replace_keys(DIM_CATALOG_ITEMS, versions, ["product_id", "version"], seen)
+        step.metadata.update(
+            {
                 "products_rebuilt": versions.select("product_id").distinct().count(),  # staged: no re-read
                 "versions": versions.count(),
                 "merge_inserted": merged.inserted if merged else 0,
                 "merge_updated": merged.updated if merged else 0,
                 "merge_deleted": merged.deleted if merged else 0,
-                **table_metadata(lakehouse, DIM_CATALOG_ITEMS, versions),
+                **step.table_metadata(versions),
             }
         )
-    yield from reporter.publish(lakehouse)
 
 
 def _contiguity_outcome(versions: DataFrame) -> CheckOutcome:
@@ -347,56 +332,51 @@ def _point_in_time_outcomes(events: DataFrame, versions: DataFrame, keys: list[s
     return outcomes
 
 
-@partitioned_table_asset(
+@table_asset(
     FUNNEL_HOURLY,
     group=CLICKSTREAM_GROUP,
     partitions_def=clickstream_hours,
     description="The conversion funnel of each UTC hour (`hour`: its start): sessions, sessions per step, purchases,"
     " revenue, the three rates and bot sessions; an hour without traffic has a row of zeros.",
     upstream=[CLICKSTREAM_EVENTS],
-    check_specs=check_specs(
-        FUNNEL_HOURLY, (SCHEMA_CHECK, FUNNEL_CONSISTENCY_CHECK, CONVERSION_ANOMALY_CHECK), clickstream_hours
-    ),
+    checks=(SCHEMA_CHECK, FUNNEL_CONSISTENCY_CHECK, CONVERSION_ANOMALY_CHECK),
 )
 def funnel_hourly(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
+    step: TableStep,
     clickstream_rules: ClickstreamRules,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+) -> None:
     """Compute the hours' funnels from silver, check them, replace the hours."""
-    hours = partition_hours(context)
+    hours = step.hours
     keys = hours.keys()
-    session = spark.get_session()
-    events = lakehouse.read(session, CLICKSTREAM_EVENTS, filters=within_hours("event_time", hours))
+    session = step.session
+    events = step.lakehouse.read(session, CLICKSTREAM_EVENTS, filters=within_hours("event_time", hours))
     figures = with_empty_windows(
         funnel(events.withColumn("hour", F.col("event_hour")), "hour"),
         "hour",
         [utc_instant(hour) for hour in hours.hours()],
     )
-    reporter = CheckReporter(context, FUNNEL_HOURLY)
+    reporter = step.reporter
     with staged(figures) as rows:
         collected = {row["key"]: row for row in rows.withColumn("key", hour_key_of(F.col("hour"))).collect()}
         with reporter.computing():
             reporter.add(SCHEMA_CHECK, schema_outcomes(FunnelHourly, rows, hour_key_of(F.col("hour")), keys))
             reporter.add(FUNNEL_CONSISTENCY_CHECK, {key: funnel_consistency(collected[key].asDict()) for key in keys})
             reporter.add(
-                CONVERSION_ANOMALY_CHECK, _conversion_outcomes(session, lakehouse, clickstream_rules, hours, collected)
+                CONVERSION_ANOMALY_CHECK,
+                _conversion_outcomes(session, step.lakehouse, clickstream_rules, hours, collected),
             )
         if reporter.passes_everywhere():
-            lakehouse.replace_hours(FUNNEL_HOURLY, rows, "hour", hours)
+            step.lakehouse.replace_hours(FUNNEL_HOURLY, rows, "hour", hours)
         for key in keys:
             row = collected[key]
-            context.add_asset_metadata(
+            step.context.add_asset_metadata(
                 {
                     name: float(row[name]) if row[name] is not None else None
                     for name in ("sessions", "purchases", "revenue", "conversion_rate")
                 },
                 partition_key=key,
             )
-        yield MaterializeResult(metadata={"hours_in_run": len(hours), **table_metadata(lakehouse, FUNNEL_HOURLY, rows)})
-    yield from reporter.publish(lakehouse)
+        step.metadata.update({"hours_in_run": len(hours), **step.table_metadata(rows)})
 
 
 def _conversion_outcomes(

@@ -4,16 +4,9 @@ The ingestion asset is unpartitioned: the stream's checkpoint, not a partition, 
 """
 
 from datetime import UTC, datetime
-from typing import Any
 
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSpec,
-    AssetExecutionContext,
-    MaterializeResult,
     MetadataValue,
-    ResourceParam,
-    asset,
 )
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -28,10 +21,11 @@ from ecom_assets.clickstream.transforms import (
     event_file_stream,
     hour_key_of,
 )
+from ecom_assets.platform.checks import Check
 from ecom_assets.platform.landing_scan import count_file_data_lines
-from ecom_assets.platform.partitions import single_run_backfill
-from ecom_assets.platform.table_asset import asset_key
-from resources import Lakehouse, LandingZone, SparkSessionResource
+from ecom_assets.platform.outcomes import CheckOutcome
+from ecom_assets.platform.table_asset import TableStep, table_asset
+from resources import Lakehouse, LandingZone
 from resources.untrusted import PathRefused
 
 CLICKSTREAM_INGEST_GROUP = "clickstream_ingest"
@@ -41,30 +35,23 @@ HOURS_APPENDED = "hours_appended"
 """Materialization metadata: the hourly partition keys the run appended lines to (the hourly sensor reads it)."""
 
 
-@asset(
-    key=asset_key(CLICKSTREAM_EVENTS_RAW),
-    group_name=CLICKSTREAM_INGEST_GROUP,
-    backfill_policy=single_run_backfill,
-    kinds={"spark", "delta"},
+EVERY_LINE_CHECK = Check(
+    EVERY_LINE_INGESTED,
+    "Conservation: each file the run appended has as many bronze rows as it has data lines.",
+    per_partition=False,
+)
+
+
+@table_asset(
+    CLICKSTREAM_EVENTS_RAW,
+    group=CLICKSTREAM_INGEST_GROUP,
+    partitions_def=None,
     description="Every line of the web shop's event files (`raw/clickstream/YYYY/MM/DD/HH/*.csv`) as delivered, "
     "appended once by Structured Streaming (trigger availableNow, checkpoint beside the table); a line that does "
     "not split into the export's nine fields is kept whole in `corrupt_record`.",
-    check_specs=[
-        AssetCheckSpec(
-            EVERY_LINE_INGESTED,
-            asset=asset_key(CLICKSTREAM_EVENTS_RAW),
-            blocking=True,
-            description="Conservation: each file the run appended has as many bronze rows as it has data lines.",
-        )
-    ],
+    checks=[EVERY_LINE_CHECK],
 )
-def clickstream_events_raw(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    landing: LandingZone,
-    step_launcher: ResourceParam[Any],
-) -> MaterializeResult:
+def clickstream_events_raw(step: TableStep, landing: LandingZone) -> None:
     """Append the event files that landed since the last run; a run with nothing new appends nothing.
 
     Spark lists the event folder itself and would follow a symbolic link out of the landing root,
@@ -72,32 +59,32 @@ def clickstream_events_raw(
     """
     for link in landing.links_under(EVENT_FOLDER):
         moved = landing.move(link, f"{CLICKSTREAM_QUARANTINE}/{link.removeprefix(EVENT_FOLDER + '/')}")
-        context.log.error(f"{link} is a symbolic link: never followed, moved to {moved}")
-    session = spark.get_session()
+        step.log.error(f"{link} is a symbolic link: never followed, moved to {moved}")
     files = landing.spark_path(landing.full_path(EVENT_FILES_GLOB))
     started = datetime.now(UTC)
-    appended = lakehouse.append_new_from_stream(
-        CLICKSTREAM_EVENTS_RAW, bronze_event_lines(event_file_stream(session, files))
+    appended = step.lakehouse.append_new_from_stream(
+        CLICKSTREAM_EVENTS_RAW, bronze_event_lines(event_file_stream(step.session, files))
     )
-    context.log.info(f"appended {appended.rows} line(s) in {appended.batches} micro-batch(es) from {files}")
-    hours = _hours_appended(session, lakehouse, started) if appended.rows else []
+    step.log.info(f"appended {appended.rows} line(s) in {appended.batches} micro-batch(es) from {files}")
+    hours = _hours_appended(step.session, step.lakehouse, started) if appended.rows else []
     outside = [hour for hour in hours if not clickstream_hours.has_partition_key(hour)]
     if outside:
-        context.log.warning(
+        step.log.warning(
             f"lines of {len(outside)} hour(s) outside the hourly partitions (from {CLICKSTREAM_FIRST_HOUR} to the"
             f" current hour), e.g. {outside[:3]}: they stay in bronze, but no hourly run reads them"
         )
-    return MaterializeResult(
-        check_results=[every_line_ingested(session, lakehouse, landing, started) if appended.rows else _nothing_new()],
-        metadata={
+    outcome = every_line_ingested(step.session, step.lakehouse, landing, started) if appended.rows else _nothing_new()
+    step.reporter.add(EVERY_LINE_CHECK, {started.date(): outcome})
+    step.metadata.update(
+        {
             HOURS_APPENDED: MetadataValue.json(hours),
             "hours_outside_partitions": MetadataValue.json(outside),
             "rows_appended": appended.rows,
             "micro_batches": appended.batches,
             "source": MetadataValue.path(files),
             "table": CLICKSTREAM_EVENTS_RAW.full_name,
-            "checkpoint": MetadataValue.path(lakehouse.checkpoint_location(CLICKSTREAM_EVENTS_RAW)),
-        },
+            "checkpoint": MetadataValue.path(step.lakehouse.checkpoint_location(CLICKSTREAM_EVENTS_RAW)),
+        }
     )
 
 
@@ -110,7 +97,7 @@ def _hours_appended(session: SparkSession, lakehouse: Lakehouse, started: dateti
 
 def every_line_ingested(
     session: SparkSession, lakehouse: Lakehouse, landing: LandingZone, started: datetime
-) -> AssetCheckResult:
+) -> CheckOutcome:
     """Compare, for each file the run appended, its bronze rows with its data lines as the landing holds it now."""
     appended = (
         lakehouse.read(session, CLICKSTREAM_EVENTS_RAW)
@@ -126,14 +113,13 @@ def every_line_ingested(
         if lines != rows:
             differing[relative] = {"bronze_rows": rows, "lines_in_file": lines}
     summary = f"{len(bronze_rows)} file(s), {sum(bronze_rows.values())} line(s) appended"
-    return AssetCheckResult(
-        check_name=EVERY_LINE_INGESTED,
-        passed=not differing,
-        description=summary if not differing else f"{len(differing)} file(s) differ from what was appended",
-        metadata={
+    return CheckOutcome(
+        not differing,
+        summary if not differing else f"{len(differing)} file(s) differ from what was appended",
+        {
             "files": len(bronze_rows),
             "bronze_rows": sum(bronze_rows.values()),
-            "differing_files": MetadataValue.json(dict(list(differing.items())[:5])),
+            "differing_files": dict(list(differing.items())[:5]),
         },
     )
 
@@ -146,7 +132,5 @@ def _data_lines_now(landing: LandingZone, relative: str) -> int | None:
         return None
 
 
-def _nothing_new() -> AssetCheckResult:
-    return AssetCheckResult(
-        check_name=EVERY_LINE_INGESTED, passed=True, description="no new file", metadata={"files": 0, "bronze_rows": 0}
-    )
+def _nothing_new() -> CheckOutcome:
+    return CheckOutcome(True, "no new file", {"files": 0, "bronze_rows": 0})

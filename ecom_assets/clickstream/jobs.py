@@ -34,7 +34,7 @@ from ecom_assets.clickstream.partitions import clickstream_days, clickstream_hou
 from ecom_assets.clickstream.tables import CLICKSTREAM_EVENTS_RAW
 from ecom_assets.clickstream.transforms import EVENT_FOLDER, event_day
 from ecom_assets.platform.dates import HOUR_KEY_FORMAT, DateRange
-from ecom_assets.platform.table_asset import asset_key
+from ecom_assets.platform.tables import asset_key
 from resources import LandingZone
 from resources.landing import ListedFile
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, ResourceParam
+from dagster import AssetExecutionContext, AssetsDefinition
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -37,15 +37,18 @@ from ecom_assets.feeds.transforms.records import (
     read_feed_csv,
     rejected_record_errors,
 )
-from ecom_assets.platform.checks import PUBLISHED_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import Check
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.errors import ETL_ERRORS_SCHEMA, MAX_ERROR_MESSAGE_CHARS
 from ecom_assets.platform.outcomes import CheckOutcome
-from ecom_assets.platform.partitions import partition_days
-from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import (
+    TableStep,
+    staged,
+    table_asset,
+)
 from ecom_assets.platform.table_checks import conservation_outcomes
 from ecom_assets.platform.tables import ETL_ERRORS, TableName
-from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources import Lakehouse, LandingZone
 from resources.lakehouse import within
 from resources.untrusted import PathRefused, safe_text
 
@@ -212,23 +215,21 @@ def log_processing(
 
 
 def _bronze_asset(feed: Feed) -> AssetsDefinition:
-    @partitioned_table_asset(
+    @table_asset(
         feed.bronze,
+        quarantines=True,
         group=FEEDS_GROUP,
         description=f"Each day's {feed.domain} feed file as delivered (all strings), with batch id, business date "
         "and file, for days whose trigger matches its files.",
-        check_specs=check_specs(feed.bronze, [BATCH_CHECK, BRONZE_CONSERVATION_CHECK, PUBLISHED_CHECK]),
+        checks=[BATCH_CHECK, BRONZE_CONSERVATION_CHECK],
     )
     def feed_bronze_asset(
-        context: AssetExecutionContext,
-        spark: SparkSessionResource,
+        step: TableStep,
         landing: LandingZone,
-        lakehouse: Lakehouse,
-        step_launcher: ResourceParam[Any],
-    ) -> Iterator:
+    ) -> None:
         started_at = datetime.now(UTC)
-        days = partition_days(context)
-        session = spark.get_session()
+        days = step.days
+        session = step.session
         batches = {day: locate_batch(landing, day) for day in days}
         complete = {day: batch for day, batch in batches.items() if batch.verdict.complete}
         announced = {
@@ -240,11 +241,11 @@ def _bronze_asset(feed: Feed) -> AssetsDefinition:
             day: landing.spark_path(landing.relative_path(complete[day].path(file.path)))
             for day, file in announced.items()
         }
-        context.log.info(
+        step.log.info(
             f"{len(complete)} of {len(days)} day(s) have a complete batch; {len(announced)} carry a {feed.domain} file"
         )
         raw = read_feed_csv(session, feed.domain, list(spark_paths.values()))
-        reporter = CheckReporter.for_daily_table(context, feed.bronze, session, lakehouse, days)
+        reporter = step.reporter
         with staged(feed_bronze(raw, _batch_files(session, feed, complete))) as bronze:
             with reporter.computing():
                 stored = {row["business_date"]: row["rows"] for row in _rows_by_day(bronze)}
@@ -260,18 +261,18 @@ def _bronze_asset(feed: Feed) -> AssetsDefinition:
                     BRONZE_CONSERVATION_CHECK,
                     conservation_outcomes(sorted(complete), counts, "stated_rows", ("bronze_rows",)),
                 )
-            quarantined = reporter.replace_passing_days(lakehouse, bronze, "business_date", days, merge_schema=True)
-            _record_incomplete_batches(context, session, lakehouse, feed.bronze, days, batches)
+            quarantined = reporter.replace_passing_days(
+                step.lakehouse, bronze, "business_date", days, merge_schema=True
+            )
+            _record_incomplete_batches(step.context, session, step.lakehouse, feed.bronze, days, batches)
             log_processing(
-                lakehouse,
-                context,
+                step.lakehouse,
+                step.context,
                 feed.bronze,
                 started_at,
                 {day: _log_entry(batches[day], stored.get(day, 0), quarantined.get(day)) for day in days},
             )
-            add_daily_metadata(
-                context,
-                days,
+            step.add_daily_metadata(
                 {
                     day: {
                         "rows_out": 0 if day in quarantined else stored.get(day, 0),
@@ -280,40 +281,36 @@ def _bronze_asset(feed: Feed) -> AssetsDefinition:
                     for day in days
                 },
             )
-            yield MaterializeResult(
-                metadata={
+            step.metadata.update(
+                {
                     "days_in_run": len(days),
                     "days_quarantined": len(quarantined),
-                    **table_metadata(lakehouse, feed.bronze, bronze),
+                    **step.table_metadata(bronze),
                 }
             )
-        yield from reporter.publish(lakehouse)
 
     feed_bronze_asset.__doc__ = f"Land the {feed.domain} file of each complete batch of the run's days in bronze."
     return feed_bronze_asset
 
 
 def _silver_asset(feed: Feed) -> AssetsDefinition:
-    @partitioned_table_asset(
+    @table_asset(
         feed.silver,
+        quarantines=True,
         group=FEEDS_GROUP,
         description=f"Typed {feed.domain} records of each day's batch; unreadable records are in etl_errors with "
         "their reason, present-but-unreadable optional values are null and named in format_issues.",
         upstream=[feed.bronze],
-        check_specs=check_specs(feed.silver, [SILVER_CONSERVATION_CHECK, PUBLISHED_CHECK]),
+        checks=[SILVER_CONSERVATION_CHECK],
     )
     def feed_silver_asset(
-        context: AssetExecutionContext,
-        spark: SparkSessionResource,
-        lakehouse: Lakehouse,
-        step_launcher: ResourceParam[Any],
-    ) -> Iterator:
+        step: TableStep,
+    ) -> None:
         started_at = datetime.now(UTC)
-        days = partition_days(context)
-        session = spark.get_session()
-        bronze = lakehouse.read(session, feed.bronze, filters=within("business_date", days))
-        reporter = CheckReporter.for_daily_table(context, feed.silver, session, lakehouse, days)
-        step = context.op_execution_context.op_def.name
+        days = step.days
+        session = step.session
+        bronze = step.lakehouse.read(session, feed.bronze, filters=within("business_date", days))
+        reporter = step.reporter
         with staged(FEED_PARSERS[feed.domain](bronze)) as parsed:
             with reporter.computing():
                 counts = {
@@ -339,11 +336,11 @@ def _silver_asset(feed: Feed) -> AssetsDefinition:
                     conservation_outcomes(days.days(), figures, "bronze_rows", ("silver_rows", "rejected_rows")),
                 )
             silver = accepted(parsed)
-            quarantined = reporter.replace_passing_days(lakehouse, silver, "business_date", days)
-            errors = rejected_record_errors(parsed, feed.silver.full_name, step, datetime.now(UTC))
+            quarantined = reporter.replace_passing_days(step.lakehouse, silver, "business_date", days)
+            errors = rejected_record_errors(parsed, feed.silver.full_name, step.step_name, datetime.now(UTC))
             published = [day for day in days if day not in quarantined]
             if published:
-                lakehouse.replace_scope(
+                step.lakehouse.replace_scope(
                     ETL_ERRORS,
                     errors,
                     "partition_date",
@@ -352,8 +349,8 @@ def _silver_asset(feed: Feed) -> AssetsDefinition:
                     keep_days=quarantined,
                 )
             log_processing(
-                lakehouse,
-                context,
+                step.lakehouse,
+                step.context,
                 feed.silver,
                 started_at,
                 {
@@ -369,9 +366,7 @@ def _silver_asset(feed: Feed) -> AssetsDefinition:
                     if day in counts or day in quarantined
                 },
             )
-            add_daily_metadata(
-                context,
-                days,
+            step.add_daily_metadata(
                 {
                     day: {
                         "rows_in": figures[day]["bronze_rows"],
@@ -382,15 +377,14 @@ def _silver_asset(feed: Feed) -> AssetsDefinition:
                     if day not in quarantined
                 },
             )
-            yield MaterializeResult(
-                metadata={
+            step.metadata.update(
+                {
                     "days_in_run": len(days),
                     "days_quarantined": len(quarantined),
                     "error_table": ETL_ERRORS.full_name,
-                    **table_metadata(lakehouse, feed.silver, silver),
+                    **step.table_metadata(silver),
                 }
             )
-        yield from reporter.publish(lakehouse)
 
     feed_silver_asset.__doc__ = f"Type the {feed.domain} records of the run's days; keep out the unreadable ones."
     return feed_silver_asset

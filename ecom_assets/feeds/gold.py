@@ -1,10 +1,8 @@
 """Gold built from the operational feeds with the sales: `analytics.inventory_daily`, `analytics.segment_analysis`."""
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -18,13 +16,16 @@ from ecom_assets.feeds.tables import (
 )
 from ecom_assets.feeds.transforms.gold import cover_window_start, inventory_daily, segment_analysis, tier_as_of
 from ecom_assets.feeds.validation import quarantined_records
-from ecom_assets.platform.checks import PUBLISHED_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import Check
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.outcomes import CheckOutcome, jsonable_rows
-from ecom_assets.platform.partitions import partition_days
-from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import (
+    TableStep,
+    staged,
+    table_asset,
+)
 from ecom_assets.sales.tables import ORDERS_CLEANED, PRODUCT_DAILY_SALES
-from resources import Lakehouse, SparkSessionResource
+from resources import Lakehouse
 from resources.lakehouse import within
 
 COVER_CHECK = Check(
@@ -45,36 +46,34 @@ def _inventory_kept_out(session: SparkSession, lakehouse: Lakehouse, days: DateR
     )
 
 
-@partitioned_table_asset(
+@table_asset(
     INVENTORY_DAILY,
+    quarantines=True,
     group=FEEDS_GROUP,
     description="Per day and product: stock on hand over warehouses, units sold, days of cover (stock ÷ mean daily "
     "units sold over the trailing 28 days) and a stock-out flag; records validation quarantined are left out.",
     upstream=[INVENTORY_SNAPSHOTS, VALIDATION_RESULTS],
     reads=[PRODUCT_DAILY_SALES],
-    check_specs=check_specs(INVENTORY_DAILY, [COVER_CHECK, PUBLISHED_CHECK]),
+    checks=[COVER_CHECK],
 )
 def inventory_daily_asset(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+    step: TableStep,
+) -> None:
     """Replace the run's days with each product's stock and cover."""
-    days = partition_days(context)
-    session = spark.get_session()
-    snapshots = lakehouse.read(session, INVENTORY_SNAPSHOTS, filters=within("business_date", days)).join(
-        _inventory_kept_out(session, lakehouse, days),
+    days = step.days
+    session = step.session
+    snapshots = step.lakehouse.read(session, INVENTORY_SNAPSHOTS, filters=within("business_date", days)).join(
+        _inventory_kept_out(session, step.lakehouse, days),
         ["business_date", "product_id", "warehouse_location"],
         "left_anti",
     )
     window = DateRange(cover_window_start(days.start), days.end)
     sold = (
-        lakehouse.read(session, PRODUCT_DAILY_SALES, filters=within("order_date", window))
-        if lakehouse.exists(PRODUCT_DAILY_SALES)
+        step.lakehouse.read(session, PRODUCT_DAILY_SALES, filters=within("order_date", window))
+        if step.lakehouse.exists(PRODUCT_DAILY_SALES)
         else session.createDataFrame([], "order_date date, stock_code string, units_sold long")
     )
-    reporter = CheckReporter.for_daily_table(context, INVENTORY_DAILY, session, lakehouse, days)
+    reporter = step.reporter
     with staged(inventory_daily(snapshots, sold, days.days())) as rows:
         with reporter.computing():
             figures = {
@@ -104,50 +103,43 @@ def inventory_daily_asset(
                     if day in figures
                 },
             )
-        quarantined = reporter.replace_passing_days(lakehouse, rows, "business_date", days)
-        add_daily_metadata(
-            context,
-            days,
+        quarantined = reporter.replace_passing_days(step.lakehouse, rows, "business_date", days)
+        step.add_daily_metadata(
             {
                 day: {"products": figures[day]["products"], "stock_outs": figures[day]["stock_outs"]}
                 for day in figures
                 if day not in quarantined
             },
         )
-        yield MaterializeResult(
-            metadata={"days_quarantined": len(quarantined), **table_metadata(lakehouse, INVENTORY_DAILY, rows)}
-        )
-    yield from reporter.publish(lakehouse)
+        step.metadata.update({"days_quarantined": len(quarantined), **step.table_metadata(rows)})
 
 
-@partitioned_table_asset(
+@table_asset(
     SEGMENT_ANALYSIS,
+    quarantines=True,
     group=FEEDS_GROUP,
     description="Per order day and customer tier (as the customers feed stated it on that day; 'unknown' before "
     "it did, 'guest' without a customer id): revenue, orders and customers of the day's sales.",
     upstream=[ORDERS_CLEANED],
     reads=[CUSTOMER_UPDATES],
-    check_specs=check_specs(SEGMENT_ANALYSIS, [SEGMENT_RECONCILIATION_CHECK, PUBLISHED_CHECK]),
+    checks=[SEGMENT_RECONCILIATION_CHECK],
 )
 def segment_analysis_asset(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+    step: TableStep,
+) -> None:
     """Replace the run's days with their sales per tier. Runs with each feed batch, which the trigger sensor starts
     only once the day's sales are loaded; the sales job never waits for it."""
-    days = partition_days(context)
-    session = spark.get_session()
-    lines = lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days))
+    days = step.days
+    session = step.session
+    lines = step.lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days))
     history = (
-        lakehouse.read(session, CUSTOMER_UPDATES, filters=[("business_date", "<=", days.end)])
-        if lakehouse.exists(CUSTOMER_UPDATES)
+        step.lakehouse.read(session, CUSTOMER_UPDATES, filters=[("business_date", "<=", days.end)])
+        if step.lakehouse.exists(CUSTOMER_UPDATES)
         else session.createDataFrame(
             [], "customer_id string, customer_tier string, business_date date, created_timestamp timestamp"
         )
     )
-    reporter = CheckReporter.for_daily_table(context, SEGMENT_ANALYSIS, session, lakehouse, days)
+    reporter = step.reporter
     with staged(segment_analysis(tier_as_of(lines, history))) as rows:
         with reporter.computing():
             by_tier = _revenue_by_day(rows, "order_date", "revenue")
@@ -156,11 +148,8 @@ def segment_analysis_asset(
                 SEGMENT_RECONCILIATION_CHECK,
                 {day: _reconciled(by_tier.get(day, 0), in_silver.get(day, 0)) for day in days},
             )
-        quarantined = reporter.replace_passing_days(lakehouse, rows, "order_date", days)
-        yield MaterializeResult(
-            metadata={"days_quarantined": len(quarantined), **table_metadata(lakehouse, SEGMENT_ANALYSIS, rows)}
-        )
-    yield from reporter.publish(lakehouse)
+        quarantined = reporter.replace_passing_days(step.lakehouse, rows, "order_date", days)
+        step.metadata.update({"days_quarantined": len(quarantined), **step.table_metadata(rows)})
 
 
 def _revenue_by_day(rows: DataFrame, day: str, amount: str) -> dict[date, Any]:

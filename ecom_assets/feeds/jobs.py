@@ -18,7 +18,7 @@ from dagster import (
 from ecom_assets.feeds.batches import FEEDS_GROUP, locate_batch
 from ecom_assets.feeds.contract import FEED_DOMAINS, RAW_PREFIX, TRIGGER_FOLDER, feed_file_path, trigger_day
 from ecom_assets.platform.partitions import daily_partitions
-from ecom_assets.platform.table_asset import asset_key
+from ecom_assets.platform.tables import asset_key
 from ecom_assets.sales.tables import (
     CUSTOMER_DAILY_SALES,
     DIM_CUSTOMERS,

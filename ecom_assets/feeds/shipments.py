@@ -1,9 +1,7 @@
 """Shipments built from the shipping feed: `processed.shipments` (SCD2) and `analytics.shipping_performance`."""
 
-from collections.abc import Iterator
-from typing import Any
+from datetime import UTC, datetime
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -12,13 +10,12 @@ from ecom_assets.feeds.tables import SHIPMENTS, SHIPPING_PERFORMANCE, SHIPPING_U
 from ecom_assets.feeds.transforms.shipments import shipment_history, shipping_performance
 from ecom_assets.feeds.transforms.validation import QUARANTINING_RULES
 from ecom_assets.feeds.validation import quarantined_records, validated_updates
-from ecom_assets.platform.checks import Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import Check
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.outcomes import CheckOutcome, jsonable_rows
-from ecom_assets.platform.partitions import partition_days
-from ecom_assets.platform.table_asset import partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import TableStep, staged, table_asset
 from ecom_assets.sales.tables import ORDERS_CLEANED
-from resources import Lakehouse, SparkSessionResource
+from resources import Lakehouse
 from resources.lakehouse import within
 
 ONE_CURRENT_CHECK = Check(
@@ -33,30 +30,28 @@ RATE_CHECK = Check(
 )
 
 
-@partitioned_table_asset(
+@table_asset(
     SHIPMENTS,
     group=FEEDS_GROUP,
+    partitions_def=None,
     description="Each shipment's history (SCD2): a version per change of method, cost, tracking number or "
     "delivery dates, valid from the business day of the change; records validation quarantined, and batches it "
     "failed, are left out.",
     upstream=[SHIPPING_UPDATES, VALIDATION_RESULTS],
-    check_specs=check_specs(SHIPMENTS, [ONE_CURRENT_CHECK]),
+    checks=[ONE_CURRENT_CHECK],
 )
 def shipments(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+    step: TableStep,
+) -> None:
     """Rebuild the shipments' history from every shipping update (so days loaded out of order give the same
     history) and replace the table when its check passes."""
-    session = spark.get_session()
-    updates = validated_updates(session, lakehouse, lakehouse.read(session, SHIPPING_UPDATES))
-    reporter = CheckReporter(context, SHIPMENTS)
+    session = step.session
+    updates = validated_updates(session, step.lakehouse, step.lakehouse.read(session, SHIPPING_UPDATES))
+    reporter = step.reporter
     with staged(
         shipment_history(
             updates,
-            quarantined_records(session, lakehouse, QUARANTINING_RULES).withColumnRenamed("record", "order_id"),
+            quarantined_records(session, step.lakehouse, QUARANTINING_RULES).withColumnRenamed("record", "order_id"),
         )
     ) as history:
         with reporter.computing():
@@ -73,7 +68,7 @@ def shipments(
             reporter.add(
                 ONE_CURRENT_CHECK,
                 {
-                    partition_days(context).end: CheckOutcome(
+                    datetime.now(UTC).date(): CheckOutcome(
                         passed,
                         f"{figures['shipments']} shipment(s), {figures['versions']} version(s), "
                         f"{figures['current_versions']} current",
@@ -83,15 +78,14 @@ def shipments(
                     )
                 },
             )
-        reporter.overwrite_if_passing(lakehouse, history)
-        yield MaterializeResult(
-            metadata={
+        reporter.overwrite_if_passing(step.lakehouse, history)
+        step.metadata.update(
+            {
                 "shipments": figures["shipments"],
                 "versions": figures["versions"],
-                **table_metadata(lakehouse, SHIPMENTS, history),
+                **step.table_metadata(history),
             }
         )
-    yield from reporter.publish(lakehouse)
 
 
 def _restated_order_days(
@@ -108,34 +102,30 @@ def _restated_order_days(
     return DateRange(span["first"], span["last"]) if span["first"] else None
 
 
-@partitioned_table_asset(
+@table_asset(
     SHIPPING_PERFORMANCE,
     group=FEEDS_GROUP,
     description="Per order date (the invoice's day) and shipping method: shipments, delivered, on time, on-time "
     "rate, mean delivery days and shipping cost. A late delivery restates its order's date.",
     upstream=[SHIPMENTS],
     reads=[ORDERS_CLEANED],
-    check_specs=check_specs(SHIPPING_PERFORMANCE, [RATE_CHECK]),
+    checks=[RATE_CHECK],
 )
 def shipping_performance_daily(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+    step: TableStep,
+) -> None:
     """Recompute every order date the run's batches touched, from the shipments' current versions."""
-    days = partition_days(context)
-    session = spark.get_session()
-    orders = lakehouse.read(session, ORDERS_CLEANED).groupBy("invoice_no").agg(F.min("order_date").alias("order_date"))
-    restated = _restated_order_days(session, lakehouse, days, orders)
-    reporter = CheckReporter(context, SHIPPING_PERFORMANCE)
+    days = step.days
+    session = step.session
+    orders = step.read(ORDERS_CLEANED).groupBy("invoice_no").agg(F.min("order_date").alias("order_date"))
+    restated = _restated_order_days(session, step.lakehouse, days, orders)
+    reporter = step.reporter
     if restated is None:
-        context.log.info(f"the batches of {days} shipped nothing: no order date to restate")
+        step.log.info(f"the batches of {days} shipped nothing: no order date to restate")
         reporter.add(RATE_CHECK, {days.end: CheckOutcome(True, "nothing to restate")})
-        yield MaterializeResult(metadata={"order_dates_restated": 0})
-        yield from reporter.publish(lakehouse)
+        step.metadata.update({"order_dates_restated": 0})
         return
-    current = lakehouse.read(session, SHIPMENTS).where("is_current")
+    current = step.lakehouse.read(session, SHIPMENTS).where("is_current")
     in_range = orders.where(F.col("order_date").between(restated.start, restated.end))
     with staged(shipping_performance(current, in_range)) as performance:
         with reporter.computing():
@@ -154,12 +144,11 @@ def shipping_performance_daily(
                 },
             )
         if reporter.table_passes():
-            lakehouse.replace_date_range(SHIPPING_PERFORMANCE, performance, "order_date", restated)
-        yield MaterializeResult(
-            metadata={
+            step.lakehouse.replace_date_range(SHIPPING_PERFORMANCE, performance, "order_date", restated)
+        step.metadata.update(
+            {
                 "order_dates_restated": len(restated),
                 "first_order_date": restated.start.isoformat(),
-                **table_metadata(lakehouse, SHIPPING_PERFORMANCE, performance),
+                **step.table_metadata(performance),
             }
         )
-    yield from reporter.publish(lakehouse)

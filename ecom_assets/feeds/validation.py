@@ -1,11 +1,10 @@
 """The feed batches' validation across feeds and sales (`logs.validation_results`), and their archiving."""
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import reduce
-from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from dagster import AssetExecutionContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -31,16 +30,15 @@ from ecom_assets.feeds.transforms.validation import (
     sales_flags,
     shipment_order_flags,
 )
-from ecom_assets.platform.checks import PUBLISHED_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import Check
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.errors import as_error_rows
 from ecom_assets.platform.outcomes import CheckOutcome, jsonable
-from ecom_assets.platform.partitions import partition_days
 from ecom_assets.platform.quality_policy import DataQualityPolicy
-from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import TableStep, staged, table_asset
 from ecom_assets.platform.tables import ETL_ERRORS, QUARANTINED_DAYS
 from ecom_assets.sales.tables import ORDERS_CLEANED
-from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources import Lakehouse, LandingZone
 from resources.lakehouse import within
 
 HIGH_FINDINGS_CHECK = Check(
@@ -90,36 +88,34 @@ def _counts(frames: list[DataFrame]) -> DataFrame:
     )
 
 
-@partitioned_table_asset(
+@table_asset(
     VALIDATION_RESULTS,
+    quarantines=True,
     group=FEEDS_GROUP,
     description="Each feed batch validated across feeds and sales: per rule its severity, flagged records and "
     "samples, and per batch a validation score (row `batch_summary`). A batch that passes is archived.",
     upstream=[feed.silver for feed in FEEDS],
     reads=[ORDERS_CLEANED],
-    check_specs=check_specs(VALIDATION_RESULTS, [HIGH_FINDINGS_CHECK, PUBLISHED_CHECK]),
+    checks=[HIGH_FINDINGS_CHECK],
 )
 def validation_results(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
+    step: TableStep,
     landing: LandingZone,
-    lakehouse: Lakehouse,
     quality: DataQualityPolicy,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+) -> None:
     """Validate the run's batches, write their findings, quarantine flagged records, archive the batches that pass.
 
     Records a rule quarantines (`QUARANTINING_RULES`) go to `etl_errors` under this table with the
     rule as their type; what is built from the feeds leaves them out.
     """
     started_at = datetime.now(UTC)
-    days = partition_days(context)
-    session = spark.get_session()
-    feeds = _feed_rows(session, lakehouse, days)
-    products = _history(session, lakehouse, FEEDS[1].silver, days)
-    customers = _history(session, lakehouse, FEEDS[0].silver, days)
-    sales, order_days = _sales(session, lakehouse, days)
-    rejected = _feed_errors(session, lakehouse, days)
+    days = step.days
+    session = step.session
+    feeds = _feed_rows(session, step.lakehouse, days)
+    products = _history(session, step.lakehouse, FEEDS[1].silver, days)
+    customers = _history(session, step.lakehouse, FEEDS[0].silver, days)
+    sales, order_days = _sales(session, step.lakehouse, days)
+    rejected = _feed_errors(session, step.lakehouse, days)
     flag_frames = [
         *(format_flags(feeds[feed.domain], feed.domain, feed.key) for feed in FEEDS),
         rejected_flags(rejected, {feed.silver.full_name: feed.domain for feed in FEEDS}),
@@ -138,9 +134,9 @@ def validation_results(
         ]
     )
     complete = _complete_batches(landing, days)
-    loaded = _loaded_triggers(session, lakehouse, days)
+    loaded = _loaded_triggers(session, step.lakehouse, days)
     batch_ids = {day: batch.verdict.trigger.batch_id for day, batch in complete.items()}
-    reporter = CheckReporter.for_daily_table(context, VALIDATION_RESULTS, session, lakehouse, days)
+    reporter = step.reporter
     with staged(flags) as flags:
         with reporter.computing():
             computed = {
@@ -154,13 +150,12 @@ def validation_results(
                 {day: _high_outcome(scores[day], limit) for day in validated},
             )
         found = findings(flags)
-        results = _results(session, found, scores, batch_ids, context.run_id)
-        quarantined = reporter.replace_passing_days(lakehouse, results, "business_date", days)
-        step = context.op_execution_context.op_def.name
+        results = _results(session, found, scores, batch_ids, step.context.run_id)
+        quarantined = reporter.replace_passing_days(step.lakehouse, results, "business_date", days)
         kept_out = as_error_rows(
             flags.where(F.col("rule").isin(*QUARANTINING_RULES)),
             asset=VALIDATION_RESULTS.full_name,
-            step=step,
+            step=step.step_name,
             occurred_at=datetime.now(UTC),
             identity=[F.col("business_date").cast("string"), F.col("domain"), F.col("rule"), F.col("record_key")],
             partition_date=F.col("business_date"),
@@ -169,16 +164,16 @@ def validation_results(
             error_message=F.col("sample"),
             record=F.col("record_key"),
         )
-        lakehouse.replace_scope(
+        step.lakehouse.replace_scope(
             ETL_ERRORS, kept_out, "partition_date", days, scope={"asset": VALIDATION_RESULTS.full_name}
         )
         archived = {}
         for day in validated:
             if day not in quarantined:
-                archived[day] = _archive_if_loaded(context, landing, complete[day], loaded.get(day, {}))
+                archived[day] = _archive_if_loaded(step.context, landing, complete[day], loaded.get(day, {}))
         log_processing(
-            lakehouse,
-            context,
+            step.lakehouse,
+            step.context,
             VALIDATION_RESULTS,
             started_at,
             {
@@ -195,9 +190,7 @@ def validation_results(
                 for day in validated
             },
         )
-        add_daily_metadata(
-            context,
-            days,
+        step.add_daily_metadata(
             {
                 day: {
                     "validation_score": float(scores[day]["validation_score"]),
@@ -207,15 +200,14 @@ def validation_results(
                 for day in validated
             },
         )
-        yield MaterializeResult(
-            metadata={
+        step.metadata.update(
+            {
                 "days_in_run": len(days),
                 "batches_validated": len(validated),
                 "days_quarantined": len(quarantined),
-                **table_metadata(lakehouse, VALIDATION_RESULTS, results),
+                **step.table_metadata(results),
             }
         )
-    yield from reporter.publish(lakehouse)
 
 
 _EMPTY_BATCH_SCORE = {

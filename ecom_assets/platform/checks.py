@@ -38,8 +38,8 @@ from ecom_assets.platform.dates import HOUR_KEY_FORMAT, DateRange
 from ecom_assets.platform.outcomes import CheckOutcome, OutcomesByDay
 from ecom_assets.platform.partitions import daily_partitions
 from ecom_assets.platform.privacy import masked_record
-from ecom_assets.platform.table_asset import QuarantineLog, asset_key, read_quarantine_log, record_quarantine
-from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, TableName
+from ecom_assets.platform.quarantine import QuarantineLog, read_quarantine_log, record_quarantine
+from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, TableName, asset_key
 from resources import Lakehouse
 from resources.lakehouse import MergeCounts
 
@@ -98,7 +98,7 @@ RESULTS_SCHEMA = T.StructType(
 
 
 def check_specs(
-    table: TableName, checks: Iterable[Check], partitions_def: PartitionsDefinition = daily_partitions
+    table: TableName, checks: Iterable[Check], partitions_def: PartitionsDefinition | None = daily_partitions
 ) -> list[AssetCheckSpec]:
     """The check specs of a table's asset, partitioned like the asset (`partitions_def`) for per-partition checks."""
     return [

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dagster import AssetKey, AssetsDefinition, AssetSpec
 
 from ecom_assets.platform.checks import PUBLISHED_CHECK
-from ecom_assets.platform.table_asset import asset_key
-from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, QUARANTINED_DAYS, TableName
+from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS, QUARANTINED_DAYS, TableName, asset_key
 
 LOGS_GROUP = "logs"
 

@@ -5,8 +5,7 @@ from typing import Any
 from dagster import AssetObservation, Config, OpExecutionContext, ResourceParam, ScheduleDefinition, job, op
 from pydantic import Field
 
-from ecom_assets.platform.table_asset import asset_key
-from ecom_assets.platform.tables import tables_owned
+from ecom_assets.platform.tables import asset_key, tables_owned
 from resources import Lakehouse
 
 

@@ -1,37 +1,45 @@
-"""What the table assets share: keys from table names, the partitioned-table decorator, metadata."""
+"""The table-asset decorator and what it hands the body: the run's window, Spark, the lakehouse and its checks."""
 
-import functools
+import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import botocore.exceptions
 import delta.exceptions
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
+    DagsterLogManager,
+    HourlyPartitionsDefinition,
+    MaterializeResult,
     MetadataValue,
     PartitionsDefinition,
+    ResourceParam,
     RetryRequested,
     asset,
 )
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 from pyspark.sql import DataFrame, SparkSession
 
-from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.checks import PUBLISHED_CHECK, Check, CheckReporter, check_specs
+from ecom_assets.platform.dates import DateRange, HourRange
 from ecom_assets.platform.errors import step_failure_rows
-from ecom_assets.platform.partitions import daily_partitions, partition_days, single_run_backfill
+from ecom_assets.platform.partitions import daily_partitions, partition_days, partition_hours, single_run_backfill
 from ecom_assets.platform.privacy import masked
-from ecom_assets.platform.tables import ETL_ERRORS, QUARANTINED_DAYS, TableName
+from ecom_assets.platform.quarantine import declare_upstream
+from ecom_assets.platform.tables import ETL_ERRORS, TableName, asset_key
 from resources import Lakehouse, SparkSessionResource
-from resources.lakehouse import within
+from resources.lakehouse import PinnedTables, within
 
 PREVIEW_ROWS = 5
-QUARANTINED_DAYS_SCHEMA = "asset string, partition_date date, reason string, run_id string, quarantined_at timestamp"
 
-UPSTREAM_REASON = "quarantined upstream in"
 TRANSIENT_RETRIES = 3
 RETRY_BACKOFF_SECONDS = 2
 WRITE_CONFLICTS = tuple(getattr(delta.exceptions, name) for name in delta.exceptions.__all__)
@@ -45,61 +53,167 @@ _TRANSIENT_MARKERS = (
     "SdkClientException: Unable to execute HTTP request",
 )
 """How such a failure reads when it reaches Python as text (a JVM exception, or re-raised from a Databricks step)."""
-_UPSTREAM: dict[TableName, tuple[TableName, ...]] = {}
-"""Each table asset's direct upstream tables, as `partitioned_table_asset` declared them."""
 
 
-def asset_key(table: TableName) -> AssetKey:
-    """The asset key of a table mirrors its Unity Catalog name."""
-    return AssetKey(table.parts)
+@dataclass
+class TableStep:
+    """What a table asset's body is handed: its run's window, Spark, the lakehouse and the step's check reporter.
+
+    The body reads its inputs, calls its transforms, records its checks' outcomes on `reporter`,
+    publishes through it (`replace_passing_days`, `merge_passing_days`, ...) and puts what a steward
+    should see in `metadata`; the decorator (`table_asset`) yields the materialization and the
+    check evaluations, records the checks, and turns a failure into error rows or a retry.
+    """
+
+    context: AssetExecutionContext
+    table: TableName
+    session: SparkSession
+    lakehouse: Lakehouse
+    window: DateRange | HourRange | None
+    """The run's days (daily partitions), hours (hourly partitions), or None (a snapshot of the whole table)."""
+    reporter: CheckReporter
+    metadata: dict = field(default_factory=dict)
+    """The materialization's metadata (the decorator yields it when the body returns)."""
+
+    @property
+    def days(self) -> DateRange:
+        """The days the run covers (for hours, the days they touch)."""
+        return self.window.days() if isinstance(self.window, HourRange) else self.window
+
+    @property
+    def hours(self) -> HourRange:
+        """The UTC hours the run covers (hourly tables)."""
+        return self.window
+
+    @property
+    def log(self) -> DagsterLogManager:
+        """The run's log."""
+        return self.context.log
+
+    @property
+    def step_name(self) -> str:
+        """The step's name, as the error table records it."""
+        return self.context.op_execution_context.op_def.name
+
+    def read(self, table: TableName, date_column: str | None = None, **options: Any) -> DataFrame:
+        """A table as the lakehouse reads it (`columns`, `filters`, `version`), narrowed to the run's days on
+        `date_column` when given."""
+        filters = [*options.pop("filters", ()), *(within(date_column, self.days) if date_column else ())]
+        return self.lakehouse.read(self.session, table, filters=filters, **options)
+
+    def add_daily_metadata(self, figures_by_day: Mapping[date, Mapping[str, float]]) -> None:
+        """Attach each day's own figures to that day's partition (see `add_daily_metadata`)."""
+        add_daily_metadata(self.context, self.days, figures_by_day)
+
+    def table_metadata(self, rows: DataFrame) -> dict:
+        """Where the table is and a preview of the rows just written."""
+        return table_metadata(self.lakehouse, self.table, rows)
 
 
-def partitioned_table_asset(
+PLATFORM_RESOURCES = (
+    inspect.Parameter("spark", inspect.Parameter.KEYWORD_ONLY, annotation=SparkSessionResource),
+    inspect.Parameter("lakehouse", inspect.Parameter.KEYWORD_ONLY, annotation=Lakehouse),
+    inspect.Parameter("step_launcher", inspect.Parameter.KEYWORD_ONLY, annotation=ResourceParam[Any]),
+)
+"""The resources every table step takes: Spark, the lakehouse, and the step launcher (which decides where the step
+runs: here, or on Databricks; see `resources`)."""
+
+
+def table_asset(
     table: TableName,
     group: str,
     description: str,
+    checks: Sequence[Check] = (),
     upstream: Sequence[TableName] = (),
-    check_specs: Sequence[AssetCheckSpec] = (),
     reads: Sequence[TableName] = (),
-    partitions_def: PartitionsDefinition = daily_partitions,
+    partitions_def: PartitionsDefinition | None = daily_partitions,
+    quarantines: bool = False,
 ) -> Callable:
-    """Decorate a function as the partitioned (daily unless `partitions_def` says otherwise), single-run-backfill
-    asset of a Spark-built Delta table.
+    """Decorate `body(step, **resources)` as the single-run-backfill asset of a Spark-built Delta table.
 
-    The function takes the context and its resources by name (`spark` and `lakehouse` among
-    them) and yields its results. An exception it raises is recorded in the error table for
-    every day of the run (see `step_failures_recorded`) before it fails the step.
+    The asset is partitioned by `partitions_def` (daily by default; None: a snapshot of the whole
+    table, built once per run). Its checks are `checks`; a table that `quarantines` days (see
+    `quarantine`) also has the `published` check telling each day whether it was published, and
+    keeps out the days its upstream tables quarantined. The body gets a `TableStep` (the run's window, Spark, the
+    lakehouse, the check reporter) and the other resources it names; it returns nothing.
 
-    Two runs may write the table at once: a commit that loses Delta's optimistic conflict check,
-    like a network failure, is retried as a whole step (`retry_transient_failures`), and every
-    write replaces what it covers (days, keys), so a retried or repeated step never adds rows twice.
+    An exception the body raises is recorded in the error table for every day of the run (see
+    `step_failures_recorded`) before it fails the step. Two runs may write the table at once: a
+    commit that loses Delta's optimistic conflict check, like a network failure, is retried as a
+    whole step (`retry_transient_failures`), and every write replaces what it covers (days, keys),
+    so a retried or repeated step never adds rows twice.
 
-    `reads` are tables the asset also reads without being held back by them: they show in the
-    lineage, but a day they quarantine is not quarantined here.
+    `upstream` tables hold a day back when they quarantine it; `reads` are tables the asset also
+    reads without being held back by them: both show in the lineage.
     """
+    all_checks = [*checks, PUBLISHED_CHECK] if quarantines else list(checks)
 
-    def decorate(body: Callable[..., Iterator]) -> AssetsDefinition:
-        _UPSTREAM[table] = tuple(upstream)
+    def decorate(body: Callable[..., None]) -> AssetsDefinition:
+        declare_upstream(table, upstream)
+        body_resources = list(inspect.signature(body).parameters.values())[1:]
 
-        @functools.wraps(body)
-        def materialize_table(context: AssetExecutionContext, **resources) -> Iterator:
-            days = partition_days(context)
-            with step_failures_recorded(context, resources["spark"], resources["lakehouse"], table, days):
+        def materialize_table(context: AssetExecutionContext, spark, lakehouse, step_launcher, **resources) -> Iterator:
+            window = _window(context, partitions_def)
+            days = window.days() if isinstance(window, HourRange) else window or _days_of_run(context)
+            with step_failures_recorded(context, spark, lakehouse, table, days):
                 with retry_transient_failures(context):
-                    yield from body(context, **resources)
+                    session = spark.get_session()
+                    reporter = (
+                        CheckReporter.for_daily_table(context, table, session, lakehouse, days)
+                        if quarantines
+                        else CheckReporter(context, table)
+                    )
+                    step = TableStep(context, table, session, lakehouse, window, reporter)
+                    body(step, **resources)
+                    yield MaterializeResult(metadata=step.metadata)
+                    yield from reporter.publish(lakehouse)
 
+        materialize_table.__name__ = body.__name__
+        materialize_table.__qualname__ = body.__qualname__
+        materialize_table.__doc__ = body.__doc__
+        materialize_table.__module__ = body.__module__
+        materialize_table.__signature__ = inspect.Signature(
+            [
+                inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=AssetExecutionContext),
+                *PLATFORM_RESOURCES,
+                *(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY) for parameter in body_resources),
+            ]
+        )
         return asset(
-            check_specs=list(check_specs),
+            check_specs=check_specs(table, all_checks, partitions_def),
             key=asset_key(table),
             deps=[asset_key(parent) for parent in [*upstream, *reads]],
             partitions_def=partitions_def,
-            backfill_policy=single_run_backfill,
+            backfill_policy=single_run_backfill if partitions_def is not None else None,
             group_name=group,
             kinds={"spark", "delta"},
             description=description,
         )(materialize_table)
 
     return decorate
+
+
+def _days_of_run(context: AssetExecutionContext) -> DateRange:
+    """The days an unpartitioned step's run covers (a snapshot built in a daily run or backfill); today, UTC,
+    for a run without days: what its failure is recorded under in the error table."""
+    tags = context.run.tags
+    first = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
+    last = tags.get(ASSET_PARTITION_RANGE_END_TAG) or first
+    try:
+        return DateRange(date.fromisoformat(first[:10]), date.fromisoformat(last[:10]))
+    except (TypeError, ValueError):
+        today = datetime.now(UTC).date()
+        return DateRange(today, today)
+
+
+def _window(
+    context: AssetExecutionContext, partitions_def: PartitionsDefinition | None
+) -> DateRange | HourRange | None:
+    if partitions_def is None:
+        return None
+    if isinstance(partitions_def, HourlyPartitionsDefinition):
+        return partition_hours(context)
+    return partition_days(context)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -121,89 +235,6 @@ def retry_transient_failures(context: AssetExecutionContext) -> Iterator[None]:
         wait = RETRY_BACKOFF_SECONDS * 2**attempt
         context.log.warning(f"transient failure, retrying the step in {wait} s (retry {attempt + 1}): {error}")
         raise RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=wait) from error
-
-
-def upstream_tables(table: TableName) -> set[TableName]:
-    """Every table the table is built from, directly or through others."""
-    found: set[TableName] = set()
-    pending = list(_UPSTREAM.get(table, ()))
-    while pending:
-        parent = pending.pop()
-        if parent not in found:
-            found.add(parent)
-            pending.extend(_UPSTREAM.get(parent, ()))
-    return found
-
-
-@dataclass(frozen=True)
-class QuarantineLog:
-    """What `logs.quarantined_days` held on a run's days when the step began: per table, the days kept out and why."""
-
-    reasons_by_table: Mapping[str, Mapping[date, str]]
-
-    def upstream_of(self, table: TableName) -> dict[date, str]:
-        """The days that a table upstream of `table` keeps quarantined, with one line naming the tables and causes."""
-        found: dict[date, dict[str, str]] = {}
-        for parent in upstream_tables(table):
-            for day, reason in self.reasons_by_table.get(parent.full_name, {}).items():
-                found.setdefault(day, {})[parent.full_name] = reason
-        return {day: _upstream_reason(reasons) for day, reasons in found.items()}
-
-    def holds(self, table: TableName) -> bool:
-        """Whether `table` had days recorded (which publishing must clear)."""
-        return bool(self.reasons_by_table.get(table.full_name))
-
-
-def read_quarantine_log(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> QuarantineLog:
-    """`logs.quarantined_days` on the run's days (see `record_quarantine`), read once per step."""
-    if not lakehouse.exists(QUARANTINED_DAYS):
-        return QuarantineLog({})
-    reasons: dict[str, dict[date, str]] = {}
-    for row in lakehouse.read(session, QUARANTINED_DAYS, filters=within("partition_date", days)).collect():
-        reasons.setdefault(row["asset"], {})[row["partition_date"]] = row["reason"]
-    return QuarantineLog(reasons)
-
-
-def _upstream_reason(reason_by_table: Mapping[str, str]) -> str:
-    """One line naming the upstream tables that quarantined a day and the causes (not the propagated reasons)."""
-    causes = [reason for reason in reason_by_table.values() if not reason.startswith(UPSTREAM_REASON)]
-    tables = ", ".join(sorted(reason_by_table))
-    return f"{UPSTREAM_REASON} {tables}: {'; '.join(sorted(set(causes))) or 'see those tables'}"
-
-
-def record_quarantine(
-    context: AssetExecutionContext,
-    lakehouse: Lakehouse,
-    session: SparkSession,
-    table: TableName,
-    days: DateRange,
-    quarantined: Mapping[date, str],
-    recorded: bool = True,
-) -> None:
-    """Replace the table's rows of `logs.quarantined_days` for the run's days with the days it kept out now.
-
-    The table then holds, per table and day, why the day's latest run did not publish it;
-    a run that publishes the day clears its row. Downstream tables read it to keep the day out too.
-    `recorded=False` says the table had no row there (see `QuarantineLog.holds`): with none to
-    add either, nothing is written.
-    """
-    scope = {"asset": table.full_name}
-    for day, reason in sorted(quarantined.items()):
-        context.log.error(f"{table.full_name} quarantined {day}, its stored rows stay as they were: {reason}")
-    if quarantined:
-        now = datetime.now(UTC)
-        rows = [
-            (table.full_name, day, reason[:4000], context.run_id, now) for day, reason in sorted(quarantined.items())
-        ]
-        lakehouse.replace_date_range(
-            QUARANTINED_DAYS,
-            session.createDataFrame(rows, QUARANTINED_DAYS_SCHEMA),
-            "partition_date",
-            days,
-            scope=scope,
-        )
-    elif recorded:
-        lakehouse.delete_date_range(QUARANTINED_DAYS, "partition_date", days, scope)
 
 
 @contextmanager
@@ -246,6 +277,13 @@ def add_daily_metadata(
     for day in days:
         if figures_by_day.get(day):
             context.add_asset_metadata(dict(figures_by_day[day]), partition_key=day.isoformat())
+
+
+def input_versions(inputs: PinnedTables) -> dict:
+    """The versions a snapshot read its inputs at, as metadata: which data it was built from."""
+    return {
+        "input_versions": MetadataValue.json({table.full_name: version for table, version in inputs.versions.items()})
+    }
 
 
 def table_metadata(lakehouse: Lakehouse, table: TableName, rows: DataFrame) -> dict:

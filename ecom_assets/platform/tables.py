@@ -6,6 +6,8 @@ areas are imported (the table maintenance job vacuums each).
 
 from dataclasses import dataclass
 
+from dagster import AssetKey
+
 from resources.settings import DEFAULT_CATALOG
 
 CATALOG = DEFAULT_CATALOG
@@ -49,3 +51,8 @@ QUARANTINED_DAYS = TableName(CATALOG, "logs", "quarantined_days")
 def tables_owned() -> tuple[TableName, ...]:
     """Every table named so far (each area's `tables` module names its own when imported), in order of naming."""
     return tuple(_OWNED.values())
+
+
+def asset_key(table: TableName) -> AssetKey:
+    """The asset key of a table mirrors its Unity Catalog name."""
+    return AssetKey(table.parts)

@@ -2,18 +2,21 @@
 
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from dagster import AssetExecutionContext
 from pyspark.sql import DataFrame, SparkSession
 
-from ecom_assets.platform.checks import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import SCHEMA_CHECK, WARN, Check
 from ecom_assets.platform.dates import DateRange
-from ecom_assets.platform.partitions import partition_days
 from ecom_assets.platform.quality_policy import DataQualityPolicy
-from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import (
+    TableStep,
+    staged,
+    table_asset,
+)
 from ecom_assets.platform.table_checks import conservation_outcomes, schema_outcomes
 from ecom_assets.platform.tables import ETL_ERRORS
 from ecom_assets.platform.trading_calendar import TradingCalendar
@@ -34,7 +37,7 @@ from ecom_assets.sales.transforms.bronze import (
     to_bronze,
 )
 from ecom_assets.sales.transforms.landing_files import FileProfile, profile_landing_file, refused_file_profile
-from resources import Lakehouse, LandingZone, SparkSessionResource
+from resources import Lakehouse, LandingZone
 from resources.landing import QUARANTINE_PREFIX, day_folder, file_name
 from resources.untrusted import PathRefused, safe_text
 
@@ -53,20 +56,18 @@ DELIVERY_CHECK = Check(
 BRONZE_CHECKS = (SCHEMA_CHECK, HEADER_CHECK, CONSERVATION_CHECK, DELIVERY_CHECK)
 
 
-@partitioned_table_asset(
+@table_asset(
     ORDER_TRANSACTIONS,
+    quarantines=True,
     group="bronze",
     description="Each day's landing rows one-to-one, as strings, with ingestion date, file and partition date.",
-    check_specs=check_specs(ORDER_TRANSACTIONS, [*BRONZE_CHECKS, PUBLISHED_CHECK]),
+    checks=BRONZE_CHECKS,
 )
 def order_transactions(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
+    step: TableStep,
     landing: LandingZone,
-    lakehouse: Lakehouse,
     quality: DataQualityPolicy,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+) -> None:
     """Read the days' landing files, check them, and replace in bronze the days that pass (reruns never duplicate).
 
     A day with a file that cannot be read, or whose rows fail a blocking check, is quarantined:
@@ -75,18 +76,16 @@ def order_transactions(
     again), and the run's other days go on. Each day's delivery (files, lines, and whether a
     trading day's file is missing) is recorded in `logs.landing_deliveries`, from which gold learns
     which days are complete.
-
-    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
-    days = partition_days(context)
+    days = step.days
     listing = landing.files_by_day(days)
     files_by_day = listing.files
     files = [path for day_files in files_by_day.values() for path in day_files]
-    context.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
+    step.log.info(f"{len(files)} landing file(s) on {len(files_by_day)} of {len(days)} day(s) in {days}")
     profiles = {path: profile_delivered_file(landing, path) for path in files}
     quarantine = landing.quarantined_by_day(days)
     awaiting = _awaiting_redelivery(landing, quarantine, files_by_day)
-    session = spark.get_session()
+    session = step.session
     spark_paths = {path: landing.spark_path(path) for path in files}
     bronze = to_bronze(_read_readable_files(session, profiles, spark_paths), ingestion_date=datetime.now(UTC).date())
     entries = [entry for path, profile in sorted(profiles.items()) for entry in file_error_entries(path, profile)]
@@ -111,7 +110,7 @@ def order_transactions(
         ]
         for day in days
     }
-    reporter = CheckReporter.for_daily_table(context, ORDER_TRANSACTIONS, session, lakehouse, days)
+    reporter = step.reporter
     with staged(bronze) as bronze:
         with reporter.computing():
             schema = schema_outcomes(BronzeOrderTransactions, bronze, "partition_date", days.days())
@@ -131,24 +130,22 @@ def order_transactions(
                 conservation_outcomes(days.days(), counts_by_day, "lines_in_files", ("bronze_rows", "lines_rejected")),
             )
         quarantined = reporter.replace_passing_days(
-            lakehouse, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
+            step.lakehouse, bronze, "partition_date", days, partition_by=BRONZE_PARTITION_COLUMNS
         )
-        table = table_metadata(lakehouse, ORDER_TRANSACTIONS, bronze)
-        step = context.op_execution_context.op_def.name
+        table = step.table_metadata(bronze)
+        now = datetime.now(UTC)
         held_lines = (
-            quarantined_line_errors(bronze, quarantined, ORDER_TRANSACTIONS.full_name, step, datetime.now(UTC))
+            quarantined_line_errors(bronze, quarantined, ORDER_TRANSACTIONS.full_name, step.step_name, now)
             if quarantined
             else None
         )
-        _record_file_errors(context, session, lakehouse, days, entries, rejected_lines, held_lines)
-    _move_rejected_files_to_quarantine(context, landing, profiles)
+        _record_file_errors(step.context, session, step.lakehouse, days, entries, rejected_lines, held_lines)
+    _move_rejected_files_to_quarantine(step.context, landing, profiles)
     _release_redelivered(landing, quarantine, files_by_day, quarantined)
-    lakehouse.replace_date_range(
+    step.lakehouse.replace_date_range(
         LANDING_DELIVERIES, landing_deliveries(session, list(deliveries.values())), "partition_date", days
     )
-    add_daily_metadata(
-        context,
-        days,
+    step.add_daily_metadata(
         {
             day: {
                 "delivery_status": deliveries[day]["delivery_status"],
@@ -162,15 +159,14 @@ def order_transactions(
             for day, counts in counts_by_day.items()
         },
     )
-    yield MaterializeResult(
-        metadata={
+    step.metadata.update(
+        {
             "days_in_run": len(days),
             "days_quarantined": len(quarantined),
             "error_table": ETL_ERRORS.full_name,
             **table,
         }
     )
-    yield from reporter.publish(lakehouse)
 
 
 def profile_delivered_file(landing: LandingZone, path: str) -> FileProfile:
@@ -211,15 +207,15 @@ def _awaiting_redelivery(
 def _move_rejected_files_to_quarantine(
     context: AssetExecutionContext, landing: LandingZone, profiles: Mapping[str, FileProfile]
 ) -> None:
-    """Move every file that could not be read to its day's quarantine folder (a link moves as a link)."""
+    """Move every file that could not be read to its day's quarantine folder (a link moves as a link), saying why."""
     for path, profile in sorted(profiles.items()):
         if profile.problem:
             try:
                 destination = landing.quarantine(path)
             except FileNotFoundError:
-                context.log.error(f"rejected landing file {path} is gone; nothing to move to quarantine")
+                context.log.error(f"skipped landing file {path}: {profile.problem}; it is gone, nothing to quarantine")
                 continue
-            context.log.error(f"moved rejected landing file {path} to {destination}")
+            context.log.error(f"skipped landing file {path}: {profile.problem}; moved to {destination}")
 
 
 def _release_redelivered(
@@ -306,12 +302,10 @@ def _record_file_errors(
     rejected_lines: DataFrame,
     held_lines: DataFrame | None,
 ) -> None:
-    """Log rejected files and tolerated quirks; replace this asset's error rows for the days with theirs, the lines
+    """Log tolerated quirks; replace this asset's error rows for the days with theirs, the lines
     of files rejected whole (`rejected_lines`) and the lines of quarantined days (`held_lines`)."""
     for path, _, error_type, message, _ in entries:
-        if error_type in FILE_REJECTIONS:
-            context.log.error(f"skipped landing file {path}: {message}")
-        else:
+        if error_type not in FILE_REJECTIONS:  # a rejection is logged where its file moves to quarantine
             context.log.warning(f"landing file {path}: {error_type}: {message}")
     scope = {"asset": ORDER_TRANSACTIONS.full_name}
     if not entries and held_lines is None:

@@ -3,7 +3,7 @@
 from dagster import Definitions
 
 from ecom_assets.platform.log_tables import log_table_spec
-from ecom_assets.platform.table_asset import asset_key
+from ecom_assets.platform.tables import asset_key
 from ecom_assets.sales.bronze import order_transactions
 from ecom_assets.sales.business import (
     category_revenue_daily,

@@ -13,20 +13,22 @@ How each table is kept current without rescanning silver history:
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.feeds.tables import CUSTOMER_UPDATES, PRODUCT_UPDATES, VALIDATION_RESULTS
 from ecom_assets.feeds.validation import validated_updates
-from ecom_assets.platform.checks import PUBLISHED_CHECK, TABLE_SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import TABLE_SCHEMA_CHECK, WARN, Check, CheckReporter
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.outcomes import CheckOutcome
-from ecom_assets.platform.partitions import partition_days
 from ecom_assets.platform.quality_policy import DataQualityPolicy
-from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import (
+    TableStep,
+    staged,
+    table_asset,
+)
 from ecom_assets.platform.table_checks import schema_outcomes
 from ecom_assets.platform.tables import TableName
 from ecom_assets.sales.business_checks import category_coverage_outcome, reconciled, scd2_outcome
@@ -50,8 +52,7 @@ from ecom_assets.sales.tables import (
     PRODUCT_DAILY_SALES,
 )
 from ecom_assets.sales.transforms import dimensions as transform
-from resources import Lakehouse, SparkSessionResource
-from resources.lakehouse import within
+from resources import Lakehouse
 
 SCD2_CHECK = Check(
     "scd2_integrity",
@@ -80,62 +81,45 @@ SUMMARY_INPUT_COLUMNS = (
 )
 
 
-def _daily_summary(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
-    table: TableName,
-    model: type,
-    build: Callable[[DataFrame], DataFrame],
-) -> Iterator:
+def _daily_summary(step: TableStep, model: type, build: Callable[[DataFrame], DataFrame]) -> None:
     """Check, then replace, the run's days of a per-day summary built from silver lines."""
-    days = partition_days(context)
-    session = spark.get_session()
-    lines = lakehouse.read(session, ORDERS_CLEANED, columns=SUMMARY_INPUT_COLUMNS, filters=within("order_date", days))
-    reporter = CheckReporter.for_daily_table(context, table, session, lakehouse, days)
+    days, reporter = step.days, step.reporter
+    lines = step.read(ORDERS_CLEANED, "order_date", columns=SUMMARY_INPUT_COLUMNS)
     with staged(build(lines)) as rows:
         per_day = {row["order_date"]: row["count"] for row in rows.groupBy("order_date").count().collect()}
         with reporter.computing():
             reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(model, rows, None, [days.end]))
-        quarantined = reporter.replace_passing_days(lakehouse, rows, "order_date", days)
-        metadata = table_metadata(lakehouse, table, rows)
-    add_daily_metadata(
-        context, days, {day: {"rows": count} for day, count in per_day.items() if day not in quarantined}
-    )
-    yield MaterializeResult(metadata={"days_in_run": len(days), "rows_written": sum(per_day.values()), **metadata})
-    yield from reporter.publish(lakehouse)
+        quarantined = reporter.replace_passing_days(step.lakehouse, rows, "order_date", days)
+        step.metadata.update(
+            {"days_in_run": len(days), "rows_written": sum(per_day.values()), **step.table_metadata(rows)}
+        )
+    step.add_daily_metadata({day: {"rows": count} for day, count in per_day.items() if day not in quarantined})
 
 
-@partitioned_table_asset(
+@table_asset(
     PRODUCT_DAILY_SALES,
+    quarantines=True,
     group="dimensions",
     description="Per order day and product: sales, returns, the day's description and typical price.",
     upstream=[ORDERS_CLEANED],
-    check_specs=check_specs(PRODUCT_DAILY_SALES, [TABLE_SCHEMA_CHECK, PUBLISHED_CHECK]),
+    checks=[TABLE_SCHEMA_CHECK],
 )
-def product_daily_sales(
-    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
-) -> Iterator:
+def product_daily_sales(step: TableStep) -> None:
     """Summarize the days' silver lines per product; the source of `dim_products` and `product_performance`."""
-    yield from _daily_summary(
-        context, spark, lakehouse, PRODUCT_DAILY_SALES, ProductDailySales, transform.product_daily_sales
-    )
+    _daily_summary(step, ProductDailySales, transform.product_daily_sales)
 
 
-@partitioned_table_asset(
+@table_asset(
     CUSTOMER_DAILY_SALES,
+    quarantines=True,
     group="dimensions",
     description="Per order day and known customer: orders, units, sales, returns and the day's country.",
     upstream=[ORDERS_CLEANED],
-    check_specs=check_specs(CUSTOMER_DAILY_SALES, [TABLE_SCHEMA_CHECK, PUBLISHED_CHECK]),
+    checks=[TABLE_SCHEMA_CHECK],
 )
-def customer_daily_sales(
-    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
-) -> Iterator:
+def customer_daily_sales(step: TableStep) -> None:
     """Summarize the days' silver lines per customer; the source of `dim_customers` and the CLV table."""
-    yield from _daily_summary(
-        context, spark, lakehouse, CUSTOMER_DAILY_SALES, CustomerDailySales, transform.customer_daily_sales
-    )
+    _daily_summary(step, CustomerDailySales, transform.customer_daily_sales)
 
 
 @dataclass(frozen=True)
@@ -218,37 +202,34 @@ def _dimension_metadata(scd2: CheckOutcome) -> dict:
     return {"keys": scd2.observed["keys"], "versions": scd2.observed["versions"]}
 
 
-@partitioned_table_asset(
+@table_asset(
     DIM_PRODUCTS,
     group="dimensions",
     description="Products with SCD2 history of description, category, subcategory and price band, and of the "
     "products feed's name, catalog category, brand, list price and discontinued flag.",
     upstream=[PRODUCT_DAILY_SALES],
     reads=[PRODUCT_UPDATES, VALIDATION_RESULTS],
-    check_specs=check_specs(DIM_PRODUCTS, [TABLE_SCHEMA_CHECK, SCD2_CHECK, CATEGORY_COVERAGE_CHECK]),
+    checks=[TABLE_SCHEMA_CHECK, SCD2_CHECK, CATEGORY_COVERAGE_CHECK],
 )
 def dim_products(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
+    step: TableStep,
     business_rules: BusinessRules,
     quality: DataQualityPolicy,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+) -> None:
     """Rebuild the versions of the products sold or fed in the run's days; categories come from the rules file.
 
     After editing the rules, re-materialize the whole history so every product is recategorized.
     """
-    days = partition_days(context)
-    session = spark.get_session()
+    days = step.days
+    session = step.session
     rules = business_rules.category_rules()
-    reporter = CheckReporter(context, DIM_PRODUCTS)
+    reporter = step.reporter
     updates = _feed_updates(
-        session, lakehouse, PRODUCT_UPDATES, "product_id", "stock_code", transform.PRODUCT_FEED_SCHEMA
+        session, step.lakehouse, PRODUCT_UPDATES, "product_id", "stock_code", transform.PRODUCT_FEED_SCHEMA
     )
     with _rebuilt_dimension(
         session,
-        lakehouse,
+        step.lakehouse,
         PRODUCT_DAILY_SALES,
         updates,
         DIM_PRODUCTS,
@@ -264,40 +245,38 @@ def dim_products(
             scd2 = scd2_outcome(stored, "stock_code")
             reporter.add(SCD2_CHECK, {days.end: scd2})
             reporter.add(CATEGORY_COVERAGE_CHECK, {days.end: coverage})
-        rebuild.publish(reporter, lakehouse, DIM_PRODUCTS)
-        metadata = {
-            **_dimension_metadata(scd2),
-            "products_rebuilt": touched,
-            "products_in_other": coverage.observed["other_products"],
-            "other_share": coverage.observed["other_share"],
-            **table_metadata(lakehouse, DIM_PRODUCTS, stored.orderBy("stock_code", "version")),
-        }
-    yield MaterializeResult(metadata=metadata)
-    yield from reporter.publish(lakehouse)
+        rebuild.publish(reporter, step.lakehouse, DIM_PRODUCTS)
+        step.metadata.update(
+            {
+                **_dimension_metadata(scd2),
+                "products_rebuilt": touched,
+                "products_in_other": coverage.observed["other_products"],
+                "other_share": coverage.observed["other_share"],
+                **step.table_metadata(stored.orderBy("stock_code", "version")),
+            }
+        )
 
 
-@partitioned_table_asset(
+@table_asset(
     DIM_CUSTOMERS,
     group="dimensions",
     description="Customers with SCD2 history of country, value segment and the customers feed's tier, email and "
     "city; first and last order dates.",
     upstream=[CUSTOMER_DAILY_SALES],
     reads=[CUSTOMER_UPDATES, VALIDATION_RESULTS],
-    check_specs=check_specs(DIM_CUSTOMERS, [TABLE_SCHEMA_CHECK, SCD2_CHECK]),
+    checks=[TABLE_SCHEMA_CHECK, SCD2_CHECK],
 )
-def dim_customers(
-    context: AssetExecutionContext, spark: SparkSessionResource, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
-) -> Iterator:
+def dim_customers(step: TableStep) -> None:
     """Rebuild the versions of the customers active or fed in the run's days (segments by `SEGMENT_THRESHOLDS`)."""
-    days = partition_days(context)
-    session = spark.get_session()
-    reporter = CheckReporter(context, DIM_CUSTOMERS)
+    days = step.days
+    session = step.session
+    reporter = step.reporter
     updates = _feed_updates(
-        session, lakehouse, CUSTOMER_UPDATES, "customer_id", "customer_id", transform.CUSTOMER_FEED_SCHEMA
+        session, step.lakehouse, CUSTOMER_UPDATES, "customer_id", "customer_id", transform.CUSTOMER_FEED_SCHEMA
     )
     with _rebuilt_dimension(
         session,
-        lakehouse,
+        step.lakehouse,
         CUSTOMER_DAILY_SALES,
         updates,
         DIM_CUSTOMERS,
@@ -314,44 +293,42 @@ def dim_customers(
             reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimCustomers, stored, None, [days.end]))
             scd2 = scd2_outcome(stored, "customer_id")
             reporter.add(SCD2_CHECK, {days.end: scd2})
-        rebuild.publish(reporter, lakehouse, DIM_CUSTOMERS)
-        metadata = {
-            **_dimension_metadata(scd2),
-            "customers_rebuilt": touched,
-            **segments,
-            **table_metadata(lakehouse, DIM_CUSTOMERS, stored.orderBy("customer_id", "version")),
-        }
-    yield MaterializeResult(metadata=metadata)
-    yield from reporter.publish(lakehouse)
+        rebuild.publish(reporter, step.lakehouse, DIM_CUSTOMERS)
+        step.metadata.update(
+            {
+                **_dimension_metadata(scd2),
+                "customers_rebuilt": touched,
+                **segments,
+                **step.table_metadata(stored.orderBy("customer_id", "version")),
+            }
+        )
 
 
-@partitioned_table_asset(
+@table_asset(
     DIM_PROMOTIONS,
     group="dimensions",
+    partitions_def=None,
     description="The promotions calendar (name, dates, discount, scope) from the shipped configuration.",
-    check_specs=check_specs(DIM_PROMOTIONS, [TABLE_SCHEMA_CHECK]),
+    checks=[TABLE_SCHEMA_CHECK],
 )
 def dim_promotions(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
+    step: TableStep,
     business_rules: BusinessRules,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+) -> None:
     """Write the validated promotions calendar; a bad calendar file fails here, naming the entry at fault."""
-    days = partition_days(context)
-    session = spark.get_session()
     promotions = business_rules.promotions()
-    reporter = CheckReporter(context, DIM_PROMOTIONS)
-    with staged(transform.promotions_frame(session, promotions)) as stored:
-        with reporter.computing():
-            reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimPromotions, stored, None, [days.end]))
-        reporter.overwrite_if_passing(lakehouse, stored)
-        metadata = table_metadata(lakehouse, DIM_PROMOTIONS, stored.orderBy("start_date"))
-    yield MaterializeResult(
-        metadata={"promotions": len(promotions), "calendar": business_rules.promotions_path, **metadata}
-    )
-    yield from reporter.publish(lakehouse)
+    with staged(transform.promotions_frame(step.session, promotions)) as stored:
+        with step.reporter.computing():
+            today = datetime.now(UTC).date()
+            step.reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(DimPromotions, stored, None, [today]))
+        step.reporter.overwrite_if_passing(step.lakehouse, stored)
+        step.metadata.update(
+            {
+                "promotions": len(promotions),
+                "calendar": business_rules.promotions_path,
+                **step.table_metadata(stored.orderBy("start_date")),
+            }
+        )
 
 
 def stored_promotions(session: SparkSession, lakehouse: Lakehouse) -> list[Promotion]:
@@ -362,32 +339,29 @@ def stored_promotions(session: SparkSession, lakehouse: Lakehouse) -> list[Promo
     ]
 
 
-@partitioned_table_asset(
+@table_asset(
     ORDERS_ENRICHED,
+    quarantines=True,
     group="silver",
     description="Silver lines with the product category and promotion in effect on their order day.",
     upstream=[ORDERS_CLEANED, DIM_PRODUCTS, DIM_PROMOTIONS],
-    check_specs=check_specs(ORDERS_ENRICHED, [TABLE_SCHEMA_CHECK, CONSERVATION_CHECK, PUBLISHED_CHECK]),
+    checks=[TABLE_SCHEMA_CHECK, CONSERVATION_CHECK],
 )
 def orders_enriched(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
+    step: TableStep,
     business_rules: BusinessRules,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+) -> None:
     """Enrich the days' silver lines point in time: `dim_products` version and promotions of the order day."""
-    days = partition_days(context)
-    session = spark.get_session()
-    lines = lakehouse.read(session, ORDERS_CLEANED, filters=within("order_date", days))
+    days, session = step.days, step.session
+    lines = step.read(ORDERS_CLEANED, "order_date")
     silver_rows = {row["order_date"]: row["count"] for row in lines.groupBy("order_date").count().collect()}
     enriched = transform.enrich_lines(
         lines,
-        lakehouse.read(session, DIM_PRODUCTS),
-        stored_promotions(session, lakehouse),
+        step.lakehouse.read(session, DIM_PRODUCTS),
+        stored_promotions(session, step.lakehouse),
         business_rules.category_rules(),
     )
-    reporter = CheckReporter.for_daily_table(context, ORDERS_ENRICHED, session, lakehouse, days)
+    reporter = step.reporter
     with staged(enriched) as stored:
         with reporter.computing():
             counts = {
@@ -414,18 +388,18 @@ def orders_enriched(
                     for day in days
                 },
             )
-        quarantined = reporter.replace_passing_days(lakehouse, stored, "order_date", days)
-        metadata = table_metadata(lakehouse, ORDERS_ENRICHED, stored)
-    add_daily_metadata(
-        context,
-        days,
+        quarantined = reporter.replace_passing_days(step.lakehouse, stored, "order_date", days)
+        step.metadata.update(
+            {
+                "days_in_run": len(days),
+                "lines": sum(row["lines"] for row in counts.values()),
+                **step.table_metadata(stored),
+            }
+        )
+    step.add_daily_metadata(
         {
             day: {"lines": row["lines"], "promoted_lines": row["promoted_lines"]}
             for day, row in counts.items()
             if day not in quarantined
         },
     )
-    yield MaterializeResult(
-        metadata={"days_in_run": len(days), "lines": sum(row["lines"] for row in counts.values()), **metadata}
-    )
-    yield from reporter.publish(lakehouse)

@@ -1,20 +1,17 @@
 """Gold asset: daily `ecommerce_catalog.analytics.sales_metrics`."""
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from dagster import AssetExecutionContext
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.platform.anomaly import combined_outcome
-from ecom_assets.platform.checks import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import SCHEMA_CHECK, WARN, Check, CheckReporter
 from ecom_assets.platform.dates import DateRange
-from ecom_assets.platform.partitions import partition_days
 from ecom_assets.platform.quality_policy import DataQualityPolicy
-from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, table_metadata
+from ecom_assets.platform.table_asset import TableStep, table_asset
 from ecom_assets.platform.table_checks import schema_outcomes
 from ecom_assets.platform.tables import ETL_ERRORS
 from ecom_assets.sales.checks import non_negative_outcomes, reconciliation_outcomes, silver_sale_totals
@@ -28,7 +25,7 @@ from ecom_assets.sales.transforms.gold import (
     sale_customers,
     with_day_status,
 )
-from resources import Lakehouse, SparkSessionResource
+from resources import Lakehouse
 from resources.lakehouse import within
 
 _METRIC_INPUT_COLUMNS = ["order_date", "invoice_no", "customer_id", "quantity", "line_amount", "line_type"]
@@ -54,23 +51,21 @@ FIGURES_ANOMALY_CHECK = Check(
 GOLD_CHECKS = (SCHEMA_CHECK, NON_NEGATIVE_CHECK, RECONCILIATION_CHECK, FIGURES_ANOMALY_CHECK)
 
 
-@partitioned_table_asset(
+@table_asset(
     SALES_METRICS,
+    quarantines=True,
     group="gold",
     description=(
         "One row per day: its status (complete, closed, or why its figures are withheld), revenue, returns, orders,"
         " units, average order value, new and returning customers."
     ),
     upstream=[ORDERS_CLEANED],
-    check_specs=check_specs(SALES_METRICS, [*GOLD_CHECKS, PUBLISHED_CHECK]),
+    checks=GOLD_CHECKS,
 )
 def sales_metrics(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
+    step: TableStep,
     quality: DataQualityPolicy,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
+) -> None:
     """Compute the days' metrics from silver and replace them in gold.
 
     "New" customers are judged against every customer's first sale in all loaded silver
@@ -80,18 +75,16 @@ def sales_metrics(
     A day shows figures only when its delivery arrived, or the shop was closed (bronze records
     that in `logs.landing_deliveries`); otherwise its `day_status` says why they are withheld.
     A day quarantined upstream, or failing a blocking check here, keeps its stored row (or none).
-
-    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
     """
-    days = partition_days(context)
-    session = spark.get_session()
-    lines = lakehouse.read(
+    days = step.days
+    session = step.session
+    lines = step.lakehouse.read(
         session,
         ORDERS_CLEANED,
         columns=_METRIC_INPUT_COLUMNS,
         filters=within("order_date", days),
     )
-    history = lakehouse.read(
+    history = step.lakehouse.read(
         session,
         ORDERS_CLEANED,
         columns=["customer_id", "order_date", "line_type"],
@@ -101,41 +94,40 @@ def sales_metrics(
     )
     customer_days = sale_customers(history).cache()
     first_sales = first_sale_dates(customer_days).cache()
-    reporter = CheckReporter.for_daily_table(context, SALES_METRICS, session, lakehouse, days)
+    reporter = step.reporter
     try:
-        deliveries = _deliveries(session, lakehouse, days)
+        deliveries = _deliveries(session, step.lakehouse, days)
         daily_rows, metrics = _collected(
             session, with_day_status(daily_sales_metrics(lines, first_sales, days.days()), deliveries)
         )
         with reporter.computing():
             silver_totals = silver_sale_totals(lines).collect()
-            _check_gold(session, lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
-        last_stored = _last_stored_day(session, lakehouse)
-        quarantined = reporter.replace_passing_days(lakehouse, metrics, "order_date", days)
-        lakehouse.delete_date_range(
+            _check_gold(session, step.lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
+        last_stored = _last_stored_day(session, step.lakehouse)
+        quarantined = reporter.replace_passing_days(step.lakehouse, metrics, "order_date", days)
+        step.lakehouse.delete_date_range(
             ETL_ERRORS, "partition_date", days, {"asset": SALES_METRICS.full_name}, keep_days=quarantined
         )
         restated_days = 0
         if last_stored is not None and last_stored > days.end:
             later_days = DateRange(days.end + timedelta(days=1), last_stored)
-            restated_days = _restate_later_days(context, lakehouse, session, later_days, customer_days, first_sales)
+            restated_days = _restate_later_days(
+                step.context, step.lakehouse, session, later_days, customer_days, first_sales
+            )
     finally:
         first_sales.unpersist()
         customer_days.unpersist()
-    add_daily_metadata(
-        context,
-        days,
+    step.add_daily_metadata(
         {row["order_date"]: _numeric_figures(row) for row in daily_rows if row["order_date"] not in quarantined},
     )
-    yield MaterializeResult(
-        metadata={
+    step.metadata.update(
+        {
             "days_in_run": len(days),
             "days_quarantined": len(quarantined),
             "later_days_restated": restated_days,
-            **table_metadata(lakehouse, SALES_METRICS, metrics),
+            **step.table_metadata(metrics),
         }
     )
-    yield from reporter.publish(lakehouse)
 
 
 def _check_gold(

@@ -2,27 +2,29 @@
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, ResourceParam
+from dagster import AssetExecutionContext
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_assets.platform.checks import PUBLISHED_CHECK, SCHEMA_CHECK, WARN, Check, CheckReporter, check_specs
+from ecom_assets.platform.checks import SCHEMA_CHECK, WARN, Check
 from ecom_assets.platform.columns import line_outcome
 from ecom_assets.platform.dates import DateRange
-from ecom_assets.platform.partitions import partition_days
 from ecom_assets.platform.quality_policy import DataQualityPolicy
-from ecom_assets.platform.table_asset import add_daily_metadata, partitioned_table_asset, staged, table_metadata
+from ecom_assets.platform.table_asset import (
+    TableStep,
+    staged,
+    table_asset,
+)
 from ecom_assets.platform.table_checks import conservation_outcomes, schema_outcomes
 from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
 from ecom_assets.sales.checks import silver_integrity_outcomes
 from ecom_assets.sales.schemas import SilverOrdersCleaned
 from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED
 from ecom_assets.sales.transforms.silver import parse_order_lines, rejected_line_errors, silver_lines
-from resources import Lakehouse, SparkSessionResource
+from resources import Lakehouse
 from resources.lakehouse import within
 
 INTEGRITY_CHECK = Check(
@@ -41,28 +43,23 @@ REJECTED_SHARE_CHECK = Check(
 SILVER_CHECKS = (SCHEMA_CHECK, INTEGRITY_CHECK, CONSERVATION_CHECK, REJECTED_SHARE_CHECK)
 
 
-@partitioned_table_asset(
+@table_asset(
     ORDERS_CLEANED,
+    quarantines=True,
     group="silver",
     description="Typed, classified order lines, one per distinct source line (MERGE on line_id).",
     upstream=[ORDER_TRANSACTIONS],
-    check_specs=check_specs(ORDERS_CLEANED, [*SILVER_CHECKS, PUBLISHED_CHECK]),
+    checks=SILVER_CHECKS,
 )
 def orders_cleaned(
-    context: AssetExecutionContext,
-    spark: SparkSessionResource,
-    lakehouse: Lakehouse,
+    step: TableStep,
     quality: DataQualityPolicy,
-    step_launcher: ResourceParam[Any],
-) -> Iterator:
-    """Parse the days' bronze rows, drop duplicates and unparseable rows, MERGE into silver on line_id; check it.
-
-    `step_launcher` decides where the step runs: here, or on Databricks (see `resources`).
-    """
-    days = partition_days(context)
-    session = spark.get_session()
-    bronze = lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
-    reporter = CheckReporter.for_daily_table(context, ORDERS_CLEANED, session, lakehouse, days)
+) -> None:
+    """Parse the days' bronze rows, drop duplicates and unparseable rows, MERGE into silver on line_id; check it."""
+    days = step.days
+    session = step.session
+    bronze = step.lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
+    reporter = step.reporter
     with staged(parse_order_lines(bronze)) as parsed:
         outcomes = (
             parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
@@ -79,7 +76,9 @@ def orders_cleaned(
         with reporter.computing():
             schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days())
             line_integrity = silver_integrity_outcomes(unique, days.days())
-        errors_by_day = _record_rejected_rows(context, lakehouse, days, parsed, outcomes, reporter.upstream_quarantine)
+        errors_by_day = _record_rejected_rows(
+            step.context, step.lakehouse, days, parsed, outcomes, reporter.upstream_quarantine
+        )
         reporter.add(SCHEMA_CHECK, schema)
         reporter.add(INTEGRITY_CHECK, line_integrity)
         counts_by_day = {
@@ -97,13 +96,11 @@ def orders_cleaned(
                 days.days(), counts_by_day, "bronze_rows", ("silver_rows", "duplicates_removed", "rows_rejected")
             ),
         )
-        quarantined, merged = reporter.merge_passing_days(lakehouse, unique, "line_id", "landing_date", days)
-        table = table_metadata(lakehouse, ORDERS_CLEANED, unique)
-    add_daily_metadata(
-        context, days, {day: figures for day, figures in figures_by_day.items() if day not in quarantined}
-    )
-    yield MaterializeResult(
-        metadata={
+        quarantined, merged = reporter.merge_passing_days(step.lakehouse, unique, "line_id", "landing_date", days)
+        table = step.table_metadata(unique)
+    step.add_daily_metadata({day: figures for day, figures in figures_by_day.items() if day not in quarantined})
+    step.metadata.update(
+        {
             "days_in_run": len(days),
             "days_quarantined": len(quarantined),
             "error_table": ETL_ERRORS.full_name,
@@ -115,7 +112,7 @@ def orders_cleaned(
     )
     with reporter.computing():
         rule = quality.anomaly_rule("rejected_share")
-        shares = _rejected_share_history(session, lakehouse, days, rule.window_days)
+        shares = _rejected_share_history(session, step.lakehouse, days, rule.window_days)
         shares.update(
             {
                 day: figures["rows_rejected"] / figures["rows_in"]
@@ -124,7 +121,6 @@ def orders_cleaned(
             }
         )
         reporter.add(REJECTED_SHARE_CHECK, {day: rule.judge("rejected_share", day, shares) for day in days})
-    yield from reporter.publish(lakehouse)
 
 
 def _record_rejected_rows(
