@@ -42,8 +42,9 @@ ensure_env() {
   stamp="$VENV/.installed-$(cat pyproject.toml resources/spark_jars.py resources/jvm/*.java | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
     step "Upgrading pip" "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    # setuptools warns on every editable install that a same-named folder could shadow the package: it is the package
     step "Installing Dagster, PySpark, Delta Lake and the test tools into $VENV (about 2 min the first time)" \
-      "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+      env PYTHONWARNINGS="ignore:Editable installation" "$VENV/bin/python" -m pip install --quiet -e '.[test]'
     step "Fetching the Delta Lake and S3 jars from Maven Central into $VENV (about 700 MB, once)" \
       "$VENV/bin/ecom-spark-jars"
     # Spark's classes as a JVM class-data archive: local runs start a few seconds faster

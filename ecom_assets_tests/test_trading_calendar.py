@@ -95,5 +95,21 @@ def test_a_bad_calendar_is_refused_with_the_entry_named(tmp_path, change, messag
 def test_the_shipped_calendar_loads_and_closes_saturdays_and_the_uk_bank_holidays():
     shipped = load_trading_calendar()
     assert shipped.closure(SATURDAY) == "Saturday"
-    assert shipped.closure(date(2011, 8, 29)) == "Summer bank holiday"
+    assert shipped.closure(date(2011, 8, 29)) == "Late Summer Bank Holiday"
+    assert shipped.closure(date(2011, 4, 24)) == "Easter Sunday"
     assert shipped.closure(date(2011, 1, 2)) == "Christmas shutdown 2010"
+
+
+@pytest.mark.parametrize(
+    "day, closure",
+    [
+        (date(2026, 5, 4), "May Day"),
+        (date(2026, 4, 5), "Easter Sunday"),
+        (date(2026, 12, 29), "Christmas shutdown"),
+        (date(2027, 1, 4), None),
+        (date(2031, 8, 25), "Late Summer Bank Holiday"),
+        (date(2026, 12, 23), None),
+    ],
+)
+def test_the_shipped_calendar_knows_every_later_year(day, closure):
+    assert load_trading_calendar().closure(day) == closure

@@ -9,12 +9,15 @@ A day's delivery is one of:
 Only `delivered` and `closed` days have complete figures; gold withholds the others.
 """
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import holidays
 import yaml
+from dateutil.easter import easter
 
 TRADING_CALENDAR_FILE = Path(__file__).resolve().parent / "config" / "trading_calendar.yaml"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -40,24 +43,63 @@ class Shutdown:
 
 
 @dataclass(frozen=True)
+class AnnualShutdown:
+    """A period the shop closes every year, from a month and day to a month and day (into the next year when the
+    end comes first), for the years no listed shutdown covers."""
+
+    name: str
+    start: tuple[int, int]
+    end: tuple[int, int]
+
+    def covers(self, day: date) -> bool:
+        """Whether `day` falls in this year's (or the period begun last year's) shutdown."""
+        key = (day.month, day.day)
+        if self.start <= self.end:
+            return self.start <= key <= self.end
+        return key >= self.start or key <= self.end
+
+    def starts_in(self, day: date) -> int:
+        """The year of the shutdown period `day` falls in (the year it started)."""
+        return day.year if self.start <= self.end or (day.month, day.day) >= self.start else day.year - 1
+
+
+@dataclass(frozen=True)
 class TradingCalendar:
-    """Closed weekdays, named closed days and shutdowns, and when a trading day's file is due."""
+    """Closed weekdays, named closed days, public holidays, shutdowns, and when a trading day's file is due."""
 
     closed_weekdays: frozenset[int]
     closed_days: Mapping[date, str]
     shutdowns: tuple[Shutdown, ...]
     delivery_cutoff: timedelta
+    public_holidays: tuple[str, str] | None = None
+    """(country, subdivision) whose public holidays close the shop every year (the `holidays` package's)."""
+    closed_on_easter_sunday: bool = False
+    annual_shutdown: AnnualShutdown | None = None
 
     def closure(self, day: date) -> str | None:
-        """Why the shop is closed on `day` (e.g. "Saturday", "Good Friday"), None on a trading day."""
+        """Why the shop is closed on `day` (e.g. "Saturday", "Good Friday"), None on a trading day.
+
+        A listed closed day wins, then a public holiday, Easter Sunday, a listed shutdown, the annual
+        shutdown (in years no listed shutdown starts), and last the closed weekdays.
+        """
         if day in self.closed_days:
             return self.closed_days[day]
+        if self.public_holidays and (holiday := _public_holidays(*self.public_holidays, day.year).get(day)):
+            return holiday
+        if self.closed_on_easter_sunday and day == easter(day.year):
+            return "Easter Sunday"
         for shutdown in self.shutdowns:
             if shutdown.start <= day <= shutdown.end:
                 return shutdown.name
+        annual = self.annual_shutdown
+        if annual and annual.covers(day) and not self._listed_shutdown_in(annual.starts_in(day)):
+            return annual.name
         if day.weekday() in self.closed_weekdays:
             return WEEKDAYS[day.weekday()]
         return None
+
+    def _listed_shutdown_in(self, year: int) -> bool:
+        return any(shutdown.start.year == year for shutdown in self.shutdowns)
 
     def delivery_due(self, day: date) -> datetime:
         """When the day's file must have arrived (UTC): the start of the day plus the cutoff."""
@@ -105,12 +147,51 @@ def load_trading_calendar(path: Path = TRADING_CALENDAR_FILE) -> TradingCalendar
                 f"{path}: shutdown {number} needs a 'name' and dates 'start' <= 'end' (YYYY-MM-DD)"
             )
         shutdowns.append(Shutdown(entry["name"].strip(), start, end))
+    holiday_region = document.get("public_holidays")
+    if holiday_region is not None:
+        if not isinstance(holiday_region, dict) or not isinstance(holiday_region.get("country"), str):
+            raise TradingCalendarError(f"{path}: 'public_holidays' needs a 'country' (e.g. GB) and a 'subdivision'")
+        try:
+            holidays.country_holidays(holiday_region["country"], subdiv=holiday_region.get("subdivision"))
+        except NotImplementedError as error:
+            raise TradingCalendarError(f"{path}: 'public_holidays': {error}") from None
+    annual = document.get("annual_shutdown")
+    if annual is not None and not _named(annual):
+        raise TradingCalendarError(f"{path}: 'annual_shutdown' needs a 'name', a 'start' and an 'end' (MM-DD)")
+    region = (holiday_region["country"], holiday_region.get("subdivision") or "") if holiday_region else None
+    shutdown = (
+        AnnualShutdown(
+            annual["name"].strip(),
+            _month_day(annual.get("start"), path, "start"),
+            _month_day(annual.get("end"), path, "end"),
+        )
+        if annual
+        else None
+    )
     return TradingCalendar(
         closed_weekdays=frozenset(WEEKDAYS.index(day) for day in weekdays),
         closed_days=closed_days,
         shutdowns=tuple(shutdowns),
         delivery_cutoff=timedelta(hours=cutoff),
+        public_holidays=region,
+        closed_on_easter_sunday=bool(document.get("closed_on_easter_sunday", False)),
+        annual_shutdown=shutdown,
     )
+
+
+@functools.cache
+def _public_holidays(country: str, subdivision: str, year: int) -> dict[date, str]:
+    """A year's public holidays of a country's subdivision, by date (the `holidays` package's)."""
+    return dict(holidays.country_holidays(country, subdiv=subdivision or None, years=year))
+
+
+def _month_day(text: object, path: Path, field: str) -> tuple[int, int]:
+    try:
+        month, day = (int(part) for part in str(text).split("-"))
+        date(2000, month, day)  # a leap year: 02-29 is allowed
+    except (TypeError, ValueError):
+        raise TradingCalendarError(f"{path}: annual_shutdown '{field}' must be MM-DD") from None
+    return month, day
 
 
 def _named(entry: object) -> bool:
