@@ -89,6 +89,9 @@ def s3_endpoint(spark: SparkSession) -> Iterator[str]:
             hadoop = spark.sparkContext._jsc.hadoopConfiguration()
             for key, value in S3_ENDPOINT_SETTINGS.items():
                 hadoop.set(key, endpoint if value is None else value)
+            # the JVM may have started before these variables were set: its S3A takes the keys from its settings
+            hadoop.set("fs.s3a.access.key", TEST_AWS_ENVIRONMENT["AWS_ACCESS_KEY_ID"])
+            hadoop.set("fs.s3a.secret.key", TEST_AWS_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"])
             yield endpoint
     finally:
         for name, value in saved.items():

@@ -184,7 +184,7 @@ def table_asset(
             key=asset_key(table),
             deps=[asset_key(parent) for parent in [*upstream, *reads]],
             partitions_def=partitions_def,
-            backfill_policy=single_run_backfill if partitions_def is not None else None,
+            backfill_policy=single_run_backfill,  # also unpartitioned: the CLI runs a partition range only so
             group_name=group,
             kinds={"spark", "delta"},
             description=description,

@@ -16,6 +16,7 @@ from ecom_assets.sales.sample_data import HEADER, generate
 from ecom_assets.sales.silver import orders_cleaned
 from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.conftest import day_runner
+from ecom_assets_tests.runs import evaluations, run_log, write_day
 from resources import Lakehouse
 from resources.landing import day_folder
 
@@ -32,21 +33,6 @@ GOOD_LINES = (
 VALID = "536400,21730,GLASS STAR FROSTED,4,2011-01-04 11:00:00,4.25,13047.0,United Kingdom"
 BRONZE = "ecommerce_catalog.raw.order_transactions"
 SILVER = "ecommerce_catalog.processed.orders_cleaned"
-
-
-def evaluations(result) -> dict[tuple[str, str, str], object]:
-    """Check evaluations of a run by (asset, check, partition)."""
-    return {("/".join(e.asset_key.path), e.check_name, e.partition): e for e in result.get_asset_check_evaluations()}
-
-
-def write_day(landing_root, name: str, content: bytes, day: date = DAY):
-    folder = landing_root / day_folder(day)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(content)
-
-
-def run_log(run_days, result) -> str:
-    return "\n".join(entry.user_message for entry in run_days.instance.all_logs(result.run_id))
 
 
 # --- checks on a clean run -------------------------------------------------------------------

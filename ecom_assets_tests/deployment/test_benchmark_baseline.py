@@ -14,7 +14,7 @@ from ecom_assets_tests.reference import distinct_valid_lines, expected_day_statu
 from resources import Lakehouse
 
 pytestmark = pytest.mark.slow
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def load_script(name: str):

@@ -1,5 +1,7 @@
 """Operational feed batches through real runs: trigger verification, typing, validation, archiving, the log."""
 
+import csv
+import io
 import json
 from datetime import date, timedelta
 from decimal import Decimal
@@ -38,8 +40,8 @@ from ecom_assets.sales.silver import orders_cleaned
 from ecom_assets.sales.tables import DIM_CUSTOMERS, DIM_PRODUCTS
 from ecom_assets_tests.conftest import fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
-from ecom_assets_tests.test_alerts import smtp_server, tick
-from ecom_assets_tests.test_quality import evaluations, run_log, write_day
+from ecom_assets_tests.mail import smtp_server, tick
+from ecom_assets_tests.runs import evaluations, run_log, write_day
 from resources import Lakehouse, LocalLandingZone
 
 pytestmark = pytest.mark.slow
@@ -228,6 +230,7 @@ def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_t
     generate(landing_root, days)
     triggers = write_feeds_for_sales(landing_root)
     assert [trigger.business_date for trigger in triggers] == list(days)
+    first_inventory = (landing_root / "raw" / feed_file_path("inventory", date(2011, 1, 3))).read_text()
     inventory = landing_root / "raw" / feed_file_path("inventory", NEXT_DAY - timedelta(days=1))
     inventory.write_text(inventory.read_text().replace(",UK-1,", ",UK-2,", 1))  # changed after its trigger
     landing = LocalLandingZone(root=str(landing_root))
@@ -275,7 +278,9 @@ def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_t
         first_day = date(2011, 1, 3)
         stock = lakehouse_rows(resources["lakehouse"], test_spark, INVENTORY_DAILY)
         snapshot = resources["lakehouse"].read(test_spark.get_session(), INVENTORY_SNAPSHOTS)
-        assert len(stock) == snapshot.select("product_id").distinct().count() > 0
+        delivered = {row["product_id"] for row in csv.DictReader(io.StringIO(first_inventory))}
+        assert {row["product_id"] for row in stock} == delivered, "every product of the day's inventory file, once"
+        assert len(stock) == snapshot.select("product_id").distinct().count() == len(delivered)
         assert {row["business_date"] for row in stock} == {first_day}, "the refused batch's day has no stock"
         tiers = lakehouse_rows(resources["lakehouse"], test_spark, SEGMENT_ANALYSIS)
         assert {row["customer_tier"] for row in tiers if row["order_date"] == first_day} <= {

@@ -38,7 +38,7 @@ from ecom_assets.sales.silver import orders_cleaned
 from ecom_assets.sales.tables import SALES_METRICS
 from ecom_assets_tests.conftest import fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
-from ecom_assets_tests.test_alerts import mailer, smtp_server
+from ecom_assets_tests.mail import mailer, smtp_server
 from resources import Lakehouse, LocalLandingZone, Settings
 from resources.landing import QUARANTINE_PREFIX, day_folder
 from resources.table_reader import TableReader

@@ -16,7 +16,7 @@ from resources.settings import DATABRICKS_RUNTIME, DATABRICKS_RUNTIME_SPARK
 
 pytestmark = pytest.mark.slow
 RUNTIME_PYSPARK = Path(sys.prefix) / "share" / "ecom-assets" / f"pyspark-{DATABRICKS_RUNTIME_SPARK}"
-TRANSFORM_TESTS = ("test_transforms.py", "test_business_transforms.py", "test_quality_rules.py")
+TRANSFORM_TESTS = ("sales/test_transforms.py", "sales/test_business_transforms.py", "sales/test_quality_rules.py")
 
 
 def test_the_transform_tests_pass_on_the_databricks_runtime_spark(tmp_path):
@@ -24,7 +24,7 @@ def test_the_transform_tests_pass_on_the_databricks_runtime_spark(tmp_path):
         f"PySpark {DATABRICKS_RUNTIME_SPARK} ({DATABRICKS_RUNTIME}) is not installed at {RUNTIME_PYSPARK}; "
         "./dev.sh test installs it"
     )
-    here = Path(__file__).parent
+    here = Path(__file__).resolve().parents[1]
     completed = subprocess.run(
         [
             sys.executable,

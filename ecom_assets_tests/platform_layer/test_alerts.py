@@ -1,14 +1,10 @@
 """Failure emails through a real SMTP server on 127.0.0.1 (aiosmtpd), sensor ticks on a real instance."""
 
-import email
 import json
 import re
-from contextlib import contextmanager
 from datetime import date
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from dagster import (
     AssetSelection,
     DagsterInstance,
@@ -34,6 +30,7 @@ from ecom_assets.sales.jobs import daily_sales_job
 from ecom_assets.sales.sample_data import generate
 from ecom_assets_tests.conftest import PIPELINE_ASSETS, fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
+from ecom_assets_tests.mail import mailer, smtp_server, tick
 from resources import Lakehouse, LocalLandingZone, SmtpEmailResource
 from resources.landing import day_folder
 
@@ -58,32 +55,9 @@ def core_daily_job(resources: dict) -> JobDefinition:
     ).resolve_job_def(daily_sales_job.name)
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp_port():
     return free_port()
-
-
-@contextmanager
-def smtp_server(port: int):
-    """A real SMTP server on 127.0.0.1:port for the block; yields its inbox."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")
@@ -108,22 +82,6 @@ def failed_run(tmp_path_factory, test_spark):
         assert not result.success
         yield instance, result.run_id
         instance.dispose()
-
-
-def mailer(port: int) -> SmtpEmailResource:
-    return SmtpEmailResource(
-        host="127.0.0.1",
-        port=port,
-        sender="alerts@example.test",
-        recipients="steward@example.test, ops@example.test",
-        ui_base_url="http://127.0.0.1:3000",
-        timeout_seconds=2,
-    )
-
-
-def tick(instance, port, cursor, sensor=run_failure_email_sensor):
-    context = build_sensor_context(instance=instance, cursor=cursor, resources={"email": mailer(port)})
-    return sensor(context).cursor
 
 
 def test_a_failed_daily_run_is_mailed_once_with_partition_step_and_error(failed_run, smtp_port):

@@ -28,7 +28,7 @@ from ecom_assets.clickstream.transforms import (
 )
 from ecom_assets.platform.columns import line_outcome
 
-SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "clickstream" / "2019-10-01-sample.csv"
+SHARED_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "clickstream" / "2019-10-01-sample.csv"
 SESSION = "8f5a3c1e-0000-4000-8000-000000000001"
 EVENT_SCHEMA = (
     "event_id string, event_time timestamp, event_type string, product_id long, category_code string, "

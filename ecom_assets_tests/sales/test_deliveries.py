@@ -7,6 +7,7 @@ from ecom_assets.platform.dates import DateRange
 from ecom_assets.sales.sample_data import generate
 from ecom_assets.sales.tables import LANDING_DELIVERIES, SALES_METRICS
 from ecom_assets.sales.transforms.gold import FIGURE_COLUMNS
+from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
 from resources.landing import day_folder
 
 FRIDAY, SATURDAY, SUNDAY, MONDAY = (date(2011, 1, day) for day in (7, 8, 9, 10))
@@ -27,7 +28,10 @@ def test_a_missing_trading_day_is_flagged_alerted_and_withheld_next_to_a_closed_
     assert [gold[day]["day_status"] for day in DAYS] == ["complete", "closed", "complete", "missing_delivery"]
     assert gold[SATURDAY]["order_count"] == 0 and gold[SATURDAY]["gross_revenue"] == 0, "closed: clean zeros"
     assert all(gold[MONDAY][name] is None for name in FIGURE_COLUMNS), "missing: no figure a reader could trust"
-    assert gold[FRIDAY]["order_count"] > 0 and gold[SUNDAY]["order_count"] > 0
+    expected = expected_sales_metrics(distinct_valid_lines(landing_root), [FRIDAY, SUNDAY])
+    assert [gold[day]["order_count"] for day in (FRIDAY, SUNDAY)] == [
+        expected[day]["order_count"] for day in (FRIDAY, SUNDAY)
+    ]
     deliveries = {row["partition_date"]: row for row in lakehouse.read(spark, LANDING_DELIVERIES).collect()}
     assert deliveries[MONDAY]["delivery_status"] == "missing" and deliveries[SATURDAY]["closure"] == "Saturday"
 
@@ -46,5 +50,6 @@ def test_a_missing_trading_day_is_flagged_alerted_and_withheld_next_to_a_closed_
     assert run_days(DateRange(MONDAY, MONDAY)).success
 
     monday = lakehouse.read(spark, SALES_METRICS, filters=[("order_date", "=", MONDAY)]).first()
-    assert monday["day_status"] == "complete" and monday["order_count"] > 0
+    late = expected_sales_metrics(distinct_valid_lines(landing_root), [MONDAY])[MONDAY]
+    assert monday["day_status"] == "complete" and monday["order_count"] == late["order_count"]
     assert lakehouse.read(spark, SALES_METRICS).count() == 4

@@ -41,7 +41,7 @@ from ecom_assets.platform.alerts import check_failure_email, failed_checks
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.quality_policy import DataQualityPolicy
 from ecom_assets.platform.tables import ETL_ERRORS
-from ecom_assets_tests.test_clickstream_transforms import SHARED_SAMPLE, _independent_hourly_funnel
+from ecom_assets_tests.clickstream.test_clickstream_transforms import SHARED_SAMPLE, _independent_hourly_funnel
 from resources import LocalLandingZone
 from resources.lakehouse import Lakehouse
 

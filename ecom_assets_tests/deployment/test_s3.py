@@ -36,7 +36,7 @@ from resources.untrusted import PathRefused
 
 pytestmark = pytest.mark.slow
 DAYS = DateRange(date(2011, 1, 4), date(2011, 1, 5))
-CONCURRENT_WRITER = Path(__file__).with_name("s3_writer.py")
+CONCURRENT_WRITER = Path(__file__).resolve().parents[1] / "s3_writer.py"
 
 
 def new_bucket(client) -> str:
@@ -151,9 +151,19 @@ def test_two_processes_appending_to_one_table_on_s3_lose_nothing(spark, s3, s3_e
     table = TableName("ecommerce_catalog", "logs", "concurrent")
     appends = 4
     warehouse.append(table, spark.createDataFrame([], "writer string, n int"))
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
     writers = [
         subprocess.Popen(
-            [sys.executable, str(CONCURRENT_WRITER), s3_endpoint, warehouse.warehouse_root, name, str(appends)],
+            [
+                sys.executable,
+                str(CONCURRENT_WRITER),
+                s3_endpoint,
+                warehouse.warehouse_root,
+                name,
+                str(appends),
+                barrier,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -166,6 +176,11 @@ def test_two_processes_appending_to_one_table_on_s3_lose_nothing(spark, s3, s3_e
     rows = warehouse.read(spark, table).groupBy("writer").count().collect()
     assert {row["writer"]: row["count"] for row in rows} == {"A": appends * 3, "B": appends * 3}
     assert len(warehouse.history(table)) == 1 + 2 * appends, "every append is its own commit; none overwrote another"
+    commits = spark.sql(f"DESCRIBE HISTORY {warehouse.identifier(table)}").select("version", "readVersion").collect()
+    rebased = [
+        row["version"] for row in commits if row["readVersion"] is not None and row["readVersion"] < row["version"] - 1
+    ]
+    assert rebased, "no commit found the version it read taken: the writers never raced, so nothing was tested"
 
 
 def test_an_unreadable_object_moves_to_its_day_s_quarantine_prefix_and_leaves_the_landing_listing(s3, landing_bucket):
