@@ -37,6 +37,9 @@ QUARANTINE_PREFIX = "quarantine/ecommerce_sales"
 _DAY_PATH = re.compile(r"(\d{4})/(\d{2})/(\d{2})/[^/]+\.csv$")
 CHUNK_BYTES = 1 << 20
 """How much of a file is held at once while it is streamed."""
+MAX_FOLDER_DEPTH = 8
+"""How deep a listing walks below its folder (the deepest layout, the clickstream's, is 4): a hostile tree of
+folders costs a bounded walk, never a crash."""
 
 
 class InputTooLarge(PathRefused):
@@ -304,14 +307,17 @@ class LocalLandingZone(LandingZone):
             stat.S_ISREG(status.st_mode),
         )
 
-    def _walk(self, relative: str, depth: int | None, suffix: str, start_after: str | None) -> Iterator[ListedFile]:
-        """Entries ending in `suffix` below `relative` (exactly `depth` folders down, or any depth when None)."""
+    def _walk(
+        self, relative: str, depth: int, suffix: str, start_after: str | None, exact: bool = False
+    ) -> Iterator[ListedFile]:
+        """Entries ending in `suffix` below `relative`: exactly `depth` folders down when `exact`, else at any depth
+        up to `depth`."""
         for name, status in self._entries(relative):
             path = f"{relative}/{name}" if relative else name
-            if stat.S_ISDIR(status.st_mode) and (depth is None or depth > 0):
+            if stat.S_ISDIR(status.st_mode) and depth > 0:
                 if start_after is None or start_after.startswith(path + "/") or path + "/" > start_after:
-                    yield from self._walk(path, None if depth is None else depth - 1, suffix, start_after)
-            if (depth is None or depth == 0) and name.endswith(suffix):
+                    yield from self._walk(path, depth - 1, suffix, start_after, exact)
+            if (not exact or depth == 0) and name.endswith(suffix):
                 if start_after is None or path > start_after:
                     yield self._listed(path, status)
 
@@ -319,42 +325,49 @@ class LocalLandingZone(LandingZone):
         """The day's entries named `*.csv`, sorted."""
         folder = day_folder(day)
         try:
-            return [listed.path for listed in self._walk(folder, 0, ".csv", None)]
+            return [listed.path for listed in self._walk(folder, 0, ".csv", None, exact=True)]
         except PathRefused as refused:
             raise PathRefused(f"the landing folder {folder}: {refused}") from None
 
     def delivered_at(self, day: date) -> float | None:
         """The newest modification time of the day's regular files."""
         try:
-            listed = list(self._walk(day_folder(day), 0, ".csv", None))
+            listed = list(self._walk(day_folder(day), 0, ".csv", None, exact=True))
         except PathRefused:
             return None
         return max((file.modified for file in listed if file.regular), default=None)
 
     def list_files(self) -> list[ListedFile]:
         """Every `*.csv` entry in a `YYYY/MM/DD` folder under the landing prefix, stamped with size and mtime."""
-        return [listed for listed in self._walk(LANDING_PREFIX, 3, ".csv", None) if landing_day(listed.path)]
+        return [
+            listed for listed in self._walk(LANDING_PREFIX, 3, ".csv", None, exact=True) if landing_day(listed.path)
+        ]
 
     def quarantined_files(self) -> list[str]:
         """Every `*.csv` entry in a `YYYY/MM/DD` folder of the quarantine, sorted."""
-        return [listed.path for listed in self._walk(QUARANTINE_PREFIX, 3, ".csv", None) if landing_day(listed.path)]
+        return [
+            listed.path
+            for listed in self._walk(QUARANTINE_PREFIX, 3, ".csv", None, exact=True)
+            if landing_day(listed.path)
+        ]
 
     def list_folder(
         self, relative: str, suffix: str, recursive: bool = False, start_after: str | None = None
     ) -> list[ListedFile]:
         """The folder's entries ending in `suffix`, stamped with size and mtime (see `LandingZone.list_folder`)."""
         folder = checked_relative(relative.rstrip("/"))
-        return list(self._walk(folder, None if recursive else 0, suffix, start_after))
+        return list(self._walk(folder, MAX_FOLDER_DEPTH if recursive else 0, suffix, start_after, exact=not recursive))
 
-    def links_under(self, relative: str) -> list[str]:
-        """The symbolic links below the folder, found without following any."""
+    def links_under(self, relative: str, depth: int = MAX_FOLDER_DEPTH) -> list[str]:
+        """The symbolic links below the folder (at most `depth` folders down), found without following any."""
         found = []
-        for name, status in self._entries(checked_relative(relative.rstrip("/"))):
-            path = f"{relative.rstrip('/')}/{name}"
+        folder = checked_relative(relative.rstrip("/"))
+        for name, status in self._entries(folder):
+            path = f"{folder}/{name}"
             if stat.S_ISLNK(status.st_mode):
                 found.append(path)
-            elif stat.S_ISDIR(status.st_mode):
-                found.extend(self.links_under(path))
+            elif stat.S_ISDIR(status.st_mode) and depth > 0:
+                found.extend(self.links_under(path, depth - 1))
         return found
 
     def stat(self, relative: str) -> ListedFile | None:

@@ -10,6 +10,7 @@ import json
 import os
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from dagster import AssetMaterialization, DagsterInstance, build_sensor_context
@@ -338,3 +339,19 @@ def test_a_file_re_delivered_while_its_batch_is_archived_goes_back_to_raw_and_th
     assert changed.read_bytes() == feed_csv("customers", [{"customer_id": "99999"}]), "back in raw/, as delivered"
     assert (tmp_path / "raw" / trigger_path(DAY)).exists(), "the trigger is not archived"
     assert not (tmp_path / "archive" / feed_file_path("customers", DAY)).exists()
+
+
+def test_a_deep_tree_of_folders_costs_a_bounded_walk(tmp_path):
+    root = tmp_path / "landing"
+    deep = root / "raw" / "clickstream" / Path(*["d"] * 60)
+    deep.mkdir(parents=True)
+    (deep / "buried.csv").write_text("event_time\n")
+    shallow = root / "raw/clickstream/2019/10/01/00"
+    shallow.mkdir(parents=True)
+    (shallow / "events.csv").write_text("event_time\n")
+    landing = LocalLandingZone(root=str(root))
+
+    listed = [entry.path.split("/clickstream/")[1] for entry in landing.list_folder("raw/clickstream", ".csv", True)]
+
+    assert listed == ["2019/10/01/00/events.csv"], "a file 60 folders down is beyond the walk"
+    assert landing.links_under("raw/clickstream") == []
