@@ -12,7 +12,9 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
+import holidays
 import yaml
+from dateutil.easter import easter
 
 from ecom_assets.sales.transforms.gold import FIGURE_COLUMNS  # the output format, not logic
 
@@ -103,13 +105,24 @@ def expected_day_status(landing_root: Path, days: list[date]) -> dict[date, str]
 
 def shop_closed(day: date, calendar_file: Path = CALENDAR_FILE) -> bool:
     """Whether the shipped trading calendar closes the shop on `day`: read here from the file itself, not through
-    the project's calendar code (a closed weekday, a named closed day, or a day within a shutdown)."""
+    the project's calendar code (a closed weekday, a named closed day, a public holiday of the configured region,
+    Easter Sunday, a listed shutdown, or the annual shutdown in a year no listed one starts in)."""
     entries = yaml.safe_load(calendar_file.read_text())
     weekdays = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    region = entries.get("public_holidays")
+    listed_years = {entry["start"].year for entry in entries["shutdowns"]}
+    annual = entries.get("annual_shutdown")
+    in_annual = annual is not None and (
+        (f"{day:%m-%d}" >= annual["start"] and day.year not in listed_years)
+        or (f"{day:%m-%d}" <= annual["end"] and day.year - 1 not in listed_years)
+    )
     return (
         weekdays[day.weekday()] in entries["closed_weekdays"]
-        or any(entry["date"] == day for entry in entries["closed_days"])
+        or any(entry["date"] == day for entry in entries["closed_days"] or [])
+        or (region is not None and day in holidays.country_holidays(region["country"], subdiv=region["subdivision"]))
+        or (entries.get("closed_on_easter_sunday", False) and day == easter(day.year))
         or any(entry["start"] <= day <= entry["end"] for entry in entries["shutdowns"])
+        or in_annual
     )
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.trading_calendar import TradingCalendar, load_trading_calendar
 from resources.landing import day_folder
 
 HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
@@ -300,11 +301,6 @@ def _oddities(
     return rows
 
 
-def _trading_day(day: date, seed: int) -> bool:
-    """The shop does not trade on Saturdays, nor on a few holidays."""
-    return day.weekday() != 5 and not (day.month == 12 and day.day >= 24) and not (day.month == 1 and day.day == 1)
-
-
 def _write_day_file(landing_root: Path, day: date, rows: list[list[str]]) -> Path:
     folder = landing_root / day_folder(day)
     folder.mkdir(parents=True, exist_ok=True)
@@ -319,11 +315,16 @@ def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
-def generate(landing_root: Path, days: DateRange, seed: int = 42, scale: int = 1) -> list[Path]:
+def generate(
+    landing_root: Path, days: DateRange, seed: int = 42, scale: int = 1, calendar: TradingCalendar | None = None
+) -> list[Path]:
     """Write one landing file per trading day of `days`; returns the files written.
 
-    `scale` multiplies each day's invoices and the customer base (a larger shop, same catalogue).
+    The trading days are those `calendar` (by default the configured trading calendar) leaves
+    open, so the shop closes on the days the pipeline expects no file. `scale` multiplies each
+    day's invoices and the customer base (a larger shop, same catalogue).
     """
+    calendar = calendar or load_trading_calendar()
     catalogue_rng = random.Random(seed)
     products, customers = _with_revisions(
         seed, _catalogue(catalogue_rng), _customers(catalogue_rng, size=_CUSTOMERS * scale)
@@ -331,7 +332,7 @@ def generate(landing_root: Path, days: DateRange, seed: int = 42, scale: int = 1
     return [
         _write_day_file(landing_root, day, generate_day(day, seed, products, customers, scale))
         for day in days
-        if _trading_day(day, seed)
+        if calendar.closure(day) is None
     ]
 
 

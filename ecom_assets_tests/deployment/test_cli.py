@@ -11,7 +11,7 @@ from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.tables import asset_key
 from ecom_assets.sales.tables import SALES_METRICS
 from ecom_assets_tests.conftest import BIN
-from ecom_assets_tests.reference import distinct_valid_lines, expected_sales_metrics
+from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from ecom_assets_tests.servers import postgres_connection
 from resources import Lakehouse
 
@@ -66,7 +66,9 @@ def test_dagster_cli_materializes_a_partition_range_as_one_run_on_the_postgresql
     lakehouse = Lakehouse(warehouse_root=env["ECOM_WAREHOUSE_ROOT"])
     gold = {row["order_date"]: row.asDict() for row in lakehouse.read(spark, SALES_METRICS).collect()}
     days = DateRange(date(2011, 1, 3), date(2011, 1, 5))
-    assert gold == expected_sales_metrics(distinct_valid_lines(tmp_path / "data"), days.days())
+    statuses = expected_day_status(tmp_path / "data", days.days())
+    assert statuses[date(2011, 1, 3)] == "closed", "the range holds a bank holiday: no file, zero sales"
+    assert gold == expected_sales_metrics(distinct_valid_lines(tmp_path / "data"), days.days(), statuses)
 
     instance_recorded_the_run_in_postgresql(instance, credentials, days)
 

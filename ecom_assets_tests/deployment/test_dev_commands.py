@@ -60,7 +60,7 @@ def test_the_known_framework_warnings_are_silenced_each_with_a_reason_and_others
 
 
 def test_planted_faults_are_a_renamed_header_file_a_missing_day_and_a_burst_of_bad_lines(tmp_path):
-    files = generate(tmp_path, DateRange(date(2011, 1, 3), date(2011, 1, 14)))
+    files = generate(tmp_path, DateRange(date(2011, 1, 4), date(2011, 1, 15)))
 
     planted = plant_faults(tmp_path, files)
 
@@ -71,27 +71,27 @@ def test_planted_faults_are_a_renamed_header_file_a_missing_day_and_a_burst_of_b
     assert not trading[4].exists(), "the fifth trading day's file is never delivered"
     burst = trading[7].read_text().splitlines()[-BAD_LINES_IN_BURST:]
     assert all(",GARBLED," in line and "25:61:00" in line for line in burst)
-    short = generate(tmp_path / "short", DateRange(date(2011, 1, 3), date(2011, 1, 5)))
+    short = generate(tmp_path / "short", DateRange(date(2011, 1, 4), date(2011, 1, 6)))
     assert len(plant_faults(tmp_path / "short", short)) == 1, "a short range gets the faults its days allow"
     assert len(list((tmp_path / "short").rglob("*.csv"))) == 4
 
 
 @pytest.mark.slow
 def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept_out_and_where_to_look(tmp_path):
-    completed = dev_sh(tmp_path, "demo", "2011-01-03", "2011-01-06")
+    completed = dev_sh(tmp_path, "demo", "2011-01-04", "2011-01-07")
 
     out = completed.stdout
     assert completed.returncode == 1, out + completed.stderr
     assert "FAILED" in out and "What failed:" in out
     failed_check = re.search(
-        r"check header_conformity \(ERROR\) of ecommerce_catalog\.raw\.order_transactions on 2011-01-05: (.+)", out
+        r"check header_conformity \(ERROR\) of ecommerce_catalog\.raw\.order_transactions on 2011-01-06: (.+)", out
     )
-    assert failed_check and "2011-01-05-late.csv" in failed_check.group(1), out
+    assert failed_check and "2011-01-06-late.csv" in failed_check.group(1), out
     kept_out = out.split("What was kept out")[1]
     for table in ("raw.order_transactions", "processed.orders_cleaned", "analytics.sales_metrics"):
-        assert f"ecommerce_catalog.{table} 2011-01-05:" in kept_out
+        assert f"ecommerce_catalog.{table} 2011-01-06:" in kept_out
     assert "python -m ecom_assets.cli.show ecommerce_catalog.logs.etl_errors" in out
-    assert "ecom-dq-report --start 2011-01-03 --end 2011-01-06" in out
+    assert "ecom-dq-report --start 2011-01-04 --end 2011-01-07" in out
     assert "planted by the demo's sample data" in out and "did NOT pass" in out
     (preview,) = (tmp_path / "output").glob("email_check_failures_*.html")
     assert "header_conformity" in preview.read_text()

@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -226,12 +226,12 @@ def test_a_processed_batch_reruns_from_the_archive_without_doubling_and_every_st
 def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_the_alert_email(tmp_path, test_spark):
     smtp_port = free_port()
     landing_root = tmp_path / "landing"
-    days = DateRange(date(2011, 1, 3), date(2011, 1, 4))
+    days = DateRange(date(2011, 1, 4), date(2011, 1, 5))
     generate(landing_root, days)
     triggers = write_feeds_for_sales(landing_root)
     assert [trigger.business_date for trigger in triggers] == list(days)
-    first_inventory = (landing_root / "raw" / feed_file_path("inventory", date(2011, 1, 3))).read_text()
-    inventory = landing_root / "raw" / feed_file_path("inventory", NEXT_DAY - timedelta(days=1))
+    first_inventory = (landing_root / "raw" / feed_file_path("inventory", date(2011, 1, 4))).read_text()
+    inventory = landing_root / "raw" / feed_file_path("inventory", NEXT_DAY)
     inventory.write_text(inventory.read_text().replace(",UK-1,", ",UK-2,", 1))  # changed after its trigger
     landing = LocalLandingZone(root=str(landing_root))
     resources = {
@@ -249,8 +249,8 @@ def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_t
             instance=instance,
             resources=resources,
             tags={
-                "dagster/asset_partition_range_start": "2011-01-03",
-                "dagster/asset_partition_range_end": "2011-01-04",
+                "dagster/asset_partition_range_start": "2011-01-04",
+                "dagster/asset_partition_range_end": "2011-01-05",
             },
         )
         feeds_job = Definitions(
@@ -261,8 +261,8 @@ def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_t
             build_sensor_context(instance=instance, resources={"landing": landing})
         ).run_requests
         assert {(r.partition_key, r.tags["ecom/batch_complete"]) for r in requests} == {
-            ("2011-01-03", "true"),
-            ("2011-01-04", "false"),
+            ("2011-01-04", "true"),
+            ("2011-01-05", "false"),
         }
         for request in requests:
             tags = {**request.tags, "dagster/sensor_name": "feed_trigger_sensor", "dagster/run_key": request.run_key}
@@ -273,14 +273,22 @@ def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_t
         again = feed_trigger_sensor(
             build_sensor_context(instance=instance, resources={"landing": landing})
         ).run_requests
-        refused_key = next(r.run_key for r in requests if r.partition_key == "2011-01-04")
+        refused_key = next(r.run_key for r in requests if r.partition_key == "2011-01-05")
         assert [r.run_key for r in again] == [refused_key], "the processed batch left raw/; the refused one waits"
-        first_day = date(2011, 1, 3)
+        first_day = date(2011, 1, 4)
         stock = lakehouse_rows(resources["lakehouse"], test_spark, INVENTORY_DAILY)
         snapshot = resources["lakehouse"].read(test_spark.get_session(), INVENTORY_SNAPSHOTS)
-        delivered = {row["product_id"] for row in csv.DictReader(io.StringIO(first_inventory))}
-        assert {row["product_id"] for row in stock} == delivered, "every product of the day's inventory file, once"
-        assert len(stock) == snapshot.select("product_id").distinct().count() == len(delivered)
+        delivered = list(csv.DictReader(io.StringIO(first_inventory)))
+        negative = {row["product_id"] for row in delivered if int(row["stock_quantity"]) < 0}
+        counted = {row["product_id"] for row in delivered} - negative
+        assert {row["product_id"] for row in stock} == counted, "every product of the day's file once, but negatives"
+        assert len(stock) == len(counted) and snapshot.select("product_id").distinct().count() == len(
+            counted | negative
+        )
+        quarantined = (
+            resources["lakehouse"].read(test_spark.get_session(), ETL_ERRORS).where("error_type = 'negative_stock'")
+        )
+        assert {row["record"].split("|")[0] for row in quarantined.collect()} == negative, "held back with a reason"
         assert {row["business_date"] for row in stock} == {first_day}, "the refused batch's day has no stock"
         tiers = lakehouse_rows(resources["lakehouse"], test_spark, SEGMENT_ANALYSIS)
         assert {row["customer_tier"] for row in tiers if row["order_date"] == first_day} <= {
@@ -292,13 +300,13 @@ def test_the_trigger_sensor_starts_each_batch_once_and_a_refused_batch_reaches_t
         }, "every customer buying on a batch's day has its tier from that batch"
         scores = lakehouse_rows(resources["lakehouse"], test_spark, VALIDATION_RESULTS)
         assert [(row["business_date"], row["rule"]) for row in scores if row["rule"] == "batch_summary"] == [
-            (date(2011, 1, 3), "batch_summary")
+            (date(2011, 1, 4), "batch_summary")
         ]
         with smtp_server(smtp_port) as inbox:
             tick(instance, smtp_port, None, check_failure_email_sensor)
         [message] = inbox.messages
         text = message.get_body(("plain",)).get_content()
-        assert "batch_complete" in text and "2011-01-04" in text and "inventory_2011_01_04.csv has SHA-256" in text
+        assert "batch_complete" in text and "2011-01-05" in text and "inventory_2011_01_05.csv has SHA-256" in text
         instance.dispose()
 
 

@@ -129,11 +129,11 @@ def runs_with_failed_checks(tmp_path_factory, test_spark):
     with fresh_dagster_home(tmp_path) as dagster_home:
         instance = DagsterInstance.local_temp(str(dagster_home))
         landing = tmp_path / "landing"
-        generate(landing, DateRange(date(2011, 1, 3), date(2011, 1, 4)))
-        day_file = next((landing / day_folder(date(2011, 1, 4))).glob("*.csv"))
+        generate(landing, DateRange(date(2011, 1, 4), date(2011, 1, 5)))
+        day_file = next((landing / day_folder(date(2011, 1, 5))).glob("*.csv"))
         lines = day_file.read_text().splitlines()
         day_file.write_text(
-            "\n".join([lines[0], *(line.replace(",2011-01-04 ", ",04/01/11 ") for line in lines[1:40]), *lines[40:]])
+            "\n".join([lines[0], *(line.replace(",2011-01-05 ", ",05/01/11 ") for line in lines[1:40]), *lines[40:]])
             + "\n"
         )
         job = core_daily_job(
@@ -147,13 +147,13 @@ def runs_with_failed_checks(tmp_path_factory, test_spark):
         warned = job.execute_in_process(
             instance=instance,
             tags={
-                "dagster/asset_partition_range_start": "2011-01-03",
-                "dagster/asset_partition_range_end": "2011-01-04",
+                "dagster/asset_partition_range_start": "2011-01-04",
+                "dagster/asset_partition_range_end": "2011-01-05",
             },
         )
-        (landing / day_folder(date(2011, 1, 5))).mkdir(parents=True)
-        (landing / day_folder(date(2011, 1, 5)) / "no_price.csv").write_text("InvoiceNo,StockCode\n1,2\n")
-        blocked = job.execute_in_process(instance=instance, partition_key="2011-01-05", raise_on_error=False)
+        (landing / day_folder(date(2011, 1, 6))).mkdir(parents=True)
+        (landing / day_folder(date(2011, 1, 6)) / "no_price.csv").write_text("InvoiceNo,StockCode\n1,2\n")
+        blocked = job.execute_in_process(instance=instance, partition_key="2011-01-06", raise_on_error=False)
         assert warned.success and blocked.success
         yield instance, warned.run_id, blocked.run_id
         instance.dispose()
@@ -170,17 +170,17 @@ def test_failed_checks_are_mailed_once_per_run_with_observed_and_expected_values
     by_run = {m.get_body(("plain",)).get_content().split("failed in run ")[1].split(":")[0]: m for m in inbox.messages}
     warned, blocked = by_run[warned_run], by_run[blocked_run]
     assert re.fullmatch(
-        r"\[ecom\] WARN check \w+_anomaly failed on ecommerce_catalog/\w+/\w+ for 2011-01-04 \(\+\d+ more\)",
+        r"\[ecom\] WARN check \w+_anomaly failed on ecommerce_catalog/\w+/\w+ for 2011-01-05 \(\+\d+ more\)",
         warned["Subject"],
     )
     text = warned.get_body(("plain",)).get_content()
-    assert "- WARN ecommerce_catalog/processed/orders_cleaned / rejected_share_anomaly / partition 2011-01-04" in text
-    assert re.search(r"observed: value 0\.1\d+, history_days 1, metric rejected_share", text)
+    assert "- WARN ecommerce_catalog/processed/orders_cleaned / rejected_share_anomaly / partition 2011-01-05" in text
+    assert re.search(r"observed: value 0\.\d+, history_days 1, metric rejected_share", text)
     assert "expected: low 0, high 0.01, mad 0, median 0" in text and "rule: outside median ± max(" in text
     assert "http://127.0.0.1:3000/assets/ecommerce_catalog/processed/orders_cleaned?view=checks" in text
     assert "rejected_share_anomaly" in warned.get_body(("html",)).get_content()
     assert blocked["Subject"].startswith(
-        "[ecom] ERROR check header_conformity failed on ecommerce_catalog/raw/order_transactions for 2011-01-05"
+        "[ecom] ERROR check header_conformity failed on ecommerce_catalog/raw/order_transactions for 2011-01-06"
     )
     assert "lacks column(s)" in blocked.get_body(("plain",)).get_content()
 

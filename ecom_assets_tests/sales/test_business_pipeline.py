@@ -34,8 +34,9 @@ from resources import Lakehouse, LocalLandingZone
 
 pytestmark = pytest.mark.slow
 
-JANUARY_SALE = DateRange(date(2011, 1, 3), date(2011, 1, 8))
-"""Covers the start of the shipped calendar's January sale (from 2011-01-04)."""
+JANUARY_SALE = DateRange(date(2010, 12, 23), date(2011, 1, 8))
+"""Covers the start of the shipped calendar's January sale (from 2011-01-04) and the last trading day before the
+Christmas shutdown (2010-12-23), its one baseline day."""
 SNAPSHOTS = ("dim_promotions", "customer_lifetime_value", "product_performance", "promotion_uplift")
 
 

@@ -112,7 +112,7 @@ def test_landing_sensor_runs_new_and_redelivered_files_once_and_unchanged_ones_n
 
 
 def test_the_landing_sensor_cursor_stays_bounded_and_still_sees_a_late_correction_of_an_old_day(landing_root):
-    generate(landing_root, DateRange(date(2011, 1, 3), date(2011, 6, 30)))
+    generate(landing_root, DateRange(date(2011, 1, 4), date(2011, 6, 30)))
     requests, cursor = evaluate(landing_root, None)
     assert len(requests) > 120
     remembered = {landing_day(path) for path in json.loads(cursor)["files"]}
@@ -140,8 +140,8 @@ def test_landing_sensor_waits_for_a_day_whose_partition_does_not_exist_yet(landi
 
 
 def test_maintenance_compacts_and_vacuums_tables(spark, landing_root, lakehouse, run_days):
-    generate(landing_root, DateRange(date(2011, 1, 3), date(2011, 1, 4)))
-    for day in (date(2011, 1, 3), date(2011, 1, 4)):
+    generate(landing_root, DateRange(date(2011, 1, 4), date(2011, 1, 5)))
+    for day in (date(2011, 1, 4), date(2011, 1, 5)):
         run_days(DateRange(day, day))
     rows_before = lakehouse.read(spark, ORDER_TRANSACTIONS).count()
     bronze_files = Path(lakehouse.location(ORDER_TRANSACTIONS))
