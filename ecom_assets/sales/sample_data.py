@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from ecom_assets.platform.dates import DateRange
-from ecom_assets.platform.trading_calendar import TradingCalendar, load_trading_calendar
+from ecom_assets.platform.trading_calendar import load_trading_calendar
 from resources.landing import day_folder
 
 HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
@@ -315,16 +315,14 @@ def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
-def generate(
-    landing_root: Path, days: DateRange, seed: int = 42, scale: int = 1, calendar: TradingCalendar | None = None
-) -> list[Path]:
+def generate(landing_root: Path, days: DateRange, seed: int = 42, scale: int = 1) -> list[Path]:
     """Write one landing file per trading day of `days`; returns the files written.
 
-    The trading days are those `calendar` (by default the configured trading calendar) leaves
-    open, so the shop closes on the days the pipeline expects no file. `scale` multiplies each
-    day's invoices and the customer base (a larger shop, same catalogue).
+    The trading days are those the shipped trading calendar leaves open, so the shop closes on
+    the days the pipeline expects no file. `scale` multiplies each day's invoices and the
+    customer base (a larger shop, same catalogue).
     """
-    calendar = calendar or load_trading_calendar()
+    calendar = load_trading_calendar()
     catalogue_rng = random.Random(seed)
     products, customers = _with_revisions(
         seed, _catalogue(catalogue_rng), _customers(catalogue_rng, size=_CUSTOMERS * scale)
