@@ -57,9 +57,15 @@ def s3(s3_endpoint):
 def landing_bucket(s3, s3_endpoint, landing_root, monkeypatch):
     """Generated landing files uploaded under `s3://<bucket>/prod/raw/ecommerce_sales/...`; the settings point there."""
     generate(landing_root, DAYS, seed=17)
+    return upload_landing(s3, s3_endpoint, monkeypatch, landing_root, sorted(landing_root.rglob("*.csv")))
+
+
+def upload_landing(s3, s3_endpoint, monkeypatch, root: Path, paths: list[Path]) -> str:
+    """Upload `paths` (under the local landing `root`) to a new bucket's `prod/` prefix and point the settings there;
+    returns the bucket."""
     bucket = new_bucket(s3)
-    for path in sorted(landing_root.rglob("*.csv")):
-        s3.upload_file(str(path), bucket, "prod/" + path.relative_to(landing_root).as_posix())
+    for path in paths:
+        s3.upload_file(str(path), bucket, "prod/" + path.relative_to(root).as_posix())
     monkeypatch.setenv("ECOM_LANDING_BUCKET", bucket)
     monkeypatch.setenv("ECOM_LANDING_PREFIX", "prod/")
     monkeypatch.setenv("ECOM_S3_ENDPOINT_URL", s3_endpoint)
@@ -218,12 +224,7 @@ def test_a_feed_batch_on_s3_is_verified_found_by_the_trigger_sensor_and_archived
 ):
     day = date(2011, 1, 4)
     write_batch(landing_root, day, {"inventory": [{"product_id": "85123A", "stock_quantity": "12"}]})
-    bucket = new_bucket(s3)
-    for path in sorted((landing_root / "raw").rglob("*.*")):
-        s3.upload_file(str(path), bucket, "prod/" + path.relative_to(landing_root).as_posix())
-    monkeypatch.setenv("ECOM_LANDING_BUCKET", bucket)
-    monkeypatch.setenv("ECOM_LANDING_PREFIX", "prod/")
-    monkeypatch.setenv("ECOM_S3_ENDPOINT_URL", s3_endpoint)
+    bucket = upload_landing(s3, s3_endpoint, monkeypatch, landing_root, sorted((landing_root / "raw").rglob("*.*")))
     landing = landing_for(Settings.from_environment())
 
     instance = DagsterInstance.ephemeral()
@@ -255,12 +256,7 @@ def test_clickstream_files_on_s3_are_seen_by_the_file_sensor_ingested_once_and_b
 ):
     local = tmp_path / "clickstream"
     files = write_clickstream(local, DateRange(date(2019, 10, 1), date(2019, 10, 1)), sessions_per_day=60, faults=True)
-    bucket = new_bucket(s3)
-    for path in files:
-        s3.upload_file(str(path), bucket, "prod/" + path.relative_to(local).as_posix())
-    monkeypatch.setenv("ECOM_LANDING_BUCKET", bucket)
-    monkeypatch.setenv("ECOM_LANDING_PREFIX", "prod/")
-    monkeypatch.setenv("ECOM_S3_ENDPOINT_URL", s3_endpoint)
+    upload_landing(s3, s3_endpoint, monkeypatch, local, files)
     landing = landing_for(Settings.from_environment())
     instance = DagsterInstance.ephemeral()
     with build_sensor_context(instance=instance, resources={"landing": landing}) as context:
