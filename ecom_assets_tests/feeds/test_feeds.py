@@ -10,12 +10,11 @@ import pytest
 from dagster import DagsterInstance, Definitions, ResourceDefinition, build_sensor_context, materialize
 from pyspark.sql import functions as F
 
-from ecom_assets.feeds.batches import BATCH_INCOMPLETE, FEED_BRONZE_ASSETS, FEED_SILVER_ASSETS
+from ecom_assets.feeds.batches import BATCH_INCOMPLETE
 from ecom_assets.feeds.contract import feed_file_path, trigger_path
-from ecom_assets.feeds.gold import inventory_daily_asset, segment_analysis_asset
+from ecom_assets.feeds.definitions import FEED_ASSETS
 from ecom_assets.feeds.jobs import feed_trigger_sensor, operational_feeds_job
 from ecom_assets.feeds.sample_data import write_batch, write_feeds_for_sales
-from ecom_assets.feeds.shipments import shipments, shipping_performance_daily
 from ecom_assets.feeds.tables import (
     CUSTOMER_FEED,
     CUSTOMER_UPDATES,
@@ -27,7 +26,6 @@ from ecom_assets.feeds.tables import (
     SHIPPING_PERFORMANCE,
     VALIDATION_RESULTS,
 )
-from ecom_assets.feeds.validation import validation_results
 from ecom_assets.platform.alerts import check_failure_email_sensor
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.quality_policy import DataQualityPolicy
@@ -49,15 +47,6 @@ pytestmark = pytest.mark.slow
 DAY = date(2011, 1, 4)
 NEXT_DAY = date(2011, 1, 5)
 BOTH_DAYS = DateRange(DAY, NEXT_DAY)
-FEED_ASSETS = [
-    *FEED_BRONZE_ASSETS,
-    *FEED_SILVER_ASSETS,
-    validation_results,
-    shipments,
-    shipping_performance_daily,
-    inventory_daily_asset,
-    segment_analysis_asset,
-]
 SALES_WITH_DIMENSIONS = [
     order_transactions,
     orders_cleaned,
