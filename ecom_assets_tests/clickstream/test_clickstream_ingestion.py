@@ -14,15 +14,13 @@ from ecom_assets.clickstream.jobs import clickstream_file_sensor, clickstream_ho
 from ecom_assets.clickstream.tables import CLICKSTREAM_EVENTS_RAW, FUNNEL_DAILY, FUNNEL_HOURLY
 from ecom_assets.clickstream.transforms import (
     EVENT_FILES_GLOB,
-    RAW_EVENT_COLUMNS,
     bronze_event_lines,
     event_file_stream,
 )
+from ecom_assets_tests.clickstream.landing import land_events
 from ecom_assets_tests.conftest import BIN, fresh_dagster_home
 from resources import LocalLandingZone
 from resources.lakehouse import Lakehouse
-
-HEADER = ",".join(RAW_EVENT_COLUMNS)
 
 
 def _event(minute: int, hour: int = 0, event_type: str = "view") -> str:
@@ -30,13 +28,6 @@ def _event(minute: int, hour: int = 0, event_type: str = "view") -> str:
         f"2019-10-01 {hour:02d}:{minute:02d}:00 UTC,{event_type},1004237,2053013555631882655,"
         f"electronics.smartphone,apple,1081.98,535871217,8f5a3c1e-0000-4000-8000-00000000000{hour}"
     )
-
-
-def _land(root: Path, hour: int, name: str, *lines: str, end: str = "\n") -> Path:
-    path = root / f"raw/clickstream/2019/10/01/{hour:02d}/{name}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([HEADER, *lines]) + end, encoding="utf-8")
-    return path
 
 
 def _ingest(spark, lakehouse: Lakehouse, landing_root: Path):
@@ -48,8 +39,8 @@ def _ingest(spark, lakehouse: Lakehouse, landing_root: Path):
 def test_each_event_file_is_appended_once_across_reruns_and_a_redelivered_file_is_not_read_again(spark, tmp_path):
     landing = tmp_path / "landing"
     lakehouse = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
-    first = _land(landing, 0, "a.csv", _event(1), _event(2), _event(3, event_type="purchase"))
-    _land(landing, 1, "b.csv", _event(5, hour=1), _event(6, hour=1), _event(7, hour=1)[:40], end="")
+    first = land_events(landing, 0, "a.csv", _event(1), _event(2), _event(3, event_type="purchase"))
+    land_events(landing, 1, "b.csv", _event(5, hour=1), _event(6, hour=1), _event(7, hour=1)[:40], end="")
 
     assert _ingest(spark, lakehouse, landing).rows == 6
     bronze = lakehouse.read(spark, CLICKSTREAM_EVENTS_RAW)
@@ -63,7 +54,7 @@ def test_each_event_file_is_appended_once_across_reruns_and_a_redelivered_file_i
     assert lakehouse.history(CLICKSTREAM_EVENTS_RAW, limit=1)[0].version == version
 
     first.write_text(first.read_text())  # the same file delivered again
-    _land(landing, 1, "c.csv", _event(9, hour=1))
+    land_events(landing, 1, "c.csv", _event(9, hour=1))
     again = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))  # a new query from the same checkpoint
     assert _ingest(spark, again, landing).rows == 1
     assert lakehouse.read(spark, CLICKSTREAM_EVENTS_RAW).count() == 7
@@ -115,8 +106,8 @@ def test_the_file_sensor_starts_one_ingestion_per_landing_and_each_run_appends_o
             )
 
         assert tick(None).run_requests == [], "nothing landed yet"
-        _land(tmp_path / "landing", 0, "a.csv", _event(1), _event(2))
-        _land(tmp_path / "landing", 1, "b.csv", _event(5, hour=1))
+        land_events(tmp_path / "landing", 0, "a.csv", _event(1), _event(2))
+        land_events(tmp_path / "landing", 1, "b.csv", _event(5, hour=1))
         first = tick(None)
         [request] = first.run_requests
         assert request.tags["ecom/new_files"] == "2"
@@ -127,10 +118,10 @@ def test_the_file_sensor_starts_one_ingestion_per_landing_and_each_run_appends_o
         assert _appended(job.execute_in_process(instance=instance, tags={"dagster/run_key": request.run_key})) == 3
         assert tick(first.cursor).run_requests == [], "the same files are not noticed twice"
 
-        _land(tmp_path / "landing", 2, "c.csv", _event(9, hour=2))
+        land_events(tmp_path / "landing", 2, "c.csv", _event(9, hour=2))
         [again] = tick(first.cursor).run_requests
         assert again.tags["ecom/new_files"] == "1" and again.run_key != request.run_key
-        outside = _land(tmp_path / "elsewhere", 3, "events.csv", _event(1, hour=3), _event(2, hour=3))
+        outside = land_events(tmp_path / "elsewhere", 3, "events.csv", _event(1, hour=3), _event(2, hour=3))
         link = tmp_path / "landing/raw/clickstream/2019/10/01/03"
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(outside.parent, target_is_directory=True)  # an hour folder that is a link out of the root
@@ -145,8 +136,8 @@ def test_the_file_sensor_starts_one_ingestion_per_landing_and_each_run_appends_o
 @pytest.mark.slow
 def test_the_readme_commands_ingest_then_build_the_hours_then_the_day_through_the_dagster_cli(spark, tmp_path):
     landing = tmp_path / "data"
-    _land(landing, 0, "a.csv", _event(1), _event(2), _event(3, event_type="cart"))
-    _land(landing, 2, "b.csv", _event(4, hour=2, event_type="purchase"))
+    land_events(landing, 0, "a.csv", _event(1), _event(2), _event(3, event_type="cart"))
+    land_events(landing, 2, "b.csv", _event(4, hour=2, event_type="purchase"))
     with fresh_dagster_home(tmp_path) as dagster_home:
         env = {
             **os.environ,
@@ -185,8 +176,8 @@ def test_the_conservation_check_names_a_file_whose_lines_differ_from_what_was_ap
     landing = LocalLandingZone(root=str(tmp_path / "landing"))
     lakehouse = Lakehouse(warehouse_root=str(tmp_path / "warehouse"))
     started = datetime.now(UTC)
-    path = _land(tmp_path / "landing", 0, "a.csv", _event(1), _event(2))
-    _land(tmp_path / "landing", 1, "b.csv", _event(5, hour=1))
+    path = land_events(tmp_path / "landing", 0, "a.csv", _event(1), _event(2))
+    land_events(tmp_path / "landing", 1, "b.csv", _event(5, hour=1))
     _ingest(spark, lakehouse, tmp_path / "landing")
     assert every_line_ingested(spark, lakehouse, landing, started).passed
 

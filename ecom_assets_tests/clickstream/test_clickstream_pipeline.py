@@ -36,16 +36,15 @@ from ecom_assets.clickstream.tables import (
     FUNNEL_HOURLY,
     PRODUCT_FUNNEL_DAILY,
 )
-from ecom_assets.clickstream.transforms import RAW_EVENT_COLUMNS
 from ecom_assets.platform.alerts import check_failure_email, failed_checks
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.quality_policy import DataQualityPolicy
 from ecom_assets.platform.tables import ETL_ERRORS
-from ecom_assets_tests.clickstream.test_clickstream_transforms import SHARED_SAMPLE, _independent_hourly_funnel
+from ecom_assets_tests.clickstream.landing import land_events
+from ecom_assets_tests.clickstream.reference import SHARED_SAMPLE, independent_hourly_funnel
 from resources import LocalLandingZone
 from resources.lakehouse import Lakehouse
 
-HEADER = ",".join(RAW_EVENT_COLUMNS)
 INGEST, HOURLY, DAILY = CLICKSTREAM_ASSETS[:1], CLICKSTREAM_ASSETS[1:4], CLICKSTREAM_ASSETS[4:]
 
 
@@ -56,12 +55,6 @@ def _line(
         f"2019-10-01 {hour:02d}:{minute:02d}:00 UTC,{event_type},{product},2053013555631882655,"
         f"electronics.audio,{brand},{price},{user},{session}"
     )
-
-
-def _land(root: Path, hour: int, name: str, *lines: str, end: str = "\n") -> None:
-    path = root / f"raw/clickstream/2019/10/01/{hour:02d}/{name}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([HEADER, *lines]) + end, encoding="utf-8")
 
 
 class Runner:
@@ -108,7 +101,7 @@ def test_landed_hours_become_silver_events_catalog_versions_and_funnels_with_eve
     spark, runner, tmp_path
 ):
     landing = tmp_path / "landing"
-    _land(
+    land_events(
         landing,
         0,
         "a.csv",
@@ -121,7 +114,7 @@ def test_landed_hours_become_silver_events_catalog_versions_and_funnels_with_eve
         _line(0, 11, "click", 11, "2.00", 2, "s2"),  # unknown type
         _line(0, 12, "purchase", 11, "0.00", 2, "s2"),  # a purchase at price 0
     )
-    _land(
+    land_events(
         landing,
         1,
         "b.csv",
@@ -184,12 +177,12 @@ def test_landed_hours_become_silver_events_catalog_versions_and_funnels_with_eve
 
 def test_rerunning_an_hour_after_more_files_land_replaces_it_and_keeps_the_sessions_ids(spark, runner, tmp_path):
     landing = tmp_path / "landing"
-    _land(landing, 0, "a.csv", _line(0, 40, "view", 10, "5.00", 7, ""))
-    _land(landing, 1, "a.csv", _line(1, 0, "view", 10, "5.00", 7, ""))
+    land_events(landing, 0, "a.csv", _line(0, 40, "view", 10, "5.00", 7, ""))
+    land_events(landing, 1, "a.csv", _line(1, 0, "view", 10, "5.00", 7, ""))
     runner.run(INGEST)
     runner.run(HOURLY, "2019-10-01-00:00")
     runner.run(HOURLY, "2019-10-01-01:00")
-    _land(landing, 1, "late.csv", _line(1, 20, "cart", 10, "5.00", 7, ""))
+    land_events(landing, 1, "late.csv", _line(1, 20, "cart", 10, "5.00", 7, ""))
     runner.run(INGEST)
     runner.run(HOURLY, "2019-10-01-01:00")
     silver = runner.rows(spark, CLICKSTREAM_EVENTS, "event_time")
@@ -201,7 +194,7 @@ def test_rerunning_an_hour_after_more_files_land_replaces_it_and_keeps_the_sessi
 
 def test_lines_of_an_hour_before_the_partitions_are_named_by_the_ingestion_and_left_out_of_its_hours(runner, tmp_path):
     early = "2019-09-30 23:59:00 UTC,view,10,2053013555631882655,,,1.00,1,s1"
-    _land(tmp_path / "landing", 0, "a.csv", early, _line(0, 1, "view", 10, "1.00", 1, "s1"))
+    land_events(tmp_path / "landing", 0, "a.csv", early, _line(0, 1, "view", 10, "1.00", 1, "s1"))
     [materialization] = runner.run(INGEST).asset_materializations_for_node(INGEST[0].op.name)
     assert materialization.metadata["hours_appended"].value == ["2019-09-30-23:00", "2019-10-01-00:00"]
     assert materialization.metadata["hours_outside_partitions"].value == ["2019-09-30-23:00"]
@@ -209,7 +202,7 @@ def test_lines_of_an_hour_before_the_partitions_are_named_by_the_ingestion_and_l
 
 def test_a_user_over_the_configured_events_per_minute_is_counted_as_a_bot_session(spark, runner, tmp_path):
     burst = [_line(0, 5, "view", 10 + n, "1.00", 9, "bot") for n in range(4)]
-    _land(tmp_path / "landing", 0, "a.csv", *burst, _line(0, 6, "view", 10, "1.00", 8, "human"))
+    land_events(tmp_path / "landing", 0, "a.csv", *burst, _line(0, 6, "view", 10, "1.00", 8, "human"))
     runner.run(INGEST)
     runner.run(HOURLY, "2019-10-01-00:00")
     flags = {row.user_id: row.is_bot for row in runner.rows(spark, CLICKSTREAM_EVENTS)}
@@ -221,7 +214,7 @@ def test_a_user_over_the_configured_events_per_minute_is_counted_as_a_bot_sessio
 def test_the_hours_sensor_requests_each_stretch_of_hours_an_ingestion_appended_to_once(spark, runner, tmp_path):
     landing = tmp_path / "landing"
     for hour in (0, 1, 5):
-        _land(landing, hour, "a.csv", _line(hour, 1, "view", 10, "5.00", hour, f"s{hour}"))
+        land_events(landing, hour, "a.csv", _line(hour, 1, "view", 10, "5.00", hour, f"s{hour}"))
     definitions = Definitions(assets=CLICKSTREAM_ASSETS, jobs=[clickstream_hourly_job], resources=runner.resources)
     hourly_job = definitions.resolve_job_def(clickstream_hourly_job.name)
     assert runner.run(INGEST).success
@@ -239,7 +232,7 @@ def test_the_hours_sensor_requests_each_stretch_of_hours_an_ingestion_appended_t
 
     again = clickstream_hours_sensor(build_sensor_context(instance=runner.instance, cursor=first.cursor))
     assert not again.run_requests, "each ingestion's hours are requested once"
-    _land(landing, 5, "late.csv", _line(5, 30, "purchase", 10, "5.00", 5, "s5"))
+    land_events(landing, 5, "late.csv", _line(5, 30, "purchase", 10, "5.00", 5, "s5"))
     assert runner.run(INGEST).success
     late = clickstream_hours_sensor(build_sensor_context(instance=runner.instance, cursor=first.cursor))
     assert [r.tags["dagster/asset_partition_range_start"] for r in late.run_requests] == ["2019-10-01-05:00"]
@@ -256,14 +249,15 @@ def test_consecutive_hours_are_requested_as_one_range():
 def test_an_hour_whose_conversion_leaves_its_trailing_range_is_flagged_as_a_warning(spark, runner, tmp_path):
     landing = tmp_path / "landing"
     for hour in range(4):  # one purchase in two sessions: conversion 0.5
-        _land(
+        land_events(
             landing,
             hour,
             "a.csv",
             _line(hour, 1, "purchase", 10, "5.00", 1, f"a{hour}"),
             _line(hour, 2, "view", 10, "5.00", 2, f"b{hour}"),
         )
-    _land(landing, 4, "a.csv", *(_line(4, minute, "view", 10, "5.00", minute, f"c{minute}") for minute in range(10)))
+    quiet_hour = [_line(4, minute, "view", 10, "5.00", minute, f"c{minute}") for minute in range(10)]
+    land_events(landing, 4, "a.csv", *quiet_hour)
     runner.resources["clickstream_rules"] = ClickstreamRules(conversion_min_history_hours=3)
     runner.run(INGEST)
     result = runner.run(HOURLY, "2019-10-01-00:00", "2019-10-01-04:00")
@@ -287,13 +281,13 @@ def test_the_shared_sample_landed_per_hour_gives_the_hourly_funnel_an_independen
     for line in SHARED_SAMPLE.read_text(encoding="utf-8").splitlines()[1:]:
         by_hour[int(line[11:13])].append(line)
     for hour, hour_lines in by_hour.items():
-        _land(tmp_path / "landing", hour, "part-0.csv", *hour_lines)
+        land_events(tmp_path / "landing", hour, "part-0.csv", *hour_lines)
     runner.run(INGEST)
     result = runner.run(HOURLY, "2019-10-01-00:00", "2019-10-01-02:00")
     assert all(passed for (name, _), passed in _checks(result).items() if name != "conversion_rate_anomaly")
 
     unique = list(dict.fromkeys(tuple(line) for line in lines))
-    expected = _independent_hourly_funnel([list(line) for line in unique], 3)
+    expected = independent_hourly_funnel([list(line) for line in unique], 3)
     stored = {row.hour: row.asDict() for row in runner.rows(spark, FUNNEL_HOURLY)}
     assert set(stored) == set(expected)
     for hour, independent in expected.items():
@@ -314,7 +308,7 @@ def test_the_day_close_schedule_requests_the_day_before_s_24_hours_at_0105_utc()
 
 
 def test_an_hourly_run_of_an_ended_day_makes_the_days_sensor_rebuild_that_day(spark, runner, tmp_path):
-    _land(tmp_path / "landing", 0, "a.csv", _line(0, 1, "purchase", 10, "5.00", 1, "s1"))
+    land_events(tmp_path / "landing", 0, "a.csv", _line(0, 1, "purchase", 10, "5.00", 1, "s1"))
     definitions = Definitions(
         assets=CLICKSTREAM_ASSETS, jobs=[clickstream_hourly_job, clickstream_daily_job], resources=runner.resources
     )

@@ -1,10 +1,9 @@
 """The clickstream transforms on tiny hand-made events: typing, sessions, bots, point-in-time items, the funnel."""
 
 import csv
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
@@ -27,8 +26,8 @@ from ecom_assets.clickstream.transforms import (
     with_item_in_effect,
 )
 from ecom_assets.platform.columns import line_outcome
+from ecom_assets_tests.clickstream.reference import SHARED_SAMPLE, independent_hourly_funnel
 
-SHARED_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "clickstream" / "2019-10-01-sample.csv"
 SESSION = "8f5a3c1e-0000-4000-8000-000000000001"
 EVENT_SCHEMA = (
     "event_id string, event_time timestamp, event_type string, product_id long, category_code string, "
@@ -284,41 +283,6 @@ def test_the_product_and_category_funnels_count_per_day_with_unknown_for_an_empt
     assert {row.event_date for row in category_funnel(events).collect()} == {date(2019, 10, 1)}
 
 
-def _independent_hourly_funnel(lines: list[list[str]], bot_limit: int) -> dict[datetime, dict]:
-    """The hourly funnel worked out in plain Python from the export's lines (all with a session)."""
-    per_minute = Counter((line[7], line[0][:16]) for line in lines)
-    bots = {(user, minute[:13]) for (user, minute), events in per_minute.items() if events > bot_limit}
-    hours: dict[datetime, dict] = defaultdict(
-        lambda: (
-            {"sessions": set(), "view": set(), "cart": set(), "purchase": set(), "bot": set(), "purchases": 0}
-            | {"revenue": Decimal("0.00")}
-        )
-    )
-    for event_time, event_type, *_, price, user, session in lines:
-        hour = hours[datetime.strptime(event_time[:13], "%Y-%m-%d %H")]
-        hour["sessions"].add(session)
-        if event_type in ("view", "cart", "purchase"):
-            hour[event_type].add(session)
-        if (user, event_time[:13]) in bots:
-            hour["bot"].add(session)
-        if event_type == "purchase":
-            hour["purchases"] += 1
-            hour["revenue"] += Decimal(price)
-    return {
-        start: {
-            "sessions": len(h["sessions"]),
-            "view_sessions": len(h["view"]),
-            "cart_sessions": len(h["cart"]),
-            "purchase_sessions": len(h["purchase"]),
-            "purchases": h["purchases"],
-            "revenue": h["revenue"],
-            "conversion_rate": round(len(h["purchase"]) / len(h["sessions"]), 4),
-            "bot_sessions": len(h["bot"]),
-        }
-        for start, h in hours.items()
-    }
-
-
 @pytest.mark.skipif(not SHARED_SAMPLE.exists(), reason=f"the real clickstream sample is not at {SHARED_SAMPLE}")
 def test_the_shared_sample_read_as_landed_gives_the_funnel_an_independent_computation_gives(spark, tmp_path):
     content = SHARED_SAMPLE.read_text(encoding="utf-8")
@@ -341,7 +305,7 @@ def test_the_shared_sample_read_as_landed_gives_the_funnel_an_independent_comput
     events = flag_bots(sessionize(accepted_events(parsed), 30, none_carried), 5)
     hourly = funnel(events.withColumn("hour", F.date_trunc("hour", "event_time")), "hour")
     figures = {row.hour: row.asDict() for row in hourly.collect()}
-    expected = _independent_hourly_funnel([list(line) for line in unique], 5)
+    expected = independent_hourly_funnel([list(line) for line in unique], 5)
     assert set(figures) == set(expected) == {datetime(2019, 10, 1, hour) for hour in range(3)}
     for hour, independent in expected.items():
         assert {name: figures[hour][name] for name in independent} == independent, hour
