@@ -71,14 +71,11 @@ class TableStep:
     lakehouse: Lakehouse
     window: DateRange | HourRange | None
     """The run's days (daily partitions), hours (hourly partitions), or None (a snapshot of the whole table)."""
+    days: DateRange
+    """The days the run covers: its partitions' days (for hours, the days they touch), or a snapshot's run's days."""
     reporter: CheckReporter
     metadata: dict = field(default_factory=dict)
     """The materialization's metadata (the decorator yields it when the body returns)."""
-
-    @property
-    def days(self) -> DateRange:
-        """The days the run covers (for hours, the days they touch)."""
-        return self.window.days() if isinstance(self.window, HourRange) else self.window
 
     @property
     def hours(self) -> HourRange:
@@ -163,7 +160,7 @@ def table_asset(
                         if quarantines
                         else CheckReporter(context, table)
                     )
-                    step = TableStep(context, table, session, lakehouse, window, reporter)
+                    step = TableStep(context, table, session, lakehouse, window, days, reporter)
                     body(step, **resources)
                     yield MaterializeResult(metadata=step.metadata)
                     yield from reporter.publish(lakehouse)
@@ -184,7 +181,8 @@ def table_asset(
             key=asset_key(table),
             deps=[asset_key(parent) for parent in [*upstream, *reads]],
             partitions_def=partitions_def,
-            backfill_policy=single_run_backfill,  # also unpartitioned: the CLI runs a partition range only so
+            # unpartitioned too: the CLI runs a partition range as one run only when every selected asset has this
+            backfill_policy=single_run_backfill,
             group_name=group,
             kinds={"spark", "delta"},
             description=description,

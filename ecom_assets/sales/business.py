@@ -45,7 +45,7 @@ from ecom_assets.sales.tables import (
     SEASONAL_SALES,
 )
 from ecom_assets.sales.transforms import business as transform
-from resources import Lakehouse
+from resources.lakehouse import PinnedTables
 
 RECONCILES_WITH_GOLD = Check(
     "reconciles_with_sales_metrics",
@@ -136,11 +136,12 @@ def _latest_day(frame: DataFrame) -> date:
     partitions_def=None,
     description="Per customer, as of the latest loaded day: orders, revenue, tenure, historic and predicted CLV.",
     upstream=[CUSTOMER_DAILY_SALES, DIM_CUSTOMERS],
+    reads=[ORDERS_CLEANED],
     checks=[TABLE_SCHEMA_CHECK, RECONCILES_WITH_SILVER],
 )
 def customer_lifetime_value(step: TableStep) -> None:
     """Recompute the CLV snapshot from the per-day customer summaries and the current customer versions."""
-    inputs = step.lakehouse.pin([CUSTOMER_DAILY_SALES, DIM_CUSTOMERS])
+    inputs = step.lakehouse.pin([CUSTOMER_DAILY_SALES, DIM_CUSTOMERS, ORDERS_CLEANED])
     summaries = inputs.read(step.session, CUSTOMER_DAILY_SALES)
     as_of = _latest_day(summaries)
     current = inputs.read(step.session, DIM_CUSTOMERS).where("is_current")
@@ -154,7 +155,7 @@ def customer_lifetime_value(step: TableStep) -> None:
                 F.sum("returns_amount").alias("returns_amount"),
                 F.sum("predicted_clv_12m").alias("predicted_clv_12m"),
             ).first()
-            silver = _known_customer_totals(step.session, step.lakehouse)
+            silver = _known_customer_totals(step.session, inputs)
             tolerance = PENNY_ROUNDING * totals["customers"]
             reporter.add(TABLE_SCHEMA_CHECK, schema_outcomes(CustomerLifetimeValue, stored, None, [as_of]))
             reporter.add(
@@ -180,9 +181,9 @@ def customer_lifetime_value(step: TableStep) -> None:
         )
 
 
-def _known_customer_totals(session: SparkSession, lakehouse: Lakehouse) -> dict[str, Decimal | int]:
-    """Orders, gross sales and returns of known customers, straight from every silver line."""
-    lines = lakehouse.read(session, ORDERS_CLEANED, columns=["customer_id", "invoice_no", "line_amount", "line_type"])
+def _known_customer_totals(session: SparkSession, inputs: PinnedTables) -> dict[str, Decimal | int]:
+    """Orders, gross sales and returns of known customers, straight from every silver line (at its pinned version)."""
+    lines = inputs.read(session, ORDERS_CLEANED, columns=["customer_id", "invoice_no", "line_amount", "line_type"])
     is_sale = F.col("line_type") == "sale"
     totals = (
         lines.where(F.col("customer_id").isNotNull())
