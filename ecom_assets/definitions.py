@@ -2,6 +2,7 @@
 
 from dagster import Definitions, in_process_executor
 
+from ecom_assets.api_sources import definitions as api_sources
 from ecom_assets.clickstream import definitions as clickstream
 from ecom_assets.feeds import definitions as feeds
 from ecom_assets.platform.alerts import check_failure_email_sensor, run_failure_email_sensor
@@ -15,7 +16,14 @@ from resources import deployment_resources
 def platform_definitions() -> Definitions:
     """What every area shares: the log tables, table maintenance, the alert sensors, the resources and the executor."""
     return Definitions(
-        assets=log_table_specs([*sales.SALES_ASSETS, *feeds.FEED_ASSETS, *clickstream.CLICKSTREAM_ASSETS[1:]]),
+        assets=log_table_specs(
+            [
+                *sales.SALES_ASSETS,
+                *feeds.FEED_ASSETS,
+                *clickstream.CLICKSTREAM_ASSETS[1:],
+                *api_sources.API_SOURCE_ASSETS[1:],
+            ]
+        ),
         jobs=[lakehouse_maintenance_job],
         schedules=[lakehouse_maintenance_schedule],
         sensors=[run_failure_email_sensor, check_failure_email_sensor],
@@ -25,4 +33,4 @@ def platform_definitions() -> Definitions:
     )
 
 
-defs = Definitions.merge(platform_definitions(), sales.defs, feeds.defs, clickstream.defs)
+defs = Definitions.merge(platform_definitions(), sales.defs, feeds.defs, clickstream.defs, api_sources.defs)

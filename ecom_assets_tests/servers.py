@@ -41,21 +41,25 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's AWS server in its own process on a free loopback port; yields its URL and stops it afterwards."""
-    port = free_port()
-    server = subprocess.Popen(
-        [Path(sys.executable).parent / "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **TEST_AWS_ENVIRONMENT},
-    )
+def loopback_server(command: list, port: int, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A server `command` started in its own process, listening on the loopback `port`; yields its URL and stops it
+    afterwards."""
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         wait_for_port(port, server)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's AWS server in its own process on a free loopback port; yields its URL and stops it afterwards."""
+    port = free_port()
+    command = [Path(sys.executable).parent / "moto_server", "-H", "127.0.0.1", "-p", str(port)]
+    with loopback_server(command, port, env={**os.environ, **TEST_AWS_ENVIRONMENT}) as url:
+        yield url
 
 
 POSTGRES_USER = "dagster"
@@ -153,3 +157,13 @@ def postgres_connection(credentials: Mapping[str, str]) -> "psycopg2.extensions.
         password=credentials["DAGSTER_PG_PASSWORD"],
         dbname=credentials["DAGSTER_PG_DB"],
     )
+
+
+@contextmanager
+def stripe_standin() -> Iterator[str]:
+    """The Stripe stand-in (localstripe with Stripe's lists, see `standins.stripe_server`) in its own process on a
+    free loopback port; yields its base URL and stops it afterwards."""
+    port = free_port()
+    command = [sys.executable, "-m", "ecom_assets.api_sources.standins.stripe_server", "--port", str(port)]
+    with loopback_server(command, port) as url:
+        yield url

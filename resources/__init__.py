@@ -3,6 +3,7 @@
 from dagster import ResourceDefinition
 from dagster_aws.s3 import S3Resource
 
+from resources.api_sources import StripeApi, stripe_for
 from resources.email import SmtpEmailResource, email_for
 from resources.lakehouse import Lakehouse
 from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
@@ -43,6 +44,7 @@ def _shared_resources(settings: Settings) -> dict:
         "landing": landing_for(settings),
         "lakehouse": lakehouse_for(settings),
         "email": email_for(settings.email),
+        "stripe": stripe_for(settings.apis),
     }
 
 
@@ -91,6 +93,7 @@ __all__ = [
     "Settings",
     "SmtpEmailResource",
     "SparkSessionResource",
+    "StripeApi",
     "databricks_resources",
     "deployment_resources",
     "lakehouse_for",

@@ -404,6 +404,22 @@ class Lakehouse(ConfigurableResource):
         else:
             self._create(table, rows)
 
+    def append_once(self, table: TableName, rows: DataFrame, token: str) -> bool:
+        """Append `rows` in one commit unless a commit with the same `token` was made before; returns whether it
+        appended.
+
+        The token is recorded in the commit (Delta's idempotent writes, `txnAppId`): a rerun skips the
+        write, and of two writers with the same token at once the later fails Delta's conflict check
+        (`ConcurrentTransactionException`, retried as a transient failure) and then skips.
+        """
+        options = {"txnAppId": f"ecom:{table.full_name}:{token}", "txnVersion": "0"}
+        if not self.exists(table):
+            self._create(table, rows, options=options)
+            return True
+        before = self.history(table, limit=1)[0].version
+        rows.write.format("delta").mode("append").options(**options).saveAsTable(self.identifier(table))
+        return self.history(table, limit=1)[0].version != before
+
     def append_new_from_stream(self, table: TableName, stream: DataFrame) -> StreamedBatches:
         """Append to the table what the streaming `stream` has not delivered before, then stop.
 

@@ -60,6 +60,16 @@ class EmailSettings:
 
 
 PASSWORD_VARIABLE = "ECOM_SMTP_PASSWORD"
+STRIPE_KEY_VARIABLE = "ECOM_STRIPE_API_KEY"
+"""Stripe's secret key: reaches the Stripe resource as a Dagster `EnvVar`, never a setting."""
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Where the API sources are (their keys are `EnvVar`s, see `STRIPE_KEY_VARIABLE`)."""
+
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_lookback_seconds: int = 3600
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class Settings:
     | `ECOM_DATABRICKS_*` | see `DatabricksSettings` |
     | `ECOM_OUTPUT_ROOT` | where commands write what they generate for people (default `output`) |
     | `ECOM_CHECKPOINT_ROOT` | streaming checkpoints when tables are addressed by name (a volume path) |
+    | `ECOM_STRIPE_API_BASE`, `ECOM_STRIPE_LOOKBACK_SECONDS` | Stripe's address and look-back (see `ApiSettings`) |
     | `ECOM_MAX_*`, `ECOM_SENSOR_*` | what one delivered input or one sensor tick may cost (`LANDING_LIMIT_VARIABLES`) |
 
     On Databricks, tables are addressed by catalog name (Unity Catalog) unless
@@ -96,6 +107,7 @@ class Settings:
     landing_limits: Mapping[str, float] = field(default_factory=dict)
     """Limits set in the environment, by `LandingLimits` field name (the others keep their defaults)."""
     email: EmailSettings = field(default_factory=EmailSettings)
+    apis: ApiSettings = field(default_factory=ApiSettings)
     on_databricks_cluster: bool = False
     """Whether this process runs on a Databricks cluster (`DATABRICKS_RUNTIME_VERSION` is set there)."""
 
@@ -132,6 +144,12 @@ class Settings:
                 sender=env.get("ECOM_ALERT_FROM", "ecom-alerts@localhost"),
                 recipients=env.get("ECOM_ALERT_RECIPIENTS", ""),
                 ui_base_url=env.get("ECOM_UI_BASE_URL", "http://127.0.0.1:3000"),
+            ),
+            apis=ApiSettings(
+                stripe_api_base=env.get("ECOM_STRIPE_API_BASE") or ApiSettings.stripe_api_base,
+                stripe_lookback_seconds=int(
+                    env.get("ECOM_STRIPE_LOOKBACK_SECONDS") or ApiSettings.stripe_lookback_seconds
+                ),
             ),
             on_databricks_cluster="DATABRICKS_RUNTIME_VERSION" in env,
             landing_limits={

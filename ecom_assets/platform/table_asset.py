@@ -11,6 +11,7 @@ import botocore.exceptions
 import delta.exceptions
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     DagsterLogManager,
     HourlyPartitionsDefinition,
@@ -125,6 +126,7 @@ def table_asset(
     reads: Sequence[TableName] = (),
     partitions_def: PartitionsDefinition | None = daily_partitions,
     quarantines: bool = False,
+    landed_by: Sequence[AssetKey] = (),
 ) -> Callable:
     """Decorate `body(step, **resources)` as the single-run-backfill asset of a Spark-built Delta table.
 
@@ -141,7 +143,8 @@ def table_asset(
     so a retried or repeated step never adds rows twice.
 
     `upstream` tables hold a day back when they quarantine it; `reads` are tables the asset also
-    reads without being held back by them: both show in the lineage.
+    reads without being held back by them; `landed_by` are the assets that land the files it loads:
+    all show in the lineage.
     """
     all_checks = [*checks, PUBLISHED_CHECK] if quarantines else list(checks)
 
@@ -179,7 +182,7 @@ def table_asset(
         return asset(
             check_specs=check_specs(table, all_checks, partitions_def),
             key=asset_key(table),
-            deps=[asset_key(parent) for parent in [*upstream, *reads]],
+            deps=[*landed_by, *(asset_key(parent) for parent in [*upstream, *reads])],
             partitions_def=partitions_def,
             # unpartitioned too: the CLI runs a partition range as one run only when every selected asset has this
             backfill_policy=single_run_backfill,

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetMaterialization, DagsterInstance, ResourceDefinition, build_sensor_context, materialize
-from pyspark.sql import functions as F
 
 from ecom_assets.cli.report import read_range, render_report
 from ecom_assets.cli.run_summary import render, summarize, write_email_previews
@@ -38,6 +37,7 @@ from ecom_assets.sales.silver import orders_cleaned
 from ecom_assets.sales.tables import SALES_METRICS
 from ecom_assets_tests.conftest import fresh_dagster_home
 from ecom_assets_tests.dagster_dev import free_port
+from ecom_assets_tests.leaks import files_holding, tables_holding
 from ecom_assets_tests.mail import mailer, smtp_server
 from resources import Lakehouse, LocalLandingZone, Settings
 from resources.landing import QUARANTINE_PREFIX, day_folder
@@ -144,21 +144,6 @@ def _tick_peak(sensor, instance, landing, cursor=None):
         return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-
-
-def _strings_holding(spark, warehouse: Path, marker: str) -> dict[str, int]:
-    """Rows of every Delta table under the warehouse whose values, as JSON, hold `marker`."""
-    found = {}
-    for log in warehouse.rglob("_delta_log"):
-        table = spark.read.format("delta").load(str(log.parent))
-        hits = table.where(F.to_json(F.struct(*table.columns)).contains(marker)).count()
-        if hits:
-            found[str(log.parent.relative_to(warehouse))] = hits
-    return found
-
-
-def _files_holding(folder: Path, marker: bytes) -> list[str]:
-    return [str(path) for path in folder.rglob("*") if path.is_file() and marker in path.read_bytes()]
 
 
 def test_a_hostile_landing_zone_costs_its_inputs_and_nothing_else(
@@ -280,9 +265,9 @@ def test_a_hostile_landing_zone_costs_its_inputs_and_nothing_else(
         captured = capfd.readouterr()
         logs = captured.out + captured.err + "\n".join(record.getMessage() for record in caplog.records)
         for marker in (MARKER, MARKER[::-1]):
-            assert _strings_holding(spark, warehouse, marker) == {}, "no table holds the secret"
-            assert _files_holding(home, marker.encode()) == [], "the instance's storage does not hold it"
-            assert _files_holding(output, marker.encode()) == [], "neither the report, the summary nor the previews"
+            assert tables_holding(spark, warehouse, marker) == {}, "no table holds the secret"
+            assert files_holding(home, marker.encode()) == [], "the instance's storage does not hold it"
+            assert files_holding(output, marker.encode()) == [], "neither the report, the summary nor the previews"
             assert marker not in mails and marker not in event_log and marker not in logs
 
 
