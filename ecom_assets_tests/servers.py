@@ -157,13 +157,3 @@ def postgres_connection(credentials: Mapping[str, str]) -> "psycopg2.extensions.
         password=credentials["DAGSTER_PG_PASSWORD"],
         dbname=credentials["DAGSTER_PG_DB"],
     )
-
-
-@contextmanager
-def stripe_standin() -> Iterator[str]:
-    """The Stripe stand-in (localstripe with Stripe's lists, see `standins.stripe_server`) in its own process on a
-    free loopback port; yields its base URL and stops it afterwards."""
-    port = free_port()
-    command = [sys.executable, "-m", "ecom_assets.api_sources.standins.stripe_server", "--port", str(port)]
-    with loopback_server(command, port) as url:
-        yield url

@@ -18,12 +18,12 @@ from dagster_dlt import DagsterDltResource
 from pyspark.sql import functions as F
 
 from ecom_assets.api_sources.definitions import API_SOURCE_ASSETS
+from ecom_assets.api_sources.sample_data import StripeShop
+from ecom_assets.api_sources.standins.stripe_server import running_standin
 from ecom_assets.api_sources.tables import STRIPE_CHARGES, STRIPE_CUSTOMERS, STRIPE_OBJECTS_RAW, STRIPE_REFUNDS
 from ecom_assets.platform.quality_policy import DataQualityPolicy
 from ecom_assets.platform.tables import ETL_ERRORS
-from ecom_assets_tests.api_sources.stripe_shop import StripeShop
 from ecom_assets_tests.leaks import files_holding, tables_holding
-from ecom_assets_tests.servers import stripe_standin
 from resources import Lakehouse, LocalLandingZone, S3LandingZone, StripeApi
 
 KEY_VARIABLE = "ECOM_STRIPE_API_KEY"
@@ -38,7 +38,7 @@ def api_key(monkeypatch) -> str:
 
 @pytest.fixture
 def standin():
-    with stripe_standin() as url:
+    with running_standin() as url:
         yield url
 
 

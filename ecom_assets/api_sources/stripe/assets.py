@@ -44,11 +44,11 @@ from ecom_assets.api_sources.tables import (
 )
 from ecom_assets.platform.checks import Check
 from ecom_assets.platform.outcomes import CheckOutcome
-from ecom_assets.platform.table_asset import TableStep, table_asset
+from ecom_assets.platform.table_asset import TableStep, staged, table_asset
 from ecom_assets.platform.tables import ETL_ERRORS, TableName
 from resources import LandingZone, StripeApi
 from resources.api_sources import api_landing_destination
-from resources.lakehouse import utc_instant
+from resources.lakehouse import MergeCounts, utc_instant
 
 dlt.config["runtime.dlthub_telemetry"] = False  # dlt would report usage to dltHub over the network
 
@@ -270,7 +270,9 @@ def stripe_silver_asset(resource: str, table: TableName):
             candidates = silver_rows(latest_states(typed), resource)
             if stored is not None:
                 candidates = newer_than_stored(candidates, stored.join(candidates.select("id"), "id", "left_semi"))
-            counts = step.lakehouse.merge_on_key(table, candidates, "id")
+            with staged(candidates) as rows:
+                changed = stored is None or not rows.isEmpty()
+                counts = step.lakehouse.merge_on_key(table, rows, "id") if changed else MergeCounts(0, 0, 0)
         finally:
             typed.unpersist()
         step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): _unique_ids(step, table)})

@@ -1,4 +1,5 @@
-"""A shop's Stripe account on the stand-in, filled through Stripe's own client as a shop's systems would."""
+"""Synthetic data sent through the APIs, as the shop's own systems send it: a Stripe account filled through Stripe's
+official client."""
 
 import stripe
 
