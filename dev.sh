@@ -47,6 +47,8 @@ ensure_env() {
       env PYTHONWARNINGS="ignore:Editable installation" "$VENV/bin/python" -m pip install --quiet -e '.[test]'
     step "Fetching the Delta Lake and S3 jars from Maven Central into $VENV (about 700 MB, once)" \
       "$VENV/bin/ecom-spark-jars"
+    step "Fetching Shopify's Admin API schema from the npm registry, for the Shopify stand-in (1 MB, once)" \
+      "$VENV/bin/ecom-shopify-schema"
     # Spark's classes as a JVM class-data archive: local runs start a few seconds faster
     step "Writing the Spark class archive (about a minute, once)" \
       sh -c "'$VENV/bin/ecom-spark-classes' || echo 'No Spark class archive; local runs start without one.' >&2"

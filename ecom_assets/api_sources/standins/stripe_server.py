@@ -14,16 +14,13 @@ write). `POST /_config/faults` with `{"status": 429, "count": 3, "retry_after": 
 import argparse
 import json
 import re
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from aiohttp import web
 from localstripe import resources as stripe_objects
 from localstripe import server
+
+from ecom_assets.api_sources.standins import running_server
 
 LISTED = {
     "customers": "customer",
@@ -123,28 +120,9 @@ def stand_in_app() -> web.Application:
     return app
 
 
-@contextmanager
-def running_standin(startup_seconds: float = 30.0) -> Iterator[str]:
+def running_standin() -> AbstractContextManager[str]:
     """The stand-in in its own process on a free loopback port; yields its base URL and stops it afterwards."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", __name__, "--port", str(port)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + startup_seconds
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the Stripe stand-in did not start on port {port}") from None
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    return running_server(__name__)
 
 
 def main() -> None:
