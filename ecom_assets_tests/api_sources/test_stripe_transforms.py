@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
+from ecom_assets.api_sources.bronze import BRONZE_COLUMNS
 from ecom_assets.api_sources.http import ApiFailed
 from ecom_assets.api_sources.stripe.source import landed_row, list_pages
 from ecom_assets.api_sources.stripe.transforms import (
-    BRONZE_COLUMNS,
     latest_states,
     major_units,
     newer_than_stored,
@@ -25,10 +25,9 @@ def _bronze(spark, *lines: tuple[str, str, dict]):
     """Bronze rows from (load id, resource, landed object) triples."""
     rows = []
     for index, (load_id, resource, obj) in enumerate(lines):
-        created = obj["created"] if isinstance(obj.get("created"), int) else None
         record = json.dumps({"id": obj.get("id"), "created": obj.get("created"), "object": obj})
-        rows.append((load_id, resource, f"line{index}", obj.get("id"), created, record, "f.jsonl.gz", INGESTED))
-    schema = "load_id string, resource string, line_id string, object_id string, created bigint, record string, "
+        rows.append((load_id, resource, f"line{index}", obj.get("id"), record, "f.jsonl.gz", INGESTED))
+    schema = "load_id string, resource string, line_id string, object_id string, record string, "
     schema += "source_file string, ingested_at timestamp"
     return spark.createDataFrame(rows, schema).select(*BRONZE_COLUMNS)
 

@@ -7,27 +7,20 @@ like every table's, on Databricks in production.
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from functools import reduce
 
 import dlt
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ecom_assets.api_sources.bronze import landed_loads_asset
 from ecom_assets.api_sources.loads import (
-    LoadRefused,
-    archive_load,
-    count_lines,
-    landed_loads,
-    set_aside_load,
     source_folder,
 )
 from ecom_assets.api_sources.stripe.source import RESOURCES, SOURCE_NAME, stripe_source
 from ecom_assets.api_sources.stripe.transforms import (
     OBJECT_TYPES,
-    bronze_rows,
     error_rows,
     latest_states,
     newer_than_stored,
@@ -151,96 +144,9 @@ def _with_cursor(result: MaterializeResult, pipeline: dlt.Pipeline) -> Materiali
     )
 
 
-EVERY_LINE_LOADED = Check(
-    "every_line_loaded",
-    "Conservation: each load the run took holds, in bronze, as many rows as its landed files have lines.",
-    per_partition=False,
+stripe_objects_raw = landed_loads_asset(
+    SOURCE_NAME, STRIPE_OBJECTS_RAW, STRIPE_GROUP, [landing_key(resource) for resource in RESOURCES]
 )
-
-
-@table_asset(
-    STRIPE_OBJECTS_RAW,
-    group=STRIPE_GROUP,
-    partitions_def=None,
-    landed_by=[landing_key(resource) for resource in RESOURCES],
-    description="Every line of Stripe's landed loads as delivered (`record`), one commit per dlt load, each load "
-    "once: a load dlt has not completed is never read; loaded files move to `archive/api/stripe/`.",
-    checks=[EVERY_LINE_LOADED],
-)
-def stripe_objects_raw(step: TableStep, landing: LandingZone) -> None:
-    """Append the complete loads not yet in bronze (oldest first), then archive every loaded load's files."""
-    found = landed_loads(landing, SOURCE_NAME)
-    ingested_at = datetime.now(UTC)
-    appended, counted, refused = {}, {}, {}
-    for load in found.complete:
-        try:
-            lines = {path: count_lines(landing, path) for paths in load.files.values() for path in paths}
-        except LoadRefused as reason:
-            refused[load.load_id] = str(reason)
-            step.log.error(
-                f"load {load.load_id} refused, its files set aside: {reason} ({set_aside_load(landing, load)})"
-            )
-            continue
-        rows = _load_lines(step, landing, load.files, load.load_id, ingested_at)
-        if step.lakehouse.append_once(STRIPE_OBJECTS_RAW, rows, token=load.load_id):
-            appended[load.load_id] = lines
-        counted[load.load_id] = sum(lines.values())
-        archive_load(landing, load)
-    step.reporter.add(EVERY_LINE_LOADED, {ingested_at.date(): _every_line_loaded(step, appended, ingested_at)})
-    if found.incomplete:
-        step.log.warning(
-            f"{len(found.incomplete)} load(s) dlt has not completed are left alone: {found.incomplete[:5]}"
-        )
-    if found.refused:
-        step.log.warning(f"{len(found.refused)} entries that are not dlt's files were not read: {found.refused[:5]}")
-    step.metadata.update(
-        {
-            "loads_appended": MetadataValue.json(sorted(appended)),
-            "rows_appended": sum(sum(lines.values()) for lines in appended.values()),
-            "loads_already_loaded": len(counted) - len(appended),
-            "loads_refused": MetadataValue.json(refused),
-            "loads_not_complete": MetadataValue.json(found.incomplete[:20]),
-            "table": STRIPE_OBJECTS_RAW.full_name,
-        }
-    )
-
-
-def _load_lines(
-    step: TableStep, landing: LandingZone, files: dict[str, list[str]], load_id: str, ingested_at: datetime
-) -> DataFrame:
-    """One load's lines as bronze rows."""
-    frames = [
-        step.session.read.text([landing.spark_path(landing.relative_path(path)) for path in paths]).select(
-            "value", F.lit(resource).alias("resource"), F.col("_metadata.file_name").alias("source_file")
-        )
-        for resource, paths in sorted(files.items())
-    ]
-    return bronze_rows(reduce(DataFrame.unionByName, frames), load_id, ingested_at)
-
-
-def _every_line_loaded(step: TableStep, appended: dict[str, dict[str, int]], ingested_at: datetime) -> CheckOutcome:
-    """Compare each appended load's bronze rows per file with the lines its file held."""
-    if not appended:
-        return CheckOutcome(True, "no new load", {"loads": 0, "rows": 0})
-    stored = (
-        step.read(STRIPE_OBJECTS_RAW, filters=[("ingested_at", "=", ingested_at)])
-        .where(F.col("load_id").isin(*appended))
-        .groupBy("load_id", "source_file")
-        .count()
-        .collect()
-    )
-    rows = {(row["load_id"], row["source_file"]): row["count"] for row in stored}
-    differing = {
-        path: {"bronze_rows": rows.get((load_id, path.rsplit("/", 1)[-1]), 0), "lines": lines}
-        for load_id, files in appended.items()
-        for path, lines in files.items()
-        if rows.get((load_id, path.rsplit("/", 1)[-1]), 0) != lines
-    }
-    total = sum(sum(files.values()) for files in appended.values())
-    summary = (
-        f"{len(appended)} load(s), {total} line(s) appended" if not differing else f"{len(differing)} file(s) differ"
-    )
-    return CheckOutcome(not differing, summary, {"loads": len(appended), "rows": total, "differing": differing})
 
 
 UNIQUE_IDS = Check(

@@ -1,6 +1,6 @@
 """Stripe's landed records in bronze, and each object's current state in silver: pure PySpark.
 
-A landed line is `{"id", "created", "object", "_dlt_load_id", "_dlt_id"}` (see `source.landed_row`).
+Bronze holds each landed line whole (see `api_sources.bronze`); its `object` is Stripe's, as sent.
 An object is observed either in a list (its state when the load ran, dlt's load id being that
 time) or in an event's `data.object` (its state when the event happened). Silver keeps, per id,
 the latest observation; a deletion is final (Stripe never reuses an id).
@@ -15,8 +15,6 @@ from pyspark.sql.window import Window
 
 from ecom_assets.platform.errors import as_error_rows
 
-LANDED_LINE_SCHEMA = "id string, created bigint, object string, _dlt_load_id string, _dlt_id string"
-BRONZE_COLUMNS = ("load_id", "resource", "line_id", "object_id", "created", "record", "source_file", "ingested_at")
 OBJECT_TYPES = {
     "customers": "customer",
     "charges": "charge",
@@ -66,22 +64,6 @@ _FIELDS = {
 """What silver keeps of each object, besides `id`, `created` and `metadata` (amounts read as text, then checked)."""
 REQUIRED_AMOUNTS = {"customers": (), "charges": ("amount",), "payment_intents": ("amount",), "refunds": ("amount",)}
 _VALID_ID = r"^[A-Za-z0-9_]{1,64}$"
-
-
-def bronze_rows(lines: DataFrame, load_id: str, ingested_at: datetime) -> DataFrame:
-    """Bronze rows of one load's lines (`value`, `resource`, `source_file`): every line kept whole in `record`,
-    with its object's id and `created` when the line has them."""
-    parsed = F.from_json("value", LANDED_LINE_SCHEMA)
-    return lines.select(
-        F.lit(load_id).alias("load_id"),
-        "resource",
-        F.coalesce(parsed["_dlt_id"], F.sha2(F.concat_ws("|", "source_file", "value"), 256)).alias("line_id"),
-        parsed["id"].alias("object_id"),
-        parsed["created"].alias("created"),
-        F.col("value").alias("record"),
-        "source_file",
-        F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
-    )
 
 
 def observations(bronze: DataFrame, resource: str) -> DataFrame:
