@@ -21,7 +21,8 @@ def platform_definitions() -> Definitions:
                 *sales.SALES_ASSETS,
                 *feeds.FEED_ASSETS,
                 *clickstream.CLICKSTREAM_ASSETS[1:],
-                *api_sources.API_SOURCE_ASSETS[1:],
+                *api_sources.STRIPE_ASSETS[1:],
+                *api_sources.SHOPIFY_ASSETS[1:],
             ]
         ),
         jobs=[lakehouse_maintenance_job],

@@ -3,7 +3,7 @@
 from dagster import ResourceDefinition
 from dagster_aws.s3 import S3Resource
 
-from resources.api_sources import StripeApi, stripe_for
+from resources.api_sources import ShopifyApi, StripeApi, shopify_for, stripe_for
 from resources.email import SmtpEmailResource, email_for
 from resources.lakehouse import Lakehouse
 from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
@@ -45,6 +45,7 @@ def _shared_resources(settings: Settings) -> dict:
         "lakehouse": lakehouse_for(settings),
         "email": email_for(settings.email),
         "stripe": stripe_for(settings.apis),
+        "shopify": shopify_for(settings.apis),
     }
 
 
@@ -92,6 +93,7 @@ __all__ = [
     "S3LandingZone",
     "Settings",
     "SmtpEmailResource",
+    "ShopifyApi",
     "SparkSessionResource",
     "StripeApi",
     "databricks_resources",

@@ -8,7 +8,7 @@ import boto3
 from dagster import ConfigurableResource, EnvVar
 
 from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
-from resources.settings import STRIPE_KEY_VARIABLE, ApiSettings
+from resources.settings import SHOPIFY_SECRET_VARIABLE, STRIPE_KEY_VARIABLE, ApiSettings
 
 API_LANDING_FOLDER = "raw/api"
 """Below the landing root: `raw/api/<source>/<resource>/<load id>.<file id>.jsonl.gz`, dlt's state beside."""
@@ -31,6 +31,27 @@ def stripe_for(settings: ApiSettings) -> StripeApi:
         api_key=EnvVar(STRIPE_KEY_VARIABLE),
         api_base=settings.stripe_api_base,
         lookback_seconds=settings.stripe_lookback_seconds,
+    )
+
+
+class ShopifyApi(ConfigurableResource):
+    """Shopify's GraphQL Admin API of one shop: its address, the app's client credentials, the pinned API version."""
+
+    shop_url: str
+    client_id: str
+    client_secret: str
+    api_version: str = "2026-10"
+    attempts: int = 6
+    """Requests per call before a 429, 5xx or dropped connection fails the load."""
+
+
+def shopify_for(settings: ApiSettings) -> ShopifyApi:
+    """The Shopify resource the settings describe, its client secret from `ECOM_SHOPIFY_CLIENT_SECRET`."""
+    return ShopifyApi(
+        shop_url=settings.shopify_shop_url,
+        client_id=settings.shopify_client_id,
+        client_secret=EnvVar(SHOPIFY_SECRET_VARIABLE),
+        api_version=settings.shopify_api_version,
     )
 
 

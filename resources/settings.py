@@ -62,6 +62,8 @@ class EmailSettings:
 PASSWORD_VARIABLE = "ECOM_SMTP_PASSWORD"
 STRIPE_KEY_VARIABLE = "ECOM_STRIPE_API_KEY"
 """Stripe's secret key: reaches the Stripe resource as a Dagster `EnvVar`, never a setting."""
+SHOPIFY_SECRET_VARIABLE = "ECOM_SHOPIFY_CLIENT_SECRET"
+"""The Shopify app's client secret: reaches the Shopify resource as a Dagster `EnvVar`, never a setting."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ class ApiSettings:
 
     stripe_api_base: str = "https://api.stripe.com"
     stripe_lookback_seconds: int = 3600
+    shopify_shop_url: str = ""
+    """`https://<shop>.myshopify.com` (a stand-in's address in tests)."""
+    shopify_client_id: str = ""
+    shopify_api_version: str = "2026-10"
+    """The one place the Admin API version is pinned."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class Settings:
     | `ECOM_OUTPUT_ROOT` | where commands write what they generate for people (default `output`) |
     | `ECOM_CHECKPOINT_ROOT` | streaming checkpoints when tables are addressed by name (a volume path) |
     | `ECOM_STRIPE_API_BASE`, `ECOM_STRIPE_LOOKBACK_SECONDS` | Stripe's address and look-back (see `ApiSettings`) |
+    | `ECOM_SHOPIFY_SHOP_URL`, `ECOM_SHOPIFY_CLIENT_ID`, `ECOM_SHOPIFY_API_VERSION` | shop, app, API version |
     | `ECOM_MAX_*`, `ECOM_SENSOR_*` | what one delivered input or one sensor tick may cost (`LANDING_LIMIT_VARIABLES`) |
 
     On Databricks, tables are addressed by catalog name (Unity Catalog) unless
@@ -147,6 +155,9 @@ class Settings:
             ),
             apis=ApiSettings(
                 stripe_api_base=env.get("ECOM_STRIPE_API_BASE") or ApiSettings.stripe_api_base,
+                shopify_shop_url=env.get("ECOM_SHOPIFY_SHOP_URL", ""),
+                shopify_client_id=env.get("ECOM_SHOPIFY_CLIENT_ID", ""),
+                shopify_api_version=env.get("ECOM_SHOPIFY_API_VERSION") or ApiSettings.shopify_api_version,
                 stripe_lookback_seconds=int(
                     env.get("ECOM_STRIPE_LOOKBACK_SECONDS") or ApiSettings.stripe_lookback_seconds
                 ),

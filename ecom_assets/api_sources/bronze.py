@@ -1,6 +1,6 @@
 """Bronze of an API source: every line of the loads dlt completed, appended once per load, then archived."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import reduce
 
 from dagster import AssetKey, AssetsDefinition, MetadataValue
@@ -20,10 +20,15 @@ from ecom_assets.platform.outcomes import CheckOutcome
 from ecom_assets.platform.table_asset import TableStep, table_asset
 from ecom_assets.platform.tables import TableName
 from resources import LandingZone
+from resources.lakehouse import utc_instant
 
 LANDED_LINE_SCHEMA = "id string, object string, _dlt_load_id string, _dlt_id string"
 """What bronze reads of a landed line (`{"id", ..., "object", "_dlt_load_id", "_dlt_id"}`); the line is kept whole."""
 BRONZE_COLUMNS = ("load_id", "resource", "line_id", "object_id", "record", "source_file", "ingested_at")
+
+REREAD_WINDOW = timedelta(hours=1)
+"""Silver reads the bronze rows ingested since an hour before the newest it merged: a bronze run that started
+earlier but committed later (two runs at once) is still read. Re-reading is harmless (merges by id and time)."""
 
 EVERY_LINE_LOADED = Check(
     "every_line_loaded",
@@ -136,3 +141,12 @@ def _every_line_loaded(step: TableStep, appended: dict[str, dict[str, int]], ing
         f"{len(appended)} load(s), {total} line(s) appended" if not differing else f"{len(differing)} file(s) differ"
     )
     return CheckOutcome(not differing, summary, {"loads": len(appended), "rows": total, "differing": differing})
+
+
+def unmerged_bronze(step: TableStep, table: TableName, bronze: TableName) -> tuple[DataFrame | None, DataFrame, str]:
+    """What a silver `table` of an API source stores (None before its first run), the `bronze` rows it has not merged
+    yet (with the re-read window), and since when they are read (for the metadata)."""
+    stored = step.lakehouse.read(step.session, table) if step.lakehouse.exists(table) else None
+    newest = stored.agg(F.max("ingested_at")).first()[0] if stored is not None else None
+    since = utc_instant(newest - REREAD_WINDOW) if newest else None
+    return stored, step.read(bronze, filters=[("ingested_at", ">=", since)] if since else []), since or "the beginning"

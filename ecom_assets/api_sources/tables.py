@@ -1,4 +1,4 @@
-"""The API sources' tables: the landed records as delivered (bronze) and each Stripe object's current state (silver)."""
+"""The API sources' tables: the landed records as delivered (bronze) and each object's current state (silver)."""
 
 from ecom_assets.platform.tables import CATALOG, TableName
 
@@ -7,3 +7,6 @@ STRIPE_CUSTOMERS = TableName(CATALOG, "processed", "stripe_customers")
 STRIPE_CHARGES = TableName(CATALOG, "processed", "stripe_charges")
 STRIPE_PAYMENT_INTENTS = TableName(CATALOG, "processed", "stripe_payment_intents")
 STRIPE_REFUNDS = TableName(CATALOG, "processed", "stripe_refunds")
+SHOPIFY_OBJECTS_RAW = TableName(CATALOG, "raw", "shopify_objects")
+SHOPIFY_ORDERS = TableName(CATALOG, "processed", "shopify_orders")
+SHOPIFY_ORDER_LINES = TableName(CATALOG, "processed", "shopify_order_lines")

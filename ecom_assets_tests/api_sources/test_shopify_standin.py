@@ -120,4 +120,4 @@ def test_the_cost_is_reported_and_a_dry_bucket_answers_throttled_in_the_body(sho
         time.sleep(1.5)
         assert "data" in _ask(shopify, query).json(), "the bucket refills at its restore rate"
     finally:
-        requests.post(f"{shopify}/_config/throttle", json={"maximum": 1000, "restore_rate": 50}).raise_for_status()
+        requests.post(f"{shopify}/_config/throttle", json={"maximum": 2000, "restore_rate": 100}).raise_for_status()

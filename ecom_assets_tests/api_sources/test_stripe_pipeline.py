@@ -17,7 +17,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_dlt import DagsterDltResource
 from pyspark.sql import functions as F
 
-from ecom_assets.api_sources.definitions import API_SOURCE_ASSETS
+from ecom_assets.api_sources.definitions import STRIPE_ASSETS
 from ecom_assets.api_sources.sample_data import StripeShop
 from ecom_assets.api_sources.standins.stripe_server import running_standin
 from ecom_assets.api_sources.tables import STRIPE_CHARGES, STRIPE_CUSTOMERS, STRIPE_OBJECTS_RAW, STRIPE_REFUNDS
@@ -62,7 +62,7 @@ class Runs:
 
     def run(self, raise_on_error: bool = True):
         return materialize(
-            API_SOURCE_ASSETS, instance=self.instance, resources=self.resources, raise_on_error=raise_on_error
+            STRIPE_ASSETS, instance=self.instance, resources=self.resources, raise_on_error=raise_on_error
         )
 
     def landed(self, result, resource: str) -> dict:
@@ -111,7 +111,7 @@ def test_a_first_load_then_an_incremental_one_bring_every_object_then_only_what_
         (1500, "15.000", "gbp"),
         (12345, "12.345", "kwd"),
     ]
-    cursor = runs.landed(first, "customers")["created_cursor"]
+    cursor = int(runs.landed(first, "customers")["created_cursor"])
     assert cursor == max(row["created_at"].timestamp() for row in customers.values())
     assert not list((runs.landing / "raw/api/stripe/customers").glob("*.jsonl.gz")), "loaded files are archived"
     assert list((runs.landing / "archive/api/stripe/customers").glob("*.jsonl.gz"))

@@ -8,12 +8,12 @@ import pytest
 from pyspark.sql import functions as F
 
 from ecom_assets.api_sources.bronze import BRONZE_COLUMNS
+from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.api_sources.http import ApiFailed
 from ecom_assets.api_sources.stripe.source import landed_row, list_pages
 from ecom_assets.api_sources.stripe.transforms import (
     latest_states,
     major_units,
-    newer_than_stored,
     observations,
     typed_observations,
 )

@@ -11,8 +11,9 @@ orders with line items, all with `gid://shopify/...` ids. As the real API it has
   `sortKey` (`ID`, `CREATED_AT`, `UPDATED_AT`) and `query` filters on `created_at`/`updated_at`
   (`updated_at:>='2026-01-01T00:00:00Z'`);
 - a query cost in `extensions.cost` (2 per connection plus `first` times its node's cost, 1 per
-  object, scalars free), a leaky bucket (1,000 points, 50 restored per second, as Shopify's standard plan), and
-  `THROTTLED` errors in the body with HTTP 200 when a query costs more than is left.
+  object, scalars free; the actual cost counts the nodes returned, and the difference is given
+  back to the bucket after the query), a leaky bucket (2,000 points, 100 restored per second,
+  Shopify's standard plan), and `THROTTLED` errors in the body with HTTP 200 when a query costs more than is left.
 
 `POST /_config/throttle {"maximum": 50, "restore_rate": 10}` shrinks the bucket; `POST /_config/update
 {"type": "Order", "number": 3, "fields": {...}}` changes an object and stamps its `updatedAt`.
@@ -27,6 +28,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -74,7 +76,9 @@ def money(amount: Decimal, currency: str) -> dict:
 class Store:
     """The seeded shop: objects by type, each a dict of the schema's field names."""
 
-    def __init__(self, customers: int, products: int, orders: int, seed: int, start: datetime) -> None:
+    def __init__(
+        self, customers: int, products: int, orders: int, seed: int, start: datetime, max_lines: int = 5
+    ) -> None:
         rng = random.Random(seed)
         self.lock = threading.Lock()
         self.objects: dict[str, list[dict]] = {"Customer": [], "Product": [], "Order": [], "Location": []}
@@ -141,7 +145,7 @@ class Store:
             moment += timedelta(seconds=rng.randint(1, 600))
             customer = rng.choice(self.objects["Customer"]) if customers else None
             lines = []
-            for index in range(rng.randint(1, 5)):
+            for index in range(rng.randint(1, max_lines)):
                 variant = rng.choice(variants)
                 lines.append(
                     {
@@ -282,10 +286,19 @@ class Root:
     def orders(self, info, **args):  # noqa: D102 - the schema documents the fields
         return self._listed("Order", args)
 
-    def order(self, info, id):  # noqa: A002, D102 - the schema's argument name
+    def _one(self, kind: str, identifier: str):
         with self.store.lock:
-            found = [item for item in self.store.objects["Order"] if item["id"] == id]
+            found = [item for item in self.store.objects[kind] if item["id"] == identifier]
         return _with_connections(found[0]) if found else None
+
+    def order(self, info, id):  # noqa: A002, D102 - the schema's argument name
+        return self._one("Order", id)
+
+    def product(self, info, id):  # noqa: A002, D102
+        return self._one("Product", id)
+
+    def location(self, info, id=None):  # noqa: A002, D102
+        return self._one("Location", id)
 
     def customers(self, info, **args):  # noqa: D102
         return self._listed("Customer", args)
@@ -297,8 +310,9 @@ class Root:
         return self._listed("Location", args)
 
 
-def query_cost(schema, document, variables: dict) -> int:
-    """The requested cost of the document's operation, as Shopify counts it (see the module)."""
+def query_cost(schema, document, variables: dict, data: dict | None = None) -> int:
+    """The cost of the document's operation, as Shopify counts it (see the module): requested (each connection
+    counted at its `first`/`last`) without `data`, actual (each connection at the nodes it returned) with it."""
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
@@ -314,35 +328,50 @@ def query_cost(schema, document, variables: dict) -> int:
                 return value_from_ast_untyped(argument_node.value, variables)
         return None
 
-    def selections_cost(selection_set, parent) -> int:
-        total = 0
+    def fields_of(selection_set) -> Iterator[FieldNode]:
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FragmentSpreadNode):
-                total += selections_cost(fragments[selection.name.value].selection_set, parent)
+                yield from fields_of(fragments[selection.name.value].selection_set)
             elif isinstance(selection, InlineFragmentNode):
-                total += selections_cost(selection.selection_set, parent)
+                yield from fields_of(selection.selection_set)
             elif isinstance(selection, FieldNode) and not selection.name.value.startswith("__"):
-                field = parent.fields[selection.name.value]
-                named = get_named_type(field.type)
-                if is_leaf_type(named):
-                    continue
-                inner = selections_cost(selection.selection_set, named)
-                if named.name.endswith("Connection"):
-                    total += 2 + (argument(selection, "first") or argument(selection, "last") or 0) * inner
-                elif named.name.endswith("Edge") or selection.name.value == "pageInfo":
-                    total += inner
+                yield selection
+
+    def cost(selection_set, parent, value, requested: bool) -> int:
+        total = 0
+        for selection in fields_of(selection_set):
+            named = get_named_type(parent.fields[selection.name.value].type)
+            if is_leaf_type(named):
+                continue
+            key = selection.alias.value if selection.alias else selection.name.value
+            found = value.get(key) if isinstance(value, dict) else None
+            items = found if isinstance(found, list) else [found]
+            if named.name.endswith("Connection"):
+                if requested:
+                    size = argument(selection, "first") or argument(selection, "last") or 0
+                    total += 2 + size * cost(selection.selection_set, named, None, True)
                 else:
-                    total += 1 + inner
+                    total += sum(2 + cost(selection.selection_set, named, item, False) for item in items if item)
+            elif named.name.endswith("Edge") or selection.name.value == "pageInfo":
+                total += (
+                    cost(selection.selection_set, named, found, requested)
+                    if requested
+                    else sum(cost(selection.selection_set, named, item, False) for item in items if item)
+                )
+            elif requested:
+                total += 1 + cost(selection.selection_set, named, None, True)
+            else:
+                total += sum(1 + cost(selection.selection_set, named, item, False) for item in items if item)
         return total
 
     root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
-    return selections_cost(operation.selection_set, root)
+    return cost(operation.selection_set, root, data, data is None)
 
 
 class Bucket:
     """Shopify's leaky bucket of query points."""
 
-    def __init__(self, maximum: float = 1000.0, restore_rate: float = 50.0) -> None:
+    def __init__(self, maximum: float = 2000.0, restore_rate: float = 100.0) -> None:
         self.maximum, self.restore_rate = maximum, restore_rate
         self.available, self.stamp = maximum, time.monotonic()
         self.lock = threading.Lock()
@@ -357,6 +386,11 @@ class Bucket:
                 return False
             self.available -= cost
             return True
+
+    def refund(self, points: int) -> None:
+        """Give back what a query was charged beyond its actual cost."""
+        with self.lock:
+            self.available = min(self.maximum, self.available + points)
 
     def status(self) -> dict:
         """The throttle status Shopify reports."""
@@ -415,7 +449,9 @@ def stand_in_app(store: Store, client_id: str, client_secret: str) -> web.Applic
                 {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}], "extensions": extensions}
             )
         result = execute(schema, document, root_value=root, variable_values=variables)
-        extensions["cost"].update(actualQueryCost=cost, throttleStatus=current.status())
+        actual = query_cost(schema, document, variables, result.data or {})
+        current.refund(max(cost - actual, 0))
+        extensions["cost"].update(actualQueryCost=actual, throttleStatus=current.status())
         answer = {"data": result.data, "extensions": extensions}
         if result.errors:
             answer["errors"] = [error.formatted for error in result.errors]
@@ -454,11 +490,13 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-lines", type=int, default=5, help="the most line items an order gets")
     parser.add_argument("--start", default="2026-11-01T00:00:00+00:00", help="when the seeded history begins")
     parser.add_argument("--client-id", default="standin-client")
     parser.add_argument("--client-secret", default="standin-secret")
     args = parser.parse_args()
-    store = Store(args.customers, args.products, args.orders, args.seed, datetime.fromisoformat(args.start))
+    start = datetime.fromisoformat(args.start)
+    store = Store(args.customers, args.products, args.orders, args.seed, start, args.max_lines)
     app = stand_in_app(store, args.client_id, args.client_secret)
     web.run_app(app, host="127.0.0.1", port=args.port, print=lambda text: print(text, flush=True))
 

@@ -4,26 +4,21 @@ Extraction runs in the run's own process (HTTP, no Spark); bronze and silver are
 like every table's, on Databricks in production.
 """
 
-import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import dlt
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
-from dagster_dlt.translator import DltResourceTranslatorData
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from dagster_dlt import DagsterDltResource, dlt_assets
 from pyspark.sql import functions as F
 
-from ecom_assets.api_sources.bronze import landed_loads_asset
-from ecom_assets.api_sources.loads import (
-    source_folder,
-)
+from ecom_assets.api_sources.bronze import landed_loads_asset, unmerged_bronze
+from ecom_assets.api_sources.current_state import newer_than_stored
+from ecom_assets.api_sources.extraction import LandingTranslator, definition_pipeline, land, landing_key
 from ecom_assets.api_sources.stripe.source import RESOURCES, SOURCE_NAME, stripe_source
 from ecom_assets.api_sources.stripe.transforms import (
     OBJECT_TYPES,
     error_rows,
     latest_states,
-    newer_than_stored,
     observations,
     silver_rows,
     typed_observations,
@@ -40,72 +35,27 @@ from ecom_assets.platform.outcomes import CheckOutcome
 from ecom_assets.platform.table_asset import TableStep, staged, table_asset
 from ecom_assets.platform.tables import ETL_ERRORS, TableName
 from resources import LandingZone, StripeApi
-from resources.api_sources import api_landing_destination
-from resources.lakehouse import MergeCounts, utc_instant
-
-dlt.config["runtime.dlthub_telemetry"] = False  # dlt would report usage to dltHub over the network
+from resources.lakehouse import MergeCounts
 
 STRIPE_API_GROUP = "stripe_api"
 STRIPE_GROUP = "stripe"
-PIPELINE_NAME = "ecom_stripe"
 SILVER_TABLES = {
     "customers": STRIPE_CUSTOMERS,
     "charges": STRIPE_CHARGES,
     "payment_intents": STRIPE_PAYMENT_INTENTS,
     "refunds": STRIPE_REFUNDS,
 }
-REREAD_WINDOW = timedelta(hours=1)
-"""Silver reads the bronze rows ingested since an hour before the newest it merged: a bronze run that started
-earlier but committed later (two runs at once) is still read. Re-reading is harmless (merges by id and time)."""
-
-
-def landing_key(resource: str) -> AssetKey:
-    """The asset key of one Stripe list's landed loads."""
-    return AssetKey(["api_landing", SOURCE_NAME, resource])
-
-
-class StripeLandingTranslator(DagsterDltTranslator):
-    """Each Stripe list is the asset `api_landing/stripe/<list>`, in the `stripe_api` group."""
-
-    def get_asset_spec(self, data: DltResourceTranslatorData):
-        """The list's asset: its landing key, no upstream, kinds dlt and stripe."""
-        name = data.resource.name
-        return (
-            super()
-            .get_asset_spec(data)
-            .replace_attributes(
-                key=landing_key(name),
-                deps=[],
-                group_name=STRIPE_API_GROUP,
-                kinds={"dlt", "stripe"},
-                description=f"Stripe's `/v1/{name}` pulled incrementally on `created` (with a look-back window) "
-                f"and landed by dlt under `{source_folder(SOURCE_NAME)}/{name}/` as gzip'd JSON lines.",
-            )
-        )
-
-
-def landing_pipeline(landing: LandingZone, working_dir: str) -> dlt.Pipeline:
-    """The dlt pipeline landing Stripe's loads; its state lives beside them (restored from there every run), so
-    `working_dir` can be thrown away after the run."""
-    return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination=api_landing_destination(landing),
-        dataset_name=SOURCE_NAME,
-        pipelines_dir=working_dir,
-    )
 
 
 @dlt_assets(
     dlt_source=stripe_source(),
-    # only names the destination's kind for the asset specs; each run builds its own (`landing_pipeline`)
-    dlt_pipeline=dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        destination="filesystem",
-        dataset_name=SOURCE_NAME,
-        pipelines_dir=f"{tempfile.gettempdir()}/ecom-dlt-definitions",
-    ),
+    dlt_pipeline=definition_pipeline(SOURCE_NAME),
     name="stripe_api",
-    dagster_dlt_translator=StripeLandingTranslator(),
+    dagster_dlt_translator=LandingTranslator(
+        SOURCE_NAME,
+        STRIPE_API_GROUP,
+        lambda name: f"Stripe's `/v1/{name}` pulled incrementally on `created` (with a look-back window).",
+    ),
 )
 def stripe_api(
     context: AssetExecutionContext, dlt_runner: DagsterDltResource, stripe: StripeApi, landing: LandingZone
@@ -117,35 +67,11 @@ def stripe_api(
         lookback_seconds=stripe.lookback_seconds,
         attempts=stripe.attempts,
     )
-    with tempfile.TemporaryDirectory(prefix="dlt-") as working_dir:
-        pipeline = landing_pipeline(landing, working_dir)
-        for result in dlt_runner.run(context=context, dlt_source=source, dlt_pipeline=pipeline):
-            yield _with_cursor(result, pipeline)
-
-
-def _with_cursor(result: MaterializeResult, pipeline: dlt.Pipeline) -> MaterializeResult:
-    """The list's materialization with its landed rows, its `created` cursor and the load id added."""
-    resource = result.asset_key.path[-1]
-    state = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {}).get(resource, {})
-    cursor = state.get("incremental", {}).get("created", {}).get("last_value")
-    normalized = pipeline.last_trace.last_normalize_info
-    load_ids = pipeline.last_trace.last_load_info.loads_ids if pipeline.last_trace.last_load_info else []
-    return MaterializeResult(
-        asset_key=result.asset_key,
-        metadata={
-            **(result.metadata or {}),
-            "rows_landed": MetadataValue.int(normalized.row_counts.get(resource, 0) if normalized else 0),
-            "created_cursor": MetadataValue.int(int(cursor)) if cursor is not None else MetadataValue.text("none yet"),
-            "created_cursor_utc": MetadataValue.text(
-                datetime.fromtimestamp(int(cursor), UTC).isoformat() if cursor else "none yet"
-            ),
-            "load_ids": MetadataValue.json(list(load_ids)),
-        },
-    )
+    yield from land(context, dlt_runner, landing, source, cursor="created")
 
 
 stripe_objects_raw = landed_loads_asset(
-    SOURCE_NAME, STRIPE_OBJECTS_RAW, STRIPE_GROUP, [landing_key(resource) for resource in RESOURCES]
+    SOURCE_NAME, STRIPE_OBJECTS_RAW, STRIPE_GROUP, [landing_key(SOURCE_NAME, resource) for resource in RESOURCES]
 )
 
 
@@ -161,10 +87,7 @@ def stripe_silver_asset(resource: str, table: TableName):
 
     def build(step: TableStep) -> None:
         """Merge the objects' latest states from the bronze rows not yet merged; reject unusable records."""
-        stored = step.lakehouse.read(step.session, table) if step.lakehouse.exists(table) else None
-        since = stored.agg(F.max("ingested_at")).first()[0] if stored is not None else None
-        filters = [("ingested_at", ">=", utc_instant(since - REREAD_WINDOW))] if since else []
-        bronze = step.read(STRIPE_OBJECTS_RAW, filters=filters)
+        stored, bronze, since = unmerged_bronze(step, table, STRIPE_OBJECTS_RAW)
         typed = typed_observations(observations(bronze, resource), resource).persist()
         try:
             errors = error_rows(
@@ -187,7 +110,7 @@ def stripe_silver_asset(resource: str, table: TableName):
                 "inserted": counts.inserted,
                 "updated": counts.updated,
                 "rejected_to_error_table": rejected,
-                "read_bronze_since": MetadataValue.text(str(since - REREAD_WINDOW) if since else "the beginning"),
+                "read_bronze_since": MetadataValue.text(since),
                 **step.table_metadata(step.lakehouse.read(step.session, table).limit(5)),
             }
         )

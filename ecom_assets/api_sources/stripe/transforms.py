@@ -11,9 +11,8 @@ from decimal import Decimal
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.window import Window
 
-from ecom_assets.platform.errors import as_error_rows
+from ecom_assets.api_sources.current_state import latest_observations, rejected_rows
 
 OBJECT_TYPES = {
     "customers": "customer",
@@ -169,13 +168,8 @@ def typed_observations(observed: DataFrame, resource: str) -> DataFrame:
 
 
 def latest_states(typed: DataFrame) -> DataFrame:
-    """The usable observations' latest state per id: a deletion first (it is final), then the latest observed,
-    then the latest load."""
-    usable = typed.where(F.col("problem").isNull())
-    order = Window.partitionBy("id").orderBy(
-        F.col("deleted").desc(), F.col("observed_at").desc(), F.col("load_id").desc(), F.col("line_id").desc()
-    )
-    return usable.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
+    """The usable observations' latest state per id (see `current_state.latest_observations`)."""
+    return latest_observations(typed.where(F.col("problem").isNull()))
 
 
 def silver_columns(resource: str) -> list[str]:
@@ -192,31 +186,9 @@ def silver_rows(latest: DataFrame, resource: str) -> DataFrame:
     return latest.withColumn("created_at", F.timestamp_seconds("created_seconds")).select(*silver_columns(resource))
 
 
-def newer_than_stored(candidates: DataFrame, stored: DataFrame) -> DataFrame:
-    """The candidates that change what is stored (`stored`: `id`, `observed_at`, `deleted`): new ids, later
-    observations, deletions; never an undeletion, never an older state."""
-    current = stored.select("id", F.col("observed_at").alias("_stored_at"), F.col("deleted").alias("_stored_deleted"))
-    joined = candidates.join(current, "id", "left")
-    keep = F.col("_stored_at").isNull() | (
-        ~F.col("_stored_deleted") & ((F.col("observed_at") > F.col("_stored_at")) | F.col("deleted"))
-    )
-    return joined.where(keep).drop("_stored_at", "_stored_deleted")
-
-
 def error_rows(typed: DataFrame, *, asset: str, step: str, resource: str, occurred_at: datetime) -> DataFrame:
     """Error-table rows for the observations with a problem: source, resource and object id in the message."""
-    rejected = typed.where(F.col("problem").isNotNull())
     shown_id = F.when(F.col("id").rlike(_VALID_ID), F.col("id")).otherwise(F.lit("(no valid id)"))
     origin = F.when(F.col("event_type").isNotNull(), F.lit(" (from an event)")).otherwise(F.lit(""))
-    return as_error_rows(
-        rejected,
-        asset=asset,
-        step=step,
-        occurred_at=occurred_at,
-        identity=[F.col("load_id"), F.col("line_id")],
-        partition_date=F.to_date("ingested_at"),
-        source_file_name=F.col("source_file"),
-        error_type=F.col("problem"),
-        error_message=F.concat(F.lit(f"stripe {resource} "), shown_id, origin, F.lit(": "), F.col("problem_message")),
-        record=F.substring("record", 1, 4000),
-    )
+    message = F.concat(F.lit(f"stripe {resource} "), shown_id, origin, F.lit(": "), F.col("problem_message"))
+    return rejected_rows(typed, asset=asset, step=step, occurred_at=occurred_at, message=message)
