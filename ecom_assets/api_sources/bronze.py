@@ -30,6 +30,11 @@ REREAD_WINDOW = timedelta(hours=1)
 """Silver reads the bronze rows ingested since an hour before the newest it merged: a bronze run that started
 earlier but committed later (two runs at once) is still read. Re-reading is harmless (merges by id and time)."""
 
+UNIQUE_IDS = Check(
+    "unique_ids",
+    "Each object (or line item) id is stored once, and no stored row lacks one.",
+    per_partition=False,
+)
 EVERY_LINE_LOADED = Check(
     "every_line_loaded",
     "Conservation: each load the run took holds, in bronze, as many rows as its landed files have lines.",
@@ -150,3 +155,22 @@ def unmerged_bronze(step: TableStep, table: TableName, bronze: TableName) -> tup
     newest = stored.agg(F.max("ingested_at")).first()[0] if stored is not None else None
     since = utc_instant(newest - REREAD_WINDOW) if newest else None
     return stored, step.read(bronze, filters=[("ingested_at", ">=", since)] if since else []), since or "the beginning"
+
+
+def unique_ids(step: TableStep, table: TableName, key: str) -> CheckOutcome:
+    """How many `key` values a silver table stores more than once, and how many rows lack one."""
+    figures = (
+        step.lakehouse.read(step.session, table)
+        .agg(
+            F.count("*").alias("rows"),
+            F.countDistinct(key).alias("ids"),
+            F.count_if(F.col(key).isNull()).alias("nulls"),
+        )
+        .first()
+    )
+    repeated = figures["rows"] - figures["nulls"] - figures["ids"]
+    passed = repeated == 0 and figures["nulls"] == 0
+    summary = (
+        f"{figures['ids']} id(s), each once" if passed else f"{repeated} repeated id(s), {figures['nulls']} without"
+    )
+    return CheckOutcome(passed, summary, {"rows": figures["rows"], "ids": figures["ids"], "null_ids": figures["nulls"]})

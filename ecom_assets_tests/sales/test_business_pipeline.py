@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from dagster import AssetCheckSeverity
 
+from ecom_assets.api_sources.definitions import SHOPIFY_ASSETS, STRIPE_ASSETS
 from ecom_assets.clickstream.definitions import CLICKSTREAM_ASSETS
 from ecom_assets.definitions import defs
 from ecom_assets.feeds.definitions import FEED_ASSETS
@@ -156,7 +157,10 @@ def test_the_log_tables_are_assets_downstream_of_every_asset_that_wrote_them(spa
     every_table = {table_name(key) for assets_def in TABLE_ASSETS for key in assets_def.keys}
     feed_tables = {table_name(key) for assets_def in FEED_ASSETS for key in assets_def.keys}
     clickstream_tables = {table_name(key) for assets_def in CLICKSTREAM_ASSETS[1:] for key in assets_def.keys}
-    others = feed_tables | clickstream_tables  # the ingestion's own check reports in Dagster only
+    api_tables = {
+        table_name(key) for assets_def in [*STRIPE_ASSETS[1:], *SHOPIFY_ASSETS[1:]] for key in assets_def.keys
+    }
+    others = feed_tables | clickstream_tables | api_tables  # the ingestion's own check reports in Dagster only
     assert writers_in_table(DATA_QUALITY_RESULTS) == every_table, "the run's tables, the sales pipeline's"
     assert writers_in_graph(DATA_QUALITY_RESULTS) == every_table | others, "every table has checks"
     assert writers_in_graph(ETL_ERRORS) == every_table | others, "any table's step records its failure there"

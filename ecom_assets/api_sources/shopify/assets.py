@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, dlt_assets
 from pyspark.sql import functions as F
 
-from ecom_assets.api_sources.bronze import landed_loads_asset, unmerged_bronze
+from ecom_assets.api_sources.bronze import UNIQUE_IDS, landed_loads_asset, unique_ids, unmerged_bronze
 from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.api_sources.extraction import LandingTranslator, definition_pipeline, land, landing_key
 from ecom_assets.api_sources.shopify.source import RESOURCES, SOURCE_NAME, shopify_source
@@ -68,6 +68,7 @@ shopify_objects_raw = landed_loads_asset(
     reads=[SHOPIFY_OBJECTS_RAW],
     description="The latest version of each Shopify order by `id` (its `updatedAt`), with totals as exact decimals "
     "and its line count; an order that cannot be used goes to the error table with its reason.",
+    checks=[UNIQUE_IDS],
 )
 def shopify_orders(step: TableStep) -> None:
     """Merge each order's latest version from the bronze rows not yet merged; reject unusable orders."""
@@ -89,6 +90,7 @@ def shopify_orders(step: TableStep) -> None:
             counts = step.lakehouse.merge_on_key(SHOPIFY_ORDERS, rows, "id") if changed else MergeCounts(0, 0, 0)
     finally:
         typed.unpersist()
+    step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, SHOPIFY_ORDERS, "id")})
     step.metadata.update(
         {
             "inserted": counts.inserted,
@@ -107,6 +109,7 @@ def shopify_orders(step: TableStep) -> None:
     reads=[SHOPIFY_OBJECTS_RAW],
     description="Every line item of each Shopify order's latest version (drained from the API, never truncated); "
     "an order's lines are replaced together when a newer version of it arrives.",
+    checks=[UNIQUE_IDS],
 )
 def shopify_order_lines(step: TableStep) -> None:
     """Replace the lines of the orders whose newer versions arrived."""
@@ -124,3 +127,4 @@ def shopify_order_lines(step: TableStep) -> None:
         step.metadata.update(
             {"orders": orders.count(), "lines_inserted": counts.inserted, "lines_deleted": counts.deleted}
         )
+    step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, SHOPIFY_ORDER_LINES, "line_item_id")})

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, dlt_assets
-from pyspark.sql import functions as F
 
-from ecom_assets.api_sources.bronze import landed_loads_asset, unmerged_bronze
+from ecom_assets.api_sources.bronze import UNIQUE_IDS, landed_loads_asset, unique_ids, unmerged_bronze
 from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.api_sources.extraction import LandingTranslator, definition_pipeline, land, landing_key
 from ecom_assets.api_sources.stripe.source import RESOURCES, SOURCE_NAME, stripe_source
@@ -30,8 +29,6 @@ from ecom_assets.api_sources.tables import (
     STRIPE_PAYMENT_INTENTS,
     STRIPE_REFUNDS,
 )
-from ecom_assets.platform.checks import Check
-from ecom_assets.platform.outcomes import CheckOutcome
 from ecom_assets.platform.table_asset import TableStep, staged, table_asset
 from ecom_assets.platform.tables import ETL_ERRORS, TableName
 from resources import LandingZone, StripeApi
@@ -75,13 +72,6 @@ stripe_objects_raw = landed_loads_asset(
 )
 
 
-UNIQUE_IDS = Check(
-    "unique_ids",
-    "Each object id is stored once, and no stored row lacks an id.",
-    per_partition=False,
-)
-
-
 def stripe_silver_asset(resource: str, table: TableName):
     """The silver asset holding the current state of each Stripe object of `resource`."""
 
@@ -104,7 +94,7 @@ def stripe_silver_asset(resource: str, table: TableName):
                 counts = step.lakehouse.merge_on_key(table, rows, "id") if changed else MergeCounts(0, 0, 0)
         finally:
             typed.unpersist()
-        step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): _unique_ids(step, table)})
+        step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, table, "id")})
         step.metadata.update(
             {
                 "inserted": counts.inserted,
@@ -126,29 +116,6 @@ def stripe_silver_asset(resource: str, table: TableName):
         "major units by currency. A record that cannot be used goes to the error table with its reason.",
         checks=[UNIQUE_IDS],
     )(build)
-
-
-def _unique_ids(step: TableStep, table: TableName) -> CheckOutcome:
-    """How many ids the table stores more than once, and how many rows lack one."""
-    figures = (
-        step.lakehouse.read(step.session, table)
-        .agg(
-            F.count("*").alias("rows"),
-            F.countDistinct("id").alias("ids"),
-            F.count_if(F.col("id").isNull()).alias("null_ids"),
-        )
-        .first()
-    )
-    repeated = figures["rows"] - figures["null_ids"] - figures["ids"]
-    passed = repeated == 0 and figures["null_ids"] == 0
-    summary = (
-        f"{figures['ids']} object(s), each once"
-        if passed
-        else f"{repeated} repeated id(s), {figures['null_ids']} without"
-    )
-    return CheckOutcome(
-        passed, summary, {"rows": figures["rows"], "ids": figures["ids"], "null_ids": figures["null_ids"]}
-    )
 
 
 STRIPE_SILVER_ASSETS = [stripe_silver_asset(resource, table) for resource, table in SILVER_TABLES.items()]
