@@ -45,8 +45,10 @@ HEAVIEST_FILES = (
     "test_quality.py",
     "test_runtime_parity.py",
     "test_cli.py",
+    "test_stripe_pipeline.py",
+    "test_shopify_pipeline.py",
 )
-"""Test files by measured wall time, longest first (each 3-10 minutes of one worker on 2 cores)."""
+"""Test files by measured wall time, longest first (each 1-10 minutes of one worker on 2 cores)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
