@@ -7,6 +7,7 @@ from dagster import AssetKey, AssetsDefinition, MetadataValue
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.api_sources.loads import (
     LoadRefused,
     archive_load,
@@ -17,10 +18,10 @@ from ecom_assets.api_sources.loads import (
 )
 from ecom_assets.platform.checks import Check
 from ecom_assets.platform.outcomes import CheckOutcome
-from ecom_assets.platform.table_asset import TableStep, table_asset
-from ecom_assets.platform.tables import TableName
+from ecom_assets.platform.table_asset import TableStep, staged, table_asset
+from ecom_assets.platform.tables import ETL_ERRORS, TableName
 from resources import LandingZone
-from resources.lakehouse import utc_instant
+from resources.lakehouse import MergeCounts, utc_instant
 
 LANDED_LINE_SCHEMA = "id string, object string, _dlt_load_id string, _dlt_id string"
 """What bronze reads of a landed line (`{"id", ..., "object", "_dlt_load_id", "_dlt_id"}`); the line is kept whole."""
@@ -174,3 +175,19 @@ def unique_ids(step: TableStep, table: TableName, key: str) -> CheckOutcome:
         f"{figures['ids']} id(s), each once" if passed else f"{repeated} repeated id(s), {figures['nulls']} without"
     )
     return CheckOutcome(passed, summary, {"rows": figures["rows"], "ids": figures["ids"], "null_ids": figures["nulls"]})
+
+
+def merge_current_states(
+    step: TableStep, table: TableName, stored: DataFrame | None, errors: DataFrame, candidates: DataFrame
+) -> tuple[MergeCounts, int]:
+    """Record the rejected observations (`errors`) in the error table, then merge into `table` the candidate states
+    (`id`, `observed_at`, `deleted`, ...) that change what it stores; returns the merge's counts and the rejected."""
+    rejected = errors.count()
+    if rejected:
+        step.lakehouse.merge_on_key(ETL_ERRORS, errors, "error_id")
+    if stored is not None:
+        candidates = newer_than_stored(candidates, stored.join(candidates.select("id"), "id", "left_semi"))
+    with staged(candidates) as rows:
+        changed = stored is None or not rows.isEmpty()
+        counts = step.lakehouse.merge_on_key(table, rows, "id") if changed else MergeCounts(0, 0, 0)
+    return counts, rejected

@@ -8,7 +8,13 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, dlt_assets
 from pyspark.sql import functions as F
 
-from ecom_assets.api_sources.bronze import UNIQUE_IDS, landed_loads_asset, unique_ids, unmerged_bronze
+from ecom_assets.api_sources.bronze import (
+    UNIQUE_IDS,
+    landed_loads_asset,
+    merge_current_states,
+    unique_ids,
+    unmerged_bronze,
+)
 from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.api_sources.extraction import LandingTranslator, definition_pipeline, land, landing_key
 from ecom_assets.api_sources.shopify.source import RESOURCES, SOURCE_NAME, shopify_source
@@ -21,9 +27,7 @@ from ecom_assets.api_sources.shopify.transforms import (
 )
 from ecom_assets.api_sources.tables import SHOPIFY_OBJECTS_RAW, SHOPIFY_ORDER_LINES, SHOPIFY_ORDERS
 from ecom_assets.platform.table_asset import TableStep, staged, table_asset
-from ecom_assets.platform.tables import ETL_ERRORS
 from resources import LandingZone, ShopifyApi
-from resources.lakehouse import MergeCounts
 
 SHOPIFY_API_GROUP = "shopify_api"
 SHOPIFY_GROUP = "shopify"
@@ -78,16 +82,7 @@ def shopify_orders(step: TableStep) -> None:
         errors = order_error_rows(
             typed, asset=SHOPIFY_ORDERS.full_name, step=step.step_name, occurred_at=datetime.now(UTC)
         )
-        rejected = errors.count()
-        if rejected:
-            step.lakehouse.merge_on_key(ETL_ERRORS, errors, "error_id")
-        candidates = order_rows(latest_orders(typed)).withColumn("deleted", F.lit(False))
-        if stored is not None:
-            current = stored.join(candidates.select("id"), "id", "left_semi").withColumn("deleted", F.lit(False))
-            candidates = newer_than_stored(candidates, current)
-        with staged(candidates.drop("deleted")) as rows:
-            changed = stored is None or not rows.isEmpty()
-            counts = step.lakehouse.merge_on_key(SHOPIFY_ORDERS, rows, "id") if changed else MergeCounts(0, 0, 0)
+        counts, rejected = merge_current_states(step, SHOPIFY_ORDERS, stored, errors, order_rows(latest_orders(typed)))
     finally:
         typed.unpersist()
     step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, SHOPIFY_ORDERS, "id")})

@@ -20,14 +20,6 @@ ORDER_SCHEMA = (
     f"title: string, quantity: string, currentQuantity: string, variant: struct<id: string>, "
     f"originalUnitPriceSet: {_MONEY}>>"
 )
-ORDER_COLUMNS = (
-    "id", "name", "customer_id", "currency", "total_price", "current_total_price", "financial_status", "test",
-    "created_at", "processed_at", "cancelled_at", "updated_at", "line_count", "observed_at", "load_id", "ingested_at",
-)  # fmt: skip
-LINE_COLUMNS = (
-    "order_id", "line_item_id", "sku", "title", "variant_id", "quantity", "current_quantity", "unit_price",
-    "currency", "order_updated_at",
-)  # fmt: skip
 _GID = r"^gid://shopify/[A-Za-z]+/[0-9]{1,20}$"
 
 
@@ -91,6 +83,7 @@ def order_rows(latest: DataFrame) -> DataFrame:
         F.to_timestamp("order.cancelledAt", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("cancelled_at"),
         F.col("observed_at").alias("updated_at"),
         F.coalesce(F.size("order.lineItems"), F.lit(0)).alias("line_count"),
+        "deleted",
         "observed_at",
         "load_id",
         "ingested_at",

@@ -10,8 +10,13 @@ from datetime import UTC, datetime
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from ecom_assets.api_sources.bronze import UNIQUE_IDS, landed_loads_asset, unique_ids, unmerged_bronze
-from ecom_assets.api_sources.current_state import newer_than_stored
+from ecom_assets.api_sources.bronze import (
+    UNIQUE_IDS,
+    landed_loads_asset,
+    merge_current_states,
+    unique_ids,
+    unmerged_bronze,
+)
 from ecom_assets.api_sources.extraction import LandingTranslator, definition_pipeline, land, landing_key
 from ecom_assets.api_sources.stripe.source import RESOURCES, SOURCE_NAME, stripe_source
 from ecom_assets.api_sources.stripe.transforms import (
@@ -29,10 +34,9 @@ from ecom_assets.api_sources.tables import (
     STRIPE_PAYMENT_INTENTS,
     STRIPE_REFUNDS,
 )
-from ecom_assets.platform.table_asset import TableStep, staged, table_asset
-from ecom_assets.platform.tables import ETL_ERRORS, TableName
+from ecom_assets.platform.table_asset import TableStep, table_asset
+from ecom_assets.platform.tables import TableName
 from resources import LandingZone, StripeApi
-from resources.lakehouse import MergeCounts
 
 STRIPE_API_GROUP = "stripe_api"
 STRIPE_GROUP = "stripe"
@@ -83,15 +87,8 @@ def stripe_silver_asset(resource: str, table: TableName):
             errors = error_rows(
                 typed, asset=table.full_name, step=step.step_name, resource=resource, occurred_at=datetime.now(UTC)
             )
-            rejected = errors.count()
-            if rejected:
-                step.lakehouse.merge_on_key(ETL_ERRORS, errors, "error_id")
             candidates = silver_rows(latest_states(typed), resource)
-            if stored is not None:
-                candidates = newer_than_stored(candidates, stored.join(candidates.select("id"), "id", "left_semi"))
-            with staged(candidates) as rows:
-                changed = stored is None or not rows.isEmpty()
-                counts = step.lakehouse.merge_on_key(table, rows, "id") if changed else MergeCounts(0, 0, 0)
+            counts, rejected = merge_current_states(step, table, stored, errors, candidates)
         finally:
             typed.unpersist()
         step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, table, "id")})
