@@ -64,7 +64,7 @@ ensure_env() {
 
 # Every asset of the sales pipeline and the feeds: the daily-partitioned ones ('*' would add the clickstream's
 # hourly assets, whose partitions a day's key does not name).
-DAILY_ASSETS='not (group:clickstream_ingest or group:clickstream or group:clickstream_daily or group:stripe_api or group:stripe or group:shopify_api or group:shopify)'
+DAILY_ASSETS='not (group:clickstream_ingest or group:clickstream or group:clickstream_daily or group:stripe_api or group:stripe or group:shopify_api or group:shopify or group:payments)'
 
 # Materialize a selection (first argument) for the partition options that follow as one run, showing the
 # steps as they finish; then print what the run did and exit 1 unless it succeeded with every blocking check.

@@ -23,6 +23,7 @@ def platform_definitions() -> Definitions:
                 *clickstream.CLICKSTREAM_ASSETS[1:],
                 *api_sources.STRIPE_ASSETS[1:],
                 *api_sources.SHOPIFY_ASSETS[1:],
+                *api_sources.PAYMENTS_ASSETS,
             ]
         ),
         jobs=[lakehouse_maintenance_job],

@@ -1,4 +1,5 @@
-"""The API sources' tables: the landed records as delivered (bronze) and each object's current state (silver)."""
+"""The API sources' tables: the landed records as delivered (bronze), each object's current state (silver), and
+payments reconciled with orders (gold)."""
 
 from ecom_assets.platform.tables import CATALOG, TableName
 
@@ -10,3 +11,4 @@ STRIPE_REFUNDS = TableName(CATALOG, "processed", "stripe_refunds")
 SHOPIFY_OBJECTS_RAW = TableName(CATALOG, "raw", "shopify_objects")
 SHOPIFY_ORDERS = TableName(CATALOG, "processed", "shopify_orders")
 SHOPIFY_ORDER_LINES = TableName(CATALOG, "processed", "shopify_order_lines")
+PAYMENT_RECONCILIATION = TableName(CATALOG, "analytics", "payment_reconciliation")

@@ -2,7 +2,9 @@
 
 `generate` writes sales files (with `--feeds`, the operational feeds derived from them, and with
 `--faults`, planted faults); `import-days` copies a folder of daily files into the landing layout;
-`clickstream` writes web-shop behaviour events.
+`clickstream` writes web-shop behaviour events; `api` sends products, customers, orders, payments and
+refunds to Shopify and Stripe through their APIs (the addresses from the settings, the secrets from
+`ECOM_STRIPE_API_KEY` and `ECOM_SHOPIFY_CLIENT_SECRET`).
 """
 
 import argparse
@@ -10,12 +12,16 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+from dagster import EnvVar
+
+from ecom_assets.api_sources.sample_data import PLANTED, ShopifyShop, StripeShop, send_sample
 from ecom_assets.clickstream.sample_data import CLICKSTREAM_FOLDER, write_clickstream
 from ecom_assets.feeds.contract import ARCHIVE_PREFIX, FEED_DOMAINS, RAW_PREFIX, feed_file_path, trigger_path
 from ecom_assets.feeds.sample_data import write_feeds_for_sales
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.sales.sample_data import generate, import_days, plant_faults
 from resources.landing import QUARANTINE_PREFIX, day_folder
+from resources.settings import SHOPIFY_SECRET_VARIABLE, STRIPE_KEY_VARIABLE, Settings
 
 
 def clear_days(landing_root: Path, days: DateRange) -> None:
@@ -30,6 +36,31 @@ def clear_days(landing_root: Path, days: DateRange) -> None:
             (landing_root / folder / trigger_path(day)).unlink(missing_ok=True)
             for domain in FEED_DOMAINS:
                 (landing_root / folder / feed_file_path(domain, day)).unlink(missing_ok=True)
+
+
+def send_through_apis(orders: int, seed: int) -> None:
+    """Send a sample to the Shopify and Stripe the settings name, and say what it planted."""
+    settings = Settings.from_environment().apis
+    if not settings.shopify_shop_url:
+        raise SystemExit(
+            "ecom-sample api: set ECOM_SHOPIFY_SHOP_URL (and ECOM_SHOPIFY_CLIENT_ID, ECOM_STRIPE_API_BASE)"
+        )
+    stripe_shop = StripeShop(settings.stripe_api_base, EnvVar(STRIPE_KEY_VARIABLE).get_value())
+    shop = ShopifyShop(
+        settings.shopify_shop_url,
+        settings.shopify_client_id,
+        EnvVar(SHOPIFY_SECRET_VARIABLE).get_value(),
+        settings.shopify_api_version,
+    )
+    sent = send_sample(stripe_shop, shop, orders, seed)
+    print(
+        f"sent {sent.products} product(s), {sent.customers} customer(s) and {len(sent.orders)} order(s) to Shopify, "
+        f"their payments to Stripe"
+    )
+    for planted, order in zip(PLANTED, sent.orders, strict=False):
+        print(f"  planted: order {order} {planted.replace('_', ' ')}")
+    for charge in sent.orphan_charges:
+        print(f"  planted: charge {charge} for no order")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,7 +109,13 @@ def main(argv: list[str] | None = None) -> None:
         default=Path("data"),
         help="landing root; files go to <root>/raw/clickstream/YYYY/MM/DD/HH/ (default: data)",
     )
+    api = commands.add_parser("api", help="send products, customers, orders and payments to Shopify and Stripe")
+    api.add_argument("--orders", type=int, default=20)
+    api.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
+    if args.command == "api":
+        send_through_apis(args.orders, args.seed)
+        return
     if args.command == "clickstream":
         days = DateRange(args.start, args.end)
         files = write_clickstream(args.landing_root, days, args.seed, args.sessions_per_day, args.faults)

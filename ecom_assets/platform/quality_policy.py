@@ -45,6 +45,17 @@ class DataQualityPolicy(ConfigurableResource):
         description="Largest share of a feed batch's records with a HIGH validation finding before the batch fails.",
     )
 
+    reconciliation_unmatched_threshold: float = Field(
+        default=100.0,
+        description="Largest unmatched amount of payments (major units of a currency) a day may have before the "
+        "payment reconciliation's WARN check fails and mails.",
+    )
+    inventory_drop_share: float = Field(
+        default=0.5,
+        description="Largest share of a product's stock that may vanish from one day to the next beyond the units "
+        "sold before the inventory-drop WARN check fails and mails.",
+    )
+
     def trading_calendar(self) -> TradingCalendar:
         """The validated trading calendar."""
         return load_trading_calendar(Path(self.trading_calendar_path))

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from dagster import AssetCheckSeverity
 
-from ecom_assets.api_sources.definitions import SHOPIFY_ASSETS, STRIPE_ASSETS
+from ecom_assets.api_sources.definitions import PAYMENTS_ASSETS, SHOPIFY_ASSETS, STRIPE_ASSETS
 from ecom_assets.clickstream.definitions import CLICKSTREAM_ASSETS
 from ecom_assets.definitions import defs
 from ecom_assets.feeds.definitions import FEED_ASSETS
@@ -158,7 +158,9 @@ def test_the_log_tables_are_assets_downstream_of_every_asset_that_wrote_them(spa
     feed_tables = {table_name(key) for assets_def in FEED_ASSETS for key in assets_def.keys}
     clickstream_tables = {table_name(key) for assets_def in CLICKSTREAM_ASSETS[1:] for key in assets_def.keys}
     api_tables = {
-        table_name(key) for assets_def in [*STRIPE_ASSETS[1:], *SHOPIFY_ASSETS[1:]] for key in assets_def.keys
+        table_name(key)
+        for assets_def in [*STRIPE_ASSETS[1:], *SHOPIFY_ASSETS[1:], *PAYMENTS_ASSETS]
+        for key in assets_def.keys
     }
     others = feed_tables | clickstream_tables | api_tables  # the ingestion's own check reports in Dagster only
     assert writers_in_table(DATA_QUALITY_RESULTS) == every_table, "the run's tables, the sales pipeline's"

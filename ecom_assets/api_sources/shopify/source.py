@@ -28,7 +28,8 @@ EPOCH = "1970-01-01T00:00:00Z"
 ORDER_FIELDS = """id name createdAt updatedAt processedAt cancelledAt test currencyCode displayFinancialStatus
   customer { id }
   totalPriceSet { shopMoney { amount currencyCode } }
-  currentTotalPriceSet { shopMoney { amount currencyCode } }"""
+  currentTotalPriceSet { shopMoney { amount currencyCode } }
+  totalRefundedSet { shopMoney { amount currencyCode } }"""
 VARIANT_FIELDS = "id sku price updatedAt inventoryItem { id }"
 LINE_FIELDS = (
     "id sku title quantity currentQuantity variant { id } originalUnitPriceSet { shopMoney { amount currencyCode } }"

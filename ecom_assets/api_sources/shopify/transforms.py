@@ -16,7 +16,8 @@ _MONEY = "struct<shopMoney: struct<amount: string, currencyCode: string>>"
 ORDER_SCHEMA = (
     "id string, name string, createdAt string, updatedAt string, processedAt string, cancelledAt string, "
     "test boolean, currencyCode string, displayFinancialStatus string, customer struct<id: string>, "
-    f"totalPriceSet {_MONEY}, currentTotalPriceSet {_MONEY}, lineItems array<struct<id: string, sku: string, "
+    f"totalPriceSet {_MONEY}, currentTotalPriceSet {_MONEY}, totalRefundedSet {_MONEY}, "
+    "lineItems array<struct<id: string, sku: string, "
     f"title: string, quantity: string, currentQuantity: string, variant: struct<id: string>, "
     f"originalUnitPriceSet: {_MONEY}>>"
 )
@@ -35,6 +36,7 @@ def typed_orders(bronze: DataFrame) -> DataFrame:
         F.to_timestamp("order.updatedAt", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("observed_at"),
         F.expr(f"try_cast(order.totalPriceSet.shopMoney.amount AS {MONEY_TYPE})").alias("total_price"),
         F.expr(f"try_cast(order.currentTotalPriceSet.shopMoney.amount AS {MONEY_TYPE})").alias("current_total_price"),
+        F.expr(f"try_cast(order.totalRefundedSet.shopMoney.amount AS {MONEY_TYPE})").alias("total_refunded"),
         F.lit(False).alias("deleted"),
     )
     lines_valid = F.col("order.lineItems").isNull() | F.forall(
@@ -50,6 +52,8 @@ def typed_orders(bronze: DataFrame) -> DataFrame:
         (~F.coalesce(F.col("id").rlike(_GID), F.lit(False)), "invalid_id", "the order has no valid gid"),
         (F.col("observed_at").isNull(), "invalid_updated_at", "`updatedAt` is missing or not an instant"),
         (F.col("total_price").isNull(), "invalid_amount", "`totalPriceSet` is missing or not a decimal"),
+        (F.col("order.totalRefundedSet.shopMoney.amount").isNotNull() & F.col("total_refunded").isNull(),
+         "invalid_amount", "`totalRefundedSet` is not a decimal"),
         (~F.coalesce(F.col("order.currencyCode").rlike("^[A-Z]{3}$"), F.lit(False)), "invalid_currency",
          "`currencyCode` is not a three-letter code"),
         (~F.coalesce(lines_valid, F.lit(False)), "invalid_line_item", "a line item has no valid id, quantity or price"),
@@ -76,6 +80,7 @@ def order_rows(latest: DataFrame) -> DataFrame:
         F.col("order.currencyCode").alias("currency"),
         "total_price",
         "current_total_price",
+        F.coalesce("total_refunded", F.lit(0).cast(MONEY_TYPE)).alias("total_refunded"),
         F.col("order.displayFinancialStatus").alias("financial_status"),
         F.coalesce(F.col("order.test"), F.lit(False)).alias("test"),
         F.to_timestamp("order.createdAt", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("created_at"),

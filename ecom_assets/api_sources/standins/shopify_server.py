@@ -15,6 +15,9 @@ orders with line items, all with `gid://shopify/...` ids. As the real API it has
   back to the bucket after the query), a leaky bucket (2,000 points, 100 restored per second,
   Shopify's standard plan), and `THROTTLED` errors in the body with HTTP 200 when a query costs more than is left.
 
+Mutations create what the sample job sends (`customerCreate`, `productCreate`,
+`productVariantsBulkCreate`, `orderCreate`, `refundCreate`), each costing 10 points as on Shopify.
+
 `POST /_config/throttle {"maximum": 50, "restore_rate": 10}` shrinks the bucket; `POST /_config/update
 {"type": "Order", "number": 3, "fields": {...}}` changes an object and stamps its `updatedAt`.
 
@@ -54,6 +57,8 @@ from ecom_assets.api_sources.standins.shopify_schema import API_VERSION, introsp
 
 MAX_PAGE = 250
 MAX_QUERY_COST = 1000
+MUTATION_COST = 10
+"""What Shopify charges for each mutation of a request, beyond its payload's objects."""
 _SEARCH_TERM = re.compile(r"^(created_at|updated_at):(>=|<=|>|<)?'?([0-9TZ:.+-]+)'?$")
 
 
@@ -82,6 +87,7 @@ class Store:
         rng = random.Random(seed)
         self.lock = threading.Lock()
         self.objects: dict[str, list[dict]] = {"Customer": [], "Product": [], "Order": [], "Location": []}
+        self.refunds = 0
         moment = start
         for number in range(1, customers + 1):
             moment += timedelta(seconds=rng.randint(1, 600))
@@ -177,6 +183,7 @@ class Store:
                     "customer": {"id": customer["id"]} if customer else None,
                     "totalPriceSet": money(total, "GBP"),
                     "currentTotalPriceSet": money(total, "GBP"),
+                    "totalRefundedSet": money(Decimal("0.00"), "GBP"),
                     "lineItems": lines,
                 }
             )
@@ -187,6 +194,25 @@ class Store:
             [found] = [item for item in self.objects[kind] if item["number"] == number]
             found.update(fields, updatedAt=iso(datetime.now(UTC)))
             return found
+
+    def add(self, kind: str, fields: dict) -> dict:
+        """A new object of `kind` with the next number, created and updated now."""
+        with self.lock:
+            number = len(self.objects[kind]) + 1
+            now = iso(datetime.now(UTC))
+            created = {"number": number, "id": gid(kind, number), "createdAt": now, "updatedAt": now, **fields}
+            self.objects[kind].append(created)
+            return created
+
+    def find(self, identifier: str) -> dict | None:
+        """The object with the gid `identifier` (variants too), or None."""
+        kind = identifier.removeprefix("gid://shopify/").split("/")[0]
+        with self.lock:
+            if kind == "ProductVariant":
+                items = [variant for product in self.objects["Product"] for variant in product["variants"]]
+            else:
+                items = self.objects.get(kind, [])
+            return next((item for item in items if item["id"] == identifier), None)
 
 
 def _cursor(item: dict, sort_key: str) -> str:
@@ -273,7 +299,8 @@ def _with_connections(item: dict) -> dict:
 
 
 class Root:
-    """The QueryRoot's fields over the store."""
+    """The QueryRoot's fields over the store, and the mutations that fill it (customers, products with variants,
+    orders, refunds), each answering with its payload and `userErrors` as Shopify does."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -308,6 +335,110 @@ class Root:
 
     def locations(self, info, **args):  # noqa: D102
         return self._listed("Location", args)
+
+    def customerCreate(self, info, input):  # noqa: A002, D102, N802 - the schema's names
+        fields = {name: input.get(name) for name in ("firstName", "lastName", "email")}
+        customer = self.store.add(
+            "Customer", {**fields, "numberOfOrders": "0", "amountSpent": {"amount": "0.00", "currencyCode": "GBP"}}
+        )
+        return {"customer": customer, "userErrors": []}
+
+    def productCreate(self, info, product=None, **_):  # noqa: D102, N802
+        product = product or {}
+        fields = {name: product.get(name) for name in ("title", "vendor", "productType")}
+        created = self.store.add(
+            "Product", {**fields, "handle": product.get("handle") or "", "status": "ACTIVE", "variants": []}
+        )
+        return {"product": _with_connections(created), "userErrors": []}
+
+    def productVariantsBulkCreate(self, info, productId, variants, **_):  # noqa: N802, N803, D102
+        product = self.store.find(productId)
+        if product is None:
+            return {"product": None, "productVariants": None, "userErrors": [_user_error("productId", "not found")]}
+        created = []
+        with self.store.lock:
+            for asked in variants:
+                number = sum(len(item["variants"]) for item in self.store.objects["Product"]) + 1
+                sku = (asked.get("inventoryItem") or {}).get("sku") or ""
+                variant = {
+                    "id": gid("ProductVariant", number),
+                    "sku": sku,
+                    "price": str(asked.get("price") or "0.00"),
+                    "updatedAt": iso(datetime.now(UTC)),
+                    "inventoryItem": {"id": gid("InventoryItem", number), "sku": sku},
+                }
+                product["variants"].append(variant)
+                created.append(variant)
+            product["updatedAt"] = iso(datetime.now(UTC))
+        return {"product": _with_connections(product), "productVariants": created, "userErrors": []}
+
+    def orderCreate(self, info, order, options=None):  # noqa: D102, N802
+        currency = order.get("currency") or "GBP"
+        lines = []
+        for index, asked in enumerate(order.get("lineItems") or []):
+            variant = self.store.find(asked["variantId"]) if asked.get("variantId") else None
+            given = ((asked.get("priceSet") or {}).get("shopMoney") or {}).get("amount")
+            if variant is None and given is None:
+                return {"order": None, "userErrors": [_user_error(f"lineItems.{index}", "has no variant or price")]}
+            price = Decimal(str(given if given is not None else variant["price"]))
+            lines.append(
+                {
+                    "id": None,
+                    "sku": variant["sku"] if variant else asked.get("sku"),
+                    "title": asked.get("title") or (variant["sku"] if variant else ""),
+                    "quantity": asked["quantity"],
+                    "currentQuantity": asked["quantity"],
+                    "variant": {"id": variant["id"]} if variant else None,
+                    "originalUnitPriceSet": money(price, currency),
+                }
+            )
+        total = sum((Decimal(line["originalUnitPriceSet"]["shopMoney"]["amount"]) * line["quantity"] for line in lines),
+                    Decimal("0.00"))  # fmt: skip
+        created = self.store.add(
+            "Order",
+            {
+                "name": None,
+                "processedAt": order.get("processedAt"),
+                "cancelledAt": None,
+                "test": bool(order.get("test")),
+                "currencyCode": currency,
+                "displayFinancialStatus": order.get("financialStatus") or "PENDING",
+                "customer": {"id": order["customerId"]} if order.get("customerId") else None,
+                "totalPriceSet": money(total, currency),
+                "currentTotalPriceSet": money(total, currency),
+                "totalRefundedSet": money(Decimal("0.00"), currency),
+                "lineItems": lines,
+            },
+        )
+        with self.store.lock:
+            created["name"] = f"#{1000 + created['number']}"
+            created["processedAt"] = created["processedAt"] or created["createdAt"]
+            for index, line in enumerate(lines):
+                line["id"] = gid("LineItem", created["number"] * 100 + index)
+        return {"order": _with_connections(created), "userErrors": []}
+
+    def refundCreate(self, info, input):  # noqa: A002, D102, N802
+        order = self.store.find(input["orderId"])
+        if order is None:
+            return {"refund": None, "order": None, "userErrors": [_user_error("orderId", "not found")]}
+        amount = sum((Decimal(str(t["amount"])) for t in input.get("transactions") or [] if t["kind"] == "REFUND"),
+                     Decimal("0.00"))  # fmt: skip
+        currency = order["currencyCode"]
+        with self.store.lock:
+            refunded = Decimal(order["totalRefundedSet"]["shopMoney"]["amount"]) + amount
+            total = Decimal(order["totalPriceSet"]["shopMoney"]["amount"])
+            if refunded > total and not input.get("allowOverRefunding"):
+                return {"refund": None, "order": None, "userErrors": [_user_error("transactions", "over refunds")]}
+            order["totalRefundedSet"] = money(refunded, currency)
+            order["displayFinancialStatus"] = "REFUNDED" if refunded == total else "PARTIALLY_REFUNDED"
+            order["updatedAt"] = iso(datetime.now(UTC))
+            self.store.refunds += 1
+            refund = {"id": gid("Refund", self.store.refunds), "totalRefundedSet": money(amount, currency)}
+        return {"refund": refund, "order": _with_connections(order), "userErrors": []}
+
+
+def _user_error(field: str, message: str) -> dict:
+    return {"field": field.split("."), "message": message}
 
 
 def query_cost(schema, document, variables: dict, data: dict | None = None) -> int:
@@ -364,8 +495,10 @@ def query_cost(schema, document, variables: dict, data: dict | None = None) -> i
                 total += sum(1 + cost(selection.selection_set, named, item, False) for item in items if item)
         return total
 
-    root = schema.mutation_type if operation.operation.value == "mutation" else schema.query_type
-    return cost(operation.selection_set, root, data, data is None)
+    if operation.operation.value == "mutation":
+        payloads = cost(operation.selection_set, schema.mutation_type, data, data is None)
+        return payloads + MUTATION_COST * sum(1 for _ in fields_of(operation.selection_set))
+    return cost(operation.selection_set, schema.query_type, data, data is None)
 
 
 class Bucket:

@@ -1,0 +1,1 @@
+"""Payments reconciled with orders: Shopify's orders against Stripe's charges and refunds."""
