@@ -1,10 +1,12 @@
-"""Payment reconciliation on tiny silver tables: which charge pays for which order, and each status's rule."""
+"""Payment reconciliation on tiny silver tables: which charge pays for which order, each status's rule, and the
+checks' verdicts."""
 
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 
+from ecom_assets.api_sources.reconciliation.checks import every_charge_accounted, unmatched_outcome
 from ecom_assets.api_sources.reconciliation.transforms import payment_reconciliation, unmatched_by_day
 
 ORDERS = (
@@ -162,3 +164,44 @@ def test_unmatched_amounts_add_up_per_day_and_currency_leaving_matched_rows_out(
         (date(2026, 11, 3), "GBP"): (2, Decimal("65.000")),
         (date(2026, 11, 4), "GBP"): (1, Decimal("3.000")),
     }
+
+
+def test_the_charge_check_fails_when_a_charge_is_missing_or_counted_twice_and_passes_when_each_is_once(spark):
+    orders = [_order(13, "20.00")]
+    charges = [_charge("ch_13", "20.00", "gid://shopify/Order/13"), _charge("ch_lost", "3.00")]
+    frames = [
+        spark.createDataFrame(list(rows), schema)
+        for rows, schema in ((orders, ORDERS), (charges, CHARGES), ([], INTENTS), ([], REFUNDS))
+    ]
+    rows = payment_reconciliation(*frames)
+    assert every_charge_accounted(rows, frames[1]).passed
+    missing = every_charge_accounted(rows.where("status != 'orphan_charge'"), frames[1])
+    assert not missing.passed
+    assert (missing.observed["charges_missing"], missing.observed["currency_totals_differing"]) == (
+        1, {"GBP": {"stripe": "23.000", "reconciliation": "20.000"}},
+    )  # fmt: skip
+    twice = every_charge_accounted(rows.unionByName(rows.where("status = 'orphan_charge'")), frames[1])
+    assert (twice.passed, twice.observed["charges_in_several_rows"]) == (False, 1)
+
+
+def test_the_unmatched_check_warns_on_the_days_over_the_threshold_only():
+    days = [
+        {
+            "reconciliation_date": date(2026, 11, day),
+            "currency": "GBP",
+            "rows_unmatched": rows,
+            "unmatched_amount": amount,
+        }
+        for day, rows, amount in ((3, 2, Decimal("65")), (4, 1, Decimal("3")))
+    ]
+    over = unmatched_outcome([_Row(day) for day in days], Decimal("50"))
+    assert (over.passed, over.observed["days_over_threshold"], len(over.failing_sample)) == (False, 1, 1)
+    assert "65 GBP on 2026-11-03" in over.summary
+    assert unmatched_outcome([_Row(day) for day in days], Decimal("65")).passed
+
+
+class _Row(dict):
+    """A dict that answers `asDict` as a Spark row does."""
+
+    def asDict(self):  # noqa: N802 - Spark's name
+        return dict(self)
