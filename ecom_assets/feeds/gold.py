@@ -1,6 +1,6 @@
 """Gold built from the operational feeds with the sales: `analytics.inventory_daily`, `analytics.segment_analysis`."""
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -14,11 +14,18 @@ from ecom_assets.feeds.tables import (
     SEGMENT_ANALYSIS,
     VALIDATION_RESULTS,
 )
-from ecom_assets.feeds.transforms.gold import cover_window_start, inventory_daily, segment_analysis, tier_as_of
+from ecom_assets.feeds.transforms.gold import (
+    cover_window_start,
+    inventory_daily,
+    segment_analysis,
+    tier_as_of,
+    unexplained_stock_drops,
+)
 from ecom_assets.feeds.validation import quarantined_records
-from ecom_assets.platform.checks import Check
+from ecom_assets.platform.checks import WARN, Check
 from ecom_assets.platform.dates import DateRange
-from ecom_assets.platform.outcomes import CheckOutcome, jsonable_rows
+from ecom_assets.platform.outcomes import SAMPLE_ROWS, CheckOutcome, jsonable_rows
+from ecom_assets.platform.quality_policy import DataQualityPolicy
 from ecom_assets.platform.table_asset import (
     TableStep,
     staged,
@@ -31,6 +38,12 @@ from resources.lakehouse import within
 COVER_CHECK = Check(
     "cover_consistent",
     "Per day and product: units sold ≥ 0, and days of cover is null exactly when nothing sold in the window.",
+)
+INVENTORY_DROP_CHECK = Check(
+    "no_unexplained_stock_drop",
+    "No product's stock falls from one day to the next by more than the quality policy's `inventory_drop_share` of "
+    "the day before's stock beyond the units sold that day; a failure is mailed with the products.",
+    severity=WARN,
 )
 SEGMENT_RECONCILIATION_CHECK = Check(
     "reconciles_with_silver",
@@ -54,12 +67,10 @@ def _inventory_kept_out(session: SparkSession, lakehouse: Lakehouse, days: DateR
     "units sold over the trailing 28 days) and a stock-out flag; records validation quarantined are left out.",
     upstream=[INVENTORY_SNAPSHOTS, VALIDATION_RESULTS],
     reads=[PRODUCT_DAILY_SALES],
-    checks=[COVER_CHECK],
+    checks=[COVER_CHECK, INVENTORY_DROP_CHECK],
 )
-def inventory_daily_asset(
-    step: TableStep,
-) -> None:
-    """Replace the run's days with each product's stock and cover."""
+def inventory_daily_asset(step: TableStep, quality: DataQualityPolicy) -> None:
+    """Replace the run's days with each product's stock and cover; warn of stock that vanished without sales."""
     days = step.days
     session = step.session
     snapshots = step.lakehouse.read(session, INVENTORY_SNAPSHOTS, filters=within("business_date", days)).join(
@@ -103,6 +114,9 @@ def inventory_daily_asset(
                     if day in figures
                 },
             )
+            reporter.add(
+                INVENTORY_DROP_CHECK, _stock_drop_outcomes(step, rows, sorted(figures), quality.inventory_drop_share)
+            )
         quarantined = reporter.replace_passing_days(step.lakehouse, rows, "business_date", days)
         step.add_daily_metadata(
             {
@@ -112,6 +126,36 @@ def inventory_daily_asset(
             },
         )
         step.metadata.update({"days_quarantined": len(quarantined), **step.table_metadata(rows)})
+
+
+def _stock_drop_outcomes(
+    step: TableStep, rows: DataFrame, judged: list[date], share: float
+) -> dict[date, CheckOutcome]:
+    """Each `judged` day's unexplained stock drops against the day before (the run's own rows, or the stored day
+    before the run's first day)."""
+    day_before = step.days.start - timedelta(days=1)
+    stored = (
+        step.lakehouse.read(step.session, INVENTORY_DAILY, filters=[("business_date", "=", day_before)])
+        if step.lakehouse.exists(INVENTORY_DAILY)
+        else rows.limit(0)
+    )
+    drops = unexplained_stock_drops(rows, rows.unionByName(stored), share).orderBy(F.desc("drop_share")).collect()
+    outcomes = {}
+    for day in judged:
+        found = [row for row in drops if row["business_date"] == day]
+        summary = (
+            f"{len(found)} product(s) lost more than {share:.0%} of their stock without matching sales"
+            if found
+            else f"no product lost more than {share:.0%} of its stock without matching sales"
+        )
+        outcomes[day] = CheckOutcome(
+            not found,
+            summary,
+            {"products_dropped": len(found)},
+            {"largest_unexplained_share": share},
+            jsonable_rows(found[:SAMPLE_ROWS]),
+        )
+    return outcomes
 
 
 @table_asset(

@@ -17,7 +17,13 @@ from ecom_assets.feeds.contract import (
     trigger_for,
     verify_batch,
 )
-from ecom_assets.feeds.transforms.gold import cover_window_start, inventory_daily, segment_analysis, tier_as_of
+from ecom_assets.feeds.transforms.gold import (
+    cover_window_start,
+    inventory_daily,
+    segment_analysis,
+    tier_as_of,
+    unexplained_stock_drops,
+)
 from ecom_assets.feeds.transforms.records import (
     FEED_PARSERS,
     accepted,
@@ -359,3 +365,25 @@ def test_sales_take_the_tier_in_effect_on_their_day_and_are_summed_per_tier(spar
     )
     assert (rows[(5, "guest")].orders, rows[(5, "guest")].customers) == (1, 0)
     assert rows[(3, "silver")].revenue == Decimal("10.000")
+
+
+def test_only_stock_vanishing_beyond_the_share_and_the_days_sales_counts_as_a_drop(spark: SparkSession):
+    schema = "business_date date, product_id string, stock_on_hand long, units_sold long"
+    first, second = date(2011, 3, 1), date(2011, 3, 2)
+    previous = spark.createDataFrame(
+        [(first, "A", 100, 0), (first, "B", 100, 0), (first, "C", 100, 0), (first, "D", 0, 0), (first, "E", 10, 0)],
+        schema,
+    )
+    days = spark.createDataFrame(
+        [
+            (second, "A", 40, 0),  # 60 vanished: more than half
+            (second, "B", 40, 20),  # 60 fell, 20 sold: 40 unexplained
+            (second, "C", 50, 0),  # exactly half: allowed
+            (second, "D", 0, 0),  # nothing to lose
+            (second, "E", 500, 0),  # restocked
+            (second, "F", 1, 0),  # no day before
+        ],
+        schema,
+    )
+    drops = unexplained_stock_drops(days, previous, 0.5).collect()
+    assert [(row["product_id"], row["unexplained_drop"], row["drop_share"]) for row in drops] == [("A", 60, 0.6)]

@@ -367,3 +367,38 @@ def test_a_tier_change_in_a_later_batch_gives_the_customer_a_second_dimension_ve
         Decimal("2.55"),
     )
     assert heart["description"] == "WHITE HANGING HEART T-LIGHT HOLDER" and heart["attribute_source"] == "feed"
+
+
+def test_stock_that_vanishes_without_sales_warns_on_its_day_and_reaches_the_alert_email(
+    spark, landing_root, lakehouse, run_days
+):
+    write_day(landing_root, "sales.csv", ("\n".join([",".join(HEADER), *SALES]) + "\n").encode(), DAY)
+    run_days(DateRange(DAY, DAY), assets=[order_transactions, orders_cleaned, product_daily_sales])
+    stock = {"85123A": ("40", "30"), "71053": ("30", "25"), "21730": ("50", "15")}
+    for index, day in enumerate((DAY, NEXT_DAY)):
+        counts = [
+            {"product_id": product, "stock_quantity": levels[index], "warehouse_location": "UK-1"}
+            for product, levels in stock.items()
+        ]
+        write_batch(landing_root, day, {"inventory": counts})
+    next_day_sales = "536370,21730,GLASS STAR FROSTED,6,2011-01-05 10:00:00,4.25,12583.0,France"
+    write_day(landing_root, "sales.csv", ("\n".join([",".join(HEADER), next_day_sales]) + "\n").encode(), NEXT_DAY)
+    run_days(DateRange(NEXT_DAY, NEXT_DAY), assets=[order_transactions, orders_cleaned, product_daily_sales])
+
+    result = run_days(BOTH_DAYS, assets=FEED_ASSETS)
+
+    verdicts = evaluations(result)
+    check = (INVENTORY_DAILY.full_name.replace(".", "/"), "no_unexplained_stock_drop")
+    assert verdicts[(*check, DAY.isoformat())].passed, "the first day has no day before to fall from"
+    dropped = verdicts[(*check, NEXT_DAY.isoformat())]
+    assert (dropped.passed, dropped.severity.value) == (False, "WARN")
+    failing = dropped.metadata["failing_rows"].value
+    assert [(row["product_id"], row["unexplained_drop"]) for row in failing] == [("21730", 29)], (
+        "85123A fell by a quarter (under the half the policy allows); 21730 fell 35, of which 6 were sold"
+    )
+    smtp_port = free_port()
+    with smtp_server(smtp_port) as inbox:
+        tick(run_days.instance, smtp_port, None, check_failure_email_sensor)
+    [message] = inbox.messages
+    text = message.get_body(("plain",)).get_content()
+    assert "no_unexplained_stock_drop" in text and NEXT_DAY.isoformat() in text

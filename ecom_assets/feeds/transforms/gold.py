@@ -63,6 +63,34 @@ def inventory_daily(snapshots: DataFrame, product_days: DataFrame, days: list[da
     )
 
 
+def unexplained_stock_drops(days: DataFrame, previous: DataFrame, share: float) -> DataFrame:
+    """Per day and product of `days`: stock that vanished since the day before beyond the units sold that day, where
+    it is more than `share` of the day before's stock (theft, a miscount, a feed error: not sales).
+
+    `days` and `previous` are `inventory_daily` rows; `previous` holds each judged day's day before
+    (a product without one is not judged). Restocking never counts as a drop.
+    """
+    before = previous.select(
+        F.date_add("business_date", 1).alias("business_date"),
+        "product_id",
+        F.col("stock_on_hand").alias("previous_stock"),
+    )
+    vanished = F.col("previous_stock") - F.col("stock_on_hand") - F.col("units_sold")
+    return (
+        days.join(before, ["business_date", "product_id"])
+        .where((F.col("previous_stock") > 0) & (vanished > F.col("previous_stock") * F.lit(share)))
+        .select(
+            "business_date",
+            "product_id",
+            "previous_stock",
+            "stock_on_hand",
+            "units_sold",
+            vanished.cast("long").alias("unexplained_drop"),
+            F.round(vanished / F.col("previous_stock"), 4).alias("drop_share"),
+        )
+    )
+
+
 def tier_as_of(lines: DataFrame, customer_history: DataFrame) -> DataFrame:
     """Sales lines with `customer_tier`: the tier of the customer's latest feed record on or before the line's
     order day (`guest` without a customer id, `unknown` before any feed gave one)."""
