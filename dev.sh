@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everyday commands of the project. Needs Python 3.11+ and Java 17+; installs the rest into .venv.
-#   ./dev.sh demo [--clean] [--clickstream] [START END]   the last 4 weeks of sample data with planted faults
-#                                         (--clean: none), every daily asset materialized, the verdict;
-#                                         --clickstream: also the last day's web-shop events, hours and day
+#   ./dev.sh demo [--clean] [--clickstream] [--api] [START END]   the last 4 weeks of sample data with planted
+#                                         faults (--clean: none), every daily asset materialized, the verdict;
+#                                         --clickstream: also the last day's web-shop events, hours and day;
+#                                         --api: also a shop sent to Shopify and Stripe stand-ins, pulled, reconciled
 #   ./dev.sh materialize DAY [SELECTION]  materialize a day (default: every daily asset) and say what the run did
 #   ./dev.sh backfill START END [SELECTION]  the same for a range of days, as one run
 #   ./dev.sh test [--quick] [PYTEST ARGS] run the test suite (--quick: the quick tier, tests not marked slow)
@@ -85,6 +86,33 @@ materialize() {
   return "$verdict"
 }
 
+# The demo's API part: both stand-ins on loopback (an empty Shopify shop, a Stripe account), a shop's products,
+# customers, orders and payments sent through their APIs with planted faults, both sources pulled, payments reconciled.
+demo_api() {
+  local env_file status=0
+  env_file=$(mktemp)
+  "$VENV/bin/python" -m ecom_assets.api_sources.standins "$env_file" &
+  local standins=$!
+  trap 'kill $standins 2>/dev/null; rm -f "$env_file"' EXIT
+  until [ -s "$env_file" ]; do
+    kill -0 "$standins" 2>/dev/null || { echo "The API stand-ins did not start." >&2; return 1; }
+    sleep 0.5
+  done
+  # shellcheck disable=SC1090  # the stand-ins' addresses and the demo's fresh secrets
+  . "$env_file"
+  step "Sending a shop's products, customers, orders, payments and refunds to the Shopify and Stripe stand-ins" \
+    "$VENV/bin/ecom-sample" api --orders 20
+  materialize 'group:shopify_api or group:shopify or group:stripe_api or group:stripe' || status=$?
+  materialize 'group:payments' || status=$?
+  echo "Payments reconciled with orders (status and unmatched amount per order and orphan charge):"
+  "$VENV/bin/python" -m ecom_assets.cli.show ecommerce_catalog.analytics.payment_reconciliation --limit 30 || true
+  kill "$standins" 2>/dev/null
+  wait "$standins" 2>/dev/null || true
+  rm -f "$env_file"
+  trap - EXIT
+  return "$status"
+}
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
@@ -92,9 +120,11 @@ case "$command" in
     ensure_env
     faults=--faults
     clickstream=""
-    while [ "${1:-}" = "--clean" ] || [ "${1:-}" = "--clickstream" ]; do
+    api=""
+    while [ "${1:-}" = "--clean" ] || [ "${1:-}" = "--clickstream" ] || [ "${1:-}" = "--api" ]; do
       [ "$1" = "--clean" ] && faults=""
       [ "$1" = "--clickstream" ] && clickstream=yes
+      [ "$1" = "--api" ] && api=yes
       shift
     done
     # by default the last four weeks up to yesterday: the UI plots per day over recent partitions
@@ -113,6 +143,9 @@ case "$command" in
       materialize 'group:clickstream_ingest' || verdict=$?
       materialize 'group:clickstream' --partition-range "$end-00:00...$end-23:00" || verdict=$?
       materialize 'group:clickstream_daily' --partition "$end" || verdict=$?
+    fi
+    if [ -n "$api" ]; then
+      demo_api || verdict=$?
     fi
     echo "Gold as stored (day_status tells a complete day from one that is not):"
     "$VENV/bin/python" -m ecom_assets.cli.show ecommerce_catalog.analytics.sales_metrics --limit 10 || true

@@ -12,9 +12,14 @@ from ecom_assets.api_sources.shopify.source import ShopifyGraphql
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 CURRENCY = "GBP"
-PLANTED = ("unpaid", "refunded", "refund_mismatch", "overpaid")
-"""What the first orders of a sample get, in this order (every later order is paid in full); an orphan charge
-(paying for no order) is made besides."""
+PLANTED = {
+    "unpaid": "never paid",
+    "refunded": "refunded in part, in Stripe and Shopify alike",
+    "refund_mismatch": "refunded in part, in Stripe only",
+    "overpaid": "paid in full, then charged 5.00 more",
+}
+"""What the first orders of a sample get, in this order, and how it reads (every later order is paid in full); an
+orphan charge (paying for no order) is made besides."""
 
 
 class StripeShop:
@@ -180,7 +185,7 @@ def send_sample(stripe_shop: StripeShop, shop: ShopifyShop, orders: int, seed: i
         lines = [(rng.choice(variants), rng.randint(1, 3)) for _ in range(rng.randint(1, 3))]
         order_id, total = shop.order(shopify_customer, lines, CURRENCY)
         order = sent.orders[order_id] = SentOrder(total)
-        planted = PLANTED[index] if index < len(PLANTED) else "paid"
+        planted = list(PLANTED)[index] if index < len(PLANTED) else "paid"
         if planted == "unpaid":
             continue
         payments = [total, Decimal("5.00")] if planted == "overpaid" else [total]

@@ -57,8 +57,8 @@ def send_through_apis(orders: int, seed: int) -> None:
         f"sent {sent.products} product(s), {sent.customers} customer(s) and {len(sent.orders)} order(s) to Shopify, "
         f"their payments to Stripe"
     )
-    for planted, order in zip(PLANTED, sent.orders, strict=False):
-        print(f"  planted: order {order} {planted.replace('_', ' ')}")
+    for planted, order in zip(PLANTED.values(), sent.orders, strict=False):
+        print(f"  planted: order {order} {planted}")
     for charge in sent.orphan_charges:
         print(f"  planted: charge {charge} for no order")
 

@@ -8,7 +8,8 @@ import shutil
 
 import pandas as pd
 
-from ecom_assets.clickstream import tables as clickstream_tables  # noqa: F401 - each area names its tables
+from ecom_assets.api_sources import tables as api_tables  # noqa: F401 - each area names its tables
+from ecom_assets.clickstream import tables as clickstream_tables  # noqa: F401
 from ecom_assets.feeds import tables as feed_tables  # noqa: F401
 from ecom_assets.platform.tables import tables_owned
 from ecom_assets.sales import tables as sales_tables  # noqa: F401
@@ -16,7 +17,7 @@ from resources.settings import Settings
 from resources.table_reader import TableReader
 
 KNOWN_TABLES = {name.full_name: name for name in tables_owned()}
-ORDERING_COLUMNS = ("order_date", "partition_date", "event_time", "evaluated_at")
+ORDERING_COLUMNS = ("order_date", "partition_date", "event_time", "evaluated_at", "reconciliation_date")
 """The first of these a table has orders its rows, so the newest are printed last."""
 MAX_CELL_CHARACTERS = 40
 

@@ -38,8 +38,14 @@ def shop(monkeypatch):
 
 def _planted(output: str) -> dict[str, str]:
     """What `ecom-sample api` says it planted: order gid or charge id → the status it must get."""
-    planted = dict(re.findall(r"planted: order (\S+) (unpaid|refunded|refund mismatch|overpaid)", output))
-    expected = {order: {"refunded": "matched"}.get(kind, kind.replace(" ", "_")) for order, kind in planted.items()}
+    statuses = {
+        "never paid": "unpaid",
+        "refunded in part, in Stripe and Shopify alike": "matched",
+        "refunded in part, in Stripe only": "refund_mismatch",
+        "paid in full, then charged 5.00 more": "overpaid",
+    }
+    planted = dict(re.findall(r"planted: order (\S+) (.+)", output))
+    expected = {order: statuses[kind] for order, kind in planted.items()}
     expected.update(dict.fromkeys(re.findall(r"planted: charge (\S+) for no order", output), "orphan_charge"))
     return expected
 

@@ -1,5 +1,5 @@
 """Payment reconciliation on tiny silver tables: which charge pays for which order, each status's rule, and the
-checks' verdicts."""
+checks' verdicts. One shop holds every case (an order or charge per case), reconciled once."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,9 +23,13 @@ PLACED = datetime(2026, 11, 3, 10, 0)
 CHARGED = datetime(2026, 11, 4, 9, 0)
 
 
-def _order(number: int, total: str, refunded: str = "0", cancelled: bool = False) -> tuple:
+def _gid(number: int) -> str:
+    return f"gid://shopify/Order/{number}"
+
+
+def _order(number: int, total: str, refunded: str = "0", cancelled: bool = False, currency: str = "GBP") -> tuple:
     return (
-        f"gid://shopify/Order/{number}", f"#{1000 + number}", "GBP", Decimal(total), Decimal(refunded),
+        _gid(number), f"#{1000 + number}", currency, Decimal(total), Decimal(refunded),
         PLACED, PLACED, PLACED if cancelled else None, False,
     )  # fmt: skip
 
@@ -38,150 +42,163 @@ def _charge(identifier: str, amount: str, order: str | None = None, intent: str 
     )  # fmt: skip
 
 
-def _reconcile(spark, orders, charges, intents=(), refunds=()):
-    frames = [
-        spark.createDataFrame(list(rows), schema)
-        for rows, schema in ((orders, ORDERS), (charges, CHARGES), (intents, INTENTS), (refunds, REFUNDS))
+def _refund(identifier: str, charge: str, amount: str, status: str = "succeeded") -> tuple:
+    return (identifier, charge, Decimal(amount), status, False)
+
+
+SHOP = {
+    "orders": [
+        _order(1, "30.00"),  # two charges, one naming the order by its bare number
+        _order(2, "12.50"),  # named by the payment intent
+        _order(3, "40.00"),  # nothing paid
+        _order(4, "40.00"),  # part paid
+        _order(5, "40.00"),  # paid 45
+        _order(6, "40.00"),  # failed and uncaptured charges, a pending refund
+        _order(7, "40.00"),  # captured in part
+        _order(8, "40.00", refunded="10.00"),  # refunds agree
+        _order(9, "40.00"),  # Stripe refunded alone
+        _order(10, "40.00"),  # overpaid, refunded back
+        _order(11, "40.00", cancelled=True),  # cancelled, never paid
+        _order(12, "20.00"),  # a charge in EUR names it
+    ],
+    "charges": [
+        _charge("ch_1b", "10.00", _gid(1)),
+        _charge("ch_1a", "20.00", "1"),
+        _charge("ch_2", "12.50", intent="pi_2"),
+        _charge("ch_4", "15.00", _gid(4)),
+        _charge("ch_5", "45.00", _gid(5)),
+        _charge("ch_6", "40.00", _gid(6)),
+        _charge("ch_6_failed", "40.00", _gid(6), status="failed"),
+        _charge("ch_6_uncaptured", "40.00", _gid(6), captured=False),
+        _charge("ch_7", "40.00", _gid(7), captured_part=Decimal("30.00")),
+        _charge("ch_8", "40.00", _gid(8)),
+        _charge("ch_9", "40.00", _gid(9)),
+        _charge("ch_10", "50.00", _gid(10)),
+        _charge("ch_no_order", "9.99"),
+        _charge("ch_unknown_order", "9.99", _gid(999)),
+        _charge("ch_euro", "9.99", _gid(12), currency="eur"),
+    ],
+    "intents": [("pi_2", f'{{"order_id":"{_gid(2)}"}}', False)],
+    "refunds": [
+        _refund("re_6", "ch_6", "5.00", status="pending"),
+        _refund("re_8a", "ch_8", "4.00"),
+        _refund("re_8b", "ch_8", "6.00"),
+        _refund("re_9", "ch_9", "7.50"),
+        _refund("re_10", "ch_10", "10.00"),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def shop_tables(spark):
+    return [
+        spark.createDataFrame(SHOP[name], schema).cache()
+        for name, schema in (("orders", ORDERS), ("charges", CHARGES), ("intents", INTENTS), ("refunds", REFUNDS))
     ]
-    rows = payment_reconciliation(*frames)
-    return {(row["order_id"] or row["charge_ids"][0]): row.asDict() for row in rows.collect()}
 
 
-def test_an_order_paid_in_full_by_its_charges_is_matched_and_lists_them(spark):
-    result = _reconcile(
-        spark, [_order(1, "30.00")], [_charge("ch_b", "10.00", "gid://shopify/Order/1"), _charge("ch_a", "20.00", "1")]
-    )
-    row = result["gid://shopify/Order/1"]
-    assert (row["status"], row["charge_ids"], row["captured"], row["unmatched_amount"]) == (
-        "matched", ["ch_a", "ch_b"], Decimal("30.000"), Decimal("0.000"),
-    )  # fmt: skip
-    assert row["reconciliation_date"] == date(2026, 11, 3)
-    assert row["note"] is None
+@pytest.fixture(scope="module")
+def reconciled(shop_tables):
+    """The shop's reconciliation by order gid, or by charge id for an orphan charge."""
+    rows = payment_reconciliation(*shop_tables).collect()
+    return {(row["order_id"] or row["charge_ids"][0]): row.asDict() for row in rows}
 
 
-def test_a_charge_names_its_order_through_its_payment_intent_when_its_own_metadata_does_not(spark):
-    result = _reconcile(
-        spark,
-        [_order(2, "12.50")],
-        [_charge("ch_1", "12.50", intent="pi_1")],
-        intents=[("pi_1", '{"order_id":"gid://shopify/Order/2"}', False)],
-    )
-    assert result["gid://shopify/Order/2"]["status"] == "matched"
-    assert "ch_1" not in result
+def _judged(row: dict) -> tuple:
+    return (row["status"], row["captured"], row["stripe_refunded"], row["unmatched_amount"], row["note"])
+
+
+def test_every_order_gets_one_row_and_every_charge_no_order_accounts_for_one_of_its_own(reconciled):
+    orphans = {"ch_no_order", "ch_unknown_order", "ch_euro"}
+    assert set(reconciled) == {_gid(number) for number in range(1, 13)} | orphans
+
+
+def test_an_order_paid_in_full_by_its_charges_is_matched_and_lists_them(reconciled):
+    row = reconciled[_gid(1)]
+    assert _judged(row) == ("matched", Decimal("30.000"), Decimal("0.000"), Decimal("0.000"), None)
+    assert row["charge_ids"] == ["ch_1a", "ch_1b"]
+    assert row["reconciliation_date"] == date(2026, 11, 3), "the day the order was placed"
+
+
+def test_a_charge_names_its_order_through_its_payment_intent_when_its_own_metadata_does_not(reconciled):
+    assert (reconciled[_gid(2)]["status"], reconciled[_gid(2)]["charge_ids"]) == ("matched", ["ch_2"])
 
 
 @pytest.mark.parametrize(
-    ("captured", "status", "unmatched", "note"),
+    ("number", "status", "unmatched", "note"),
     [
-        (None, "unpaid", "40.000", "no captured charge"),
-        ("15.00", "unpaid", "25.000", "part captured"),
-        ("45.00", "overpaid", "5.000", "captured more than the order total"),
+        (3, "unpaid", "40.000", "no captured charge"),
+        (4, "unpaid", "25.000", "part captured"),
+        (5, "overpaid", "5.000", "captured more than the order total"),
+        (7, "unpaid", "10.000", "part captured"),
     ],
 )
-def test_an_order_short_or_over_its_total_is_unpaid_or_overpaid_by_the_gap(spark, captured, status, unmatched, note):
-    charges = [_charge("ch_1", captured, "gid://shopify/Order/3")] if captured else []
-    row = _reconcile(spark, [_order(3, "40.00")], charges)["gid://shopify/Order/3"]
+def test_an_order_short_or_over_its_total_is_unpaid_or_overpaid_by_the_gap(reconciled, number, status, unmatched, note):
+    row = reconciled[_gid(number)]
     assert (row["status"], row["unmatched_amount"], row["note"]) == (status, Decimal(unmatched), note)
 
 
-def test_only_succeeded_captured_charges_and_succeeded_refunds_count(spark):
-    charges = [
-        _charge("ch_ok", "40.00", "gid://shopify/Order/4"),
-        _charge("ch_failed", "40.00", "gid://shopify/Order/4", status="failed"),
-        _charge("ch_uncaptured", "40.00", "gid://shopify/Order/4", captured=False),
-    ]
-    refunds = [("re_pending", "ch_ok", Decimal("5.00"), "pending", False)]
-    row = _reconcile(spark, [_order(4, "40.00")], charges, refunds=refunds)["gid://shopify/Order/4"]
-    assert (row["status"], row["charge_ids"], row["stripe_refunded"]) == ("matched", ["ch_ok"], Decimal("0.000"))
+def test_only_succeeded_captured_charges_and_succeeded_refunds_count(reconciled):
+    row = reconciled[_gid(6)]
+    assert (row["status"], row["charge_ids"], row["stripe_refunded"]) == ("matched", ["ch_6"], Decimal("0.000"))
 
 
-def test_a_charge_captured_in_part_counts_what_was_captured(spark):
-    charges = [_charge("ch_part", "40.00", "gid://shopify/Order/4", captured_part=Decimal("30.00"))]
-    row = _reconcile(spark, [_order(4, "40.00")], charges)["gid://shopify/Order/4"]
-    assert (row["status"], row["captured"], row["unmatched_amount"]) == ("unpaid", Decimal("30.000"), Decimal("10.000"))
-
-
-def test_refunds_both_sides_agree_on_are_matched_and_a_refund_only_stripe_made_is_a_mismatch(spark):
-    orders = [_order(5, "40.00", refunded="10.00"), _order(6, "40.00")]
-    charges = [_charge("ch_5", "40.00", "gid://shopify/Order/5"), _charge("ch_6", "40.00", "gid://shopify/Order/6")]
-    refunds = [
-        ("re_5a", "ch_5", Decimal("4.00"), "succeeded", False),
-        ("re_5b", "ch_5", Decimal("6.00"), "succeeded", False),
-        ("re_6", "ch_6", Decimal("7.50"), "succeeded", False),
-    ]
-    result = _reconcile(spark, orders, charges, refunds=refunds)
-    assert result["gid://shopify/Order/5"]["status"] == "matched"
-    mismatch = result["gid://shopify/Order/6"]
-    assert (mismatch["status"], mismatch["unmatched_amount"]) == ("refund_mismatch", Decimal("7.500"))
-    assert mismatch["note"] == "Stripe refunded 7.500, Shopify 0.000"
-
-
-def test_an_overpayment_refunded_back_is_matched(spark):
-    charges = [_charge("ch_7", "50.00", "gid://shopify/Order/7")]
-    refunds = [("re_7", "ch_7", Decimal("10.00"), "succeeded", False)]
-    assert _reconcile(spark, [_order(7, "40.00")], charges, refunds=refunds)["gid://shopify/Order/7"]["status"] == (
-        "matched"
-    )
-
-
-def test_a_cancelled_order_never_paid_owes_nothing(spark):
-    row = _reconcile(spark, [_order(8, "40.00", cancelled=True)], [])["gid://shopify/Order/8"]
-    assert (row["status"], row["unmatched_amount"], row["note"]) == (
-        "matched", Decimal("0.000"), "cancelled before any payment",
+def test_refunds_both_sides_agree_on_are_matched_and_a_refund_only_stripe_made_is_a_mismatch(reconciled):
+    assert _judged(reconciled[_gid(8)])[:2] == ("matched", Decimal("40.000"))
+    assert _judged(reconciled[_gid(9)]) == (
+        "refund_mismatch", Decimal("40.000"), Decimal("7.500"), Decimal("7.500"),
+        "Stripe refunded 7.500, Shopify 0.000",
     )  # fmt: skip
+
+
+def test_an_overpayment_refunded_back_is_matched(reconciled):
+    assert reconciled[_gid(10)]["status"] == "matched"
+
+
+def test_a_cancelled_order_never_paid_owes_nothing(reconciled):
+    assert _judged(reconciled[_gid(11)])[::3] == ("matched", Decimal("0.000"))
+    assert reconciled[_gid(11)]["note"] == "cancelled before any payment"
 
 
 @pytest.mark.parametrize(
     ("charge", "note"),
     [
-        (_charge("ch_x", "9.99"), "names no order (its and its payment intent's metadata)"),
-        (_charge("ch_x", "9.99", "gid://shopify/Order/999"), "names an order Shopify has not delivered"),
-        (_charge("ch_x", "9.99", "gid://shopify/Order/9", currency="eur"), "charged in EUR, the order is in GBP"),
+        ("ch_no_order", "names no order (its and its payment intent's metadata)"),
+        ("ch_unknown_order", "names an order Shopify has not delivered"),
+        ("ch_euro", "charged in EUR, the order is in GBP"),
     ],
 )
-def test_a_charge_no_order_accounts_for_is_an_orphan_on_the_day_it_was_made(spark, charge, note):
-    result = _reconcile(spark, [_order(9, "20.00")], [charge])
-    orphan = result["ch_x"]
+def test_a_charge_no_order_accounts_for_is_an_orphan_on_the_day_it_was_made(reconciled, charge, note):
+    orphan = reconciled[charge]
     assert (orphan["status"], orphan["order_id"], orphan["unmatched_amount"], orphan["note"]) == (
         "orphan_charge", None, Decimal("9.990"), note,
     )  # fmt: skip
     assert orphan["reconciliation_date"] == date(2026, 11, 4)
-    assert result["gid://shopify/Order/9"]["status"] == "unpaid"
+    assert reconciled[_gid(12)]["status"] == "unpaid", "the order the euro charge named is still owed"
 
 
-def test_unmatched_amounts_add_up_per_day_and_currency_leaving_matched_rows_out(spark):
-    orders = [_order(10, "40.00"), _order(11, "25.00"), _order(12, "5.00")]
-    charges = [_charge("ch_12", "5.00", "gid://shopify/Order/12"), _charge("ch_o", "3.00")]
-    frames = [
-        spark.createDataFrame(list(rows), schema)
-        for rows, schema in ((orders, ORDERS), (charges, CHARGES), ([], INTENTS), ([], REFUNDS))
-    ]
+def test_unmatched_amounts_add_up_per_day_and_currency_leaving_matched_rows_out(shop_tables):
     days = {
         (row["reconciliation_date"], row["currency"]): (row["rows_unmatched"], row["unmatched_amount"])
-        for row in unmatched_by_day(payment_reconciliation(*frames)).collect()
+        for row in unmatched_by_day(payment_reconciliation(*shop_tables)).collect()
     }
+    orders_owed = Decimal("40") + 25 + 5 + 10 + Decimal("7.5") + 20
     assert days == {
-        (date(2026, 11, 3), "GBP"): (2, Decimal("65.000")),
-        (date(2026, 11, 4), "GBP"): (1, Decimal("3.000")),
+        (date(2026, 11, 3), "GBP"): (6, orders_owed),
+        (date(2026, 11, 4), "GBP"): (2, Decimal("19.98")),
+        (date(2026, 11, 4), "EUR"): (1, Decimal("9.99")),
     }
 
 
-def test_the_charge_check_fails_when_a_charge_is_missing_or_counted_twice_and_passes_when_each_is_once(spark):
-    orders = [_order(13, "20.00")]
-    charges = [_charge("ch_13", "20.00", "gid://shopify/Order/13"), _charge("ch_lost", "3.00")]
-    frames = [
-        spark.createDataFrame(list(rows), schema)
-        for rows, schema in ((orders, ORDERS), (charges, CHARGES), ([], INTENTS), ([], REFUNDS))
-    ]
-    rows = payment_reconciliation(*frames)
-    assert every_charge_accounted(rows, frames[1]).passed
-    missing = every_charge_accounted(rows.where("status != 'orphan_charge'"), frames[1])
-    assert not missing.passed
-    assert (missing.observed["charges_missing"], missing.observed["currency_totals_differing"]) == (
-        1, {"GBP": {"stripe": "23.000", "reconciliation": "20.000"}},
-    )  # fmt: skip
-    twice = every_charge_accounted(rows.unionByName(rows.where("status = 'orphan_charge'")), frames[1])
-    assert (twice.passed, twice.observed["charges_in_several_rows"]) == (False, 1)
+def test_the_charge_check_fails_when_a_charge_is_missing_or_counted_twice_and_passes_when_each_is_once(shop_tables):
+    rows = payment_reconciliation(*shop_tables).cache()
+    charges = shop_tables[1].cache()
+    assert every_charge_accounted(rows, charges).passed
+    missing = every_charge_accounted(rows.where("NOT array_contains(charge_ids, 'ch_euro')"), charges)
+    assert (missing.passed, missing.observed["charges_missing"]) == (False, 1)
+    assert missing.observed["currency_totals_differing"] == {"EUR": {"stripe": "9.990", "reconciliation": None}}
+    twice = every_charge_accounted(rows.unionByName(rows.where("status = 'orphan_charge'")), charges)
+    assert (twice.passed, twice.observed["charges_in_several_rows"]) == (False, 3)
 
 
 def test_the_unmatched_check_warns_on_the_days_over_the_threshold_only():

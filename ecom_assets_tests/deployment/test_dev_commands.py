@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ecom_assets.api_sources.standins import free_port
 from ecom_assets.cli.ui import alive, process_tree
 from ecom_assets.feeds.sample_data import write_feeds_for_sales
 from ecom_assets.platform.dates import DateRange
@@ -21,7 +22,7 @@ from ecom_assets.platform.framework_warnings import (
     silence_known_framework_warnings,
 )
 from ecom_assets.sales.sample_data import BAD_LINES_IN_BURST, RENAMED_HEADER, generate, plant_faults
-from ecom_assets_tests.dagster_dev import PROJECT_ROOT, free_port, wait_until_answering
+from ecom_assets_tests.dagster_dev import PROJECT_ROOT, wait_until_answering
 
 FRAMEWORK_WARNING = re.compile(r"\b\w*Warning\b: ")
 
@@ -78,7 +79,8 @@ def test_planted_faults_are_a_renamed_header_file_a_missing_day_and_a_burst_of_b
 
 @pytest.mark.slow
 def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept_out_and_where_to_look(tmp_path):
-    completed = dev_sh(tmp_path, "demo", "2011-01-04", "2011-01-07")
+    """With `--api` it also reconciles a shop sent through the API stand-ins, and no secret reaches its output."""
+    completed = dev_sh(tmp_path, "demo", "--api", "2011-01-04", "2011-01-07")
 
     out = completed.stdout
     assert completed.returncode == 1, out + completed.stderr
@@ -95,6 +97,13 @@ def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept
     assert "planted by the demo's sample data" in out and "did NOT pass" in out
     (preview,) = (tmp_path / "output").glob("email_check_failures_*.html")
     assert "header_conformity" in preview.read_text()
+
+    reconciliation = out.split("Payments reconciled with orders")[1]
+    for status in ("matched", "unpaid", "overpaid", "refund_mismatch", "orphan_charge"):
+        assert f" {status}" in reconciliation, reconciliation
+    assert re.search(r"planted: charge ch_\w+ for no order", out)
+    logs = "".join(path.read_text() for path in (tmp_path / "output" / "logs").glob("*.log"))
+    assert "sk_test_" not in out + completed.stderr + logs, "the demo's Stripe key is never echoed"
 
 
 @pytest.mark.slow
