@@ -5,18 +5,16 @@ import glob
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
 
-from ecom_assets_tests.dagster_dev import free_port
+from ecom_assets.api_sources.standins import free_port, loopback_server
 
 TEST_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -25,32 +23,6 @@ TEST_AWS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 """Credentials moto accepts; the tests put them in the environment, where boto3, hadoop-aws and delta-rs look."""
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """Wait until something accepts connections on the loopback port; fail if `process` dies first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server on port {port} did not start") from None
-            time.sleep(0.2)
-
-
-@contextmanager
-def loopback_server(command: list, port: int, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """A server `command` started in its own process, listening on the loopback `port`; yields its URL and stops it
-    afterwards."""
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    try:
-        wait_for_port(port, server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import boto3
 from dagster import ConfigurableResource, EnvVar
 
 from resources.landing import LandingZone, LocalLandingZone, S3LandingZone
-from resources.settings import SHOPIFY_SECRET_VARIABLE, STRIPE_KEY_VARIABLE, ApiSettings
+from resources.settings import SHOPIFY_API_VERSION, SHOPIFY_SECRET_VARIABLE, STRIPE_KEY_VARIABLE, ApiSettings
 
 API_LANDING_FOLDER = "raw/api"
 """Below the landing root: `raw/api/<source>/<resource>/<load id>.<file id>.jsonl.gz`, dlt's state beside."""
@@ -40,7 +40,7 @@ class ShopifyApi(ConfigurableResource):
     shop_url: str
     client_id: str
     client_secret: str
-    api_version: str = "2026-10"
+    api_version: str = SHOPIFY_API_VERSION
     attempts: int = 6
     """Requests per call before a 429, 5xx or dropped connection fails the load."""
 

@@ -66,6 +66,11 @@ SHOPIFY_SECRET_VARIABLE = "ECOM_SHOPIFY_CLIENT_SECRET"
 """The Shopify app's client secret: reaches the Shopify resource as a Dagster `EnvVar`, never a setting."""
 
 
+SHOPIFY_API_VERSION = "2026-10"
+"""The one place the Shopify Admin API version is pinned: the source asks for it (unless `ECOM_SHOPIFY_API_VERSION`
+names another), the stand-in serves it from Shopify's schema of that version."""
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """Where the API sources are (their keys are `EnvVar`s, see `STRIPE_KEY_VARIABLE`)."""
@@ -75,8 +80,7 @@ class ApiSettings:
     shopify_shop_url: str = ""
     """`https://<shop>.myshopify.com` (a stand-in's address in tests)."""
     shopify_client_id: str = ""
-    shopify_api_version: str = "2026-10"
-    """The one place the Admin API version is pinned."""
+    shopify_api_version: str = SHOPIFY_API_VERSION
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import gzip
 import re
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from resources import LandingZone
 from resources.api_sources import API_LANDING_FOLDER
@@ -125,3 +126,18 @@ def set_aside_load(landing: LandingZone, load: LandedLoad) -> list[str]:
             except FileNotFoundError:
                 continue
     return moved
+
+
+def landed_row(item: Any, cursor_column: str, cursor_field: str, cursor_type: type) -> dict:
+    """The row landed for one listed item: its `id` and its cursor (the item's `cursor_field`, landed as
+    `cursor_column`) when they have the documented types, and the item itself as `object` (an item that is not an
+    object is kept under `object.unexpected`)."""
+    if not isinstance(item, dict):
+        return {"id": None, cursor_column: None, "object": {"unexpected": item}}
+    identifier, cursor = item.get("id"), item.get(cursor_field)
+    well_typed = isinstance(cursor, cursor_type) and not isinstance(cursor, bool)
+    return {
+        "id": identifier if isinstance(identifier, str) else None,
+        cursor_column: cursor if well_typed else None,
+        "object": item,
+    }

@@ -10,7 +10,8 @@ from pyspark.sql import functions as F
 from ecom_assets.api_sources.bronze import BRONZE_COLUMNS
 from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.api_sources.http import ApiFailed
-from ecom_assets.api_sources.stripe.source import landed_row, list_pages
+from ecom_assets.api_sources.loads import landed_row
+from ecom_assets.api_sources.stripe.source import list_pages
 from ecom_assets.api_sources.stripe.transforms import (
     latest_states,
     major_units,
@@ -123,13 +124,23 @@ def test_unusable_records_are_named_with_their_reason(spark):
 
 
 def test_a_landed_row_keeps_any_item_and_takes_only_well_typed_ids_and_times():
-    assert landed_row({"id": "cus_1", "created": 5}) == {
+    assert landed_row({"id": "cus_1", "created": 5}, "created", "created", int) == {
         "id": "cus_1",
         "created": 5,
         "object": {"id": "cus_1", "created": 5},
     }
-    assert landed_row({"id": 7, "created": True}) == {"id": None, "created": None, "object": {"id": 7, "created": True}}
-    assert landed_row("text") == {"id": None, "created": None, "object": {"unexpected": "text"}}
+    assert landed_row({"id": 7, "created": True}, "created", "created", int) == {
+        "id": None,
+        "created": None,
+        "object": {"id": 7, "created": True},
+    }
+    assert landed_row("text", "created", "created", int) == {
+        "id": None,
+        "created": None,
+        "object": {"unexpected": "text"},
+    }
+    shopify_node = {"id": "gid://shopify/Order/1", "updatedAt": 5}
+    assert landed_row(shopify_node, "updated_at", "updatedAt", str)["updated_at"] is None, "Shopify's cursor is text"
 
 
 class RecordedAnswers:

@@ -10,6 +10,7 @@ import pytest
 from dagster import DagsterInstance, Definitions, ResourceDefinition, build_sensor_context, materialize
 from pyspark.sql import functions as F
 
+from ecom_assets.api_sources.standins import free_port
 from ecom_assets.feeds.batches import BATCH_INCOMPLETE
 from ecom_assets.feeds.contract import feed_file_path, trigger_path
 from ecom_assets.feeds.definitions import FEED_ASSETS
@@ -37,7 +38,6 @@ from ecom_assets.sales.sample_data import HEADER, generate
 from ecom_assets.sales.silver import orders_cleaned
 from ecom_assets.sales.tables import DIM_CUSTOMERS, DIM_PRODUCTS
 from ecom_assets_tests.conftest import fresh_dagster_home
-from ecom_assets_tests.dagster_dev import free_port
 from ecom_assets_tests.mail import smtp_server, tick
 from ecom_assets_tests.runs import evaluations, run_log, write_day
 from resources import Lakehouse, LocalLandingZone

@@ -17,6 +17,7 @@ from dagster import (
 )
 from dagster._core.test_utils import create_run_for_test
 
+from ecom_assets.api_sources.standins import free_port
 from ecom_assets.platform.alerts import (
     _REMEMBERED_RUNS,
     _mail_each_new_run,
@@ -29,7 +30,6 @@ from ecom_assets.platform.quality_policy import DataQualityPolicy
 from ecom_assets.sales.jobs import daily_sales_job
 from ecom_assets.sales.sample_data import generate
 from ecom_assets_tests.conftest import PIPELINE_ASSETS, fresh_dagster_home
-from ecom_assets_tests.dagster_dev import free_port
 from ecom_assets_tests.mail import mailer, smtp_server, tick
 from resources import Lakehouse, LocalLandingZone, SmtpEmailResource
 from resources.landing import day_folder

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetMaterialization, DagsterInstance, ResourceDefinition, build_sensor_context, materialize
 
+from ecom_assets.api_sources.standins import free_port
 from ecom_assets.cli.report import read_range, render_report
 from ecom_assets.cli.run_summary import render, summarize, write_email_previews
 from ecom_assets.feeds.batches import FEED_BRONZE_ASSETS, FEED_SILVER_ASSETS
@@ -36,7 +37,6 @@ from ecom_assets.sales.sample_data import generate
 from ecom_assets.sales.silver import orders_cleaned
 from ecom_assets.sales.tables import SALES_METRICS
 from ecom_assets_tests.conftest import fresh_dagster_home
-from ecom_assets_tests.dagster_dev import free_port
 from ecom_assets_tests.leaks import files_holding, tables_holding
 from ecom_assets_tests.mail import mailer, smtp_server
 from resources import Lakehouse, LocalLandingZone, Settings

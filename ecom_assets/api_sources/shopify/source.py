@@ -17,6 +17,8 @@ import dlt
 from dlt.sources import DltResource
 
 from ecom_assets.api_sources.http import ApiFailed, api_message, json_answer, retrying_client
+from ecom_assets.api_sources.loads import landed_row
+from resources.settings import SHOPIFY_API_VERSION
 
 SOURCE_NAME = "shopify"
 RESOURCES = ("orders", "customers", "products", "inventory_levels")
@@ -165,24 +167,12 @@ def drained(
     raise ApiFailed(f"{what}: more than {MAX_PAGES} pages")
 
 
-def landed_row(node: Any, cursor_field: str = "updatedAt") -> dict:
-    """The row landed for one node: its `id` and cursor field when they are strings, and the node as `object`."""
-    if not isinstance(node, dict):
-        return {"id": None, "updated_at": None, "object": {"unexpected": node}}
-    identifier, stamp = node.get("id"), node.get(cursor_field)
-    return {
-        "id": identifier if isinstance(identifier, str) else None,
-        "updated_at": stamp if isinstance(stamp, str) else None,
-        "object": node,
-    }
-
-
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
 def shopify_source(
     shop_url: str = "",
     client_id: str = "",
     client_secret: str = "",
-    api_version: str = "2026-10",
+    api_version: str = SHOPIFY_API_VERSION,
     attempts: int = 6,
 ) -> list[DltResource]:
     """Shopify's orders, customers, products (incremental on `updatedAt`) and inventory levels (a snapshot)."""
@@ -215,7 +205,7 @@ def shopify_source(
                             node[nested] = drained(
                                 api(), root_field, node["id"], nested, nested_size, nested_fields, node[nested]
                             )
-                yield [landed_row(node) for node in page]
+                yield [landed_row(node, "updated_at", "updatedAt", str) for node in page]
 
         return dlt.resource(rows, name=name, write_disposition="append", columns=columns)
 
@@ -226,7 +216,12 @@ def shopify_source(
                 first = {"pageInfo": {"hasNextPage": True, "endCursor": None}, "nodes": []}
                 levels = drained(api(), "location", location["id"], "inventoryLevels", 100, LEVEL_FIELDS, first)
                 yield [
-                    landed_row({**level, "location": {"id": location["id"], "name": location.get("name")}})
+                    landed_row(
+                        {**level, "location": {"id": location["id"], "name": location.get("name")}},
+                        "updated_at",
+                        "updatedAt",
+                        str,
+                    )
                     for level in levels
                 ]
 

@@ -4,22 +4,24 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @contextmanager
-def running_server(module: str, *arguments: str, startup_seconds: float = 60.0) -> Iterator[str]:
-    """`python -m <module> --port <free port> <arguments>` in its own process; yields its base URL once it accepts
-    connections on 127.0.0.1, and stops it afterwards."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", str(port), *arguments],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def loopback_server(
+    command: list, port: int, env: Mapping[str, str] | None = None, startup_seconds: float = 60.0
+) -> Iterator[str]:
+    """A server `command` started in its own process; yields its URL once it accepts connections on the loopback
+    `port` (failing if it dies or takes longer than `startup_seconds`), and stops it afterwards."""
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.monotonic() + startup_seconds
         while True:
@@ -28,9 +30,15 @@ def running_server(module: str, *arguments: str, startup_seconds: float = 60.0) 
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{module} did not start on port {port}") from None
+                    raise RuntimeError(f"{command[0]} did not start on port {port}") from None
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def running_server(module: str, *arguments: str) -> AbstractContextManager[str]:
+    """`python -m <module> --port <free port> <arguments>` (see `loopback_server`)."""
+    port = free_port()
+    return loopback_server([sys.executable, "-m", module, "--port", str(port), *arguments], port)

@@ -17,8 +17,10 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
-API_VERSION = "2026-10"
-"""The Admin API version the stand-in serves and the Shopify source asks for (one setting overrides the source's)."""
+from resources.settings import SHOPIFY_API_VERSION
+
+API_VERSION = SHOPIFY_API_VERSION
+"""The Admin API version the stand-in serves: the one the settings pin."""
 PACKAGE_URL = "https://registry.npmjs.org/@shopify/dev-mcp/-/dev-mcp-1.16.0.tgz"
 PACKAGE_SHA256 = "4663c79229028e98f825a09d5f04ec6c3736331b740ce50260f9ffac10709474"
 SCHEMA_MEMBER = f"package/dist/data/admin_{API_VERSION}.json.gz"

@@ -17,6 +17,7 @@ import dlt
 from dlt.sources import DltResource
 
 from ecom_assets.api_sources.http import ApiFailed, json_answer, retrying_client
+from ecom_assets.api_sources.loads import landed_row
 
 SOURCE_NAME = "stripe"
 RESOURCES = ("customers", "charges", "payment_intents", "refunds", "events")
@@ -25,20 +26,6 @@ PAGE_SIZE = 100
 """Objects asked for per page (Stripe's maximum)."""
 MAX_PAGES = 100_000
 """The most pages one list is read to (10 million objects): a server that never stops saying `has_more` fails."""
-
-
-def landed_row(item: Any) -> dict:
-    """The row landed for one listed item: its `id` and `created` when they have the documented types, and the
-    item itself as `object` (an item that is not an object is kept under `object.unexpected`)."""
-    if not isinstance(item, dict):
-        return {"id": None, "created": None, "object": {"unexpected": item}}
-    identifier = item.get("id")
-    created = item.get("created")
-    return {
-        "id": identifier if isinstance(identifier, str) else None,
-        "created": created if isinstance(created, int) and not isinstance(created, bool) else None,
-        "object": item,
-    }
 
 
 def list_pages(client, api_base: str, api_key: str, resource: str, created_from: int | None) -> Iterator[list]:
@@ -79,7 +66,7 @@ def stripe_source(
             ),
         ) -> Iterator[list[dict]]:
             for page in list_pages(client, api_base, api_key, resource, created.start_value):
-                yield [landed_row(item) for item in page]
+                yield [landed_row(item, "created", "created", int) for item in page]
 
         return dlt.resource(
             rows,
