@@ -26,6 +26,7 @@ from resources.lakehouse import MergeCounts, utc_instant
 LANDED_LINE_SCHEMA = "id string, object string, _dlt_load_id string, _dlt_id string"
 """What bronze reads of a landed line (`{"id", ..., "object", "_dlt_load_id", "_dlt_id"}`); the line is kept whole."""
 BRONZE_COLUMNS = ("load_id", "resource", "line_id", "object_id", "record", "source_file", "ingested_at")
+BRONZE_SCHEMA = ", ".join(f"{name} {'timestamp' if name == 'ingested_at' else 'string'}" for name in BRONZE_COLUMNS)
 
 REREAD_WINDOW = timedelta(hours=1)
 """Silver reads the bronze rows ingested since an hour before the newest it merged: a bronze run that started
@@ -151,10 +152,12 @@ def _every_line_loaded(step: TableStep, appended: dict[str, dict[str, int]], ing
 
 def unmerged_bronze(step: TableStep, table: TableName, bronze: TableName) -> tuple[DataFrame | None, DataFrame, str]:
     """What a silver `table` of an API source stores (None before its first run), the `bronze` rows it has not merged
-    yet (with the re-read window), and since when they are read (for the metadata)."""
+    yet (with the re-read window; none while the source has landed nothing), and since when they are read."""
     stored = step.lakehouse.read(step.session, table) if step.lakehouse.exists(table) else None
     newest = stored.agg(F.max("ingested_at")).first()[0] if stored is not None else None
     since = utc_instant(newest - REREAD_WINDOW) if newest else None
+    if not step.lakehouse.exists(bronze):
+        return stored, step.session.createDataFrame([], BRONZE_SCHEMA), "the beginning (nothing landed yet)"
     return stored, step.read(bronze, filters=[("ingested_at", ">=", since)] if since else []), since or "the beginning"
 
 

@@ -1,4 +1,5 @@
-"""Alert emails: failed or canceled daily runs, and failed asset checks of any run; never lost, never twice."""
+"""Alert emails: failed or canceled runs, and failed asset checks of any run; never lost, never twice, and an outage
+that fails a job's runs the same way hour after hour mailed once."""
 
 import html
 import json
@@ -44,6 +45,16 @@ class RunFailure:
     errors: list[str]
 
 
+def _with_root_cause(error) -> str:
+    """An error's message, followed by the message of what caused it at the bottom of its chain (a step's wrapper
+    error says only that the step failed; the API's or Spark's own words are in its cause)."""
+    root, depth = error, 0
+    while root.cause is not None and depth < 20:
+        root, depth = root.cause, depth + 1
+    first = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
+    return first if root is error else f"{first} Caused by {root.cls_name}: {root.message.strip()}"
+
+
 def describe_failure(instance: DagsterInstance, run: DagsterRun) -> RunFailure:
     """Collect the failed steps and error messages of a run from its event log."""
     records = instance.get_records_for_run(
@@ -55,7 +66,8 @@ def describe_failure(instance: DagsterInstance, run: DagsterRun) -> RunFailure:
         if event.event_type == DagsterEventType.STEP_FAILURE:
             steps.append(event.step_key)
             error = event.step_failure_data.error
-            errors.append(safe_text(f"{event.step_key}: {error.message.strip() if error else event.message}", 2000))
+            text = _with_root_cause(error) if error else event.message
+            errors.append(safe_text(f"{event.step_key}: {text}", 2000))
         elif event.message:
             errors.append(safe_text(event.message, 2000))
     tags = run.tags
@@ -65,6 +77,28 @@ def describe_failure(instance: DagsterInstance, run: DagsterRun) -> RunFailure:
         else "(none)"
     )
     return RunFailure(run.run_id, run.job_name, run.status.value, partitions, steps, errors)
+
+
+_FINISHED = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
+
+
+def repeats_previous_failure(instance: DagsterInstance, run: DagsterRun, failure: RunFailure) -> bool:
+    """Whether the job's previous finished run, on the same partitions, failed in the same steps: the same outage
+    (an API that stays down fails every hourly run alike), already mailed. A success in between ends the outage."""
+    record = instance.get_run_record_by_id(run.run_id)
+    if record is None or not failure.failed_steps:
+        return False
+    for previous in instance.get_run_records(
+        RunsFilter(job_name=run.job_name, statuses=_FINISHED, created_before=record.create_timestamp), limit=20
+    ):
+        earlier = previous.dagster_run
+        if earlier.run_id == run.run_id:
+            continue
+        before = describe_failure(instance, earlier)
+        if before.partitions != failure.partitions:
+            continue
+        return earlier.status == DagsterRunStatus.FAILURE and before.failed_steps == failure.failed_steps
+    return False
 
 
 def failure_email(failure: RunFailure, ui_base_url: str) -> tuple[str, str, str]:
@@ -264,16 +298,20 @@ def _mail_each_new_run(
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.STOPPED,
     description="Emails the configured recipients when a run fails or is canceled: the daily sales, a feed batch, "
-    "the maintenance.",
+    "an API pull, the maintenance; a job that keeps failing the same way (an API that stays down) is mailed once.",
 )
 def run_failure_email_sensor(context: SensorEvaluationContext, email: SmtpEmailResource) -> SensorResult:
-    """Find newly failed or canceled runs, mail each once; a mail that cannot be sent waits in the cursor."""
-    return _mail_each_new_run(
-        context,
-        email,
-        [DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED],
-        lambda run: failure_email(describe_failure(context.instance, run), email.ui_base_url),
-    )
+    """Find newly failed or canceled runs, mail each once (a repeat of the job's previous failure not again); a
+    mail that cannot be sent waits in the cursor."""
+
+    def compose(run: DagsterRun) -> tuple[str, str, str] | None:
+        failure = describe_failure(context.instance, run)
+        if repeats_previous_failure(context.instance, run, failure):
+            context.log.info(f"run {run.run_id} of {run.job_name} fails as its previous run did: not mailed again")
+            return None
+        return failure_email(failure, email.ui_base_url)
+
+    return _mail_each_new_run(context, email, [DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED], compose)
 
 
 @sensor(

@@ -19,11 +19,13 @@ from pyspark.sql import functions as F
 
 from ecom_assets.api_sources.definitions import STRIPE_ASSETS
 from ecom_assets.api_sources.sample_data import StripeShop
+from ecom_assets.api_sources.standins import free_port
 from ecom_assets.api_sources.standins.stripe_server import running_standin
 from ecom_assets.api_sources.tables import STRIPE_CHARGES, STRIPE_CUSTOMERS, STRIPE_OBJECTS_RAW, STRIPE_REFUNDS
 from ecom_assets.platform.quality_policy import DataQualityPolicy
 from ecom_assets.platform.tables import ETL_ERRORS
 from ecom_assets_tests.leaks import files_holding, tables_holding
+from ecom_assets_tests.mail import smtp_server, tick
 from resources import Lakehouse, LocalLandingZone, S3LandingZone, StripeApi
 
 KEY_VARIABLE = "ECOM_STRIPE_API_KEY"
@@ -164,7 +166,9 @@ def test_throttling_and_a_burst_of_server_failures_are_waited_out(spark, test_sp
 
 
 @pytest.mark.slow
-def test_a_server_that_stays_down_fails_only_its_assets_with_the_apis_message(test_spark, tmp_path, standin, api_key):
+def test_a_server_that_stays_down_fails_only_its_assets_with_the_apis_message_and_is_mailed_once_per_outage(
+    test_spark, tmp_path, standin, api_key
+):
     runs = Runs(test_spark, tmp_path, standin, attempts=2)
     requests.post(f"{standin}/_config/faults", json={"status": 503, "count": 1000}).raise_for_status()
     result = runs.run(raise_on_error=False)
@@ -176,6 +180,19 @@ def test_a_server_that_stays_down_fails_only_its_assets_with_the_apis_message(te
     assert {event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"} == {
         "stripe_api"
     }, "bronze and silver are skipped, not failed"
+
+    assert not runs.run(raise_on_error=False).success, "the next hour's pull fails the same way"
+    port = free_port()
+    with smtp_server(port) as inbox:
+        cursor = tick(runs.instance, port, None)
+        [outage] = inbox.messages
+        assert "injected fault 503" in outage.get_body(("plain",)).get_content()
+        requests.post(f"{standin}/_config/faults", json={"status": 503, "count": 0}).raise_for_status()
+        assert runs.run().success, "the API is back"
+        requests.post(f"{standin}/_config/faults", json={"status": 503, "count": 1000}).raise_for_status()
+        assert not runs.run(raise_on_error=False).success
+        tick(runs.instance, port, cursor)
+    assert len(inbox.messages) == 2, "one mail per outage: the second outage is mailed, the repeat was not"
 
 
 def test_a_malformed_record_goes_to_the_error_table_and_the_rest_of_its_page_loads(
