@@ -1,13 +1,12 @@
 """Bronze of an API source: every line of the loads dlt completed, appended once per load, then archived."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import reduce
 
 from dagster import AssetKey, AssetsDefinition, MetadataValue
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.api_sources.loads import (
     LoadRefused,
     archive_load,
@@ -18,25 +17,15 @@ from ecom_assets.api_sources.loads import (
 )
 from ecom_assets.platform.checks import Check
 from ecom_assets.platform.outcomes import CheckOutcome
-from ecom_assets.platform.table_asset import TableStep, staged, table_asset
-from ecom_assets.platform.tables import ETL_ERRORS, TableName
+from ecom_assets.platform.table_asset import TableStep, table_asset
+from ecom_assets.platform.tables import TableName
 from resources import LandingZone
-from resources.lakehouse import MergeCounts, utc_instant
 
 LANDED_LINE_SCHEMA = "id string, object string, _dlt_load_id string, _dlt_id string"
 """What bronze reads of a landed line (`{"id", ..., "object", "_dlt_load_id", "_dlt_id"}`); the line is kept whole."""
 BRONZE_COLUMNS = ("load_id", "resource", "line_id", "object_id", "record", "source_file", "ingested_at")
 BRONZE_SCHEMA = ", ".join(f"{name} {'timestamp' if name == 'ingested_at' else 'string'}" for name in BRONZE_COLUMNS)
 
-REREAD_WINDOW = timedelta(hours=1)
-"""Silver reads the bronze rows ingested since an hour before the newest it merged: a bronze run that started
-earlier but committed later (two runs at once) is still read. Re-reading is harmless (merges by id and time)."""
-
-UNIQUE_IDS = Check(
-    "unique_ids",
-    "Each object (or line item) id is stored once, and no stored row lacks one.",
-    per_partition=False,
-)
 EVERY_LINE_LOADED = Check(
     "every_line_loaded",
     "Conservation: each load the run took holds, in bronze, as many rows as its landed files have lines.",
@@ -148,49 +137,3 @@ def _every_line_loaded(step: TableStep, appended: dict[str, dict[str, int]], ing
         f"{len(appended)} load(s), {total} line(s) appended" if not differing else f"{len(differing)} file(s) differ"
     )
     return CheckOutcome(not differing, summary, {"loads": len(appended), "rows": total, "differing": differing})
-
-
-def unmerged_bronze(step: TableStep, table: TableName, bronze: TableName) -> tuple[DataFrame | None, DataFrame, str]:
-    """What a silver `table` of an API source stores (None before its first run), the `bronze` rows it has not merged
-    yet (with the re-read window; none while the source has landed nothing), and since when they are read."""
-    stored = step.lakehouse.read(step.session, table) if step.lakehouse.exists(table) else None
-    newest = stored.agg(F.max("ingested_at")).first()[0] if stored is not None else None
-    since = utc_instant(newest - REREAD_WINDOW) if newest else None
-    if not step.lakehouse.exists(bronze):
-        return stored, step.session.createDataFrame([], BRONZE_SCHEMA), "the beginning (nothing landed yet)"
-    return stored, step.read(bronze, filters=[("ingested_at", ">=", since)] if since else []), since or "the beginning"
-
-
-def unique_ids(step: TableStep, table: TableName, key: str) -> CheckOutcome:
-    """How many `key` values a silver table stores more than once, and how many rows lack one."""
-    figures = (
-        step.lakehouse.read(step.session, table)
-        .agg(
-            F.count("*").alias("rows"),
-            F.countDistinct(key).alias("ids"),
-            F.count_if(F.col(key).isNull()).alias("nulls"),
-        )
-        .first()
-    )
-    repeated = figures["rows"] - figures["nulls"] - figures["ids"]
-    passed = repeated == 0 and figures["nulls"] == 0
-    summary = (
-        f"{figures['ids']} id(s), each once" if passed else f"{repeated} repeated id(s), {figures['nulls']} without"
-    )
-    return CheckOutcome(passed, summary, {"rows": figures["rows"], "ids": figures["ids"], "null_ids": figures["nulls"]})
-
-
-def merge_current_states(
-    step: TableStep, table: TableName, stored: DataFrame | None, errors: DataFrame, candidates: DataFrame
-) -> tuple[MergeCounts, int]:
-    """Record the rejected observations (`errors`) in the error table, then merge into `table` the candidate states
-    (`id`, `observed_at`, `deleted`, ...) that change what it stores; returns the merge's counts and the rejected."""
-    rejected = errors.count()
-    if rejected:
-        step.lakehouse.merge_on_key(ETL_ERRORS, errors, "error_id")
-    if stored is not None:
-        candidates = newer_than_stored(candidates, stored.join(candidates.select("id"), "id", "left_semi"))
-    with staged(candidates) as rows:
-        changed = stored is None or not rows.isEmpty()
-        counts = step.lakehouse.merge_on_key(table, rows, "id") if changed else MergeCounts(0, 0, 0)
-    return counts, rejected

@@ -8,10 +8,9 @@ from ecom_assets.api_sources.reconciliation.assets import PAYMENTS_GROUP, paymen
 from ecom_assets.api_sources.shopify.assets import (
     SHOPIFY_API_GROUP,
     SHOPIFY_GROUP,
+    SHOPIFY_SILVER_ASSETS,
     shopify_api,
     shopify_objects_raw,
-    shopify_order_lines,
-    shopify_orders,
 )
 from ecom_assets.api_sources.stripe.assets import (
     STRIPE_API_GROUP,
@@ -22,7 +21,7 @@ from ecom_assets.api_sources.stripe.assets import (
 )
 
 STRIPE_ASSETS = [stripe_api, stripe_objects_raw, *STRIPE_SILVER_ASSETS]
-SHOPIFY_ASSETS = [shopify_api, shopify_objects_raw, shopify_orders, shopify_order_lines]
+SHOPIFY_ASSETS = [shopify_api, shopify_objects_raw, *SHOPIFY_SILVER_ASSETS]
 PAYMENTS_ASSETS = [payment_reconciliation_asset]
 API_SOURCE_ASSETS = [*STRIPE_ASSETS, *SHOPIFY_ASSETS, *PAYMENTS_ASSETS]
 """Every asset of the area: the API lists' landing, bronze and silver, and the reconciliation."""

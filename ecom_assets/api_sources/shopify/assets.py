@@ -1,32 +1,49 @@
 """Shopify's assets: one extraction asset per Admin API list (dlt, landing its loads), bronze loading them, and
-silver orders with their line items."""
+silver: the current state of each order, customer, product and inventory level, with the orders' line items and the
+products' variants."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from ecom_assets.api_sources.bronze import (
-    UNIQUE_IDS,
-    landed_loads_asset,
-    merge_current_states,
-    unique_ids,
-    unmerged_bronze,
-)
+from ecom_assets.api_sources.bronze import landed_loads_asset
 from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.api_sources.extraction import LandingTranslator, definition_pipeline, land, landing_key
 from ecom_assets.api_sources.shopify.source import RESOURCES, SOURCE_NAME, shopify_source
 from ecom_assets.api_sources.shopify.transforms import (
-    latest_orders,
+    customer_rows,
+    error_rows,
+    inventory_level_rows,
+    latest_nodes,
     line_rows,
-    order_error_rows,
     order_rows,
-    typed_orders,
+    product_rows,
+    typed_nodes,
+    variant_rows,
 )
-from ecom_assets.api_sources.tables import SHOPIFY_OBJECTS_RAW, SHOPIFY_ORDER_LINES, SHOPIFY_ORDERS
-from ecom_assets.platform.table_asset import TableStep, staged, table_asset
+from ecom_assets.api_sources.silver import (
+    UNIQUE_IDS,
+    current_state_asset,
+    silver_table_asset,
+    unique_ids,
+    unmerged_bronze,
+)
+from ecom_assets.api_sources.tables import (
+    SHOPIFY_CUSTOMERS,
+    SHOPIFY_INVENTORY_LEVELS,
+    SHOPIFY_OBJECTS_RAW,
+    SHOPIFY_ORDER_LINES,
+    SHOPIFY_ORDERS,
+    SHOPIFY_PRODUCT_VARIANTS,
+    SHOPIFY_PRODUCTS,
+)
+from ecom_assets.platform.table_asset import TableStep, staged
+from ecom_assets.platform.tables import TableName
 from resources import LandingZone, ShopifyApi
 
 SHOPIFY_API_GROUP = "shopify_api"
@@ -65,61 +82,95 @@ shopify_objects_raw = landed_loads_asset(
 )
 
 
-@table_asset(
-    SHOPIFY_ORDERS,
-    group=SHOPIFY_GROUP,
-    partitions_def=None,
-    reads=[SHOPIFY_OBJECTS_RAW],
-    description="The latest version of each Shopify order by `id` (its `updatedAt`), with totals as exact decimals "
-    "and its line count; an order that cannot be used goes to the error table with its reason.",
-    checks=[UNIQUE_IDS],
-)
-def shopify_orders(step: TableStep) -> None:
-    """Merge each order's latest version from the bronze rows not yet merged; reject unusable orders."""
-    stored, bronze, since = unmerged_bronze(step, SHOPIFY_ORDERS, SHOPIFY_OBJECTS_RAW)
-    typed = typed_orders(bronze).persist()
-    try:
-        errors = order_error_rows(
-            typed, asset=SHOPIFY_ORDERS.full_name, step=step.step_name, occurred_at=datetime.now(UTC)
-        )
-        counts, rejected = merge_current_states(step, SHOPIFY_ORDERS, stored, errors, order_rows(latest_orders(typed)))
-    finally:
-        typed.unpersist()
-    step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, SHOPIFY_ORDERS, "id")})
-    step.metadata.update(
-        {
-            "inserted": counts.inserted,
-            "updated": counts.updated,
-            "rejected_to_error_table": rejected,
-            "read_bronze_since": MetadataValue.text(since),
-            "table": SHOPIFY_ORDERS.full_name,
-        }
+def shopify_silver_asset(
+    table: TableName, resource: str, rows: Callable[[DataFrame], DataFrame], description: str
+) -> AssetsDefinition:
+    """The silver asset keeping each `resource` node's latest version in `table` (`rows` makes its silver rows)."""
+    return current_state_asset(
+        table,
+        SHOPIFY_OBJECTS_RAW,
+        SHOPIFY_GROUP,
+        description,
+        typed=lambda bronze: typed_nodes(bronze, resource),
+        errors=partial(error_rows, resource=resource),
+        rows=lambda typed: rows(latest_nodes(typed)),
     )
 
 
-@table_asset(
-    SHOPIFY_ORDER_LINES,
-    group=SHOPIFY_GROUP,
-    partitions_def=None,
-    reads=[SHOPIFY_OBJECTS_RAW],
-    description="Every line item of each Shopify order's latest version (drained from the API, never truncated); "
-    "an order's lines are replaced together when a newer version of it arrives.",
-    checks=[UNIQUE_IDS],
+def nested_rows_asset(
+    table: TableName,
+    resource: str,
+    rows: Callable[[DataFrame], DataFrame],
+    keys: tuple[str, str, str],
+    description: str,
+) -> AssetsDefinition:
+    """The silver asset holding the nested list (`rows`) of each `resource` node's latest version, replaced together
+    when a newer version of the node arrives; `keys`: the parent's id, the child's id and the parent's version time
+    columns of the rows."""
+    parent, child, stamp = keys
+
+    def build(step: TableStep) -> None:
+        """Replace the nested rows of the nodes whose newer versions arrived."""
+        stored, bronze, _ = unmerged_bronze(step, table, SHOPIFY_OBJECTS_RAW)
+        latest = latest_nodes(typed_nodes(bronze, resource))
+        if stored is not None:
+            touched = stored.join(latest.select(F.col("id").alias(parent)), parent, "left_semi")
+            versions = touched.groupBy(F.col(parent).alias("id")).agg(
+                F.max(stamp).alias("observed_at"), F.lit(False).alias("deleted")
+            )
+            latest = newer_than_stored(latest, versions)
+        with staged(rows(latest).withColumn("ingested_at", F.current_timestamp())) as replacing:
+            parents = latest.select(F.col("id").alias(parent))
+            counts = step.lakehouse.replace_keys(table, replacing, [parent, child], parents)
+            step.metadata.update(
+                {resource: parents.count(), "rows_inserted": counts.inserted, "rows_deleted": counts.deleted}
+            )
+        step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, table, child)})
+
+    return silver_table_asset(table, SHOPIFY_OBJECTS_RAW, SHOPIFY_GROUP, description, build)
+
+
+shopify_orders = shopify_silver_asset(
+    SHOPIFY_ORDERS,
+    "orders",
+    order_rows,
+    "The latest version of each Shopify order by `id` (its `updatedAt`), with totals and refunds as exact decimals "
+    "and its line count.",
 )
-def shopify_order_lines(step: TableStep) -> None:
-    """Replace the lines of the orders whose newer versions arrived."""
-    stored, bronze, _ = unmerged_bronze(step, SHOPIFY_ORDER_LINES, SHOPIFY_OBJECTS_RAW)
-    latest = latest_orders(typed_orders(bronze))
-    if stored is not None:
-        touched = stored.join(latest.select(F.col("id").alias("order_id")), "order_id", "left_semi")
-        versions = touched.groupBy(F.col("order_id").alias("id")).agg(
-            F.max("order_updated_at").alias("observed_at"), F.lit(False).alias("deleted")
-        )
-        latest = newer_than_stored(latest, versions)
-    with staged(line_rows(latest).withColumn("ingested_at", F.current_timestamp())) as rows:
-        orders = latest.select(F.col("id").alias("order_id"))
-        counts = step.lakehouse.replace_keys(SHOPIFY_ORDER_LINES, rows, ["order_id", "line_item_id"], orders)
-        step.metadata.update(
-            {"orders": orders.count(), "lines_inserted": counts.inserted, "lines_deleted": counts.deleted}
-        )
-    step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, SHOPIFY_ORDER_LINES, "line_item_id")})
+shopify_order_lines = nested_rows_asset(
+    SHOPIFY_ORDER_LINES,
+    "orders",
+    line_rows,
+    ("order_id", "line_item_id", "order_updated_at"),
+    "Every line item of each Shopify order's latest version (drained from the API, never truncated); an order's "
+    "lines are replaced together when a newer version of it arrives.",
+)
+shopify_customers = shopify_silver_asset(
+    SHOPIFY_CUSTOMERS, "customers", customer_rows, "The latest version of each Shopify customer by `id`."
+)
+shopify_products = shopify_silver_asset(
+    SHOPIFY_PRODUCTS, "products", product_rows, "The latest version of each Shopify product by `id`."
+)
+shopify_product_variants = nested_rows_asset(
+    SHOPIFY_PRODUCT_VARIANTS,
+    "products",
+    variant_rows,
+    ("product_id", "variant_id", "product_updated_at"),
+    "Every variant of each Shopify product's latest version (drained, never truncated), with its SKU, price and "
+    "inventory item; a product's variants are replaced together.",
+)
+shopify_inventory_levels = shopify_silver_asset(
+    SHOPIFY_INVENTORY_LEVELS,
+    "inventory_levels",
+    inventory_level_rows,
+    "Each inventory item's `available` quantity at each location, as of the level's latest `updatedAt` (the levels "
+    "are read whole every run).",
+)
+SHOPIFY_SILVER_ASSETS = [
+    shopify_orders,
+    shopify_order_lines,
+    shopify_customers,
+    shopify_products,
+    shopify_product_variants,
+    shopify_inventory_levels,
+]

@@ -5,19 +5,14 @@ like every table's, on Databricks in production.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from functools import partial
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from ecom_assets.api_sources.bronze import (
-    UNIQUE_IDS,
-    landed_loads_asset,
-    merge_current_states,
-    unique_ids,
-    unmerged_bronze,
-)
+from ecom_assets.api_sources.bronze import landed_loads_asset
 from ecom_assets.api_sources.extraction import LandingTranslator, definition_pipeline, land, landing_key
+from ecom_assets.api_sources.silver import current_state_asset
 from ecom_assets.api_sources.stripe.source import RESOURCES, SOURCE_NAME, stripe_source
 from ecom_assets.api_sources.stripe.transforms import (
     OBJECT_TYPES,
@@ -34,7 +29,6 @@ from ecom_assets.api_sources.tables import (
     STRIPE_PAYMENT_INTENTS,
     STRIPE_REFUNDS,
 )
-from ecom_assets.platform.table_asset import TableStep, table_asset
 from ecom_assets.platform.tables import TableName
 from resources import LandingZone, StripeApi
 
@@ -76,43 +70,19 @@ stripe_objects_raw = landed_loads_asset(
 )
 
 
-def stripe_silver_asset(resource: str, table: TableName):
+def stripe_silver_asset(resource: str, table: TableName) -> AssetsDefinition:
     """The silver asset holding the current state of each Stripe object of `resource`."""
-
-    def build(step: TableStep) -> None:
-        """Merge the objects' latest states from the bronze rows not yet merged; reject unusable records."""
-        stored, bronze, since = unmerged_bronze(step, table, STRIPE_OBJECTS_RAW)
-        typed = typed_observations(observations(bronze, resource), resource).persist()
-        try:
-            errors = error_rows(
-                typed, asset=table.full_name, step=step.step_name, resource=resource, occurred_at=datetime.now(UTC)
-            )
-            candidates = silver_rows(latest_states(typed), resource)
-            counts, rejected = merge_current_states(step, table, stored, errors, candidates)
-        finally:
-            typed.unpersist()
-        step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, table, "id")})
-        step.metadata.update(
-            {
-                "inserted": counts.inserted,
-                "updated": counts.updated,
-                "rejected_to_error_table": rejected,
-                "read_bronze_since": MetadataValue.text(since),
-                **step.table_metadata(step.lakehouse.read(step.session, table).limit(5)),
-            }
-        )
-
-    build.__name__ = build.__qualname__ = table.table
-    return table_asset(
+    return current_state_asset(
         table,
-        group=STRIPE_GROUP,
-        partitions_def=None,
-        reads=[STRIPE_OBJECTS_RAW],
-        description=f"The current state of each Stripe {OBJECT_TYPES[resource]} by `id`, merged from its list and "
-        "its events (latest observation wins; a deletion is final: `deleted`); amounts in minor units and exact "
-        "major units by currency. A record that cannot be used goes to the error table with its reason.",
-        checks=[UNIQUE_IDS],
-    )(build)
+        STRIPE_OBJECTS_RAW,
+        STRIPE_GROUP,
+        f"The current state of each Stripe {OBJECT_TYPES[resource]} by `id`, merged from its list and its events "
+        "(latest observation wins; a deletion is final: `deleted`); amounts in minor units and exact major units by "
+        "currency.",
+        typed=lambda bronze: typed_observations(observations(bronze, resource), resource),
+        errors=partial(error_rows, resource=resource),
+        rows=lambda typed: silver_rows(latest_states(typed), resource),
+    )
 
 
 STRIPE_SILVER_ASSETS = [stripe_silver_asset(resource, table) for resource, table in SILVER_TABLES.items()]
