@@ -13,7 +13,7 @@ from ecom_assets.api_sources.current_state import newer_than_stored
 from ecom_assets.platform.checks import Check
 from ecom_assets.platform.outcomes import CheckOutcome
 from ecom_assets.platform.table_asset import TableStep, staged, table_asset
-from ecom_assets.platform.tables import ETL_ERRORS, TableName
+from ecom_assets.platform.tables import ETL_ERRORS, TableName, asset_key
 from resources.lakehouse import MergeCounts, utc_instant
 
 REREAD_WINDOW = timedelta(hours=1)
@@ -74,13 +74,43 @@ def merge_current_states(
 
 
 def silver_table_asset(
-    table: TableName, bronze: TableName, group: str, description: str, build: Callable[[TableStep], None]
+    table: TableName,
+    bronze: TableName,
+    group: str,
+    description: str,
+    build: Callable[[TableStep], None],
+    key: str = "id",
 ) -> AssetsDefinition:
-    """`build` as the unpartitioned silver asset of `table`, read from `bronze`, with the unique-ids check."""
-    build.__name__ = build.__qualname__ = table.table
+    """`build` as the unpartitioned silver asset of `table`, read from `bronze`, with the unique-ids check on `key`.
+
+    `build` runs only when bronze has a commit the asset's last materialization did not read (its
+    `bronze_version`, taken before reading): an hourly pull that landed nothing costs a look at
+    two logs, not a re-read of the last hour's rows.
+    """
+
+    def run(step: TableStep) -> None:
+        """Bring the table up to date with bronze (when bronze changed), then judge its ids."""
+        version = step.lakehouse.history(bronze, limit=1)[0].version if step.lakehouse.exists(bronze) else None
+        if version is not None and version == _bronze_version_read_last(step) and step.lakehouse.exists(table):
+            step.metadata["read_bronze_since"] = MetadataValue.text(f"nothing new: bronze still at version {version}")
+        else:
+            build(step)
+        if version is not None:
+            step.metadata["bronze_version"] = version
+        step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, table, key)})
+
+    run.__name__ = run.__qualname__ = table.table
+    run.__doc__ = build.__doc__
     return table_asset(
         table, group=group, partitions_def=None, reads=[bronze], description=description, checks=[UNIQUE_IDS]
-    )(build)
+    )(run)
+
+
+def _bronze_version_read_last(step: TableStep) -> int | None:
+    """The bronze version the asset's last materialization read, as its metadata recorded it (None: none did)."""
+    event = step.context.instance.get_latest_materialization_event(asset_key(step.table))
+    recorded = event.asset_materialization.metadata.get("bronze_version") if event else None
+    return recorded.value if recorded is not None else None
 
 
 def current_state_asset(
@@ -105,7 +135,6 @@ def current_state_asset(
             counts, rejected = merge_current_states(step, table, stored, rejected_rows, rows(observed))
         finally:
             observed.unpersist()
-        step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, table, "id")})
         step.metadata.update(
             {
                 "inserted": counts.inserted,

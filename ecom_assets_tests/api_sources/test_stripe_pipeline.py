@@ -141,6 +141,10 @@ def test_a_first_load_then_an_incremental_one_bring_every_object_then_only_what_
     assert bronze.groupBy("load_id", "line_id").count().where("count > 1").count() == 0, "each line loaded once"
     assert runs.landed(third, "customers")["rows_landed"] == 0
     assert runs.rows(spark, STRIPE_CUSTOMERS) == customers
+    [silver] = [m for m in third.get_asset_materialization_events() if m.asset_key.path[-1] == "stripe_customers"]
+    assert silver.materialization.metadata["read_bronze_since"].value.startswith("nothing new"), (
+        "with no new load, silver only looks at bronze's log"
+    )
 
     assert tables_holding(spark, runs.warehouse, api_key) == {}
     assert files_holding(runs.landing, api_key.encode()) == []

@@ -3,7 +3,6 @@ silver: the current state of each order, customer, product and inventory level, 
 products' variants."""
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from functools import partial
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult
@@ -27,10 +26,8 @@ from ecom_assets.api_sources.shopify.transforms import (
     variant_rows,
 )
 from ecom_assets.api_sources.silver import (
-    UNIQUE_IDS,
     current_state_asset,
     silver_table_asset,
-    unique_ids,
     unmerged_bronze,
 )
 from ecom_assets.api_sources.tables import (
@@ -45,6 +42,7 @@ from ecom_assets.api_sources.tables import (
 from ecom_assets.platform.table_asset import TableStep, staged
 from ecom_assets.platform.tables import TableName
 from resources import LandingZone, ShopifyApi
+from resources.lakehouse import MergeCounts
 
 SHOPIFY_API_GROUP = "shopify_api"
 SHOPIFY_GROUP = "shopify"
@@ -59,7 +57,11 @@ SHOPIFY_GROUP = "shopify"
         SHOPIFY_API_GROUP,
         lambda name: (
             f"Shopify's GraphQL Admin API `{name}`"
-            + (", read whole every run." if name == "inventory_levels" else ", incremental on `updatedAt`.")
+            + (
+                ", read whole every run, the levels updated since the last pull landed."
+                if name == "inventory_levels"
+                else ", incremental on `updatedAt`."
+            )
         ),
     ),
 )
@@ -119,15 +121,21 @@ def nested_rows_asset(
                 F.max(stamp).alias("observed_at"), F.lit(False).alias("deleted")
             )
             latest = newer_than_stored(latest, versions)
-        with staged(rows(latest).withColumn("ingested_at", F.current_timestamp())) as replacing:
-            parents = latest.select(F.col("id").alias(parent))
-            counts = step.lakehouse.replace_keys(table, replacing, [parent, child], parents)
-            step.metadata.update(
-                {resource: parents.count(), "rows_inserted": counts.inserted, "rows_deleted": counts.deleted}
+        with staged(latest) as newer:
+            touched = newer.count()
+            counts = (
+                step.lakehouse.replace_keys(
+                    table,
+                    rows(newer).withColumn("ingested_at", F.current_timestamp()),
+                    [parent, child],
+                    newer.select(F.col("id").alias(parent)),
+                )
+                if touched or stored is None
+                else MergeCounts(0, 0, 0)
             )
-        step.reporter.add(UNIQUE_IDS, {datetime.now(UTC).date(): unique_ids(step, table, child)})
+        step.metadata.update({resource: touched, "rows_inserted": counts.inserted, "rows_deleted": counts.deleted})
 
-    return silver_table_asset(table, SHOPIFY_OBJECTS_RAW, SHOPIFY_GROUP, description, build)
+    return silver_table_asset(table, SHOPIFY_OBJECTS_RAW, SHOPIFY_GROUP, description, build, key=child)
 
 
 shopify_orders = shopify_silver_asset(

@@ -4,9 +4,11 @@ pulled from the GraphQL Admin API by dlt.
 Orders, customers and products are incremental on `updatedAt`: each list asks
 `query: "updated_at:>='<cursor>'"` with `sortKey: UPDATED_AT` and follows cursors to the last
 page; nested connections (an order's line items, a product's variants, a location's inventory
-levels) are drained page by page, never truncated. Inventory levels are read whole every run (a
-snapshot). Requests are paced by the query cost Shopify reports, and a `THROTTLED` answer (in the
-body, with HTTP 200) waits for the bucket to refill; 429 and 5xx answers retry with backoff.
+levels) are drained page by page, never truncated. Inventory levels are read whole every run (the
+API filters a location's levels by no time) and only those whose `updatedAt` moved since the last
+pull are landed (dlt's cursor, kept in its state). Requests are paced by the query cost Shopify
+reports, and a `THROTTLED` answer (in the body, with HTTP 200) waits for the bucket to refill; 429 and
+5xx answers retry with backoff.
 """
 
 import time
@@ -175,7 +177,8 @@ def shopify_source(
     api_version: str = SHOPIFY_API_VERSION,
     attempts: int = 6,
 ) -> list[DltResource]:
-    """Shopify's orders, customers, products (incremental on `updatedAt`) and inventory levels (a snapshot)."""
+    """Shopify's orders, customers, products (incremental on `updatedAt`) and inventory levels (read whole, only
+    the levels updated since the last pull landed)."""
     columns = {"id": {"data_type": "text"}, "updated_at": {"data_type": "text"}, "object": {"data_type": "json"}}
     api_holder: list[ShopifyGraphql] = []
 
@@ -210,7 +213,11 @@ def shopify_source(
         return dlt.resource(rows, name=name, write_disposition="append", columns=columns)
 
     @dlt.resource(name="inventory_levels", write_disposition="append", columns=columns)
-    def inventory_levels() -> Iterator[list[dict]]:
+    def inventory_levels(
+        updated=dlt.sources.incremental(  # noqa: B008 - dlt keeps the cursor and drops the levels not updated since
+            "updated_at", initial_value=EPOCH, on_cursor_value_missing="include"
+        ),
+    ) -> Iterator[list[dict]]:
         for page in pages(api(), "locations", "id name", 50, None, sort_key=None):
             for location in page:
                 first = {"pageInfo": {"hasNextPage": True, "endCursor": None}, "nodes": []}
