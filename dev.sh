@@ -102,8 +102,7 @@ demo_api() {
   . "$env_file"
   step "Sending a shop's products, customers, orders, payments and refunds to the Shopify and Stripe stand-ins" \
     "$VENV/bin/ecom-sample" api --orders 20
-  materialize 'group:shopify_api or group:shopify or group:stripe_api or group:stripe' || status=$?
-  materialize 'group:payments' || status=$?
+  materialize 'group:shopify_api or group:shopify or group:stripe_api or group:stripe or group:payments' || status=$?
   echo "Payments reconciled with orders (status and unmatched amount per order and orphan charge):"
   "$VENV/bin/python" -m ecom_assets.cli.show ecommerce_catalog.analytics.payment_reconciliation --limit 30 || true
   kill "$standins" 2>/dev/null

@@ -26,7 +26,7 @@ from ecom_assets_tests.leaks import files_holding, tables_holding
 from resources import Lakehouse, LocalLandingZone, ShopifyApi
 
 SECRET_VARIABLE = "ECOM_SHOPIFY_CLIENT_SECRET"
-ORDERS = 30
+ORDERS = 20
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def test_planted_faults_are_a_renamed_header_file_a_missing_day_and_a_burst_of_b
 @pytest.mark.slow
 def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept_out_and_where_to_look(tmp_path):
     """With `--api` it also reconciles a shop sent through the API stand-ins, and no secret reaches its output."""
-    completed = dev_sh(tmp_path, "demo", "--api", "2011-01-04", "2011-01-07")
+    completed = dev_sh(tmp_path, "demo", "--api", "2011-01-04", "2011-01-06")
 
     out = completed.stdout
     assert completed.returncode == 1, out + completed.stderr
@@ -93,7 +93,7 @@ def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept
     for table in ("raw.order_transactions", "processed.orders_cleaned", "analytics.sales_metrics"):
         assert f"ecommerce_catalog.{table} 2011-01-06:" in kept_out
     assert "python -m ecom_assets.cli.show ecommerce_catalog.logs.etl_errors" in out
-    assert "ecom-dq-report --start 2011-01-04 --end 2011-01-07" in out
+    assert "ecom-dq-report --start 2011-01-04 --end 2011-01-06" in out
     assert "planted by the demo's sample data" in out and "did NOT pass" in out
     (preview,) = (tmp_path / "output").glob("email_check_failures_*.html")
     assert "header_conformity" in preview.read_text()

@@ -373,7 +373,6 @@ def test_stock_that_vanishes_without_sales_warns_on_its_day_and_reaches_the_aler
     spark, landing_root, lakehouse, run_days
 ):
     write_day(landing_root, "sales.csv", ("\n".join([",".join(HEADER), *SALES]) + "\n").encode(), DAY)
-    run_days(DateRange(DAY, DAY), assets=[order_transactions, orders_cleaned, product_daily_sales])
     stock = {"85123A": ("40", "30"), "71053": ("30", "25"), "21730": ("50", "15")}
     for index, day in enumerate((DAY, NEXT_DAY)):
         counts = [
@@ -383,7 +382,7 @@ def test_stock_that_vanishes_without_sales_warns_on_its_day_and_reaches_the_aler
         write_batch(landing_root, day, {"inventory": counts})
     next_day_sales = "536370,21730,GLASS STAR FROSTED,6,2011-01-05 10:00:00,4.25,12583.0,France"
     write_day(landing_root, "sales.csv", ("\n".join([",".join(HEADER), next_day_sales]) + "\n").encode(), NEXT_DAY)
-    run_days(DateRange(NEXT_DAY, NEXT_DAY), assets=[order_transactions, orders_cleaned, product_daily_sales])
+    run_days(BOTH_DAYS, assets=[order_transactions, orders_cleaned, product_daily_sales])
 
     result = run_days(BOTH_DAYS, assets=FEED_ASSETS)
 
