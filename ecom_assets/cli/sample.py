@@ -45,12 +45,12 @@ def send_through_apis(orders: int, seed: int) -> None:
         raise SystemExit(
             "ecom-sample api: set ECOM_SHOPIFY_SHOP_URL (and ECOM_SHOPIFY_CLIENT_ID, ECOM_STRIPE_API_BASE)"
         )
-    stripe_shop = StripeShop(settings.stripe_api_base, EnvVar(STRIPE_KEY_VARIABLE).get_value())
+    stripe_key, shopify_secret = (EnvVar(name).get_value() for name in (STRIPE_KEY_VARIABLE, SHOPIFY_SECRET_VARIABLE))
+    if not stripe_key or not shopify_secret:
+        raise SystemExit(f"ecom-sample api: set {STRIPE_KEY_VARIABLE} and {SHOPIFY_SECRET_VARIABLE}")
+    stripe_shop = StripeShop(settings.stripe_api_base, stripe_key)
     shop = ShopifyShop(
-        settings.shopify_shop_url,
-        settings.shopify_client_id,
-        EnvVar(SHOPIFY_SECRET_VARIABLE).get_value(),
-        settings.shopify_api_version,
+        settings.shopify_shop_url, settings.shopify_client_id, shopify_secret, settings.shopify_api_version
     )
     sent = send_sample(stripe_shop, shop, orders, seed)
     print(

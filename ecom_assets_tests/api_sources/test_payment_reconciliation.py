@@ -118,3 +118,20 @@ def test_the_reconciliation_finds_exactly_the_planted_faults_with_their_amounts(
         "unmatched_within_threshold": (False, AssetCheckSeverity.WARN),
     }
     assert not tables_holding(spark, tmp_path / "warehouse", shop["stripe_key"])
+
+
+def test_ecom_sample_api_without_the_secrets_says_which_it_needs_and_sends_nothing():
+    secrets_unset = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("ECOM_STRIPE_API_KEY", "ECOM_SHOPIFY_CLIENT_SECRET")
+    }
+    sent = subprocess.run(
+        [BIN / "ecom-sample", "api"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**secrets_unset, "ECOM_SHOPIFY_SHOP_URL": "http://127.0.0.1:9"},
+    )
+    assert sent.returncode == 1
+    assert "set ECOM_STRIPE_API_KEY and ECOM_SHOPIFY_CLIENT_SECRET" in sent.stderr
