@@ -3,6 +3,10 @@ payments reconciled with orders (gold)."""
 
 from ecom_assets.platform.tables import CATALOG, TableName
 
+MONEY_TYPE = "decimal(23,3)"
+"""Money in major units in every table of the area: exact for every currency Stripe and Shopify have (thousandths
+for the three-decimal currencies; minor units are whole numbers up to 8 digits in practice)."""
+
 STRIPE_OBJECTS_RAW = TableName(CATALOG, "raw", "stripe_objects")
 STRIPE_CUSTOMERS = TableName(CATALOG, "processed", "stripe_customers")
 STRIPE_CHARGES = TableName(CATALOG, "processed", "stripe_charges")

@@ -29,9 +29,7 @@ def every_charge_accounted(rows: DataFrame, charges: DataFrame) -> CheckOutcome:
     """Each captured charge in exactly one row, and the rows' captured amounts per currency equal Stripe's."""
     listed = rows.select(F.explode("charge_ids").alias("id"))
     placed = listed.groupBy("id").count()
-    stripe = captured_charges(charges).select(
-        "id", F.upper("currency").alias("currency"), F.coalesce("amount_captured", "amount").alias("amount_captured")
-    )
+    stripe = captured_charges(charges).select("id", F.upper("currency").alias("currency"), "captured_amount")
     figures = (
         stripe.join(placed, "id", "full_outer")
         .agg(
@@ -43,7 +41,7 @@ def every_charge_accounted(rows: DataFrame, charges: DataFrame) -> CheckOutcome:
         .first()
         .asDict()
     )
-    theirs = {row[0]: row[1] for row in stripe.groupBy("currency").agg(F.sum("amount_captured")).collect()}
+    theirs = {row[0]: row[1] for row in stripe.groupBy("currency").agg(F.sum("captured_amount")).collect()}
     ours = {row[0]: row[1] for row in rows.groupBy("currency").agg(F.sum("captured")).collect() if row[1]}
     differing = {
         currency: {"stripe": jsonable(theirs.get(currency)), "reconciliation": jsonable(ours.get(currency))}

@@ -3,7 +3,8 @@
 import pandera.pyspark as pa
 from pyspark.sql import types as T
 
-from ecom_assets.api_sources.reconciliation.transforms import MONEY_TYPE, STATUSES
+from ecom_assets.api_sources.reconciliation.transforms import STATUSES
+from ecom_assets.api_sources.tables import MONEY_TYPE
 from ecom_assets.platform.schemas import STRICT, decimal_type
 
 

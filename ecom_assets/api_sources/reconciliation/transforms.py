@@ -12,8 +12,9 @@ from decimal import Decimal
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from ecom_assets.api_sources.tables import MONEY_TYPE
+
 ORDER_GID_PREFIX = "gid://shopify/Order/"
-MONEY_TYPE = "decimal(23,3)"
 STATUSES = ("matched", "unpaid", "overpaid", "refund_mismatch", "orphan_charge")
 """What a row says: the order's money is all there (`matched`), short (`unpaid`, nothing or part captured),
 over (`overpaid`), the refunds differ (`refund_mismatch`); or a charge no order accounts for (`orphan_charge`)."""
@@ -30,10 +31,11 @@ def _zero() -> Column:
 
 
 def captured_charges(charges: DataFrame) -> DataFrame:
-    """The charges that took money: succeeded, captured, not deleted."""
+    """The charges that took money (succeeded, captured, not deleted) with `captured_amount`: their
+    `amount_captured`, or their `amount` where the API version gives none (captured whole)."""
     return charges.where(
         (F.col("status") == "succeeded") & F.coalesce(F.col("captured"), F.lit(False)) & ~F.col("deleted")
-    )
+    ).withColumn("captured_amount", F.coalesce("amount_captured", "amount").cast(MONEY_TYPE))
 
 
 def _order_reference(metadata: Column) -> Column:
@@ -45,8 +47,7 @@ def _order_reference(metadata: Column) -> Column:
 
 
 def charge_payments(charges: DataFrame, intents: DataFrame, refunds: DataFrame) -> DataFrame:
-    """Each captured charge with the order it names, its amount captured (its `amount` where the API version gives
-    no `amount_captured`: captured whole) and its succeeded refunds' total."""
+    """Each captured charge with the order it names, its amount captured and its succeeded refunds' total."""
     intent_orders = intents.select(
         F.col("id").alias("payment_intent"), _order_reference(F.col("metadata")).alias("intent_order_id")
     )
@@ -62,7 +63,7 @@ def charge_payments(charges: DataFrame, intents: DataFrame, refunds: DataFrame) 
             F.col("id").alias("charge_id"),
             F.coalesce(_order_reference(F.col("metadata")), F.col("intent_order_id")).alias("named_order_id"),
             F.upper("currency").alias("currency"),
-            F.coalesce("amount_captured", "amount").cast(MONEY_TYPE).alias("captured"),
+            F.col("captured_amount").alias("captured"),
             F.to_date("created_at").alias("charged_on"),
         )
         .join(refunded, "charge_id", "left")

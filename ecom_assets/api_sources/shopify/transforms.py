@@ -12,8 +12,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ecom_assets.api_sources.current_state import latest_observations, rejected_rows
+from ecom_assets.api_sources.tables import MONEY_TYPE
 
-MONEY_TYPE = "decimal(23,3)"
 _MONEY = "struct<shopMoney: struct<amount: string, currencyCode: string>>"
 _GID = r"^gid://shopify/[A-Za-z]+/[0-9]{1,20}$"
 _LEVEL_GID = r"^gid://shopify/InventoryLevel/[0-9]{1,20}(\?inventory_item_id=[0-9]{1,20})?$"

@@ -13,6 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ecom_assets.api_sources.current_state import latest_observations, rejected_rows
+from ecom_assets.api_sources.tables import MONEY_TYPE
 
 OBJECT_TYPES = {
     "customers": "customer",
@@ -28,8 +29,6 @@ ZERO_DECIMAL_CURRENCIES = (
 """Currencies whose amounts Stripe gives in whole units (Stripe's documentation, "Zero-decimal currencies")."""
 THREE_DECIMAL_CURRENCIES = ("bhd", "jod", "kwd", "omr", "tnd")
 """Currencies whose amounts Stripe gives in thousandths."""
-MONEY_TYPE = "decimal(23,3)"
-"""Major units, exact for every currency Stripe has (minor units are whole numbers up to 8 digits in practice)."""
 
 _FIELDS = {
     "customers": {"email": "string", "name": "string", "phone": "string", "currency": "string"},
