@@ -80,25 +80,25 @@ def describe_failure(instance: DagsterInstance, run: DagsterRun) -> RunFailure:
 
 
 _FINISHED = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
+_PARTITION_TAGS = ("dagster/partition", "dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
 def repeats_previous_failure(instance: DagsterInstance, run: DagsterRun, failure: RunFailure) -> bool:
-    """Whether the job's previous finished run, on the same partitions, failed in the same steps: the same outage
+    """Whether the job's previous finished run on the same partitions failed in the same steps: the same outage
     (an API that stays down fails every hourly run alike), already mailed. A success in between ends the outage."""
     record = instance.get_run_record_by_id(run.run_id)
     if record is None or not failure.failed_steps:
         return False
-    for previous in instance.get_run_records(
-        RunsFilter(job_name=run.job_name, statuses=_FINISHED, created_before=record.create_timestamp), limit=20
-    ):
-        earlier = previous.dagster_run
-        if earlier.run_id == run.run_id:
-            continue
-        before = describe_failure(instance, earlier)
-        if before.partitions != failure.partitions:
-            continue
-        return earlier.status == DagsterRunStatus.FAILURE and before.failed_steps == failure.failed_steps
-    return False
+    partitions = {name: value for name, value in run.tags.items() if name in _PARTITION_TAGS}
+    earlier = instance.get_run_records(
+        RunsFilter(job_name=run.job_name, statuses=_FINISHED, created_before=record.create_timestamp, tags=partitions),
+        limit=2,
+    )
+    previous = next((r.dagster_run for r in earlier if r.dagster_run.run_id != run.run_id), None)
+    if previous is None or previous.status != DagsterRunStatus.FAILURE:
+        return False
+    before = describe_failure(instance, previous)
+    return before.partitions == failure.partitions and before.failed_steps == failure.failed_steps
 
 
 def failure_email(failure: RunFailure, ui_base_url: str) -> tuple[str, str, str]:
