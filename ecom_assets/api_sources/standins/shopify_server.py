@@ -78,6 +78,49 @@ def money(amount: Decimal, currency: str) -> dict:
     return {"shopMoney": value, "presentmentMoney": value}
 
 
+def stored_order(
+    number: int,
+    lines: list[tuple[str | None, str, str | None, int, Decimal]],
+    currency: str,
+    customer_id: str | None,
+    financial_status: str,
+    created: str,
+    processed: str,
+) -> dict:
+    """An order as the store keeps it, from its lines (SKU, title, variant id, quantity, unit price): line items
+    with ids, totals, nothing refunded."""
+    items = [
+        {
+            "id": gid("LineItem", number * 100 + index),
+            "sku": sku,
+            "title": title,
+            "quantity": quantity,
+            "currentQuantity": quantity,
+            "variant": {"id": variant} if variant else None,
+            "originalUnitPriceSet": money(price, currency),
+        }
+        for index, (sku, title, variant, quantity, price) in enumerate(lines)
+    ]
+    total = sum((price * quantity for _, _, _, quantity, price in lines), Decimal("0.00"))
+    return {
+        "number": number,
+        "id": gid("Order", number),
+        "name": f"#{1000 + number}",
+        "createdAt": created,
+        "processedAt": processed,
+        "updatedAt": created,
+        "cancelledAt": None,
+        "test": False,
+        "currencyCode": currency,
+        "displayFinancialStatus": financial_status,
+        "customer": {"id": customer_id} if customer_id else None,
+        "totalPriceSet": money(total, currency),
+        "currentTotalPriceSet": money(total, currency),
+        "totalRefundedSet": money(Decimal("0.00"), currency),
+        "lineItems": items,
+    }
+
+
 class Store:
     """The seeded shop: objects by type, each a dict of the schema's field names."""
 
@@ -151,41 +194,15 @@ class Store:
             moment += timedelta(seconds=rng.randint(1, 600))
             customer = rng.choice(self.objects["Customer"]) if customers else None
             lines = []
-            for index in range(rng.randint(1, max_lines)):
+            for _ in range(rng.randint(1, max_lines)):
                 variant = rng.choice(variants)
                 lines.append(
-                    {
-                        "id": gid("LineItem", number * 100 + index),
-                        "sku": variant["sku"],
-                        "title": variant["sku"],
-                        "quantity": rng.randint(1, 4),
-                        "currentQuantity": 0,
-                        "variant": {"id": variant["id"]},
-                        "originalUnitPriceSet": money(Decimal(variant["price"]), "GBP"),
-                    }
+                    (variant["sku"], variant["sku"], variant["id"], rng.randint(1, 4), Decimal(variant["price"]))
                 )
-                lines[-1]["currentQuantity"] = lines[-1]["quantity"]
-            total = sum(
-                Decimal(line["originalUnitPriceSet"]["shopMoney"]["amount"]) * line["quantity"] for line in lines
-            )
             self.objects["Order"].append(
-                {
-                    "number": number,
-                    "id": gid("Order", number),
-                    "name": f"#{1000 + number}",
-                    "createdAt": iso(moment),
-                    "processedAt": iso(moment),
-                    "updatedAt": iso(moment),
-                    "cancelledAt": None,
-                    "test": False,
-                    "currencyCode": "GBP",
-                    "displayFinancialStatus": "PAID",
-                    "customer": {"id": customer["id"]} if customer else None,
-                    "totalPriceSet": money(total, "GBP"),
-                    "currentTotalPriceSet": money(total, "GBP"),
-                    "totalRefundedSet": money(Decimal("0.00"), "GBP"),
-                    "lineItems": lines,
-                }
+                stored_order(
+                    number, lines, "GBP", customer["id"] if customer else None, "PAID", iso(moment), iso(moment)
+                )
             )
 
     def update(self, kind: str, number: int, fields: dict) -> dict:
@@ -380,41 +397,23 @@ class Root:
             given = ((asked.get("priceSet") or {}).get("shopMoney") or {}).get("amount")
             if variant is None and given is None:
                 return {"order": None, "userErrors": [_user_error(f"lineItems.{index}", "has no variant or price")]}
+            sku = variant["sku"] if variant else asked.get("sku")
             price = Decimal(str(given if given is not None else variant["price"]))
-            lines.append(
-                {
-                    "id": None,
-                    "sku": variant["sku"] if variant else asked.get("sku"),
-                    "title": asked.get("title") or (variant["sku"] if variant else ""),
-                    "quantity": asked["quantity"],
-                    "currentQuantity": asked["quantity"],
-                    "variant": {"id": variant["id"]} if variant else None,
-                    "originalUnitPriceSet": money(price, currency),
-                }
-            )
-        total = sum((Decimal(line["originalUnitPriceSet"]["shopMoney"]["amount"]) * line["quantity"] for line in lines),
-                    Decimal("0.00"))  # fmt: skip
-        created = self.store.add(
-            "Order",
-            {
-                "name": None,
-                "processedAt": order.get("processedAt"),
-                "cancelledAt": None,
-                "test": bool(order.get("test")),
-                "currencyCode": currency,
-                "displayFinancialStatus": order.get("financialStatus") or "PENDING",
-                "customer": {"id": order["customerId"]} if order.get("customerId") else None,
-                "totalPriceSet": money(total, currency),
-                "currentTotalPriceSet": money(total, currency),
-                "totalRefundedSet": money(Decimal("0.00"), currency),
-                "lineItems": lines,
-            },
-        )
+            lines.append((sku, asked.get("title") or sku or "", variant and variant["id"], asked["quantity"], price))
+        now = iso(datetime.now(UTC))
         with self.store.lock:
-            created["name"] = f"#{1000 + created['number']}"
-            created["processedAt"] = created["processedAt"] or created["createdAt"]
-            for index, line in enumerate(lines):
-                line["id"] = gid("LineItem", created["number"] * 100 + index)
+            number = len(self.store.objects["Order"]) + 1
+            created = stored_order(
+                number,
+                lines,
+                currency,
+                order.get("customerId"),
+                order.get("financialStatus") or "PENDING",
+                now,
+                order.get("processedAt") or now,
+            )
+            created["test"] = bool(order.get("test"))
+            self.store.objects["Order"].append(created)
         return {"order": _with_connections(created), "userErrors": []}
 
     def refundCreate(self, info, input):  # noqa: A002, D102, N802
