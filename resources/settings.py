@@ -84,6 +84,28 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """Where the dashboards read the tables when they are addressed by catalog name: a Databricks SQL warehouse."""
+
+    databricks_host: str = ""
+    """`DATABRICKS_HOST`: the workspace, `https://<workspace>.cloud.databricks.com`."""
+    sql_warehouse_http_path: str = ""
+    """`ECOM_SQL_WAREHOUSE_HTTP_PATH`: the warehouse's HTTP path, `/sql/1.0/warehouses/<id>`."""
+    ui_base_url: str = "http://127.0.0.1:3000"
+    """`ECOM_UI_BASE_URL`: the Dagster UI the data-health page links runs to."""
+    app_url: str = "http://127.0.0.1:8501"
+    """`ECOM_DASHBOARDS_URL`: where the dashboards are served (the Dagster UI links each page's asset to it)."""
+
+
+DATABRICKS_TOKEN_VARIABLE = "DATABRICKS_TOKEN"
+
+
+def databricks_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """`DATABRICKS_TOKEN`, read when a connection opens (outside Dagster runs, where it is not an `EnvVar`)."""
+    return (os.environ if environ is None else environ).get(DATABRICKS_TOKEN_VARIABLE) or None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the pipeline runs and where its data lives.
 
@@ -99,6 +121,7 @@ class Settings:
     | `ECOM_CHECKPOINT_ROOT` | streaming checkpoints when tables are addressed by name (a volume path) |
     | `ECOM_STRIPE_API_BASE`, `ECOM_STRIPE_LOOKBACK_SECONDS` | Stripe's address and look-back (see `ApiSettings`) |
     | `ECOM_SHOPIFY_SHOP_URL`, `ECOM_SHOPIFY_CLIENT_ID`, `ECOM_SHOPIFY_API_VERSION` | shop, app, API version |
+    | `DATABRICKS_HOST`, `ECOM_SQL_WAREHOUSE_HTTP_PATH` | the SQL warehouse the dashboards query (tables by name) |
     | `ECOM_MAX_*`, `ECOM_SENSOR_*` | what one delivered input or one sensor tick may cost (`LANDING_LIMIT_VARIABLES`) |
 
     On Databricks, tables are addressed by catalog name (Unity Catalog) unless
@@ -120,6 +143,7 @@ class Settings:
     """Limits set in the environment, by `LandingLimits` field name (the others keep their defaults)."""
     email: EmailSettings = field(default_factory=EmailSettings)
     apis: ApiSettings = field(default_factory=ApiSettings)
+    dashboards: DashboardSettings = field(default_factory=DashboardSettings)
     on_databricks_cluster: bool = False
     """Whether this process runs on a Databricks cluster (`DATABRICKS_RUNTIME_VERSION` is set there)."""
 
@@ -165,6 +189,12 @@ class Settings:
                 stripe_lookback_seconds=int(
                     env.get("ECOM_STRIPE_LOOKBACK_SECONDS") or ApiSettings.stripe_lookback_seconds
                 ),
+            ),
+            dashboards=DashboardSettings(
+                databricks_host=env.get("DATABRICKS_HOST", ""),
+                sql_warehouse_http_path=env.get("ECOM_SQL_WAREHOUSE_HTTP_PATH", ""),
+                ui_base_url=env.get("ECOM_UI_BASE_URL", "http://127.0.0.1:3000"),
+                app_url=env.get("ECOM_DASHBOARDS_URL", "http://127.0.0.1:8501"),
             ),
             on_databricks_cluster="DATABRICKS_RUNTIME_VERSION" in env,
             landing_limits={

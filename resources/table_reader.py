@@ -16,6 +16,16 @@ from resources.lakehouse import Filter, TableName
 from resources.settings import Settings
 
 
+def delta_storage_options(settings: Settings) -> dict[str, str] | None:
+    """Object-store options for delta-rs on S3; credentials come from the environment (`AWS_*`)."""
+    if "://" not in (settings.warehouse_root or ""):
+        return None
+    options = {"AWS_REGION": settings.aws_region}
+    if endpoint := settings.s3_endpoint_url:
+        options.update(AWS_ENDPOINT_URL=endpoint, AWS_ALLOW_HTTP=str(endpoint.startswith("http://")).lower())
+    return options
+
+
 class TableReader:
     """Reads whole tables, or their rows matching filters, into pandas; where the tables are comes from `settings`."""
 
@@ -34,24 +44,17 @@ class TableReader:
         """Where the table lives: its path, or its catalog name."""
         return self.lakehouse.location(table)
 
-    def _storage_options(self) -> dict[str, str] | None:
-        """Object-store options for delta-rs on S3; credentials come from the environment (`AWS_*`)."""
-        if "://" not in (self.settings.warehouse_root or ""):
-            return None
-        options = {"AWS_REGION": self.settings.aws_region}
-        if endpoint := self.settings.s3_endpoint_url:
-            options.update(AWS_ENDPOINT_URL=endpoint, AWS_ALLOW_HTTP=str(endpoint.startswith("http://")).lower())
-        return options
-
     def _delta_table(self, table: TableName) -> DeltaTable:
-        return DeltaTable(self.location(table).replace("s3a://", "s3://", 1), storage_options=self._storage_options())
+        return DeltaTable(
+            self.location(table).replace("s3a://", "s3://", 1), storage_options=delta_storage_options(self.settings)
+        )
 
     def exists(self, table: TableName) -> bool:
         """Whether the table has been created."""
         if not self.by_path:
             return self.lakehouse.exists(table)
         uri = self.location(table).replace("s3a://", "s3://", 1)
-        return DeltaTable.is_deltatable(uri, storage_options=self._storage_options())
+        return DeltaTable.is_deltatable(uri, storage_options=delta_storage_options(self.settings))
 
     def to_pandas(self, table: TableName, filters: Sequence[Filter] = ()) -> pd.DataFrame:
         """The table's current rows matching every filter, as pandas."""
