@@ -8,6 +8,8 @@
 #   ./dev.sh backfill START END [SELECTION]  the same for a range of days, as one run
 #   ./dev.sh test [--quick] [PYTEST ARGS] run the test suite (--quick: the quick tier, tests not marked slow)
 #   ./dev.sh ui                           the Dagster UI (webserver + daemon) on http://127.0.0.1:3000
+#   ./dev.sh dashboards                   the dashboards (revenue, inventory, customers, funnel, data health) on
+#                                         http://127.0.0.1:8501
 #   ./dev.sh benchmark                    time the real data set (needs ../shared/data/online-retail/by-day)
 # Every command uses the project's Dagster instance (DAGSTER_HOME=.dagster_home), so its runs are in the UI.
 set -euo pipefail
@@ -148,6 +150,7 @@ case "$command" in
     fi
     echo "Gold as stored (day_status tells a complete day from one that is not):"
     "$VENV/bin/python" -m ecom_assets.cli.show ecommerce_catalog.analytics.sales_metrics --limit 10 || true
+    echo "Dashboards over these tables: ./dev.sh dashboards, then http://127.0.0.1:${ECOM_DASHBOARDS_PORT:-8501}"
     if [ "$verdict" -ne 0 ]; then
       echo "The run did NOT pass (exit status $verdict): what failed, what was kept out and where to look are listed above."
       [ -z "$faults" ] || echo "Those faults were planted by the demo's sample data; ./dev.sh demo --clean runs without them."
@@ -180,12 +183,16 @@ case "$command" in
     ensure_env
     exec "$VENV/bin/python" -m ecom_assets.cli.ui -w workspace.yaml -h 127.0.0.1 -p "${ECOM_UI_PORT:-3000}"
     ;;
+  dashboards)
+    ensure_env
+    exec "$VENV/bin/python" -m ecom_assets.dashboards --port "${ECOM_DASHBOARDS_PORT:-8501}"
+    ;;
   benchmark)
     ensure_env
     exec "$VENV/bin/python" -m benchmarks.benchmark "$@"
     ;;
   *)
-    sed -n '2,11p' "$0"
+    sed -n '2,13p' "$0"
     exit 2
     ;;
 esac

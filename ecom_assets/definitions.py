@@ -4,6 +4,7 @@ from dagster import Definitions, in_process_executor
 
 from ecom_assets.api_sources import definitions as api_sources
 from ecom_assets.clickstream import definitions as clickstream
+from ecom_assets.dashboards import definitions as dashboards
 from ecom_assets.feeds import definitions as feeds
 from ecom_assets.platform.alerts import check_failure_email_sensor, run_failure_email_sensor
 from ecom_assets.platform.log_tables import log_table_specs
@@ -35,4 +36,6 @@ def platform_definitions() -> Definitions:
     )
 
 
-defs = Definitions.merge(platform_definitions(), sales.defs, feeds.defs, clickstream.defs, api_sources.defs)
+defs = Definitions.merge(
+    platform_definitions(), sales.defs, feeds.defs, clickstream.defs, api_sources.defs, dashboards.defs
+)
