@@ -42,6 +42,7 @@ HEAVIEST_FILES = (
     "test_databricks.py",
     "test_business_pipeline.py",
     "test_ui_e2e.py",
+    "test_dashboards_in_browser.py",
     "test_clickstream_pipeline.py",
     "test_s3.py",
     "test_hostile_run.py",

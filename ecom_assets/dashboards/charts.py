@@ -7,6 +7,9 @@ import pandas as pd
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 WITHHELD_COLOUR = "#D55E00"
 HEIGHT = 280
+MAX_DAYS_WITH_POINTS = 92
+"""Over longer ranges a line has no point per day: hundreds of markers per chart slow the browser, and a gap in the
+line still shows a day without a figure."""
 
 
 def palette(domain: list[str]) -> alt.Scale:
@@ -28,7 +31,7 @@ def daily_lines(frame: pd.DataFrame, x: str, series: dict[str, str], title: str,
     long["value"] = pd.to_numeric(long["value"], errors="coerce")
     lines = (
         alt.Chart(long, title=title)
-        .mark_line(point=True, invalid="break-paths-show-domains")
+        .mark_line(point=frame[x].nunique() <= MAX_DAYS_WITH_POINTS, invalid="break-paths-show-domains")
         .encode(
             x=alt.X(f"{x}:T", title="Day (UTC)"),
             y=alt.Y("value:Q", title=y_title),
@@ -71,7 +74,7 @@ def heatmap(
         alt.Chart(frame, title=title)
         .mark_rect()
         .encode(
-            x=alt.X(x, title="Day (UTC)"),
+            x=alt.X(x, title="Day (UTC)", axis=alt.Axis(labelOverlap="greedy")),
             y=alt.Y(y, title=None),
             color=alt.Color(value, title=value_title, scale=alt.Scale(scheme="viridis")),
             tooltip=tooltip or [x, y, value],

@@ -27,7 +27,14 @@ REVENUE = DashboardPage(
     "Revenue",
     "How is net revenue moving day by day and week over week, from how many orders and which customers, and which "
     "categories and countries bring it?",
-    (q.DATE_BOUNDS, q.DAILY_SALES, q.QUARANTINED, q.CATEGORY_REVENUE, q.COUNTRY_DAILY_REVENUE),
+    (
+        q.DATE_BOUNDS,
+        q.DAILY_SALES,
+        q.QUARANTINED,
+        q.CATEGORY_REVENUE,
+        q.CATEGORY_DAILY_REVENUE,
+        q.COUNTRY_DAILY_REVENUE,
+    ),
 )
 INVENTORY = DashboardPage(
     "inventory",

@@ -70,6 +70,14 @@ CATEGORY_REVENUE = Query(
     {"category_revenue_daily": CATEGORY_REVENUE_DAILY},
 )
 
+CATEGORY_DAILY_REVENUE = Query(
+    """
+    SELECT order_date, product_category, revenue
+    FROM {category_revenue_daily} WHERE order_date BETWEEN :start AND :end ORDER BY order_date, product_category
+    """,
+    {"category_revenue_daily": CATEGORY_REVENUE_DAILY},
+)
+
 COUNTRY_DAILY_REVENUE = Query(
     """
     SELECT order_date, country, SUM(revenue) AS revenue, SUM(orders) AS orders

@@ -91,7 +91,7 @@ class Visit:
         self.page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"] h1', timeout=60_000)
         self.page.wait_for_function(
             """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
-                       .every(chart => chart.querySelector('svg'))""",
+                       .every(chart => chart.querySelector('svg, canvas'))""",
             timeout=30_000,
         )
 
@@ -105,12 +105,13 @@ class Visit:
         expander = self.page.locator('[data-testid="stExpander"]', has_text=f"Data: {title}")
         expander.locator("summary").click()
         table = expander.locator("table")
-        header = [text.strip() for text in table.locator("thead tr").last.locator("th").all_inner_texts()]
+        table.wait_for(state="visible")
+        header = [text.strip() for text in table.locator("thead tr").last.locator("th").all_text_contents()]
         rows = [
-            [text.strip() for text in row.locator("th, td").all_inner_texts()]
+            [text.strip() for text in row.locator("th, td").all_text_contents()][-len(header) :]
             for row in table.locator("tbody tr").all()
         ]
-        return pd.DataFrame(rows, columns=header[-len(rows[0]) :] if rows else header)
+        return pd.DataFrame(rows, columns=header)
 
     def chart_labels(self) -> list[str]:
         """The accessible descriptions of every drawn mark (Vega writes each mark's fields into its aria-label)."""
@@ -175,7 +176,7 @@ def test_revenue_figures_equal_the_gold_table_and_withheld_days_are_drawn_as_wit
     assert not any(missing in label and "series: net revenue" in label for label in labels), "never a point"
 
 
-def test_the_date_filter_changes_the_figures(browser, app, tables):
+def test_the_date_and_country_filters_change_the_figures(browser, app, tables):
     net = published_net_revenue(tables)
     start, end = date(2025, 3, 16), date(2025, 3, 20)
 
@@ -184,6 +185,15 @@ def test_the_date_filter_changes_the_figures(browser, app, tables):
     assert visit.metric("Net revenue") == f"£{sum(net[(net.index >= start) & (net.index <= end)]):,.2f}"
     assert f"Days covered: {start:%Y-%m-%d} to {end:%Y-%m-%d}" in visit.page.inner_text("body")
     assert visit.metric("Net revenue") != f"£{sum(net[(net.index >= START) & (net.index <= END)]):,.2f}"
+
+    lifetime = tables.to_pandas(CUSTOMER_LIFETIME_VALUE)
+    country = lifetime["country"].value_counts().index[1]
+    in_country = lifetime[lifetime["country"] == country]["segment"].value_counts()
+    customers = Visit(browser, url_of(app, PAGES[2], country=country.replace(" ", "%20")))
+    for segment, count in in_country.items():
+        assert customers.metric(f"{segment} customers") == f"{count:,}"
+    revenue = Visit(browser, url_of(app, PAGES[0], country=country.replace(" ", "%20")))
+    assert revenue.page.get_by_text(f"Sales revenue per day: {country}").count() == 1
 
 
 def test_a_heatmap_cell_and_a_segments_count_equal_the_tables(browser, app, tables):

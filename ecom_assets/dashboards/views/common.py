@@ -13,6 +13,8 @@ from ecom_assets.dashboards.pages import DashboardPage
 from ecom_assets.dashboards.reading import run, settings, table_version
 from ecom_assets.dashboards.text import RUN_ID, plain
 
+MAX_TABLE_ROWS = 100
+"""A chart's data up to this many rows is a plain table; longer, a scrolling grid that draws only what is seen."""
 DEFAULT_DAYS = 90
 """Without a chosen range, the pages show the last 90 days the gold table holds."""
 
@@ -51,7 +53,7 @@ def sidebar_filters() -> Filters:
         "Country",
         country_options,
         index=country_options.index(wanted_country) if wanted_country in country_options else 0,
-        help="Applies to the revenue by country, the customer segments, lifetime values and cohorts.",
+        help="Applies to the revenue by country and per day, the customer segments, lifetime values and cohorts.",
     )
     categories = run(q.CATEGORIES)
     category_options = categories["product_category"].tolist() if categories is not None else []
@@ -59,7 +61,7 @@ def sidebar_filters() -> Filters:
         "Categories",
         category_options,
         default=[c for c in params.get_all("category") if c in category_options],
-        help="Applies to the revenue by category and the inventory. Empty: every category.",
+        help="Applies to the revenue by category and per day, and the inventory. Empty: every category.",
     )
     st.query_params.update(start=start.isoformat(), end=end.isoformat())
     st.query_params["category"] = chosen_categories
@@ -119,7 +121,10 @@ def data_behind(title: str, frame: pd.DataFrame) -> None:
     """The numbers a chart draws, as a table (readable by screen readers and by the browser tests)."""
     with st.expander(f"Data: {title}", expanded=False):
         shown = frame.reset_index(drop=True).map(lambda v: float(v) if isinstance(v, Decimal) else v)
-        st.table(shown.style.format(precision=2, thousands=",", na_rep="—"), border=False)
+        if len(shown) <= MAX_TABLE_ROWS:
+            st.table(shown.style.format(precision=2, thousands=",", na_rep="—"), border=False)
+        else:
+            st.dataframe(shown, hide_index=True)
 
 
 def run_link(run_id: str) -> str:

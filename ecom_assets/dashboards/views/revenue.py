@@ -200,7 +200,9 @@ def _returns_categories_and_countries(calendar: pd.DataFrame, filters: Filters) 
                 width="stretch",
             )
             data_behind("revenue by category", categories)
-    left, _ = st.columns(2)
+    left, right = st.columns(2)
+    with right:
+        _chosen_daily(calendar, filters)
     with left:
         countries = run(q.COUNTRY_DAILY_REVENUE, start=filters.start, end=filters.end)
         if countries is None:
@@ -221,6 +223,33 @@ def _returns_categories_and_countries(calendar: pd.DataFrame, filters: Filters) 
                 f"Revenue ({CURRENCY})",
                 color=alt.value(charts.OKABE_ITO[2]),
                 tooltip=["country:N", alt.Tooltip("revenue:Q", format=",.2f")],
+            ),
+            width="stretch",
+        )
+
+
+def _chosen_daily(calendar: pd.DataFrame, filters: Filters) -> None:
+    """Sales revenue per day of the chosen country and categories (gold's withheld days stay gaps here too)."""
+    if not (filters.country or filters.categories):
+        st.caption("Choose a country or categories in the sidebar to see their sales revenue per day here.")
+        return
+    days = calendar[["order_date", "published", "status", "note"]]
+    for label, query, column, chosen in (
+        (filters.country, q.COUNTRY_DAILY_REVENUE, "country", {filters.country}),
+        (", ".join(filters.categories), q.CATEGORY_DAILY_REVENUE, "product_category", set(filters.categories)),
+    ):
+        rows = run(query, start=filters.start, end=filters.end) if label else None
+        if rows is None:
+            continue
+        daily = rows[rows[column].isin(chosen)].groupby("order_date", as_index=False)["revenue"].sum()
+        frame = days.merge(daily, on="order_date", how="left")
+        frame["revenue"] = [
+            (0.0 if pd.isna(value) else float(value)) if shown else None
+            for value, shown in zip(frame["revenue"], frame["published"], strict=True)
+        ]
+        st.altair_chart(
+            charts.daily_lines(
+                frame, "order_date", {"revenue": label}, f"Sales revenue per day: {label}", f"Revenue ({CURRENCY})"
             ),
             width="stretch",
         )
