@@ -7,21 +7,25 @@ backticks with `VERSION AS OF <n>`, `CloseOperation`, `CloseSession`; a bearer t
 with 403, an unknown table fails as Databricks fails it (`[TABLE_OR_VIEW_NOT_FOUND]`). Everything else is refused.
 """
 
+import ipaddress
 import re
 import ssl
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset  # noqa: F401  (pa.dataset)
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from databricks.sql.thrift_api.TCLIService import TCLIService
 from databricks.sql.thrift_api.TCLIService import ttypes as t
 from deltalake import DeltaTable
@@ -211,31 +215,28 @@ def _rows(result: pa.Table) -> t.TRowSet:
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key (openssl), which the client is told to trust (`SSL_CERT_FILE`)."""
-    certificate, key = folder / "warehouse.pem", folder / "warehouse.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(certificate),
-        ],
-        check=True,
-        capture_output=True,
+    """A certificate for 127.0.0.1 and its key, which the client is told to trust (`SSL_CERT_FILE`)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
     )
-    return certificate, key
+    certificate_file, key_file = folder / "warehouse.pem", folder / "warehouse.key"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return certificate_file, key_file
 
 
 @contextmanager
