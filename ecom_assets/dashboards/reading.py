@@ -32,11 +32,6 @@ def table_version(full_name: str) -> TableVersion | None:
     return _table_queries().version(_table(full_name))
 
 
-def versions(query: Query) -> dict[str, TableVersion | None]:
-    """The current version of each table the query reads, by full name."""
-    return {table.full_name: table_version(table.full_name) for table in query.tables.values()}
-
-
 def run(query: Query, **params: date | datetime | str | int) -> pd.DataFrame | None:
     """The query's rows at its tables' current versions, or None while one of them does not exist yet."""
     pinned = []
