@@ -77,18 +77,13 @@ def page_header(page: DashboardPage, filters: Filters) -> None:
     """The page's title, its question, the days it covers and how fresh each table it reads is."""
     st.title(page.title)
     st.caption(page.question)
-    fresh = []
-    for table in page.tables:
-        version = table_version(table.full_name)
-        fresh.append(
-            f"`{table.full_name}`: "
-            + (
-                f"last commit {version.committed_at:%Y-%m-%d %H:%M} UTC (version {version.version})"
-                if version
-                else "not built yet"
-            )
-        )
-    commits = [version.committed_at for version in map(table_version, (t.full_name for t in page.tables)) if version]
+    versions = {table.full_name: table_version(table.full_name) for table in page.tables}
+    fresh = [
+        f"`{name}`: "
+        + (f"last commit {v.committed_at:%Y-%m-%d %H:%M} UTC (version {v.version})" if v else "not built yet")
+        for name, v in versions.items()
+    ]
+    commits = [version.committed_at for version in versions.values() if version]
     freshness = (
         f"tables last changed {min(commits):%Y-%m-%d %H:%M} to {max(commits):%Y-%m-%d %H:%M} UTC"
         if commits
