@@ -23,7 +23,7 @@ MIN_SHARE_OF_WINDOW = 0.5
 
 
 def day_calendar(
-    start: date, end: date, daily: pd.DataFrame, quarantined: pd.DataFrame, asset: str = SALES_METRICS.full_name
+    start: date, end: date, daily: pd.DataFrame, quarantined: pd.DataFrame | None, asset: str = SALES_METRICS.full_name
 ) -> pd.DataFrame:
     """One row per calendar day from `start` to `end`: `status`, `published`, `note` and the gold figures, which are
     null on every day not published (a quarantined day's stored row, kept from before, is not shown either)."""
@@ -32,8 +32,7 @@ def day_calendar(
     for column in FIGURE_COLUMNS:
         if column not in rows:
             rows[column] = None
-    held = quarantined[quarantined["asset"] == asset] if len(quarantined) else quarantined
-    reasons = dict(zip(held["partition_date"], held["reason"], strict=True)) if len(held) else {}
+    reasons = quarantine_reasons(quarantined, asset)
     status, note = [], []
     for day, day_status in zip(rows["order_date"], rows["day_status"], strict=True):
         if day in reasons:
@@ -51,6 +50,14 @@ def day_calendar(
     for column in FIGURE_COLUMNS:
         rows[column] = rows[column].where(rows["published"], None)
     return rows.drop(columns=["day_status"])
+
+
+def quarantine_reasons(quarantined: pd.DataFrame | None, asset: str) -> dict[date, str]:
+    """The days `logs.quarantined_days` holds for the table `asset` (full name), with their reasons."""
+    if quarantined is None or quarantined.empty:
+        return {}
+    held = quarantined[quarantined["asset"] == asset]
+    return dict(zip(held["partition_date"], held["reason"], strict=True))
 
 
 def trailing_averages(calendar: pd.DataFrame, column: str, windows: tuple[int, ...] = AVERAGE_WINDOWS) -> pd.DataFrame:

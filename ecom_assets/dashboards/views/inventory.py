@@ -9,6 +9,7 @@ import streamlit as st
 
 from ecom_assets.dashboards import charts
 from ecom_assets.dashboards import queries as q
+from ecom_assets.dashboards.figures import quarantine_reasons
 from ecom_assets.dashboards.pages import INVENTORY
 from ecom_assets.dashboards.reading import run
 from ecom_assets.dashboards.text import plain
@@ -26,16 +27,10 @@ def render(filters: Filters) -> None:
         return
     if filters.categories:
         stock = stock[stock["category"].isin(filters.categories)]
-    quarantined = run(q.QUARANTINED, start=filters.start, end=filters.end)
-    held = (
-        quarantined[quarantined["asset"] == INVENTORY_DAILY.full_name]
-        if quarantined is not None
-        else pd.DataFrame(columns=["partition_date", "reason"])
-    )
+    reasons = quarantine_reasons(run(q.QUARANTINED, start=filters.start, end=filters.end), INVENTORY_DAILY.full_name)
     days = pd.date_range(filters.start, filters.end, freq="D").date
-    missing = sorted(set(days) - set(stock["business_date"]) | set(held["partition_date"]))
+    missing = sorted(set(days) - set(stock["business_date"]) | set(reasons))
     if missing:
-        reasons = dict(zip(held["partition_date"], held["reason"], strict=True))
         st.warning(
             f"{len(missing)} day(s) have no published stock figures (blank columns in the heatmap):\n"
             + "\n".join(
@@ -43,7 +38,7 @@ def render(filters: Filters) -> None:
                 for day in missing[:60]
             )
         )
-    stock = stock[~stock["business_date"].isin(set(held["partition_date"]))]
+    stock = stock[~stock["business_date"].isin(set(reasons))]
     if stock.empty:
         st.info("No stock figures in the range.")
         return

@@ -36,7 +36,7 @@ def render(filters: Filters) -> None:
         not_built("analytics.sales_metrics")
         return
     history = trailing_averages(
-        day_calendar(history_start, filters.end, daily, quarantined if quarantined is not None else daily.head(0)),
+        day_calendar(history_start, filters.end, daily, quarantined),
         "net_revenue",
     )
     calendar = history[history["order_date"] >= filters.start].reset_index(drop=True)
