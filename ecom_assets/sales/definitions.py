@@ -1,6 +1,6 @@
 """The sales area: landing files to bronze, silver and gold, the dimensions and the business tables."""
 
-from dagster import Definitions
+from dagster import AssetSpec, Definitions
 
 from ecom_assets.platform.log_tables import log_table_spec
 from ecom_assets.platform.tables import asset_key
@@ -24,7 +24,7 @@ from ecom_assets.sales.dimensions import (
 from ecom_assets.sales.gold import sales_metrics
 from ecom_assets.sales.jobs import daily_sales_job, daily_sales_schedule, landing_file_sensor
 from ecom_assets.sales.silver import orders_cleaned
-from ecom_assets.sales.tables import LANDING_DELIVERIES, ORDER_TRANSACTIONS
+from ecom_assets.sales.tables import CUSTOMER_FIRST_SALES, LANDING_DELIVERIES, ORDER_TRANSACTIONS, SALES_METRICS
 
 SALES_ASSETS = [
     order_transactions,
@@ -50,8 +50,20 @@ LANDING_DELIVERIES_LOG = log_table_spec(
     [asset_key(ORDER_TRANSACTIONS)],
 )
 
+CUSTOMER_FIRST_SALES_STATE = AssetSpec(
+    asset_key(CUSTOMER_FIRST_SALES),
+    deps=[asset_key(SALES_METRICS)],
+    description=(
+        "Each customer's first sale day over every day gold has loaded; gold keeps it as it loads days (new and"
+        " returning customers are counted against it) instead of reading all of silver each day."
+    ),
+    group_name="gold",
+    kinds={"spark", "delta"},
+    metadata={"table": CUSTOMER_FIRST_SALES.full_name},
+)
+
 defs = Definitions(
-    assets=[*SALES_ASSETS, LANDING_DELIVERIES_LOG],
+    assets=[*SALES_ASSETS, LANDING_DELIVERIES_LOG, CUSTOMER_FIRST_SALES_STATE],
     jobs=[daily_sales_job],
     schedules=[daily_sales_schedule],
     sensors=[landing_file_sensor],

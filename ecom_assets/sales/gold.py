@@ -3,7 +3,6 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from dagster import AssetExecutionContext
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -16,18 +15,24 @@ from ecom_assets.platform.table_checks import schema_outcomes
 from ecom_assets.platform.tables import ETL_ERRORS
 from ecom_assets.sales.checks import non_negative_outcomes, reconciliation_outcomes, silver_sale_totals
 from ecom_assets.sales.schemas import GoldSalesMetrics
-from ecom_assets.sales.tables import LANDING_DELIVERIES, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.sales.tables import CUSTOMER_FIRST_SALES, LANDING_DELIVERIES, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets.sales.transforms.gold import (
     DELIVERIES_SCHEMA,
+    FIRST_SALES_SCHEMA,
     daily_sales_metrics,
+    days_with_moved_first_sales,
+    first_sale_changes,
     first_sale_dates,
-    restate_customer_counts,
+    first_sales_after,
+    moved_first_sales,
+    restate_new_customers,
     sale_customers,
     with_day_status,
 )
 from resources import Lakehouse
 from resources.lakehouse import within
 
+FIRST_SALES_SCHEMA_COLUMNS = [field.split()[0] for field in FIRST_SALES_SCHEMA.split(", ")]
 _METRIC_INPUT_COLUMNS = ["order_date", "invoice_no", "customer_id", "quantity", "line_amount", "line_type"]
 
 
@@ -68,9 +73,12 @@ def sales_metrics(
 ) -> None:
     """Compute the days' metrics from silver and replace them in gold.
 
-    "New" customers are judged against every customer's first sale in all loaded silver
-    history. When the run loads days earlier than gold rows already stored, the customer counts
-    of those later rows are restated in the same run, so out-of-order backfills stay right.
+    "New" customers are judged against each customer's first sale over every day loaded, kept in
+    `analytics.customer_first_sales` and updated from the run's days only (see
+    `first_sale_changes`), so a day's cost does not grow with the history. When the run moves a
+    customer's first sale (an earlier day loaded late, a corrected file), the new and returning
+    counts of the later stored days that gained or lost it are restated in the same run, so
+    out-of-order backfills stay right.
 
     A day shows figures only when its delivery arrived, or the shop was closed (bronze records
     that in `logs.landing_deliveries`); otherwise its `day_status` says why they are withheld.
@@ -78,45 +86,39 @@ def sales_metrics(
     """
     days = step.days
     session = step.session
-    lines = step.lakehouse.read(
+    lakehouse = step.lakehouse
+    lines = lakehouse.read(
         session,
         ORDERS_CLEANED,
         columns=_METRIC_INPUT_COLUMNS,
         filters=within("order_date", days),
-    )
-    history = step.lakehouse.read(
-        session,
-        ORDERS_CLEANED,
-        columns=["customer_id", "order_date", "line_type"],
-        filters=[
-            ("line_type", "=", "sale"),
-        ],
-    )
-    customer_days = sale_customers(history).cache()
-    first_sales = first_sale_dates(customer_days).cache()
+    ).persist()
+    seeding = not lakehouse.exists(CUSTOMER_FIRST_SALES)
+    stored_first_sales = _stored_first_sales(step, seeding)
+    changes = first_sale_changes(
+        stored_first_sales, sale_customers(lines), days, lambda customers: _sale_days_after(step, customers)
+    ).persist()
     reporter = step.reporter
     try:
-        deliveries = _deliveries(session, step.lakehouse, days)
+        deliveries = _deliveries(session, lakehouse, days)
         daily_rows, metrics = _collected(
-            session, with_day_status(daily_sales_metrics(lines, first_sales, days.days()), deliveries)
+            session,
+            with_day_status(
+                daily_sales_metrics(lines, changes.select("customer_id", "first_sale_date"), days.days()), deliveries
+            ),
         )
         with reporter.computing():
             silver_totals = silver_sale_totals(lines).collect()
-            _check_gold(session, step.lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
-        last_stored = _last_stored_day(session, step.lakehouse)
-        quarantined = reporter.replace_passing_days(step.lakehouse, metrics, "order_date", days)
-        step.lakehouse.delete_date_range(
+            _check_gold(session, lakehouse, quality, reporter, days, daily_rows, metrics, silver_totals)
+        quarantined = reporter.replace_passing_days(lakehouse, metrics, "order_date", days)
+        lakehouse.delete_date_range(
             ETL_ERRORS, "partition_date", days, {"asset": SALES_METRICS.full_name}, keep_days=quarantined
         )
-        restated_days = 0
-        if last_stored is not None and last_stored > days.end:
-            later_days = DateRange(days.end + timedelta(days=1), last_stored)
-            restated_days = _restate_later_days(
-                step.context, step.lakehouse, session, later_days, customer_days, first_sales
-            )
+        restated_days = _restate_later_days(step, stored_first_sales, changes)
+        moved_customers = _store_first_sales(lakehouse, stored_first_sales, changes, seeding)
     finally:
-        first_sales.unpersist()
-        customer_days.unpersist()
+        changes.unpersist()
+        lines.unpersist()
     step.add_daily_metadata(
         {row["order_date"]: _numeric_figures(row) for row in daily_rows if row["order_date"] not in quarantined},
     )
@@ -125,6 +127,7 @@ def sales_metrics(
             "days_in_run": len(days),
             "days_quarantined": len(quarantined),
             "later_days_restated": restated_days,
+            "first_sales_moved": moved_customers,
             **step.table_metadata(metrics),
         }
     )
@@ -205,29 +208,67 @@ def _deliveries(session: SparkSession, lakehouse: Lakehouse, days: DateRange) ->
     )
 
 
-def _last_stored_day(session: SparkSession, lakehouse: Lakehouse) -> date | None:
-    """The latest day gold holds (None before its first run), from the table's file statistics."""
-    if not lakehouse.exists(SALES_METRICS):
-        return None
-    return lakehouse.read(session, SALES_METRICS, columns=["order_date"]).agg(F.max("order_date")).first()[0]
+def _stored_first_sales(step: TableStep, seeding: bool) -> DataFrame:
+    """The first-sale table as the run found it (its latest version, pinned); while it does not exist yet, what it
+    would hold: each customer's first sale in silver (a full read of silver, once)."""
+    if not seeding:
+        return step.lakehouse.pin([CUSTOMER_FIRST_SALES]).read(step.session, CUSTOMER_FIRST_SALES)
+    history = step.lakehouse.read(step.session, ORDERS_CLEANED, columns=["customer_id", "order_date", "line_type"])
+    return first_sale_dates(sale_customers(history)).select(*FIRST_SALES_SCHEMA_COLUMNS)
 
 
-def _restate_later_days(
-    context: AssetExecutionContext,
-    lakehouse: Lakehouse,
-    session: SparkSession,
-    later_days: DateRange,
-    customer_days: DataFrame,
-    first_sales: DataFrame,
-) -> int:
-    """Fix the new/returning counts of stored gold days in `later_days` (after the run's); returns days changed."""
-    later_rows, later = _collected(
-        session, lakehouse.read(session, SALES_METRICS, filters=within("order_date", later_days))
+def _sale_days_after(step: TableStep, customers: DataFrame) -> DataFrame:
+    """The sale days, after the run's, of `customers`: read from silver only when a rerun took a customer's first
+    sale away."""
+    later = step.lakehouse.read(
+        step.session,
+        ORDERS_CLEANED,
+        columns=["customer_id", "order_date", "line_type"],
+        filters=[("order_date", ">", step.days.end), ("line_type", "=", "sale")],
     )
-    later_customers = customer_days.where(F.col("order_date") >= later_days.start)
-    restated_rows, restated = _collected(session, restate_customer_counts(later, later_customers, first_sales))
+    return sale_customers(later.join(customers, "customer_id", "left_semi"))
+
+
+def _restate_later_days(step: TableStep, stored_first_sales: DataFrame, changes: DataFrame) -> int:
+    """Fix the new/returning counts of stored gold days after the run's whose first sales moved; returns days
+    changed."""
+    moved = days_with_moved_first_sales(changes, step.days.end)
+    if not moved or not step.lakehouse.exists(SALES_METRICS):
+        return 0
+    later_days = DateRange(moved[0], moved[-1])
+    session = step.session
+    later_rows, later = _collected(
+        session,
+        step.lakehouse.read(session, SALES_METRICS, filters=within("order_date", later_days)).where(
+            F.col("order_date").isin(moved)
+        ),
+    )
+    if not later_rows:
+        return 0
+    first_sales = first_sales_after(stored_first_sales, changes).where(F.col("first_sale_date").isin(moved))
+    restated_rows, restated = _collected(session, restate_new_customers(later, first_sales))
     changed = len(set(restated_rows) - set(later_rows))
     if changed:
-        lakehouse.replace_date_range(SALES_METRICS, restated, "order_date", later_days)
-        context.log.info(f"restated new/returning customers on {changed} later day(s) in {later_days}")
+        kept = step.lakehouse.read(session, SALES_METRICS, filters=within("order_date", later_days)).where(
+            ~F.col("order_date").isin(moved)
+        )
+        step.lakehouse.replace_date_range(SALES_METRICS, kept.unionByName(restated), "order_date", later_days)
+        step.log.info(f"restated new/returning customers on {changed} later day(s) in {later_days}")
     return changed
+
+
+def _store_first_sales(lakehouse: Lakehouse, stored: DataFrame, changes: DataFrame, seeding: bool) -> int:
+    """Write the run's moved first sales to the first-sale table (the whole table when `seeding` it), after gold: a
+    failed run leaves it as it was, so a rerun finds the same moves. No commit when none moved. Returns how many
+    customers moved."""
+    moved = moved_first_sales(changes).persist()
+    try:
+        count = moved.count()
+        if seeding:
+            lakehouse.overwrite(CUSTOMER_FIRST_SALES, first_sales_after(stored, changes))
+        elif count:
+            rows = moved.where(F.col("first_sale_date").isNotNull()).select(*FIRST_SALES_SCHEMA_COLUMNS)
+            lakehouse.replace_keys(CUSTOMER_FIRST_SALES, rows, ["customer_id"], moved)
+        return count
+    finally:
+        moved.unpersist()

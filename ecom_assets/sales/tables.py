@@ -5,6 +5,7 @@ from ecom_assets.platform.tables import CATALOG, TableName
 ORDER_TRANSACTIONS = TableName(CATALOG, "raw", "order_transactions")
 ORDERS_CLEANED = TableName(CATALOG, "processed", "orders_cleaned", cluster_by="landing_date")
 SALES_METRICS = TableName(CATALOG, "analytics", "sales_metrics", cluster_by="order_date")
+CUSTOMER_FIRST_SALES = TableName(CATALOG, "analytics", "customer_first_sales")
 PRODUCT_DAILY_SALES = TableName(CATALOG, "processed", "product_daily_sales", cluster_by="order_date")
 CUSTOMER_DAILY_SALES = TableName(CATALOG, "processed", "customer_daily_sales", cluster_by="order_date")
 DIM_PRODUCTS = TableName(CATALOG, "processed", "dim_products")

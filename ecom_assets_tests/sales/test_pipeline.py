@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.tables import ETL_ERRORS, tables_owned
 from ecom_assets.sales.sample_data import HEADER, generate
-from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
+from ecom_assets.sales.tables import CUSTOMER_FIRST_SALES, ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.conftest import BIN, day_runner
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
 from resources import Lakehouse, LocalLandingZone
@@ -154,6 +154,32 @@ def test_a_corrected_file_replaces_what_its_day_delivered_before(spark, landing_
     )
     bronze_rows = table_count(spark, lakehouse, ORDER_TRANSACTIONS)
     assert bronze_rows == len(lines) // 2 - 1
+
+
+def test_a_corrected_first_day_moves_first_sales_to_later_days_and_restates_them(
+    spark, landing_root, lakehouse, run_days
+):
+    week = DateRange(date(2011, 1, 4), date(2011, 1, 10))
+    generate(landing_root, week, seed=13)
+    run_days(week)
+    first_file = next((landing_root / day_folder(week.start)).glob("*.csv"))
+    lines = first_file.read_text().splitlines()
+    first_file.write_text(lines[0] + "\n")  # the corrected delivery: no sales that day after all
+    before = gold_rows(spark, lakehouse)
+
+    run_days(DateRange(week.start, week.start))
+
+    expected = expected_sales_metrics(
+        distinct_valid_lines(landing_root), week.days(), expected_day_status(landing_root, week.days())
+    )
+    assert gold_rows(spark, lakehouse) == expected
+    assert any(before[day]["new_customers"] != expected[day]["new_customers"] for day in list(week)[1:]), (
+        "customers first seen on the corrected day are new on a later day now"
+    )
+    silver = lakehouse.read(spark, ORDERS_CLEANED).where("line_type = 'sale' AND customer_id IS NOT NULL")
+    recomputed = {row[0]: row[1] for row in silver.groupBy("customer_id").agg(F.min("order_date")).collect()}
+    stored = {row[0]: row[1] for row in lakehouse.read(spark, CUSTOMER_FIRST_SALES).collect()}
+    assert stored == recomputed
 
 
 def test_days_without_files_are_days_without_sales(spark, landing_root, lakehouse, run_days):

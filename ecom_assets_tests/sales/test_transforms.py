@@ -27,7 +27,7 @@ from ecom_assets.sales.transforms.gold import (
     FIGURE_COLUMNS,
     daily_sales_metrics,
     first_sale_dates,
-    restate_customer_counts,
+    restate_new_customers,
     sale_customers,
     with_day_status,
 )
@@ -368,23 +368,19 @@ def test_restating_later_days_moves_customers_from_new_to_returning(spark):
     )
     assert stored.first()["new_customers"] == 2
     backfilled = later.unionByName(silver(spark, (D1, "1", "A", 1, "1.000", "sale")))
-    customer_days = sale_customers(backfilled)
-    restated = restate_customer_counts(
-        stored, customer_days.where(f"order_date > '{D1}'"), first_sale_dates(customer_days)
-    )
-    row = restated.first()
+
+    row = restate_new_customers(stored, first_sale_dates(sale_customers(backfilled))).first()
+
     assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (2, 1, 1)
     assert row["gross_revenue"] == stored.first()["gross_revenue"] and row["day_status"] == "complete"
 
 
 def test_restating_leaves_the_counts_of_a_day_without_its_delivery_null(spark):
     later = silver(spark, (D3, "2", "A", 1, "1.000", "sale"))
-    customer_days = sale_customers(later)
-    stored = with_day_status(
-        daily_sales_metrics(later, first_sale_dates(customer_days), [D3]), deliveries(spark, {D3: "missing"})
-    )
+    first_sales = first_sale_dates(sale_customers(later))
+    stored = with_day_status(daily_sales_metrics(later, first_sales, [D3]), deliveries(spark, {D3: "missing"}))
 
-    row = restate_customer_counts(stored, customer_days, first_sale_dates(customer_days)).first()
+    row = restate_new_customers(stored, first_sales).first()
 
     assert row["day_status"] == "missing_delivery"
     assert (row["active_customers"], row["new_customers"], row["returning_customers"]) == (None, None, None)

@@ -1,12 +1,13 @@
 """Gold: daily sales metrics from silver order lines."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.trading_calendar import AWAITED, CLOSED, DELIVERED, MISSING, UNREADABLE
 
 MONEY_TYPE = "decimal(18,2)"
@@ -132,24 +133,86 @@ def with_day_status(metrics: DataFrame, deliveries: DataFrame) -> DataFrame:
     )
 
 
-def restate_customer_counts(metrics: DataFrame, customer_days: DataFrame, first_sales: DataFrame) -> DataFrame:
-    """Recompute the customer counts of stored metric rows against current first-sale dates.
+FIRST_SALES_SCHEMA = "customer_id string, first_sale_date date"
+"""The first-sale table: each customer's first sale day over every day gold has loaded."""
 
-    Used when an earlier range is loaded after later days: a customer first seen in that range
-    stops being "new" on the later day. Other metrics, and the null counts of a day that is not
-    complete, are kept as stored.
+
+def first_sale_changes(
+    stored: DataFrame,
+    run_customer_days: DataFrame,
+    days: DateRange,
+    customer_days_after: Callable[[DataFrame], DataFrame],
+) -> DataFrame:
+    """The first-sale rows a run over `days` can move: `customer_id`, `stored_first`, `first_sale_date`.
+
+    `stored` is the first-sale table before the run (`FIRST_SALES_SCHEMA`); `run_customer_days`
+    are the (customer_id, order_date) sale pairs of the run's days as silver now holds them.
+    A customer is touched when it bought in the run or its stored first sale lies in the run's
+    days. Its new first sale is the earlier of the stored one (when outside the run) and its first
+    in the run; a customer whose first sale was in the run and who no longer buys there (a
+    corrected file) takes its first sale after the run, which only then is asked of
+    `customer_days_after(customers)` (their sale days after the run); null when it has none left.
+    The stored table holds no sale before its customers' first, so nothing before the run moves.
     """
-    recounted = daily_customer_counts(customer_days, first_sales)
-    kept = metrics.drop(*CUSTOMER_COUNT_COLUMNS)
-    published = F.col("day_status").isin(*PUBLISHED_DAY_STATUSES)
-    return (
-        kept.join(recounted, "order_date", "left")
-        .select(
-            *(F.col(name) for name in kept.columns),
-            *(
-                F.when(published, F.coalesce(F.col(name), F.lit(0)).cast("long")).alias(name)
-                for name in CUSTOMER_COUNT_COLUMNS
-            ),
+    run_firsts = run_customer_days.groupBy("customer_id").agg(F.min("order_date").alias("run_first"))
+    in_run = F.col("stored_first").between(days.start, days.end)
+    touched = (
+        stored.select("customer_id", F.col("first_sale_date").alias("stored_first"))
+        .join(run_firsts, "customer_id", "full_outer")
+        .where(F.col("run_first").isNotNull() | in_run)
+        .withColumn(
+            "first_sale_date", F.when(in_run, F.col("run_first")).otherwise(F.least("stored_first", "run_first"))
         )
+        .select("customer_id", "stored_first", "first_sale_date")
+    )
+    gone = touched.where(F.col("first_sale_date").isNull()).select("customer_id")
+    if gone.isEmpty():
+        return touched
+    later = first_sale_dates(customer_days_after(gone).where(F.col("order_date") > days.end)).withColumnRenamed(
+        "first_sale_date", "later_first"
+    )
+    return (
+        touched.join(later, "customer_id", "left")
+        .withColumn("first_sale_date", F.coalesce("first_sale_date", "later_first"))
+        .drop("later_first")
+    )
+
+
+def moved_first_sales(changes: DataFrame) -> DataFrame:
+    """The changes (see `first_sale_changes`) whose first sale day is not the stored one."""
+    return changes.where(~F.col("stored_first").eqNullSafe(F.col("first_sale_date")))
+
+
+def first_sales_after(stored: DataFrame, changes: DataFrame) -> DataFrame:
+    """The first-sale table with the changes applied (a customer without sales left has no row)."""
+    kept = stored.join(changes.select("customer_id"), "customer_id", "left_anti")
+    return kept.unionByName(changes.where(F.col("first_sale_date").isNotNull()).select(*kept.columns))
+
+
+def days_with_moved_first_sales(changes: DataFrame, after: date) -> list[date]:
+    """The days after `after` that gained or lost a customer's first sale, in order."""
+    moved = moved_first_sales(changes)
+    days = moved.select(F.explode(F.array("stored_first", "first_sale_date")).alias("day")).where(
+        F.col("day") > F.lit(after)
+    )
+    return sorted(row["day"] for row in days.distinct().collect())
+
+
+def restate_new_customers(metrics: DataFrame, first_sales: DataFrame) -> DataFrame:
+    """Stored gold rows with new and returning customers recounted from the first-sale table.
+
+    A customer is new on the day of its first sale, so a day's new customers are the first-sale
+    rows on that day; the active customers, the other figures, and the null counts of a day that is not
+    published are kept as stored.
+    """
+    new = first_sales.groupBy(F.col("first_sale_date").alias("order_date")).agg(
+        F.count("*").cast("long").alias("recounted_new")
+    )
+    published = F.col("day_status").isin(*PUBLISHED_DAY_STATUSES)
+    recounted = F.coalesce(F.col("recounted_new"), F.lit(0)).cast("long")
+    return (
+        metrics.join(new, "order_date", "left")
+        .withColumn("new_customers", F.when(published, recounted))
+        .withColumn("returning_customers", F.when(published, F.col("active_customers") - recounted))
         .select(*SALES_METRICS_COLUMNS)
     )
