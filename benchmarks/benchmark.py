@@ -21,7 +21,10 @@ Prints, for the shared Online Retail days (245 files, 2010-12-01 .. 2011-09-30):
   5. scale (`--parts scale`): a generated shop with ten times the shared data's rows over the same
      days, the plain script against the one-run backfill on PostgreSQL, judged against 1.2x:
      bookkeeping per partition must not grow with the data.
-  6. clickstream (`--parts clickstream`, in the default): a million generated web-shop events
+  6. fixed costs per step (`--parts steps`, in the default; see `step_costs.py`): the whole daily job for day 10
+     of a tiny generated shop, cold and warm, each step's time and Spark jobs, and the Delta commits per table
+     that change nothing;
+  7. clickstream (`--parts clickstream`, in the default): a million generated web-shop events
      ingested, built into hours and days (one run each, events per second), and the latency from
      an event file landing to its hour in `funnel_hourly` through the sensors and the daemon
      (target under two minutes).
@@ -65,6 +68,7 @@ from dagster import (
 from dagster._core.test_utils import create_run_for_test
 
 from benchmarks.clickstream import measure_clickstream, print_clickstream
+from benchmarks.step_costs import measure_step_costs, print_step_costs
 from ecom_assets.cli.ui import process_tree
 from ecom_assets.feeds.sample_data import write_feeds_for_sales
 from ecom_assets.platform.dates import DateRange
@@ -278,14 +282,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument(
         "--parts",
-        default="core,graph,clickstream",
+        default="core,graph,steps,clickstream",
         help="core: measurements 1-3 (bronze, silver, gold against the plain script); graph: measurement 4;"
-        " scale: measurement 5 (not in the default: it generates and runs ten times the data); clickstream:"
-        " measurement 6",
+        " scale: measurement 5 (not in the default: it generates and runs ten times the data); steps: measurement 6;"
+        " clickstream: measurement 7",
     )
-    parser.add_argument("--clickstream-events", type=int, default=1_000_000, help="events generated for measurement 6")
+    parser.add_argument("--clickstream-events", type=int, default=1_000_000, help="events generated for measurement 7")
     args = parser.parse_args()
-    sales_parts = set(args.parts.split(",")) - {"clickstream"}
+    sales_parts = set(args.parts.split(",")) - {"clickstream", "steps"}
     if sales_parts and not args.source.is_dir():
         raise SystemExit(f"no daily files at {args.source}")
 
@@ -313,6 +317,7 @@ def main() -> None:
             return DagsterRun(measured, event_log_cost(Path(instance_env["DAGSTER_HOME"])))
 
         plain = backfill = sqlite_backfill = one_day = one_day_without_archive = graph = scale = clickstream = None
+        step_costs = None
         one_day_floors = None
         backfill_range = [*materialize, "--partition-range", f"{args.start}...{args.end}"]
 
@@ -359,6 +364,8 @@ def main() -> None:
                 fresh_warehouse,
             )
             scale = (scaled_rows, scaled_plain, scaled_backfill)
+        if "steps" in args.parts:
+            step_costs = measure_step_costs(work / "step_costs")
         if "clickstream" in args.parts:
             clickstream_env = {
                 **postgres_env,
@@ -379,6 +386,8 @@ def main() -> None:
         _print_whole_graph(*graph)
     if scale:
         _print_scale(*scale)
+    if step_costs:
+        print_step_costs(*step_costs)
     if clickstream:
         print_clickstream(clickstream)
 
