@@ -22,9 +22,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PLOTTED_FIGURES = (
     *("gross_revenue", "returns_amount", "net_revenue", "order_count", "units_sold", "avg_order_value"),
     *("active_customers", "new_customers", "returning_customers"),
-    *("days_in_run", "days_quarantined", "later_days_restated"),
+    *("days_in_run", "days_quarantined", "later_days_restated", "first_sales_moved"),
 )
-"""The numbers a gold partition carries: the day's nine figures and the run's three counts (`day_status` is text)."""
+"""The numbers a gold partition carries: the day's nine figures and the run's four counts (`day_status` is text)."""
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [
     pytest.mark.slow,
