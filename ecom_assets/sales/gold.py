@@ -237,22 +237,19 @@ def _restate_later_days(step: TableStep, stored_first_sales: DataFrame, changes:
         return 0
     later_days = DateRange(moved[0], moved[-1])
     session = step.session
-    later_rows, later = _collected(
-        session,
-        step.lakehouse.read(session, SALES_METRICS, filters=within("order_date", later_days)).where(
-            F.col("order_date").isin(moved)
-        ),
+    stored_rows, stored = _collected(
+        session, step.lakehouse.read(session, SALES_METRICS, filters=within("order_date", later_days))
     )
+    later_rows = [row for row in stored_rows if row["order_date"] in moved]
     if not later_rows:
         return 0
     first_sales = first_sales_after(stored_first_sales, changes).where(F.col("first_sale_date").isin(moved))
-    restated_rows, restated = _collected(session, restate_new_customers(later, first_sales))
+    is_moved = F.col("order_date").isin(moved)
+    restated_rows, restated = _collected(session, restate_new_customers(stored.where(is_moved), first_sales))
     changed = len(set(restated_rows) - set(later_rows))
     if changed:
-        kept = step.lakehouse.read(session, SALES_METRICS, filters=within("order_date", later_days)).where(
-            ~F.col("order_date").isin(moved)
-        )
-        step.lakehouse.replace_date_range(SALES_METRICS, kept.unionByName(restated), "order_date", later_days)
+        rows = stored.where(~is_moved).unionByName(restated)
+        step.lakehouse.replace_date_range(SALES_METRICS, rows, "order_date", later_days)
         step.log.info(f"restated new/returning customers on {changed} later day(s) in {later_days}")
     return changed
 
