@@ -6,7 +6,7 @@ from dagster import AssetObservation, Config, OpExecutionContext, ResourceParam,
 from pydantic import Field
 
 from ecom_assets.platform.tables import asset_key, tables_owned
-from resources import Lakehouse
+from resources import Lakehouse, SparkSessionResource
 
 
 class MaintenanceConfig(Config):
@@ -20,9 +20,14 @@ class MaintenanceConfig(Config):
 
 @op(description="OPTIMIZE (compact small files) and VACUUM every pipeline table; reports files before and after.")
 def compact_and_vacuum_tables(
-    context: OpExecutionContext, config: MaintenanceConfig, lakehouse: Lakehouse, step_launcher: ResourceParam[Any]
+    context: OpExecutionContext,
+    config: MaintenanceConfig,
+    spark: SparkSessionResource,
+    lakehouse: Lakehouse,
+    step_launcher: ResourceParam[Any],
 ) -> None:
     """Compact and vacuum each existing table, recording the file counts as an observation of its asset."""
+    spark.get_session()  # the session the lakehouse works in: the schedule starts this job in a process of its own
     for table in tables_owned():
         if not lakehouse.exists(table):
             context.log.info(f"{table.full_name} does not exist yet; nothing to maintain")

@@ -2,18 +2,29 @@
 
 import json
 import os
+import subprocess
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from dagster import DagsterInstance, DagsterRunStatus, build_schedule_context, build_sensor_context, instance_for_test
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    EventRecordsFilter,
+    build_schedule_context,
+    build_sensor_context,
+    instance_for_test,
+)
 from dagster._core.test_utils import create_run_for_test
 
 from ecom_assets.definitions import defs
 from ecom_assets.platform.dates import DateRange
+from ecom_assets.platform.tables import asset_key
 from ecom_assets.sales.jobs import REMEMBERED_DAYS, daily_sales_schedule, landing_file_sensor
 from ecom_assets.sales.sample_data import generate
 from ecom_assets.sales.tables import ORDER_TRANSACTIONS
+from ecom_assets_tests.conftest import BIN
 from resources import LocalLandingZone
 from resources.landing import day_folder, landing_day
 
@@ -139,29 +150,39 @@ def test_landing_sensor_waits_for_a_day_whose_partition_does_not_exist_yet(landi
     assert requests == [] and "early.csv" not in cursor
 
 
-def test_maintenance_compacts_and_vacuums_tables(spark, landing_root, lakehouse, run_days):
-    generate(landing_root, DateRange(date(2011, 1, 4), date(2011, 1, 5)))
-    for day in (date(2011, 1, 4), date(2011, 1, 5)):
-        run_days(DateRange(day, day))
+def test_maintenance_in_a_process_of_its_own_compacts_and_vacuums_tables(spark, lakehouse, tmp_path):
+    """Launched as its schedule launches it: a fresh process (`dagster job execute`), which starts its own Spark."""
+    for day in range(1, 4):  # three small files, as three daily writes leave them
+        rows = spark.range(5).selectExpr("id", f"date'2011-01-0{day}' AS landing_date")
+        rows.write.format("delta").mode("append").save(lakehouse.location(ORDER_TRANSACTIONS))
     rows_before = lakehouse.read(spark, ORDER_TRANSACTIONS).count()
     bronze_files = Path(lakehouse.location(ORDER_TRANSACTIONS))
     on_disk_before = {path for path in bronze_files.rglob("*.parquet") if "_delta_log" not in path.parts}
     before = lakehouse.file_count(ORDER_TRANSACTIONS)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    config = tmp_path / "maintenance.yaml"
+    config.write_text(json.dumps({"ops": {"compact_and_vacuum_tables": {"config": {"retention_hours": 0}}}}))
 
-    result = defs.resolve_job_def("lakehouse_maintenance_job").execute_in_process(
-        run_config={"ops": {"compact_and_vacuum_tables": {"config": {"retention_hours": 0}}}},
-        resources={"lakehouse": lakehouse},
+    completed = subprocess.run(
+        [BIN / "dagster", "job", "execute", "-m", "ecom_assets.definitions", "-j", "lakehouse_maintenance_job"]
+        + ["-c", config],
+        env={**os.environ, "DAGSTER_HOME": str(home), "ECOM_WAREHOUSE_ROOT": lakehouse.warehouse_root},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
-    assert result.success
-    observations = {
-        tuple(
-            e.asset_observation_data.asset_observation.asset_key.path
-        ): e.asset_observation_data.asset_observation.metadata
-        for e in result.all_events
-        if e.event_type_value == "ASSET_OBSERVATION"
-    }
-    bronze = observations[("ecommerce_catalog", "raw", "order_transactions")]
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    with DagsterInstance.from_config(str(home)) as instance:
+        (observation,) = [
+            record.event_log_entry.asset_observation
+            for record in instance.get_event_records(
+                EventRecordsFilter(DagsterEventType.ASSET_OBSERVATION, asset_key=asset_key(ORDER_TRANSACTIONS))
+            )
+        ]
+    bronze = observation.metadata
     on_disk_after = {path for path in bronze_files.rglob("*.parquet") if "_delta_log" not in path.parts}
     assert bronze["files_before"].value == before
     assert bronze["files_after"].value == len(on_disk_after) < len(on_disk_before)
