@@ -28,6 +28,9 @@ Prints, for the shared Online Retail days (245 files, 2010-12-01 .. 2011-09-30):
      ingested, built into hours and days (one run each, events per second), and the latency from
      an event file landing to its hour in `funnel_hourly` through the sensors and the daemon
      (target under two minutes).
+  8. flat daily cost (`--parts history`, in the default; about 40 minutes): a generated shop's three years
+     (`--history-days`, 1,100 by default, with a feed batch every day), built a year per run; the whole daily job
+     on day 10 against the last day, in total and per step, each judged against 1.1x.
 Measurements 1-3 and 5 select bronze, silver and gold only, the work the plain script does. Each
 Dagster run is broken down: its steps and, inside them, the time computing check figures (each
 step logs it), the events it stored times what storing one costs on that instance (timed on it
@@ -85,6 +88,13 @@ CORE_ASSETS = ",".join(
     ["ecommerce_catalog/raw/order_transactions", "ecommerce_catalog/processed/orders_cleaned"]
     + ["ecommerce_catalog/analytics/sales_metrics"]
 )
+MAINTENANCE_JOB = [
+    *(BIN / "dagster", "job", "execute", "-m", "ecom_assets.definitions"),
+    *("-j", "lakehouse_maintenance_job"),
+]
+MAINTENANCE_CONFIG = '{"ops": {"compact_and_vacuum_tables": {"config": {"retention_hours": 0}}}}'
+"""The history is built in minutes, not years: with the default week of retention every file it replaced would still
+be held (and listed in each table's log), which a shop's tables in their third year never are."""
 POSTGRES_INSTANCE_CONFIG = ROOT / "instance" / "postgres.yaml"
 PLAIN_SPARK_START = re.compile(r"spark_start=([0-9.]+)")
 BACKFILL_TARGET = 1.5
@@ -92,6 +102,11 @@ BACKFILL_TARGET = 1.5
 ONE_DAY_TARGET = 1.5
 """One day on the full history, cold, against the plain script doing the same day cold."""
 GROWTH_TARGET = 1.1
+"""The whole daily job on the last day of a history against day 10, and each of its steps."""
+HISTORY_DAYS = 1100
+"""Measurement 8's generated history: about three years."""
+HISTORY_CHUNK_DAYS = 365
+"""Measurement 8 builds its history a year per run, as a shop backfilling it would (memory stays bounded)."""
 SCALE_FACTOR = 10
 SCALE_TARGET = 1.2
 ARCHIVE_KEEP_SECONDS = 1.0
@@ -281,14 +296,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument(
         "--parts",
-        default="core,graph,steps,clickstream",
+        default="core,graph,steps,clickstream,history",
         help="core: measurements 1-3 (bronze, silver, gold against the plain script); graph: measurement 4;"
         " scale: measurement 5 (not in the default: it generates and runs ten times the data); steps: measurement 6;"
-        " clickstream: measurement 7",
+        " clickstream: measurement 7; history: measurement 8",
     )
+    parser.add_argument("--history-days", type=int, default=HISTORY_DAYS, help="days generated for measurement 8")
     parser.add_argument("--clickstream-events", type=int, default=1_000_000, help="events generated for measurement 7")
     args = parser.parse_args()
-    sales_parts = set(args.parts.split(",")) - {"clickstream", "steps"}
+    sales_parts = set(args.parts.split(",")) - {"clickstream", "steps", "history"}
     if sales_parts and not args.source.is_dir():
         raise SystemExit(f"no daily files at {args.source}")
 
@@ -316,6 +332,7 @@ def main() -> None:
             return DagsterRun(measured, event_log_cost(Path(instance_env["DAGSTER_HOME"])))
 
         plain = backfill = sqlite_backfill = one_day = one_day_without_archive = graph = scale = clickstream = None
+        history = None
         minimal = step_costs = None
         one_day_floors = None
         backfill_range = [*materialize, "--partition-range", f"{args.start}...{args.end}"]
@@ -357,7 +374,7 @@ def main() -> None:
                 _warm_one_day(args.end, postgres_env, work, args.repeat),
             )
         if "graph" in args.parts:
-            graph = _whole_graph_measurements(materialize_all, postgres_env, work, args, fresh_warehouse)
+            graph = _shared_graph_growth(materialize_all, postgres_env, work, args, fresh_warehouse)
         if "scale" in args.parts:
             scaled_landing = work / "scaled_landing"
             scaled_rows = _generate_scaled(scaled_landing, DateRange(first, last), SCALE_FACTOR * rows)
@@ -371,6 +388,8 @@ def main() -> None:
             scale = (scaled_rows, scaled_plain, scaled_backfill)
         if "steps" in args.parts:
             step_costs = measure_step_costs(work / "step_costs")
+        if "history" in args.parts:
+            history = _generated_graph_growth(materialize_all, postgres_env, work, args.history_days, args.repeat)
         if "clickstream" in args.parts:
             clickstream_env = {
                 **postgres_env,
@@ -388,13 +407,15 @@ def main() -> None:
         _print_one_day_floors(one_day.measurement, *one_day_floors)
         _print_class_archive(one_day.measurement, one_day_without_archive)
     if graph:
-        _print_whole_graph(*graph)
+        print_graph_growth(graph)
     if scale:
         _print_scale(*scale)
     if step_costs:
         print_step_costs(*step_costs)
     if clickstream:
         print_clickstream(clickstream)
+    if history:
+        print_graph_growth(history)
 
 
 def _data_rows(files: list[Path]) -> int:
@@ -527,45 +548,104 @@ def _print_breakdown(run: DagsterRun) -> None:
     print(f"  outside the steps (process and Spark start, planning) {m.seconds - steps:>6.1f} s")
 
 
-def _whole_graph_measurements(
-    materialize_all: list, env: dict, work: Path, args: argparse.Namespace, fresh_warehouse
-) -> tuple[Measurement, Measurement, Measurement]:
-    """Day 10 on 9 days of history, the backfill of days 11..244, then day 245 on 244 days; every asset, with a feed
-    batch in the landing for every day (derived from the sales, as `ecom-sample import-days --feeds` does)."""
-    first = date.fromisoformat(args.start)
-    day_10, day_245 = first + timedelta(days=9), date.fromisoformat(args.end)
-    triggers = write_feeds_for_sales(work / "landing", days=DateRange(first, day_245))
+@dataclass
+class GraphGrowth:
+    """The whole daily job on day 10 and on the last day of a history, and how the history between was built."""
+
+    history: str
+    early: Measurement
+    backfill_seconds: float
+    late: Measurement
+    last_day_number: int
+
+
+def _whole_graph_growth(
+    materialize_all: list, env: dict, work: Path, days: DateRange, repeat: int, history: str, chunk_days: int
+) -> GraphGrowth:
+    """Day 10 on 9 days of history, the backfill of the days between (runs of at most `chunk_days` days), then the
+    last day on all the others; every asset of the daily job, with a feed batch in the landing for every day."""
+    day_10 = days.start + timedelta(days=9)
+    last = days.end
+    _build_history(materialize_all, env, work, DateRange(days.start, day_10 - timedelta(days=1)), chunk_days)
+    early_command = [*materialize_all, "--partition", str(day_10)]
+    early = measure(f"whole daily job, day 10 ({day_10})", early_command, env, work, repeat)
+    middle = DateRange(day_10 + timedelta(days=1), last - timedelta(days=1))
+    backfill_seconds = _build_history(materialize_all, env, work, middle, chunk_days)
+    number = (last - days.start).days + 1
+    late = measure(
+        f"whole daily job, day {number} ({last})", [*materialize_all, "--partition", str(last)], env, work, repeat
+    )
+    return GraphGrowth(history, early, backfill_seconds, late, number)
+
+
+def _build_history(materialize_all: list, env: dict, work: Path, days: DateRange, chunk_days: int) -> float:
+    """Backfill `days` in runs of at most `chunk_days` days, each followed by the weekly table maintenance (OPTIMIZE,
+    VACUUM; see `MAINTENANCE_CONFIG`), as a shop's tables would be; returns the seconds the backfill runs took."""
+    config = work / "maintenance.json"
+    config.write_text(MAINTENANCE_CONFIG)
+    seconds = 0.0
+    start = days.start
+    while start <= days.end:
+        end = min(days.end, start + timedelta(days=chunk_days - 1))
+        command = [*materialize_all, "--partition-range", f"{start}...{end}"]
+        run = run_once(f"history {start} .. {end}", command, env, work)
+        print(f"built: {run.label}: {run.seconds:.1f} s, {run.peak_rss_mb:.0f} MB", flush=True)
+        seconds += run.seconds
+        start = end + timedelta(days=1)
+        maintenance = run_once(f"table maintenance after {end}", [*MAINTENANCE_JOB, "-c", config], env, work)
+        print(f"built: {maintenance.label}: {maintenance.seconds:.1f} s", flush=True)
+    return seconds
+
+
+def _shared_graph_growth(materialize_all: list, env: dict, work: Path, args: argparse.Namespace, fresh_warehouse):
+    """Measurement 4 on the shared days, with a feed batch derived from each day's sales."""
+    days = DateRange(date.fromisoformat(args.start), date.fromisoformat(args.end))
+    triggers = write_feeds_for_sales(work / "landing", days=days)
     print(f"staged {len(triggers)} feed batch(es) for the whole graph", flush=True)
     fresh_warehouse()
-    history = [*materialize_all, "--partition-range", f"{first}...{day_10 - timedelta(days=1)}"]
-    run_once("history before day 10 (not timed)", history, env, work)
-    early = measure(
-        f"whole graph, day 10 ({day_10})", [*materialize_all, "--partition", str(day_10)], env, work, args.repeat
-    )
-    middle = [*materialize_all, "--partition-range", f"{day_10 + timedelta(days=1)}...{day_245 - timedelta(days=1)}"]
-    backfill = run_once("whole graph, backfill of days 11..244, one run", middle, env, work)
-    print(f"measured: {backfill.label}: {backfill.seconds:.1f} s, {backfill.peak_rss_mb:.0f} MB", flush=True)
-    late = measure(
-        f"whole graph, day 245 ({day_245})", [*materialize_all, "--partition", str(day_245)], env, work, args.repeat
-    )
-    return early, backfill, late
+    history = f"the shared data, {args.start} .. {args.end}"
+    return _whole_graph_growth(materialize_all, env, work, days, args.repeat, history, chunk_days=len(days))
 
 
-def _print_whole_graph(early: Measurement, backfill: Measurement, late: Measurement) -> None:
-    """The whole graph's figures and each asset's step time on day 10 against day 245."""
-    print(f"\n{'whole asset graph':<48}{'seconds':>9}{'peak RSS MB':>13}")
-    for m in (early, backfill, late):
+def _generated_graph_growth(materialize_all: list, env: dict, work: Path, history_days: int, repeat: int):
+    """Measurement 8: `history_days` days of a generated shop (`ecom-sample generate --feeds`) from 2010-12-01."""
+    days = DateRange(date(2010, 12, 1), date(2010, 12, 1) + timedelta(days=history_days - 1))
+    landing, warehouse = work / "history_landing", work / "history_warehouse"
+    started = time.perf_counter()
+    files = generate(landing, days)
+    triggers = write_feeds_for_sales(landing, days=days)
+    print(
+        f"generated {len(files)} sales files and {len(triggers)} feed batches in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    history_env = {**env, "ECOM_LANDING_ROOT": str(landing), "ECOM_WAREHOUSE_ROOT": str(warehouse)}
+    history = f"a generated shop, {history_days} days ({days.start} .. {days.end}, {_data_rows(files):,} sales rows)"
+    return _whole_graph_growth(materialize_all, history_env, work, days, repeat, history, HISTORY_CHUNK_DAYS)
+
+
+def print_graph_growth(growth: GraphGrowth) -> None:
+    """The whole daily job's figures and each asset's step time on day 10 against the last day."""
+    early, late = growth.early, growth.late
+    last = f"day {growth.last_day_number}"
+    print(f"\nwhole daily job on {growth.history}")
+    print(f"{'':<48}{'seconds':>9}{'peak RSS MB':>13}")
+    for m in (early, late):
         print(f"{m.label:<48}{m.seconds:>9.1f}{m.peak_rss_mb:>13.0f}")
-    growth = late.seconds / early.seconds
-    verdict = _met(growth <= GROWTH_TARGET)
-    print(f"whole graph, day 245 / day 10 = {growth:.2f}x (target <= {GROWTH_TARGET}x): {verdict}")
+    print(f"{'history between (backfill runs)':<48}{growth.backfill_seconds:>9.1f}")
+    ratio = late.seconds / early.seconds
+    verdict = _met(ratio <= GROWTH_TARGET)
+    print(f"whole daily job, {last} / day 10 = {ratio:.2f}x (target <= {GROWTH_TARGET}x): {verdict}")
     print("(each day has a feed batch; step times are each step's median over the runs)")
-    print(f"\n{'step time per asset (s)':<48}{'day 10':>9}{'day 245':>9}{'ratio':>8}  target <= {GROWTH_TARGET}x")
-    for step in sorted(late.step_median_seconds, key=lambda name: -late.step_median_seconds[name]):
+    print(f"\n{'step time per asset (s)':<48}{'day 10':>9}{last:>9}{'ratio':>8}  target <= {GROWTH_TARGET}x")
+    steps = sorted(late.step_median_seconds, key=lambda name: -late.step_median_seconds[name])
+    missed = 0
+    for step in steps:
         before, after = early.step_median_seconds.get(step, 0.0), late.step_median_seconds[step]
         ratio = after / before if before else None
+        missed += ratio is not None and ratio > GROWTH_TARGET
         verdict = _met(ratio <= GROWTH_TARGET) if ratio is not None else "-"
         print(f"{step:<48}{before:>9.2f}{after:>9.2f}{f'{ratio:.2f}x' if ratio else '-':>8}  {verdict}")
+    print(f"every step within {GROWTH_TARGET}x: {_met(not missed)} ({missed} of {len(steps)} over)")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,20 @@
 """The benchmark's per-step figures: read from a run's log, and judged on their median over runs."""
 
 import os
+import re
 import sys
 
 import pytest
 
-from benchmarks.benchmark import Measurement, measure, per_step_medians, run_once, step_and_check_seconds
+from benchmarks.benchmark import (
+    GraphGrowth,
+    Measurement,
+    measure,
+    per_step_medians,
+    print_graph_growth,
+    run_once,
+    step_and_check_seconds,
+)
 
 RUN_LOG = """
 ... STEP_SUCCESS - Finished execution of step "ecommerce_catalog__processed__dim_products" in 19.25s.
@@ -65,3 +74,18 @@ def test_a_measurement_prints_every_runs_time_in_the_order_they_ran():
     measured = Measurement("plain", 2.26, 100.0, run_seconds=(3.04, 1.0, 2.26))
 
     assert measured.runs_text() == "3.0, 1.0, 2.3"
+
+
+def test_the_daily_cost_table_judges_the_whole_job_and_each_step_against_day_10(capsys):
+    early = Measurement("day 10", 100.0, 1.0, step_median_seconds={"processed.dim_products": 8.0, "a.flat": 4.0})
+    late_steps = {"processed.dim_products": 12.0, "a.flat": 4.2, "a.new_step": 1.0}
+    late = Measurement("day 1100", 108.0, 1.0, step_median_seconds=late_steps)
+
+    print_graph_growth(GraphGrowth("a generated shop", early, 900.0, late, 1100))
+
+    printed = capsys.readouterr().out
+    assert "day 1100 / day 10 = 1.08x (target <= 1.1x): MET" in printed
+    assert re.search(r"processed\.dim_products\s+8\.00\s+12\.00\s+1\.50x\s+MISSED", printed)
+    assert re.search(r"a\.flat\s+4\.00\s+4\.20\s+1\.05x\s+MET", printed)
+    assert re.search(r"a\.new_step\s+0\.00\s+1\.00\s+-\s+-", printed), "a step day 10 did not run is not judged"
+    assert "every step within 1.1x: MISSED (1 of 3 over)" in printed
