@@ -66,7 +66,7 @@ def expected_counts(silver: dict[date, list[tuple]]) -> dict[date, tuple[int, in
     return counts
 
 
-@pytest.mark.parametrize("seed", [7, 21])
+@pytest.mark.parametrize("seed", [7, pytest.param(21, marks=pytest.mark.slow)])  # one seed in the quick tier
 def test_first_sales_and_new_customers_equal_a_full_recomputation_over_random_loads(spark, seed):
     rng = random.Random(seed)
     silver: dict[date, list[tuple]] = {}

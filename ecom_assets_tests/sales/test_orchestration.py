@@ -7,6 +7,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from dagster import (
     DagsterEventType,
     DagsterInstance,
@@ -150,6 +151,7 @@ def test_landing_sensor_waits_for_a_day_whose_partition_does_not_exist_yet(landi
     assert requests == [] and "early.csv" not in cursor
 
 
+@pytest.mark.slow  # a CLI process with its own Spark; test_lakehouse covers compacting and vacuuming in the quick tier
 def test_maintenance_in_a_process_of_its_own_compacts_and_vacuums_tables(spark, lakehouse, tmp_path):
     """Launched as its schedule launches it: a fresh process (`dagster job execute`), which starts its own Spark."""
     for day in range(1, 4):  # three small files, as three daily writes leave them
