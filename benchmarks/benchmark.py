@@ -303,6 +303,12 @@ def main() -> None:
         " clickstream: measurement 7; history: measurement 8",
     )
     parser.add_argument("--history-days", type=int, default=HISTORY_DAYS, help="days generated for measurement 8")
+    parser.add_argument(
+        "--keep-history",
+        type=Path,
+        help="keep measurement 8's landing and warehouse in this new folder (to profile its last day without"
+        " building the history again; run there with ECOM_LANDING_ROOT and ECOM_WAREHOUSE_ROOT)",
+    )
     parser.add_argument("--clickstream-events", type=int, default=1_000_000, help="events generated for measurement 7")
     args = parser.parse_args()
     sales_parts = set(args.parts.split(",")) - {"clickstream", "steps", "history"}
@@ -391,6 +397,8 @@ def main() -> None:
             step_costs = measure_step_costs(work / "step_costs")
         if "history" in args.parts:
             history = _generated_graph_growth(materialize_all, postgres_env, work, args.history_days, args.repeat)
+            if args.keep_history:
+                _keep_history(work, args.keep_history)
         if "clickstream" in args.parts:
             clickstream_env = {
                 **postgres_env,
@@ -622,6 +630,14 @@ def _generated_graph_growth(materialize_all: list, env: dict, work: Path, histor
     history_env = {**env, "ECOM_LANDING_ROOT": str(landing), "ECOM_WAREHOUSE_ROOT": str(warehouse)}
     history = f"a generated shop, {history_days} days ({days.start} .. {days.end}, {_data_rows(files):,} sales rows)"
     return _whole_graph_growth(materialize_all, history_env, work, days, repeat, history, HISTORY_CHUNK_DAYS)
+
+
+def _keep_history(work: Path, keep: Path) -> None:
+    """Move measurement 8's landing and warehouse out of the scratch folder into `keep` (a new folder)."""
+    keep.mkdir(parents=True)
+    for name in ("history_landing", "history_warehouse"):
+        shutil.move(work / name, keep / name)
+    print(f"kept the history's landing and warehouse in {keep}", flush=True)
 
 
 def print_graph_growth(growth: GraphGrowth) -> None:
