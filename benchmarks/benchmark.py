@@ -311,6 +311,8 @@ def main() -> None:
     )
     parser.add_argument("--clickstream-events", type=int, default=1_000_000, help="events generated for measurement 7")
     args = parser.parse_args()
+    if args.keep_history and args.keep_history.exists():
+        raise SystemExit(f"--keep-history wants a new folder: {args.keep_history} exists")
     sales_parts = set(args.parts.split(",")) - {"clickstream", "steps", "history"}
     if sales_parts and not args.source.is_dir():
         raise SystemExit(f"no daily files at {args.source}")
