@@ -68,6 +68,8 @@ _SPARK_COMPARISONS = {
     "not in": lambda column, values: ~column.isin(*values),
 }
 _COMMIT_TAG = "spark.databricks.delta.commitInfo.userMetadata"
+_NO_DATA_CHANGE = {"OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES"}
+"""Commit operations that leave a table's rows as they were (what the weekly maintenance commits)."""
 """Delta records this session setting in the commits it makes: how a commit is found again in the history."""
 _TOMBSTONE = "__ecom_delete"
 """A merge source column marking the keys to delete (see `Lakehouse.merge_on_key`)."""
@@ -511,9 +513,19 @@ class Lakehouse(ConfigurableResource):
             ).join(rows.select(key), key, "left_anti")
         return self._merge_with_tombstones(table, rows, [key], stale)
 
-    def replace_keys(self, table: TableName, rows: DataFrame, identity: Sequence[str], keys: DataFrame) -> MergeCounts:
+    def replace_keys(
+        self,
+        table: TableName,
+        rows: DataFrame,
+        identity: Sequence[str],
+        keys: DataFrame,
+        replaced_from: str | None = None,
+    ) -> MergeCounts:
         """Make the stored rows of the keys in `keys` exactly `rows`, in one MERGE on the `identity` columns (the key
         first, e.g. `["stock_code", "version"]`); rows of other keys are not touched.
+
+        With `replaced_from`, a column of `keys`, only a key's rows whose second identity column is
+        at least that column's value are replaced (e.g. its versions from 7 on); its earlier rows stay.
 
         Unlike a rewrite of the whole table from what was read before, a concurrent writer's
         changes to other keys survive, and one to the same keys makes Delta's conflict check fail
@@ -521,11 +533,13 @@ class Lakehouse(ConfigurableResource):
         """
         if not self.exists(table):
             return self._create_counted(table, rows)
-        stale = (
-            self.read(self._spark(), table, columns=list(identity))
-            .join(keys.select(identity[0]).distinct(), identity[0], "left_semi")
-            .join(rows.select(*identity), list(identity), "left_anti")
-        )
+        stored = self.read(self._spark(), table, columns=list(identity))
+        if replaced_from is None:
+            stored = stored.join(keys.select(identity[0]).distinct(), identity[0], "left_semi")
+        else:
+            bounds = keys.select(identity[0], F.col(replaced_from).alias("_replaced_from"))
+            stored = stored.join(bounds, identity[0]).where(F.col(identity[1]) >= F.col("_replaced_from"))
+        stale = stored.select(*identity).join(rows.select(*identity), list(identity), "left_anti")
         return self._merge_with_tombstones(table, rows, identity, stale)
 
     def _create_counted(self, table: TableName, rows: DataFrame) -> MergeCounts:
@@ -583,7 +597,8 @@ class Lakehouse(ConfigurableResource):
         zorder = f" ZORDER BY (`{table.cluster_by}`)" if table.cluster_by else ""
         spark.sql(f"OPTIMIZE {identifier}{zorder}").collect()
         files_after = self.file_count(table)
-        with self._commit_tag(spark) as tag:
+        tag = f"ecom-{uuid.uuid4()}"
+        with self.noting_commits(tag):
             spark.sql(f"VACUUM {identifier}").collect()
         vacuumed = sum(
             int(entry.metrics.get("numDeletedFiles", 0))
@@ -596,20 +611,26 @@ class Lakehouse(ConfigurableResource):
         """How many data files the table's current version has."""
         return int(self._spark().sql(f"DESCRIBE DETAIL {self.identifier(table)}").first()["numFiles"])
 
-    @staticmethod
     @contextmanager
-    def _commit_tag(spark: SparkSession) -> Iterator[str]:
-        """Tag the commits made inside the block with a unique token (their `userMetadata`); yields the token."""
-        tag = f"ecom-{uuid.uuid4()}"
+    def noting_commits(self, note: str) -> Iterator[None]:
+        """Give every commit made inside the block `note` as its `userMetadata` (see `last_data_commit`)."""
+        spark = self._spark()
         previous = spark.conf.get(_COMMIT_TAG, None)
-        spark.conf.set(_COMMIT_TAG, tag)
+        spark.conf.set(_COMMIT_TAG, note)
         try:
-            yield tag
+            yield
         finally:
             if previous is None:
                 spark.conf.unset(_COMMIT_TAG)
             else:
                 spark.conf.set(_COMMIT_TAG, previous)
+
+    def last_data_commit(self, table: TableName) -> TableVersion | None:
+        """The table's latest commit that changed its rows (compaction, vacuum and property changes skipped); None
+        for a missing table, or when the last 20 commits changed no rows."""
+        if not self.exists(table):
+            return None
+        return next((entry for entry in self.history(table, limit=20) if entry.operation not in _NO_DATA_CHANGE), None)
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,16 @@ def staged(rows: DataFrame) -> Iterator[DataFrame]:
         rows.unpersist()
 
 
+@contextmanager
+def snapshot(rows: DataFrame) -> Iterator[DataFrame]:
+    """The rows computed now and cut from the tables they were read from, for a step that writes one of those tables.
+
+    A Delta write re-caches every persisted frame that read the written table: after the commit,
+    `staged` rows built from it would be computed again, from the new version. A snapshot is not.
+    """
+    yield rows.localCheckpoint(eager=True)
+
+
 def preview(rows: DataFrame, limit: int = PREVIEW_ROWS) -> MetadataValue:
     """A small Markdown table of the first rows, for the asset page; personal data masked (see `privacy`)."""
     records = rows.limit(limit).collect()

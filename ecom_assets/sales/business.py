@@ -39,6 +39,7 @@ from ecom_assets.sales.tables import (
     ORDERS_CLEANED,
     ORDERS_ENRICHED,
     PRODUCT_DAILY_SALES,
+    PRODUCT_FACTS,
     PRODUCT_PERFORMANCE,
     PROMOTION_UPLIFT,
     SALES_METRICS,
@@ -203,15 +204,17 @@ def _known_customer_totals(session: SparkSession, inputs: PinnedTables) -> dict[
     partitions_def=None,
     description="Per product, as of the latest loaded day: revenue, orders, units, return rate, performance tier.",
     upstream=[PRODUCT_DAILY_SALES, DIM_PRODUCTS, SALES_METRICS],
+    reads=[PRODUCT_FACTS],
     checks=[TABLE_SCHEMA_CHECK, RECONCILES_WITH_GOLD_TOTAL],
 )
 def product_performance(step: TableStep, business_rules: BusinessRules) -> None:
     """Recompute the product snapshot from the per-day product summaries and the current product versions."""
     session = step.session
-    inputs = step.lakehouse.pin([PRODUCT_DAILY_SALES, DIM_PRODUCTS, SALES_METRICS])
+    inputs = step.lakehouse.pin([PRODUCT_DAILY_SALES, DIM_PRODUCTS, PRODUCT_FACTS, SALES_METRICS])
     summaries = inputs.read(session, PRODUCT_DAILY_SALES)
     as_of = _latest_day(summaries)
-    current = inputs.read(session, DIM_PRODUCTS).where("is_current")
+    seen = inputs.read(session, PRODUCT_FACTS, columns=["stock_code", "first_seen", "last_seen"])
+    current = inputs.read(session, DIM_PRODUCTS).where("is_current").join(seen, "stock_code", "left")
     rules = business_rules.category_rules()
     gold = (
         inputs.read(session, SALES_METRICS)

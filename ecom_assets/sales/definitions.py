@@ -24,7 +24,14 @@ from ecom_assets.sales.dimensions import (
 from ecom_assets.sales.gold import sales_metrics
 from ecom_assets.sales.jobs import daily_sales_job, daily_sales_schedule, landing_file_sensor
 from ecom_assets.sales.silver import orders_cleaned
-from ecom_assets.sales.tables import CUSTOMER_FIRST_SALES, LANDING_DELIVERIES, ORDER_TRANSACTIONS, SALES_METRICS
+from ecom_assets.sales.tables import (
+    CUSTOMER_FIRST_SALES,
+    DIM_PRODUCTS,
+    LANDING_DELIVERIES,
+    ORDER_TRANSACTIONS,
+    PRODUCT_FACTS,
+    SALES_METRICS,
+)
 
 SALES_ASSETS = [
     order_transactions,
@@ -62,8 +69,21 @@ CUSTOMER_FIRST_SALES_STATE = AssetSpec(
     metadata={"table": CUSTOMER_FIRST_SALES.full_name},
 )
 
+PRODUCT_FACTS_STATE = AssetSpec(
+    asset_key(PRODUCT_FACTS),
+    deps=[asset_key(DIM_PRODUCTS)],
+    description=(
+        "Per product: its first and last sale day, and the state `dim_products` carries forward from (the last"
+        " observed day's sales and feed record, the current version's price counts), so a day reads its own days"
+        " instead of the product's whole history."
+    ),
+    group_name="dimensions",
+    kinds={"spark", "delta"},
+    metadata={"table": PRODUCT_FACTS.full_name},
+)
+
 defs = Definitions(
-    assets=[*SALES_ASSETS, LANDING_DELIVERIES_LOG, CUSTOMER_FIRST_SALES_STATE],
+    assets=[*SALES_ASSETS, LANDING_DELIVERIES_LOG, CUSTOMER_FIRST_SALES_STATE, PRODUCT_FACTS_STATE],
     jobs=[daily_sales_job],
     schedules=[daily_sales_schedule],
     sensors=[landing_file_sensor],

@@ -11,7 +11,7 @@ How each table is kept current without rescanning silver history:
 """
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,6 +26,7 @@ from ecom_assets.platform.outcomes import CheckOutcome
 from ecom_assets.platform.quality_policy import DataQualityPolicy
 from ecom_assets.platform.table_asset import (
     TableStep,
+    snapshot,
     staged,
     table_asset,
 )
@@ -33,7 +34,7 @@ from ecom_assets.platform.table_checks import schema_outcomes
 from ecom_assets.platform.tables import TableName
 from ecom_assets.sales.business_checks import category_coverage_outcome, reconciled, scd2_outcome
 from ecom_assets.sales.business_rules import BusinessRules
-from ecom_assets.sales.rules import Promotion
+from ecom_assets.sales.rules import CategoryRules, Promotion
 from ecom_assets.sales.schemas import (
     CustomerDailySales,
     DimCustomers,
@@ -50,8 +51,10 @@ from ecom_assets.sales.tables import (
     ORDERS_CLEANED,
     ORDERS_ENRICHED,
     PRODUCT_DAILY_SALES,
+    PRODUCT_FACTS,
 )
 from ecom_assets.sales.transforms import dimensions as transform
+from ecom_assets.sales.transforms import product_history as history
 from resources import Lakehouse
 
 SCD2_CHECK = Check(
@@ -202,6 +205,100 @@ def _dimension_metadata(scd2: CheckOutcome) -> dict:
     return {"keys": scd2.observed["keys"], "versions": scd2.observed["versions"]}
 
 
+@dataclass(frozen=True)
+class ContinuedProducts:
+    """`dim_products` for a run: the whole table as it will read (for the checks), the versions written, the facts
+    rows written, the products processed (with the first version each replaces), and whether both tables are
+    rewritten whole."""
+
+    table: DataFrame
+    versions: DataFrame
+    facts: DataFrame
+    processed: DataFrame
+    whole: bool
+
+    def publish(self, reporter: CheckReporter, lakehouse: Lakehouse) -> None:
+        """Write the versions, then the facts noted with the dimension's version they follow, unless a blocking
+        check of the table failed."""
+        if not reporter.table_passes():
+            return
+        if self.whole:
+            lakehouse.overwrite(DIM_PRODUCTS, self.table)
+        else:
+            lakehouse.replace_keys(
+                DIM_PRODUCTS, self.versions, ["stock_code", "version"], self.processed, replaced_from="first_version"
+            )
+        with lakehouse.noting_commits(_facts_note(lakehouse)):
+            if self.whole:
+                lakehouse.overwrite(PRODUCT_FACTS, self.facts)
+            else:
+                lakehouse.replace_keys(PRODUCT_FACTS, self.facts, ["stock_code"], self.processed)
+
+
+def _facts_note(lakehouse: Lakehouse) -> str:
+    """What `product_facts` commits say: the `dim_products` version they follow (the facts are valid for it only)."""
+    latest = lakehouse.last_data_commit(DIM_PRODUCTS)
+    return f"follows {DIM_PRODUCTS.full_name} version {latest.version if latest else None}"
+
+
+def _facts_follow_dimension(session: SparkSession, lakehouse: Lakehouse) -> bool:
+    """Whether `product_facts` was last written right after `dim_products`' latest rows, in the current layout."""
+    facts = lakehouse.last_data_commit(PRODUCT_FACTS)
+    return (
+        facts is not None
+        and lakehouse.exists(DIM_PRODUCTS)
+        and facts.user_metadata == _facts_note(lakehouse)
+        and tuple(lakehouse.read(session, DIM_PRODUCTS).columns) == transform.DIM_PRODUCTS_COLUMNS
+    )
+
+
+@contextmanager
+def _continued_products(step: TableStep, rules: CategoryRules) -> Iterator[tuple[ContinuedProducts, int, int]]:
+    """`dim_products` carried forward over the run's days from `product_facts`, staged.
+
+    Products the run observes carry their stored state forward (see `product_history.run_seeds`);
+    a run before a product's later history rebuilds that product from its whole history; without
+    facts that follow the dimension's latest rows (a first run, an older layout, a failure between
+    the two commits), every product is rebuilt and both tables are rewritten. Yields the rebuild,
+    how many products it processed and how many of them it rebuilt from their whole history.
+    """
+    session, lakehouse, days = step.session, step.lakehouse, step.days
+    key = history.KEY
+    feed = _feed_updates(session, lakehouse, PRODUCT_UPDATES, "product_id", "stock_code", transform.PRODUCT_FEED_SCHEMA)
+    sales = lakehouse.read(
+        session, PRODUCT_DAILY_SALES, columns=[key, "order_date", "description", "typical_unit_price"]
+    ).where(F.col("typical_unit_price").isNotNull())
+    whole = not _facts_follow_dimension(session, lakehouse)
+    if whole:
+        facts, new_days = None, None
+        touched = history.observed_days(sales, feed).select(key)
+    else:
+        facts = lakehouse.read(session, PRODUCT_FACTS)
+        in_run = days.start, days.end
+        new_days = history.observed_days(
+            sales.where(F.col("order_date").between(*in_run)), feed.where(F.col("business_date").between(*in_run))
+        )
+        touched = new_days.select(key)
+    with snapshot(history.run_seeds(facts, touched, days.start, days.end)) as seeds:
+        rebuilds = seeds.where("rebuild").count()
+        whole_history = history.observed_days(sales, feed) if rebuilds or whole else None
+        applied = history.days_to_apply(seeds, new_days, whole_history)
+        run = history.continue_products(seeds.select(key, "seed"), applied, rules)
+        replaced = history.first_replaced_versions(seeds)
+        with ExitStack() as shared:
+            for frame in run.shared:
+                shared.enter_context(staged(frame))
+            new_versions = shared.enter_context(snapshot(run.versions))
+            new_facts = shared.enter_context(snapshot(run.facts))
+            if whole:
+                table = new_versions
+            else:
+                stored = lakehouse.read(session, DIM_PRODUCTS)
+                table = history.with_versions_replaced(stored, replaced, new_versions)
+            with staged(table) as rows:
+                yield ContinuedProducts(rows, new_versions, new_facts, replaced, whole), seeds.count(), rebuilds
+
+
 @table_asset(
     DIM_PRODUCTS,
     group="dimensions",
@@ -216,28 +313,16 @@ def dim_products(
     business_rules: BusinessRules,
     quality: DataQualityPolicy,
 ) -> None:
-    """Rebuild the versions of the products sold or fed in the run's days; categories come from the rules file.
+    """Carry the products observed in the run's days forward from `product_facts`; categories come from the rules
+    file.
 
     After editing the rules, re-materialize the whole history so every product is recategorized.
     """
     days = step.days
-    session = step.session
     rules = business_rules.category_rules()
     reporter = step.reporter
-    updates = _feed_updates(
-        session, step.lakehouse, PRODUCT_UPDATES, "product_id", "stock_code", transform.PRODUCT_FEED_SCHEMA
-    )
-    with _rebuilt_dimension(
-        session,
-        step.lakehouse,
-        PRODUCT_DAILY_SALES,
-        updates,
-        DIM_PRODUCTS,
-        transform.DIM_PRODUCTS_COLUMNS,
-        days,
-        lambda history, records: transform.product_versions(history, records, rules),
-    ) as (rebuild, touched):
-        stored = rebuild.table
+    with _continued_products(step, rules) as (products, processed, rebuilt):
+        stored = products.table
         current = stored.where("is_current")
         with reporter.computing():
             coverage = category_coverage_outcome(current, rules.other_category, quality.max_other_category_share)
@@ -245,14 +330,17 @@ def dim_products(
             scd2 = scd2_outcome(stored, "stock_code")
             reporter.add(SCD2_CHECK, {days.end: scd2})
             reporter.add(CATEGORY_COVERAGE_CHECK, {days.end: coverage})
-        rebuild.publish(reporter, step.lakehouse, DIM_PRODUCTS)
+        preview = step.table_metadata(stored.orderBy("stock_code", "version"))
+        products.publish(reporter, step.lakehouse)
         step.metadata.update(
             {
                 **_dimension_metadata(scd2),
-                "products_rebuilt": touched,
+                "products_processed": processed,
+                "products_rebuilt_from_history": rebuilt,
+                "rewritten_whole": products.whole,
                 "products_in_other": coverage.observed["other_products"],
                 "other_share": coverage.observed["other_share"],
-                **step.table_metadata(stored.orderBy("stock_code", "version")),
+                **preview,
             }
         )
 

@@ -138,8 +138,6 @@ class DimProducts(pa.DataFrameModel):
     list_price: decimal_type(FEED_MONEY_TYPE) = pa.Field(nullable=True, ge=0)
     is_discontinued: T.BooleanType() = pa.Field(nullable=True)
     attribute_source: T.StringType() = pa.Field(nullable=False, isin=[FEED, INFERRED])
-    first_seen: T.DateType() = pa.Field(nullable=False)
-    last_seen: T.DateType() = pa.Field(nullable=False)
     effective_from: T.DateType() = pa.Field(nullable=False)
     effective_to: T.DateType() = pa.Field(nullable=True)
     is_current: T.BooleanType() = pa.Field(nullable=False)

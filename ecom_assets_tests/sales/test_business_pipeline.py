@@ -24,6 +24,7 @@ from ecom_assets.sales.tables import (
     ORDER_TRANSACTIONS,
     ORDERS_CLEANED,
     ORDERS_ENRICHED,
+    PRODUCT_FACTS,
     PRODUCT_PERFORMANCE,
     PROMOTION_UPLIFT,
     SALES_METRICS,
@@ -192,6 +193,27 @@ def test_loading_days_out_of_order_gives_the_same_dimensions_and_snapshots(spark
         (ORDERS_ENRICHED, ["line_id"]),
     ):
         assert rows_of(spark, out_of_order, table, key) == rows_of(spark, in_order, table, key), table.full_name
+
+
+def test_days_loaded_one_by_one_carry_products_forward_to_the_same_dimension_as_one_run(spark, january_sale, run_days):
+    _, in_order_landing, in_order = january_sale
+    run_days.resources["landing"] = LocalLandingZone(root=str(in_order_landing))
+    steps = [a for a in TABLE_ASSETS if a.key.path[-1] in ("order_transactions", "orders_cleaned")]
+    steps += [a for a in TABLE_ASSETS if a.key.path[-1] in ("product_daily_sales", "dim_products")]
+    last_days = [date(2011, 1, 6), date(2011, 1, 7), date(2011, 1, 8)]
+    assert run_days(DateRange(JANUARY_SALE.start, date(2011, 1, 5)), assets=steps).success
+
+    for day in last_days:
+        result = run_days(DateRange(day, day), assets=steps)
+        metadata = result.asset_materializations_for_node("ecommerce_catalog__processed__dim_products")[-1].metadata
+        assert (metadata["rewritten_whole"].value, metadata["products_rebuilt_from_history"].value) == (False, 0)
+
+    key = ["stock_code", "version"]
+    assert rows_of(spark, run_days.lakehouse, DIM_PRODUCTS, key) == rows_of(spark, in_order, DIM_PRODUCTS, key)
+    facts = ["stock_code", "first_seen", "last_seen", "state"]
+    assert sorted(run_days.lakehouse.read(spark, PRODUCT_FACTS).select(*facts).collect()) == sorted(
+        in_order.read(spark, PRODUCT_FACTS).select(*facts).collect()
+    )
 
 
 def test_a_bad_promotions_calendar_fails_its_step_with_the_entry_named_and_is_recorded(

@@ -34,10 +34,10 @@ from ecom_assets.sales.transforms.dimensions import (
     enrich_lines,
     price_band,
     product_daily_sales,
-    product_versions,
     promotions_frame,
     rebuild_for,
 )
+from ecom_assets.sales.transforms.product_history import full_history, product_versions
 from ecom_assets.sales.transforms.silver import SILVER_COLUMNS
 
 RULES = CategoryRules(
@@ -245,7 +245,8 @@ def test_scd2_opens_a_version_on_a_change_not_on_a_repeat_and_again_on_a_change_
         (D[5], "RED CHRISTMAS BAG", "3.00"),  # change: price band
         (D[8], "RED BAG", "2.00"),  # change back: a new version, not the first reopened
     )
-    rows = versions(product_versions(history, no_feed(spark, PRODUCT_FEED_SCHEMA), RULES))
+    built = full_history(history, no_feed(spark, PRODUCT_FEED_SCHEMA), RULES)
+    rows = versions(built.versions)
     assert [
         (r["version"], r["description"], r["category"], r["price_band"], r["effective_from"], r["effective_to"])
         for r in rows
@@ -256,7 +257,7 @@ def test_scd2_opens_a_version_on_a_change_not_on_a_repeat_and_again_on_a_change_
         (4, "RED BAG", "Bags", "cheap", D[8], None),
     ]
     assert [r["is_current"] for r in rows] == [False, False, False, True]
-    assert {(r["first_seen"], r["last_seen"]) for r in rows} == {(D[0], D[8])}
+    assert [(r["first_seen"], r["last_seen"]) for r in built.facts.collect()] == [(D[0], D[8])]
     assert [r["typical_unit_price"] for r in rows] == [
         Decimal("2.000"),
         Decimal("2.000"),
@@ -575,8 +576,11 @@ def test_product_tiers_follow_the_pareto_cuts_and_return_rate_is_units_returned_
         {"stock": "PE", "invoice": "C2", "description": "CHRISTMAS TREE", "qty": -1, "price": "5.00"},
     )
     summaries = product_daily_sales(lines)
-    dim = product_versions(summaries, no_feed(spark, PRODUCT_FEED_SCHEMA), RULES).where("is_current")
-    rows = by(product_performance(summaries, dim, RULES, D[1]).collect(), "stock_code")
+    built = full_history(summaries, no_feed(spark, PRODUCT_FEED_SCHEMA), RULES)
+    current = built.versions.where("is_current").join(
+        built.facts.select("stock_code", "first_seen", "last_seen"), "stock_code"
+    )
+    rows = by(product_performance(summaries, current, RULES, D[1]).collect(), "stock_code")
     # net revenue 60, 27, 12, 1 (total 100): share before each product 0, .60, .87, .99
     assert {code: rows[code]["tier"] for code in rows} == {
         "PA": "Star Performer",

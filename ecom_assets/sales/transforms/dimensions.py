@@ -150,7 +150,7 @@ PRODUCT_FEED_SCHEMA = (
     f"stock_code string, product_name string, category string, subcategory string, brand string, "
     f"price {FEED_MONEY_TYPE}, discontinued boolean, business_date date, created_timestamp timestamp"
 )
-"""The `product_updates` columns `product_versions` reads (`product_id` renamed to the dimension's key)."""
+"""The `product_updates` columns `product_history` reads (`product_id` renamed to the dimension's key)."""
 CUSTOMER_FEED_SCHEMA = (
     "customer_id string, email string, city string, country string, customer_tier string, "
     "business_date date, created_timestamp timestamp"
@@ -161,7 +161,7 @@ INFERRED = "inferred"
 """`attribute_source`: whether a feed record stood behind the version, or every attribute was inferred from sales."""
 
 
-def _latest_feed_record_per_day(updates: DataFrame, key: str) -> DataFrame:
+def latest_feed_record_per_day(updates: DataFrame, key: str) -> DataFrame:
     """Per key and business day, the day's last feed record (by `created_timestamp`) as the struct `feed`."""
     attributes = [name for name in updates.columns if name not in (key, "business_date")]
     record = F.struct(*attributes)
@@ -184,7 +184,7 @@ def states_with_feed(sales_states: DataFrame, key: str, updates: DataFrame) -> D
     record on or before it (null before the first). Days before the key's first sales day are left
     out: the dimensions hold what was sold or bought.
     """
-    feed = _latest_feed_record_per_day(updates, key)
+    feed = latest_feed_record_per_day(updates, key)
     state_columns = [name for name in sales_states.columns if name not in (key, "order_date")]
     sales = sales_states.select(key, "order_date", F.struct(*state_columns).alias("sales"))
     days = sales.select(key, "order_date").unionByName(feed.select(key, "order_date")).distinct()
@@ -206,62 +206,6 @@ def _source() -> Column:
     return F.when(F.col("feed").isNotNull(), F.lit(FEED)).otherwise(F.lit(INFERRED))
 
 
-def product_versions(product_days: DataFrame, product_updates: DataFrame, rules: CategoryRules) -> DataFrame:
-    """`dim_products` rows: SCD2 over sales days and products-feed days.
-
-    From sales: description, the rules' category and subcategory (what enrichment, promotions and
-    category revenue use) and price band. From the feed where it has them, inferred otherwise:
-    `product_name` (else the description), `catalog_category` and `catalog_subcategory` (else the
-    rules'); from the feed only: `brand`, `list_price`, `is_discontinued`. Each version carries its
-    typical unit price (the most frequent of its sales days' typical prices, else the one carried
-    in); every row of a product carries its first and last sale day.
-    """
-    sale_days = product_days.where(F.col("typical_unit_price").isNotNull())
-    category = categorized(F.col("description"), rules)
-    sales_states = sale_days.select(
-        "stock_code",
-        "order_date",
-        "description",
-        category["category"].alias("category"),
-        category["subcategory"].alias("subcategory"),
-        price_band(F.col("typical_unit_price"), rules).alias("price_band"),
-        "typical_unit_price",
-    )
-    states = states_with_feed(sales_states, "stock_code", product_updates).select(
-        "stock_code",
-        "order_date",
-        "is_sales_day",
-        "description",
-        "category",
-        "subcategory",
-        "price_band",
-        "typical_unit_price",
-        F.coalesce(F.col("feed.product_name"), F.col("description")).alias("product_name"),
-        F.coalesce(F.col("feed.category"), F.col("category")).alias("catalog_category"),
-        F.coalesce(F.col("feed.subcategory"), F.col("subcategory")).alias("catalog_subcategory"),
-        F.col("feed.brand").alias("brand"),
-        F.col("feed.price").alias("list_price"),
-        F.col("feed.discontinued").alias("is_discontinued"),
-        _source().alias("attribute_source"),
-    )
-    versions = scd2_versions(
-        states,
-        "stock_code",
-        "order_date",
-        [name for name in DIM_PRODUCTS_ATTRIBUTES if name != "typical_unit_price"],
-        [
-            F.coalesce(
-                F.mode(F.when(F.col("is_sales_day"), F.col("typical_unit_price")), deterministic=True),
-                F.mode("typical_unit_price", deterministic=True),
-            ).alias("typical_unit_price")
-        ],
-    )
-    seen = sale_days.groupBy("stock_code").agg(
-        F.min("order_date").alias("first_seen"), F.max("order_date").alias("last_seen")
-    )
-    return versions.join(seen, "stock_code").select(*DIM_PRODUCTS_COLUMNS)
-
-
 DIM_PRODUCTS_ATTRIBUTES = (
     "description",
     "category",
@@ -280,8 +224,6 @@ DIM_PRODUCTS_COLUMNS = (
     "stock_code",
     "version",
     *DIM_PRODUCTS_ATTRIBUTES,
-    "first_seen",
-    "last_seen",
     "effective_from",
     "effective_to",
     "is_current",
