@@ -1,6 +1,6 @@
 """`dim_products` carried forward from each product's stored state instead of rebuilt from its whole history.
 
-A product's versions depend on its observed days in order (see `dimensions.product_versions`).
+A product's versions depend on its observed days in order (see `product_versions`).
 What a new day needs from the days before it fits in one row per product, its *state* as of its
 last observed day: that day, the sales state and the feed record carried into it, the current
 version's number, first day and counts of its sales days' typical prices (the version's
@@ -52,9 +52,6 @@ first); `version` and `version_from` its current version (null before its first 
 `last_seen` its first and last sale days. A state whose fields are all null stands for "no
 observed day yet"."""
 STATE_FIELDS = ("day", "sales", "feed", "version", "version_from", "version_prices", "first_seen", "last_seen")
-PRODUCT_FACTS_COLUMNS = ("stock_code", "first_seen", "last_seen", "state", "previous")
-"""`product_facts`: first and last sale day (what readers use), the state, and the state before its last day
-(null when unknown)."""
 
 
 def observed_days(sale_days: DataFrame, feed_records: DataFrame) -> DataFrame:
@@ -223,9 +220,9 @@ def continue_products(seeds: DataFrame, days: DataFrame, rules: CategoryRules) -
 
     `seeds` has one row per product to carry forward (`stock_code`, `seed`: a `STATE`, or null to
     start from nothing); `days` (see `observed_days`) only days after the seed's. The facts rows
-    (`PRODUCT_FACTS_COLUMNS`) hold the new state and, when one day was applied, the seed as the
-    state before it (null otherwise: not known, so a rerun of that day rebuilds the product); a
-    product with no observed day at all has none.
+    (`stock_code`, `first_seen` and `last_seen` for readers, `state`, `previous`) hold the new
+    state and, when one day was applied, the seed as the state before it (null otherwise: not
+    known, so a rerun of that day rebuilds the product); a product with no observed day has none.
     """
     carried, numbered, versions, states = _applied(seeds, days, rules)
     day_counts = days.groupBy(KEY).agg(F.count("*").alias("days"))
