@@ -110,8 +110,8 @@ def rows(frame) -> list[dict]:
     )
 
 
-@pytest.mark.slow  # about three minutes a seed: the full suite runs it
-@pytest.mark.parametrize("seed", [3, 11])
+@pytest.mark.slow  # about two and a half minutes: the full suite runs it
+@pytest.mark.parametrize("seed", [11])
 def test_products_carried_forward_equal_the_full_recomputation_over_random_loads(spark, seed):
     rng = random.Random(seed)
     loaded_sales: dict[date, list[tuple]] = {}
