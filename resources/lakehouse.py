@@ -68,9 +68,9 @@ _SPARK_COMPARISONS = {
     "not in": lambda column, values: ~column.isin(*values),
 }
 _COMMIT_TAG = "spark.databricks.delta.commitInfo.userMetadata"
+"""Delta records this session setting in the commits it makes: how a commit is found again in the history."""
 _NO_DATA_CHANGE = {"OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES"}
 """Commit operations that leave a table's rows as they were (what the weekly maintenance commits)."""
-"""Delta records this session setting in the commits it makes: how a commit is found again in the history."""
 _TOMBSTONE = "__ecom_delete"
 """A merge source column marking the keys to delete (see `Lakehouse.merge_on_key`)."""
 
