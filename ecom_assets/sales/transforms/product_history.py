@@ -254,10 +254,8 @@ def product_versions(product_days: DataFrame, product_updates: DataFrame, rules:
     return full_history(product_days, product_updates, rules).versions
 
 
-def full_history(
-    product_days: DataFrame, product_updates: DataFrame, rules: CategoryRules
-) -> tuple[DataFrame, DataFrame]:
-    """(versions, facts) of every product, from nothing over its whole history (see `continue_products`)."""
+def full_history(product_days: DataFrame, product_updates: DataFrame, rules: CategoryRules) -> ProductRun:
+    """Every product's versions and facts, from nothing over its whole history (see `continue_products`)."""
     days = observed_days(product_days.where(F.col("typical_unit_price").isNotNull()), product_updates)
     seeds = days.select(KEY).distinct().withColumn("seed", F.lit(None).cast(STATE))
     return continue_products(seeds, days, rules)
