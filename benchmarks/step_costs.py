@@ -11,6 +11,10 @@ loads, listings and commits, check jobs, Dagster's bookkeeping.
 Part of `python -m benchmarks.benchmark --parts steps`; alone:
 
     python -m benchmarks.step_costs [--days 10] [--keep DIR]
+
+With `--history DIR --day DAY` it reruns DAY of a history kept by `benchmark --keep-history DIR`
+instead (its `history_landing` and `history_warehouse`), `--runs` times in one process, and prints
+each step's time in every run after the first: what a step costs late in a history, warm.
 """
 
 import argparse
@@ -158,6 +162,7 @@ def measure_step_costs(work: Path, days: int = 10) -> tuple[RunCosts, RunCosts, 
     subprocess.run([str(part) for part in history], env=env, check=True, capture_output=True)
     result = work / "step_costs.json"
     child = [sys.executable, "-m", "benchmarks.step_costs", "--measure-into", str(result), "--warehouse", warehouse]
+    child += ["--day", LAST_DAY.isoformat(), "--runs", "2"]
     completed = subprocess.run([str(part) for part in child], env=env, capture_output=True, text=True)
     if completed.returncode:
         sys.stderr.write(completed.stderr[-5000:])
@@ -175,9 +180,41 @@ def _run_costs(entry: dict) -> RunCosts:
     )
 
 
-def _measure_into(result: Path, warehouse: Path) -> None:
-    """The child's part: the day cold, then warm, in this process; both written to `result` as JSON."""
-    runs = [run_day(LAST_DAY, warehouse) for _ in range(2)]
+def measure_kept_history(history: Path, day: date, runs: int) -> list[RunCosts]:
+    """Rerun `day` of a kept history `runs` times in one child process, on a fresh Dagster instance; its costs."""
+    warehouse = history / "history_warehouse"
+    with tempfile.TemporaryDirectory(prefix="ecom-step-costs-home-") as home:
+        (Path(home) / "dagster.yaml").touch()
+        env = {
+            **os.environ,
+            "ECOM_LANDING_ROOT": str(history / "history_landing"),
+            "ECOM_WAREHOUSE_ROOT": str(warehouse),
+            "DAGSTER_HOME": home,
+        }
+        result = Path(home) / "step_costs.json"
+        child = [sys.executable, "-m", "benchmarks.step_costs", "--measure-into", str(result)]
+        child += ["--warehouse", str(warehouse), "--day", day.isoformat(), "--runs", str(runs)]
+        completed = subprocess.run(child, env=env, capture_output=True, text=True)
+        if completed.returncode:
+            sys.stderr.write(completed.stderr[-5000:])
+            raise SystemExit("the rerun of the kept history failed")
+        return [_run_costs(entry) for entry in json.loads(result.read_text())]
+
+
+def print_kept_history_costs(runs: list[RunCosts], history: Path, day: date) -> None:
+    """Each step's time in every run after the first (the first pays the process's start), slowest first."""
+    warm = runs[1:]
+    print(f"\nthe whole daily job for {day} of {history}, {len(runs)} runs in one process")
+    print(f"  runs: {', '.join(f'{run.seconds:.1f} s' for run in runs)} (the first is cold)")
+    print(f"\n  {'step (runs 2..)':<58}{'seconds':>24}{'Spark jobs':>12}")
+    for step in sorted(warm[-1].steps, key=lambda name: -warm[-1].steps[name].seconds):
+        seconds = ", ".join(f"{run.steps[step].seconds:.2f}" for run in warm if step in run.steps)
+        print(f"  {step:<58}{seconds:>24}{warm[-1].steps[step].spark_jobs:>12}")
+
+
+def _measure_into(result: Path, warehouse: Path, day: date, count: int) -> None:
+    """The child's part: the day `count` times in this process (the first cold); all written to `result` as JSON."""
+    runs = [run_day(day, warehouse) for _ in range(count)]
     result.write_text(
         json.dumps(
             [
@@ -198,11 +235,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--keep", type=Path, help="build under this folder and keep it")
+    parser.add_argument("--history", type=Path, help="a history kept by `benchmark --keep-history DIR`")
+    parser.add_argument("--day", type=date.fromisoformat, help="with --history: the day to rerun (its last)")
+    parser.add_argument("--runs", type=int, default=3, help="with --history: runs in the one process")
     parser.add_argument("--measure-into", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_into:
-        _measure_into(args.measure_into, args.warehouse)
+        _measure_into(args.measure_into, args.warehouse, args.day, args.runs)
+        return
+    if args.history:
+        if args.day is None or args.runs < 2:
+            parser.error("--history needs --day, and --runs of at least 2 (the first run is cold)")
+        print_kept_history_costs(measure_kept_history(args.history, args.day, args.runs), args.history, args.day)
         return
     with tempfile.TemporaryDirectory(prefix="ecom-step-costs-") as scratch:
         work = args.keep or Path(scratch)
