@@ -241,14 +241,15 @@ def _facts_note(lakehouse: Lakehouse) -> str:
     return f"follows {DIM_PRODUCTS.full_name} version {latest.version if latest else None}"
 
 
-def _facts_follow_dimension(session: SparkSession, lakehouse: Lakehouse) -> bool:
-    """Whether `product_facts` was last written right after `dim_products`' latest rows, in the current layout."""
+def _facts_follow_dimension(lakehouse: Lakehouse, stored: DataFrame | None) -> bool:
+    """Whether `product_facts` was last written right after `dim_products`' latest rows (`stored`, None when the
+    table does not exist), in the current layout."""
     facts = lakehouse.last_data_commit(PRODUCT_FACTS)
     return (
         facts is not None
-        and lakehouse.exists(DIM_PRODUCTS)
+        and stored is not None
         and facts.user_metadata == _facts_note(lakehouse)
-        and tuple(lakehouse.read(session, DIM_PRODUCTS).columns) == transform.DIM_PRODUCTS_COLUMNS
+        and tuple(stored.columns) == transform.DIM_PRODUCTS_COLUMNS
     )
 
 
@@ -268,7 +269,8 @@ def _continued_products(step: TableStep, rules: CategoryRules) -> Iterator[tuple
     sales = lakehouse.read(
         session, PRODUCT_DAILY_SALES, columns=[key, "order_date", "description", "typical_unit_price"]
     ).where(F.col("typical_unit_price").isNotNull())
-    whole = not _facts_follow_dimension(session, lakehouse)
+    stored = lakehouse.read(session, DIM_PRODUCTS) if lakehouse.exists(DIM_PRODUCTS) else None
+    whole = not _facts_follow_dimension(lakehouse, stored)
     if whole:
         facts, new_days = None, None
         touched = history.observed_days(sales, feed).select(key)
@@ -290,11 +292,7 @@ def _continued_products(step: TableStep, rules: CategoryRules) -> Iterator[tuple
                 shared.enter_context(staged(frame))
             new_versions = shared.enter_context(snapshot(run.versions))
             new_facts = shared.enter_context(snapshot(run.facts))
-            if whole:
-                table = new_versions
-            else:
-                stored = lakehouse.read(session, DIM_PRODUCTS)
-                table = history.with_versions_replaced(stored, replaced, new_versions)
+            table = new_versions if whole else history.with_versions_replaced(stored, replaced, new_versions)
             with staged(table) as rows:
                 yield ContinuedProducts(rows, new_versions, new_facts, replaced, whole), seeds.count(), rebuilds
 
