@@ -34,6 +34,7 @@ from ecom_assets.feeds.transforms.records import (
     rejected_record_errors,
 )
 from ecom_assets.feeds.transforms.shipments import shipment_history, shipping_performance
+from ecom_assets.feeds.transforms.validation import inventory_product_flags, sales_flags, shipment_order_flags
 
 DAY = date(2011, 1, 4)
 
@@ -387,3 +388,79 @@ def test_only_stock_vanishing_beyond_the_share_and_the_days_sales_counts_as_a_dr
     )
     drops = unexplained_stock_drops(days, previous, 0.5).collect()
     assert [(row["product_id"], row["unexplained_drop"], row["drop_share"]) for row in drops] == [("A", 60, 0.6)]
+
+
+def _rules(flags) -> set[tuple[str, str]]:
+    return {(row.rule, row.record_key) for row in flags.collect()}
+
+
+def test_a_shipment_is_checked_against_its_invoices_first_day_and_one_naming_no_invoice_is_flagged(
+    spark: SparkSession,
+):
+    d = {n: date(2011, 1, n) for n in range(3, 12)}
+    order_lines = spark.createDataFrame(
+        [("A", d[3]), ("A", d[8]), ("B", d[6]), ("C", d[9]), ("C", d[3])], "invoice_no string, order_date date"
+    )
+    shipping = spark.createDataFrame(
+        [
+            _update("A", "standard", d[7], d[5], d[10]),  # after A's first day (the 3rd), before its later line
+            _update("B", "standard", d[7], d[5], d[10]),  # delivered before B was ordered
+            _update("Z", "express", d[7], None, d[10]),  # no such invoice
+        ],
+        SHIPPING_SCHEMA,
+    )
+
+    flags = shipment_order_flags(shipping, order_lines)
+
+    assert _rules(flags) == {("delivery_before_order", "B"), ("shipment_without_order", "Z")}
+
+
+def test_sales_meet_each_products_latest_record_and_unknown_products_and_customers_are_flagged(spark: SparkSession):
+    d = {n: date(2011, 1, n) for n in range(3, 12)}
+    history = "product_id string, discontinued boolean, business_date date, created_timestamp timestamp"
+    products = spark.createDataFrame(
+        [
+            ("P1", True, d[3], None),
+            ("P1", False, d[4], None),  # back on sale: its latest record counts
+            ("P2", False, d[3], None),
+            ("P2", True, d[5], None),  # discontinued before the sale
+            ("P3", True, d[9], None),  # discontinued the day of the sale: not before it
+            ("P9", True, d[3], None),  # never sold: no finding
+        ],
+        history,
+    )
+    customers = spark.createDataFrame([("C1",), ("C9",)], "customer_id string")
+    sales = spark.createDataFrame(
+        [
+            ("l1", "i1", "P1", "C1", d[9], "sale"),
+            ("l2", "i1", "P2", "C1", d[9], "sale"),
+            ("l3", "i2", "P3", "C2", d[9], "sale"),
+            ("l4", "i3", "P4", None, d[9], "sale"),
+            ("l5", "i4", "P5", "C3", d[9], "return"),  # only sales are checked
+        ],
+        "line_id string, invoice_no string, stock_code string, customer_id string, order_date date, line_type string",
+    )
+
+    flags = sales_flags(sales, products, customers)
+
+    assert _rules(flags) == {
+        ("discontinued_product_sold", "l2"),
+        ("sale_unknown_customer", "l3"),
+        ("sale_unknown_product", "l4"),
+    }
+
+
+def test_stock_of_a_product_no_feed_names_is_flagged_once_per_warehouse(spark: SparkSession):
+    d = {n: date(2011, 1, n) for n in range(3, 12)}
+    products = spark.createDataFrame(
+        [("P1", False, d[3], None), ("P9", False, d[4], None)],
+        "product_id string, discontinued boolean, business_date date, created_timestamp timestamp",
+    )
+    inventory = spark.createDataFrame(
+        [("P1", "Leeds", 3, d[5]), ("P2", "Leeds", 4, d[5]), ("P2", "York", 0, d[5])],
+        "product_id string, warehouse_location string, stock_quantity int, business_date date",
+    )
+
+    flags = inventory_product_flags(inventory, products)
+
+    assert _rules(flags) == {("inventory_unknown_product", "P2|Leeds"), ("inventory_unknown_product", "P2|York")}
