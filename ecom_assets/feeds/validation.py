@@ -59,7 +59,7 @@ def _history(session: SparkSession, lakehouse: Lakehouse, table, days: DateRange
 
 
 def _sales(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> tuple[DataFrame, DataFrame]:
-    """The days' sales lines, and every sales line's (invoice, order day); empty when silver does not exist yet."""
+    """The days' sales lines, and (invoice, order day) of every invoice; empty when silver does not exist yet."""
     if not lakehouse.exists(ORDERS_CLEANED):
         lines = session.createDataFrame(
             [],
@@ -71,7 +71,7 @@ def _sales(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> tupl
     lines = orders.where(F.col("order_date").between(days.start, days.end)).select(
         "line_id", "invoice_no", "stock_code", "customer_id", "order_date", "line_type"
     )
-    return lines, orders.select("invoice_no", "order_date")
+    return lines, orders.groupBy("invoice_no").agg(F.min("order_date").alias("order_date"))
 
 
 def _feed_errors(session: SparkSession, lakehouse: Lakehouse, days: DateRange) -> DataFrame:
@@ -114,14 +114,14 @@ def validation_results(
     feeds = _feed_rows(session, step.lakehouse, days)
     products = _history(session, step.lakehouse, FEEDS[1].silver, days)
     customers = _history(session, step.lakehouse, FEEDS[0].silver, days)
-    sales, order_lines = _sales(session, step.lakehouse, days)
+    sales, order_days = _sales(session, step.lakehouse, days)
     rejected = _feed_errors(session, step.lakehouse, days)
     flag_frames = [
         *(format_flags(feeds[feed.domain], feed.domain, feed.key) for feed in FEEDS),
         rejected_flags(rejected, {feed.silver.full_name: feed.domain for feed in FEEDS}),
         negative_stock_flags(feeds["inventory"]),
         inventory_product_flags(feeds["inventory"], products),
-        shipment_order_flags(feeds["shipping"], order_lines),
+        shipment_order_flags(feeds["shipping"], order_days),
         sales_flags(sales, products, customers),
     ]
     flags = reduce(DataFrame.unionByName, [frame.select(*FLAG_COLUMNS) for frame in flag_frames])

@@ -193,7 +193,9 @@ def test_the_date_and_country_filters_change_the_figures(browser, app, tables):
     for segment, count in in_country.items():
         assert customers.metric(f"{segment} customers") == f"{count:,}"
     revenue = Visit(browser, url_of(app, PAGES[0], country=country.replace(" ", "%20")))
-    assert revenue.page.get_by_text(f"Sales revenue per day: {country}").count() == 1
+    chosen = revenue.page.get_by_text(f"Sales revenue per day: {country}")
+    chosen.first.wait_for(timeout=30_000)  # the chart of the chosen country may be drawn after the others
+    assert chosen.count() == 1
 
 
 def test_a_heatmap_cell_and_a_segments_count_equal_the_tables(browser, app, tables):

@@ -84,19 +84,11 @@ def negative_stock_flags(inventory: DataFrame) -> DataFrame:
     )
 
 
-def shipment_order_flags(shipping: DataFrame, order_lines: DataFrame) -> DataFrame:
+def shipment_order_flags(shipping: DataFrame, order_days: DataFrame) -> DataFrame:
     """Shipments whose order is no sales invoice (HIGH), and deliveries dated before the invoice's day (HIGH).
 
-    `order_lines`: `invoice_no` and `order_date` of every sales line; an invoice's day is its earliest. Only the
-    invoices the shipments name are aggregated, so the cost follows the shipments, not the sales' history.
+    `order_days`: one row per invoice, `invoice_no` and `order_date`.
     """
-    named = shipping.select(F.col("order_id").alias("invoice_no")).distinct()
-    order_days = (
-        order_lines.select("invoice_no", "order_date")
-        .join(named, "invoice_no", "left_semi")
-        .groupBy("invoice_no")
-        .agg(F.min("order_date").alias("order_date"))
-    )
     joined = shipping.join(order_days, shipping["order_id"] == order_days["invoice_no"], "left")
     orphan = joined.where(F.col("invoice_no").isNull())
     early = joined.where(F.col("actual_delivery") < F.col("order_date"))
@@ -130,13 +122,6 @@ def shipment_order_flags(shipping: DataFrame, order_lines: DataFrame) -> DataFra
     )
 
 
-def _named(history: DataFrame, key: str, keys: DataFrame) -> DataFrame:
-    """The history's records whose `key` is among `keys` (column `key`): a rule aggregates only the keys it checks,
-    so its cost follows the day's records, not the history's length."""
-    wanted = keys.distinct()
-    return history.join(wanted, history[key] == wanted["key"], "left_semi")
-
-
 def latest_products(product_history: DataFrame) -> DataFrame:
     """Each product's latest feed record up to the batch day: `product_id`, `discontinued`, `as_of` (its day)."""
     latest = product_history.groupBy("product_id").agg(
@@ -153,15 +138,11 @@ def sales_flags(sales: DataFrame, product_history: DataFrame, customer_history: 
     """Sales lines of the day (`order_date` as `business_date`) checked against the feeds: a product discontinued
     before the sale (MEDIUM), a product (LOW) or a customer (LOW) no feed has named."""
     lines = sales.where(F.col("line_type") == "sale").withColumn("business_date", F.col("order_date"))
-    products = latest_products(_named(product_history, "product_id", lines.select(F.col("stock_code").alias("key"))))
+    products = latest_products(product_history)
     with_product = lines.join(products, lines["stock_code"] == products["product_id"], "left")
     discontinued = with_product.where(F.col("discontinued") & (F.col("as_of") < F.col("order_date")))
     unknown_product = with_product.where(F.col("product_id").isNull())
-    customers = (
-        _named(customer_history, "customer_id", lines.select(F.col("customer_id").alias("key")))
-        .select(F.col("customer_id").alias("known_customer"))
-        .distinct()
-    )
+    customers = customer_history.select(F.col("customer_id").alias("known_customer")).distinct()
     unknown_customer = lines.where(F.col("customer_id").isNotNull()).join(
         customers, F.col("customer_id") == F.col("known_customer"), "left_anti"
     )
@@ -206,8 +187,7 @@ def sales_flags(sales: DataFrame, product_history: DataFrame, customer_history: 
 
 def inventory_product_flags(inventory: DataFrame, product_history: DataFrame) -> DataFrame:
     """Inventory of a product no products feed has named (MEDIUM)."""
-    named = inventory.select(F.col("product_id").alias("key"))
-    known = _named(product_history, "product_id", named).select(F.col("product_id").alias("known_product")).distinct()
+    known = product_history.select(F.col("product_id").alias("known_product")).distinct()
     unknown = inventory.join(known, F.col("product_id") == F.col("known_product"), "left_anti")
     return _flags(
         unknown,
