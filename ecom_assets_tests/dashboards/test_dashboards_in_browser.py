@@ -194,7 +194,7 @@ def test_the_date_and_country_filters_change_the_figures(browser, app, tables):
         assert customers.metric(f"{segment} customers") == f"{count:,}"
     revenue = Visit(browser, url_of(app, PAGES[0], country=country.replace(" ", "%20")))
     chosen = revenue.page.get_by_text(f"Sales revenue per day: {country}")
-    chosen.first.wait_for(timeout=30_000)  # the chart of the chosen country may be drawn after the others
+    chosen.first.wait_for(timeout=30_000)  # under load it was once drawn after Visit.wait returned
     assert chosen.count() == 1
 
 
