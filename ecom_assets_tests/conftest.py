@@ -37,26 +37,27 @@ ON_RUNTIME_SPARK = not pyspark.__version__.startswith("4.2.")
 
 HEAVIEST_FILES = (
     "test_feeds.py",
-    "test_dev_commands.py",
     "test_pipeline.py",
+    "test_dashboards_in_browser.py",
     "test_databricks.py",
     "test_business_pipeline.py",
     "test_ui_e2e.py",
-    "test_dashboards_in_browser.py",
-    "test_clickstream_pipeline.py",
     "test_s3.py",
-    "test_hostile_run.py",
     "test_runtime_parity.py",
-    "test_quarantine.py",
+    "test_product_history.py",
+    "test_hostile_run.py",
+    "test_dev_commands.py",
+    "test_clickstream_pipeline.py",
     "test_clickstream_ingestion.py",
     "test_stripe_pipeline.py",
-    "test_shared_data.py",
-    "test_shopify_pipeline.py",
+    "test_quarantine.py",
     "test_lakehouse.py",
     "test_quality.py",
+    "test_shopify_pipeline.py",
+    "test_shared_data.py",
 )
-"""Test files by measured wall time, longest first (each 1-10 minutes of one worker on 2 cores; the full suite of
-2ddca03 with --durations)."""
+"""Test files by measured wall time, longest first (each 1.5-14 minutes of one worker on 2 cores; the full suite of
+f044259 with --durations=0, the dashboards file with the demo test it took over)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,11 +2,14 @@
 by a real run of the demo (three weeks with its planted faults: a quarantined day, a missing delivery, a burst of bad
 lines; a day of web-shop events): every page renders with no error and no request leaving loopback, its figures
 equal what the tables say when computed here independently, a withheld day is drawn as withheld, the date filter
-changes the figures, and the SQL warehouse reader answers every page's query as the local reader does."""
+changes the figures, and the SQL warehouse reader answers every page's query as the local reader does. The demo
+run they are drawn from (with `--api`, a shop sent through the Shopify and Stripe stand-ins too) is tested here
+as well: its report says what failed, what was kept out and where to look, and echoes no secret."""
 
 import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -37,18 +40,23 @@ QUARANTINED_DAY, MISSING_DAY = date(2025, 3, 6), date(2025, 3, 9)
 ARTIFACTS = Path(os.environ.get("ECOM_TEST_ARTIFACTS", PROJECT_ROOT / "output" / "test-artifacts")) / "dashboards"
 LOOPBACK = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The demo's tables for START .. END, with its faults and the last day's clickstream."""
+def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The demo run over START .. END, with its faults, the last day's clickstream and the API shop: its folder
+    (landing, warehouse, output) and the finished command."""
     root = tmp_path_factory.mktemp("dashboards")
-    completed = dev_sh(root, "demo", "--clickstream", START.isoformat(), END.isoformat())
+    completed = dev_sh(root, "demo", "--clickstream", "--api", START.isoformat(), END.isoformat(), timeout=1800)
     assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return root, completed
+
+
+@pytest.fixture(scope="module")
+def built(demo) -> Path:
+    """The demo's tables."""
+    root, completed = demo
     assert "Dashboards over these tables: ./dev.sh dashboards" in completed.stdout
     return root / "data" / "warehouse"
 
@@ -68,10 +76,39 @@ def app(built) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
         browser.close()
+
+
+def test_the_demo_with_planted_faults_exits_1_and_says_what_failed_what_was_kept_out_and_where_to_look(demo):
+    """With `--api` it also reconciles a shop sent through the API stand-ins, and no secret reaches its output."""
+    root, completed = demo
+    out = completed.stdout
+    assert "FAILED" in out and "What failed:" in out
+    failed_check = re.search(
+        rf"check header_conformity \(ERROR\) of ecommerce_catalog\.raw\.order_transactions on {QUARANTINED_DAY}: (.+)",
+        out,
+    )
+    assert failed_check and f"{QUARANTINED_DAY}-late.csv" in failed_check.group(1), out
+    kept_out = out.split("What was kept out")[1]
+    for table in ("raw.order_transactions", "processed.orders_cleaned", "analytics.sales_metrics"):
+        assert f"ecommerce_catalog.{table} {QUARANTINED_DAY}:" in kept_out
+    assert "python -m ecom_assets.cli.show ecommerce_catalog.logs.etl_errors" in out
+    assert f"ecom-dq-report --start {START} --end {END}" in out
+    assert "planted by the demo's sample data" in out and "did NOT pass" in out
+    previews = [path.read_text() for path in (root / "output").glob("email_check_failures_*.html")]
+    assert any("header_conformity" in preview for preview in previews)
+
+    reconciliation = out.split("Payments reconciled with orders")[1]
+    for status in ("matched", "unpaid", "overpaid", "refund_mismatch", "orphan_charge"):
+        assert f" {status}" in reconciliation, reconciliation
+    assert re.search(r"planted: charge ch_\w+ for no order", out)
+    logs = "".join(path.read_text() for path in (root / "output" / "logs").glob("*.log"))
+    assert "sk_test_" not in out + completed.stderr + logs, "the demo's Stripe key is never echoed"
 
 
 class Visit:
