@@ -160,15 +160,19 @@ def measure_step_costs(work: Path, days: int = 10) -> tuple[RunCosts, RunCosts, 
     history += ["--partition-range", f"{first}...{LAST_DAY - timedelta(days=1)}"]
     print(f"backfilling {days - 1} generated days (not timed)", flush=True)
     subprocess.run([str(part) for part in history], env=env, check=True, capture_output=True)
-    result = work / "step_costs.json"
-    child = [sys.executable, "-m", "benchmarks.step_costs", "--measure-into", str(result), "--warehouse", warehouse]
-    child += ["--day", LAST_DAY.isoformat(), "--runs", "2"]
-    completed = subprocess.run([str(part) for part in child], env=env, capture_output=True, text=True)
+    cold, warm = _runs_in_one_process(env, warehouse, LAST_DAY, 2, work / "step_costs.json")
+    return cold, warm, LAST_DAY
+
+
+def _runs_in_one_process(env: dict, warehouse: Path, day: date, runs: int, result: Path) -> list[RunCosts]:
+    """Run `day` `runs` times in one child process (the first cold), with `env`; each run's costs."""
+    child = [sys.executable, "-m", "benchmarks.step_costs", "--measure-into", str(result)]
+    child += ["--warehouse", str(warehouse), "--day", day.isoformat(), "--runs", str(runs)]
+    completed = subprocess.run(child, env=env, capture_output=True, text=True)
     if completed.returncode:
         sys.stderr.write(completed.stderr[-5000:])
-        raise SystemExit("the step-cost run failed")
-    cold, warm = (_run_costs(entry) for entry in json.loads(result.read_text()))
-    return cold, warm, LAST_DAY
+        raise SystemExit(f"the run of {day} in one process failed")
+    return [_run_costs(entry) for entry in json.loads(result.read_text())]
 
 
 def _run_costs(entry: dict) -> RunCosts:
@@ -191,14 +195,7 @@ def measure_kept_history(history: Path, day: date, runs: int) -> list[RunCosts]:
             "ECOM_WAREHOUSE_ROOT": str(warehouse),
             "DAGSTER_HOME": home,
         }
-        result = Path(home) / "step_costs.json"
-        child = [sys.executable, "-m", "benchmarks.step_costs", "--measure-into", str(result)]
-        child += ["--warehouse", str(warehouse), "--day", day.isoformat(), "--runs", str(runs)]
-        completed = subprocess.run(child, env=env, capture_output=True, text=True)
-        if completed.returncode:
-            sys.stderr.write(completed.stderr[-5000:])
-            raise SystemExit("the rerun of the kept history failed")
-        return [_run_costs(entry) for entry in json.loads(result.read_text())]
+        return _runs_in_one_process(env, warehouse, day, runs, Path(home) / "step_costs.json")
 
 
 def print_kept_history_costs(runs: list[RunCosts], history: Path, day: date) -> None:
