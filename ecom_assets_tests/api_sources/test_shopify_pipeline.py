@@ -115,6 +115,7 @@ def _landed(result, resource: str) -> dict:
     return {name: value.value for name, value in event.materialization.metadata.items()}
 
 
+@pytest.mark.slow  # several runs end to end: the full suite runs it
 def test_every_order_lands_with_every_line_item_then_only_the_changed_order_and_never_a_secret(
     spark, test_spark, tmp_path, shopify, client_secret, capfd
 ):

@@ -89,6 +89,7 @@ def _landed_ids(landing: Path, resource: str, load_ids: list[str]) -> set[str]:
     return ids
 
 
+@pytest.mark.slow  # several runs end to end: the full suite runs it
 def test_a_first_load_then_an_incremental_one_bring_every_object_then_only_what_changed_and_never_the_key(
     spark, test_spark, tmp_path, standin, api_key, capfd
 ):

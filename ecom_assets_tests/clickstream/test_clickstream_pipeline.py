@@ -175,6 +175,7 @@ def test_landed_hours_become_silver_events_catalog_versions_and_funnels_with_eve
     assert (category.top_category, category.sessions, category.revenue) == ("electronics", 3, Decimal("7.50"))
 
 
+@pytest.mark.slow  # several runs end to end: the full suite runs it
 def test_rerunning_an_hour_after_more_files_land_replaces_it_and_keeps_the_sessions_ids(spark, runner, tmp_path):
     landing = tmp_path / "landing"
     land_events(landing, 0, "a.csv", _line(0, 40, "view", 10, "5.00", 7, ""))
