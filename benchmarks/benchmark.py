@@ -313,6 +313,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.keep_history and args.keep_history.exists():
         raise SystemExit(f"--keep-history wants a new folder: {args.keep_history} exists")
+    if args.keep_history and "history" not in args.parts.split(","):
+        raise SystemExit("--keep-history keeps measurement 8's history: add history to --parts")
     sales_parts = set(args.parts.split(",")) - {"clickstream", "steps", "history"}
     if sales_parts and not args.source.is_dir():
         raise SystemExit(f"no daily files at {args.source}")

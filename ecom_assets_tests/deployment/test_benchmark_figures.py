@@ -9,6 +9,7 @@ import pytest
 from benchmarks.benchmark import (
     GraphGrowth,
     Measurement,
+    main,
     measure,
     per_step_medians,
     print_graph_growth,
@@ -89,3 +90,11 @@ def test_the_daily_cost_table_judges_the_whole_job_and_each_step_against_day_10(
     assert re.search(r"a\.flat\s+4\.00\s+4\.20\s+1\.05x\s+MET", printed)
     assert re.search(r"a\.new_step\s+0\.00\s+1\.00\s+-\s+-", printed), "a step day 10 did not run is not judged"
     assert "every step within 1.1x: MISSED (1 of 3 over)" in printed
+
+
+def test_keeping_a_history_without_building_one_is_refused_before_any_work(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "argv", ["benchmark", "--parts", "steps", "--keep-history", str(tmp_path / "kept")])
+
+    with pytest.raises(SystemExit, match="add history to --parts"):
+        main()
+    assert not (tmp_path / "kept").exists()
