@@ -212,6 +212,7 @@ def test_a_user_over_the_configured_events_per_minute_is_counted_as_a_bot_sessio
     assert (hour.sessions, hour.bot_sessions) == (2, 1)
 
 
+@pytest.mark.slow  # several runs end to end: the full suite runs it
 def test_the_hours_sensor_requests_each_stretch_of_hours_an_ingestion_appended_to_once(spark, runner, tmp_path):
     landing = tmp_path / "landing"
     for hour in (0, 1, 5):
