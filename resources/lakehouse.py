@@ -34,6 +34,7 @@ class TableName(Protocol):
     schema: str
     table: str
     cluster_by: str | None
+    keeps_changes: bool
 
     @property
     def full_name(self) -> str: ...
@@ -69,6 +70,7 @@ _SPARK_COMPARISONS = {
 }
 _COMMIT_TAG = "spark.databricks.delta.commitInfo.userMetadata"
 """Delta records this session setting in the commits it makes: how a commit is found again in the history."""
+_CHANGE_FEED = "delta.enableChangeDataFeed"
 _NO_DATA_CHANGE = {"OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES"}
 """Commit operations that leave a table's rows as they were (what the weekly maintenance commits)."""
 _TOMBSTONE = "__ecom_delete"
@@ -117,6 +119,11 @@ class MergeCounts:
     inserted: int
     updated: int
     deleted: int
+
+
+class ChangesUnavailable(Exception):
+    """Delta cannot give a table's changes over a range of versions: its change data feed was off for one of
+    them, or VACUUM has removed files the feed needs."""
 
 
 @dataclass(frozen=True)
@@ -278,6 +285,48 @@ class Lakehouse(ConfigurableResource):
             for row in rows
         ]
 
+    def changes(self, spark: SparkSession, table: TableName, after_version: int, up_to_version: int) -> DataFrame:
+        """The rows that the table's commits after `after_version`, up to `up_to_version`, inserted or deleted (an
+        update is both), from Delta's change data feed, with `_change_type`; read now (a local checkpoint).
+
+        Raises `ChangesUnavailable` when the feed does not cover the range (see `keep_changes`).
+        """
+        if up_to_version <= after_version:
+            return self.read(spark, table, version=up_to_version).limit(0).withColumn("_change_type", F.lit(""))
+        feed = (
+            spark.read.format("delta")
+            .option("readChangeFeed", "true")
+            .option("startingVersion", after_version + 1)
+            .option("endingVersion", up_to_version)
+            .table(self.identifier(table))
+        )
+        try:
+            return feed.drop("_commit_version", "_commit_timestamp").localCheckpoint(eager=True)
+        except AnalysisException as error:  # the feed was off for a commit of the range
+            raise ChangesUnavailable(f"{table.full_name} versions {after_version + 1}..{up_to_version}") from error
+        except Exception as error:
+            if "FAILED_READ_FILE" not in str(error):
+                raise
+            raise ChangesUnavailable(f"{table.full_name}: a file of its change data is gone (VACUUM)") from error
+
+    def keep_changes(self, table: TableName) -> None:
+        """Turn on the table's change data feed (`keeps_changes` tables get it at creation; this is for tables
+        created before), from its next commit on."""
+        if self.exists(table) and self.table_property(table, _CHANGE_FEED) != "true":
+            self.set_table_property(table, _CHANGE_FEED, "true")
+
+    def table_property(self, table: TableName, name: str) -> str | None:
+        """A property of the table (its Delta metadata), None when unset or the table does not exist."""
+        if not self.exists(table):
+            return None
+        return (self._delta(table).detail().first()["properties"] or {}).get(name)
+
+    def set_table_property(self, table: TableName, name: str, value: str) -> None:
+        """Set a property of the table, in a commit of its own that changes no rows."""
+        self._spark().sql(
+            f"ALTER TABLE {self.identifier(table)} SET TBLPROPERTIES ({sql_literal(name)} = {sql_literal(value)})"
+        )
+
     # --- writes ---------------------------------------------------------------------------------
 
     def _create(
@@ -299,6 +348,8 @@ class Lakehouse(ConfigurableResource):
             self._spark().sql(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{table.schema}")
         if table.cluster_by and not partition_by:
             rows = rows.repartitionByRange(_file_count_for_ranges(rows.sparkSession), table.cluster_by)
+        if table.keeps_changes:
+            options = {**(options or {}), _CHANGE_FEED: "true"}
         writer = rows.write.format("delta").partitionBy(*partition_by).options(**(options or {}))
         if self.warehouse_root is None:
             writer.mode("errorifexists").saveAsTable(self.identifier(table))
@@ -588,11 +639,8 @@ class Lakehouse(ConfigurableResource):
         spark = self._spark()
         identifier = self.identifier(table)
         retention = f"interval {int(retention_hours)} hours"
-        properties = self._delta(table).detail().first()["properties"] or {}
-        if properties.get("delta.deletedFileRetentionDuration") != retention:
-            spark.sql(
-                f"ALTER TABLE {identifier} SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = '{retention}')"
-            )
+        if self.table_property(table, "delta.deletedFileRetentionDuration") != retention:
+            self.set_table_property(table, "delta.deletedFileRetentionDuration", retention)
         files_before = self.file_count(table)
         zorder = f" ZORDER BY (`{table.cluster_by}`)" if table.cluster_by else ""
         spark.sql(f"OPTIMIZE {identifier}{zorder}").collect()

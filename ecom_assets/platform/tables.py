@@ -28,6 +28,9 @@ class TableName:
     cluster_by: str | None = None
     """A date column whose days the table's files keep together: a rerun of one day then rewrites only the files
     holding that day, not every file of the table."""
+    keeps_changes: bool = False
+    """Whether Delta records the table's changes (its change data feed), for a step that carries its own table
+    forward from what changed in this one since it last ran."""
 
     def __post_init__(self) -> None:
         _OWNED.setdefault(self.full_name, self)
@@ -43,9 +46,9 @@ class TableName:
         return [self.catalog, self.schema, self.table]
 
 
-ETL_ERRORS = TableName(CATALOG, "logs", "etl_errors", cluster_by="partition_date")
+ETL_ERRORS = TableName(CATALOG, "logs", "etl_errors", cluster_by="partition_date", keeps_changes=True)
 DATA_QUALITY_RESULTS = TableName(CATALOG, "logs", "data_quality_results")
-QUARANTINED_DAYS = TableName(CATALOG, "logs", "quarantined_days")
+QUARANTINED_DAYS = TableName(CATALOG, "logs", "quarantined_days", keeps_changes=True)
 
 
 def tables_owned() -> tuple[TableName, ...]:

@@ -16,6 +16,7 @@ from ecom_assets.platform.tables import TableName
 from ecom_assets.sales.sample_data import generate
 from ecom_assets.sales.tables import ORDER_TRANSACTIONS, SALES_METRICS
 from resources import Lakehouse
+from resources.lakehouse import ChangesUnavailable
 from resources.spark import SESSION_SETTINGS
 
 SCRATCH = TableName("ecommerce_catalog", "processed", "scratch")
@@ -294,3 +295,36 @@ def test_a_table_is_seen_once_another_writer_creates_it_after_this_session_found
 
     assert lakehouse.exists(SCRATCH)
     assert [row["key"] for row in lakehouse.read(spark, SCRATCH).collect()] == ["k1"]
+
+
+@pytest.mark.parametrize("by", ["path", "name"])
+def test_a_table_that_keeps_changes_gives_each_commits_inserted_and_deleted_rows(spark, lakehouse, tmp_path, by):
+    if by == "name":
+        lakehouse = Lakehouse(warehouse_root=None, catalog="spark_catalog")
+    schema = f"test_{tmp_path.name[-8:].replace('-', '_')}" if by == "name" else "processed"
+    table = TableName("ecommerce_catalog", schema, "changes", cluster_by="day", keeps_changes=True)
+    plain = TableName("ecommerce_catalog", schema, "no_changes", cluster_by="day")
+    d1, d2 = date(2011, 1, 3), date(2011, 1, 4)
+    try:
+        for name in (table, plain):
+            lakehouse.replace_date_range(name, day_rows(spark, d1, range(2)), "day", DateRange(d1, d1))
+            lakehouse.replace_date_range(name, day_rows(spark, d2, range(1)), "day", DateRange(d2, d2))
+            lakehouse.replace_date_range(name, day_rows(spark, d1, range(1, 3), "b"), "day", DateRange(d1, d1))
+
+        changed = lakehouse.changes(spark, table, after_version=1, up_to_version=2)
+        assert sorted((row["key"], row["value"], row["_change_type"]) for row in changed.collect()) == [
+            ("k0", "a", "delete"),
+            ("k1", "a", "delete"),
+            ("k1", "b", "insert"),
+            ("k2", "b", "insert"),
+        ]
+        assert lakehouse.changes(spark, table, after_version=2, up_to_version=2).count() == 0
+        with pytest.raises(ChangesUnavailable):
+            lakehouse.changes(spark, plain, after_version=0, up_to_version=2)
+        lakehouse.keep_changes(plain)  # from its next commit on
+        lakehouse.replace_date_range(plain, day_rows(spark, d2, range(2)), "day", DateRange(d2, d2))
+        inserted = lakehouse.changes(spark, plain, after_version=3, up_to_version=4).where("_change_type = 'insert'")
+        assert inserted.count() == 2
+    finally:
+        if by == "name":
+            spark.sql(f"DROP SCHEMA IF EXISTS spark_catalog.{schema} CASCADE")
