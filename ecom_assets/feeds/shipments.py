@@ -2,14 +2,14 @@
 
 from datetime import UTC, datetime
 
+from dagster import MetadataValue
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_assets.feeds.batches import FEEDS_GROUP
+from ecom_assets.feeds.shipment_changes import shipments_to_rebuild
 from ecom_assets.feeds.tables import SHIPMENTS, SHIPPING_PERFORMANCE, SHIPPING_UPDATES, VALIDATION_RESULTS
-from ecom_assets.feeds.transforms.shipments import shipment_history, shipping_performance
-from ecom_assets.feeds.transforms.validation import QUARANTINING_RULES
-from ecom_assets.feeds.validation import quarantined_records, validated_updates
+from ecom_assets.feeds.transforms.shipments import shipping_performance
 from ecom_assets.platform.checks import Check
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.outcomes import CheckOutcome, jsonable_rows
@@ -20,7 +20,7 @@ from resources.lakehouse import within
 
 ONE_CURRENT_CHECK = Check(
     "one_current_version",
-    "Every shipment has exactly one current version, and its versions do not overlap.",
+    "Every shipment the run rebuilt has exactly one current version, and its versions do not overlap.",
     per_partition=False,
 )
 RATE_CHECK = Check(
@@ -36,24 +36,20 @@ RATE_CHECK = Check(
     partitions_def=None,
     description="Each shipment's history (SCD2): a version per change of method, cost, tracking number or "
     "delivery dates, valid from the business day of the change; records validation quarantined, and batches it "
-    "failed, are left out.",
+    "failed, are left out. A run rebuilds the shipments whose updates, failed batches or quarantined records "
+    "changed since the table was last brought up to date (Delta's change data feed of those tables).",
     upstream=[SHIPPING_UPDATES, VALIDATION_RESULTS],
     checks=[ONE_CURRENT_CHECK],
 )
 def shipments(
     step: TableStep,
 ) -> None:
-    """Rebuild the shipments' history from every shipping update (so days loaded out of order give the same
-    history) and replace the table when its check passes."""
-    session = step.session
-    updates = validated_updates(session, step.lakehouse, step.lakehouse.read(session, SHIPPING_UPDATES))
+    """Rebuild the shipments whose inputs changed since the table was last brought up to date, each from its whole
+    updates (so days loaded out of order give the same history), and write them when their check passes."""
+    rebuild = shipments_to_rebuild(step.session, step.lakehouse)
+    step.log.info(f"{'every shipment' if rebuild.whole else 'changed shipments'} rebuilt: {rebuild.reason}")
     reporter = step.reporter
-    with staged(
-        shipment_history(
-            updates,
-            quarantined_records(session, step.lakehouse, QUARANTINING_RULES).withColumnRenamed("record", "order_id"),
-        )
-    ) as history:
+    with staged(rebuild.history) as history:
         with reporter.computing():
             figures = history.agg(
                 F.count_distinct("order_id").alias("shipments"),
@@ -70,19 +66,22 @@ def shipments(
                 {
                     datetime.now(UTC).date(): CheckOutcome(
                         passed,
-                        f"{figures['shipments']} shipment(s), {figures['versions']} version(s), "
-                        f"{figures['current_versions']} current",
+                        f"{figures['shipments']} shipment(s) rebuilt{' (all)' if rebuild.whole else ''},"
+                        f" {figures['versions']} version(s), {figures['current_versions']} current",
                         jsonable_rows([figures])[0],
                         {"current_versions": figures["shipments"]},
                         sample,
                     )
                 },
             )
-        reporter.overwrite_if_passing(step.lakehouse, history)
+        if reporter.table_passes():
+            rebuild.publish(step.lakehouse)
         step.metadata.update(
             {
-                "shipments": figures["shipments"],
-                "versions": figures["versions"],
+                "shipments_rebuilt": figures["shipments"],
+                "versions_rebuilt": figures["versions"],
+                "rebuilt_whole": rebuild.whole,
+                "input_versions": MetadataValue.json(rebuild.versions),
                 **step.table_metadata(history),
             }
         )

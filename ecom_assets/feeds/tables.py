@@ -10,7 +10,7 @@ SHIPPING_FEED = TableName(CATALOG, "raw", "shipping_feed", cluster_by="business_
 CUSTOMER_UPDATES = TableName(CATALOG, "processed", "customer_updates", cluster_by="business_date")
 PRODUCT_UPDATES = TableName(CATALOG, "processed", "product_updates", cluster_by="business_date")
 INVENTORY_SNAPSHOTS = TableName(CATALOG, "processed", "inventory_snapshots", cluster_by="business_date")
-SHIPPING_UPDATES = TableName(CATALOG, "processed", "shipping_updates", cluster_by="business_date")
+SHIPPING_UPDATES = TableName(CATALOG, "processed", "shipping_updates", cluster_by="business_date", keeps_changes=True)
 SHIPMENTS = TableName(CATALOG, "processed", "shipments")
 SHIPPING_PERFORMANCE = TableName(CATALOG, "analytics", "shipping_performance", cluster_by="order_date")
 INVENTORY_DAILY = TableName(CATALOG, "analytics", "inventory_daily", cluster_by="business_date")

@@ -325,21 +325,40 @@ def _results(session: SparkSession, found: DataFrame, scores: dict, batch_ids: d
     )
 
 
-def validated_updates(session: SparkSession, lakehouse: Lakehouse, updates: DataFrame) -> DataFrame:
-    """The updates of batches validation did not keep out (a batch failing `high_findings` is left out whole)."""
-    if not lakehouse.exists(QUARANTINED_DAYS):
+def validated_updates(
+    session: SparkSession, lakehouse: Lakehouse, updates: DataFrame, version: int | None = None
+) -> DataFrame:
+    """The updates of batches validation did not keep out (a batch failing `high_findings` is left out whole), as
+    `logs.quarantined_days` says at `version` (the latest when None; -1: before the table existed)."""
+    if version == -1 or not lakehouse.exists(QUARANTINED_DAYS):
         return updates
-    failed = lakehouse.read(session, QUARANTINED_DAYS).where(F.col("asset") == VALIDATION_RESULTS.full_name)
+    failed = failed_batches_in(lakehouse.read(session, QUARANTINED_DAYS, version=version))
     return updates.join(failed.select(F.col("partition_date").alias("business_date")), "business_date", "left_anti")
 
 
+def failed_batches_in(quarantined_days: DataFrame) -> DataFrame:
+    """The rows of `logs.quarantined_days` (or of its changes) that record a feed batch validation failed."""
+    return quarantined_days.where(F.col("asset") == VALIDATION_RESULTS.full_name)
+
+
 def quarantined_records(
-    session: SparkSession, lakehouse: Lakehouse, rules: Sequence[str], days: DateRange | None = None
+    session: SparkSession,
+    lakehouse: Lakehouse,
+    rules: Sequence[str],
+    days: DateRange | None = None,
+    version: int | None = None,
 ) -> DataFrame:
-    """(`business_date`, `record`) of the feed records validation quarantined under `rules` (in `days`, or all)."""
-    if not lakehouse.exists(ETL_ERRORS):
+    """(`business_date`, `record`) of the feed records validation quarantined under `rules` (in `days`, or all), as
+    `logs.etl_errors` holds them at `version` (the latest when None; -1: before the table existed)."""
+    if version == -1 or not lakehouse.exists(ETL_ERRORS):
         return session.createDataFrame([], "business_date date, record string")
-    errors = lakehouse.read(session, ETL_ERRORS, filters=within("partition_date", days) if days else ()).where(
-        (F.col("asset") == VALIDATION_RESULTS.full_name) & F.col("error_type").isin(*rules)
+    errors = lakehouse.read(
+        session, ETL_ERRORS, filters=within("partition_date", days) if days else (), version=version
     )
-    return errors.select(F.col("partition_date").alias("business_date"), "record")
+    return quarantined_in(errors, rules).select(F.col("partition_date").alias("business_date"), "record")
+
+
+def quarantined_in(errors: DataFrame, rules: Sequence[str]) -> DataFrame:
+    """The rows of `logs.etl_errors` (or of its changes) that record feed records validation quarantined under
+    `rules`."""
+    return errors.where((F.col("asset") == VALIDATION_RESULTS.full_name) & F.col("error_type").isin(*rules))

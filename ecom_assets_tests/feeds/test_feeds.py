@@ -30,7 +30,7 @@ from ecom_assets.feeds.tables import (
 from ecom_assets.platform.alerts import check_failure_email_sensor
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.quality_policy import DataQualityPolicy
-from ecom_assets.platform.tables import ETL_ERRORS
+from ecom_assets.platform.tables import ETL_ERRORS, asset_key
 from ecom_assets.sales.bronze import order_transactions
 from ecom_assets.sales.business_rules import BusinessRules
 from ecom_assets.sales.dimensions import customer_daily_sales, dim_customers, dim_products, product_daily_sales
@@ -322,7 +322,10 @@ def test_a_late_delivery_in_a_later_batch_makes_a_new_shipment_version_and_resta
 
     later = date(2011, 1, 10)
     write_batch(landing_root, later, {"shipping": [ship | {"actual_delivery": "09/01/2011"}]})
-    run_days(DateRange(later, later), assets=FEED_ASSETS)
+    result = run_days(DateRange(later, later), assets=FEED_ASSETS)
+
+    rebuilt = result.asset_materializations_for_node(asset_key(SHIPMENTS).to_python_identifier())[-1].metadata
+    assert (rebuilt["rebuilt_whole"].value, rebuilt["shipments_rebuilt"].value) == (False, 1)
 
     versions = sorted(_table(spark, lakehouse, SHIPMENTS).collect(), key=lambda row: row["version"])
     assert [(v["valid_from"], v["valid_to"], v["actual_delivery"]) for v in versions] == [

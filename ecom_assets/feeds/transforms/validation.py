@@ -26,7 +26,9 @@ from pyspark.sql import functions as F
 HIGH, MEDIUM, LOW = "HIGH", "MEDIUM", "LOW"
 SEVERITY_WEIGHTS = {HIGH: 3, MEDIUM: 2, LOW: 1}
 SAMPLES_PER_FINDING = 5
-QUARANTINING_RULES = ("negative_stock", "delivery_before_order", "shipment_without_order")
+SHIPPING_RULES = ("delivery_before_order", "shipment_without_order")
+"""Quarantining rules of the shipping feed: their records (order ids) are kept out of the shipments."""
+QUARANTINING_RULES = ("negative_stock", *SHIPPING_RULES)
 """Rules whose flagged feed records are kept out of what is built from the feeds (they go to `etl_errors`)."""
 FLAG_COLUMNS = ("business_date", "domain", "rule", "category", "severity", "record_key", "sample")
 FINDING_COLUMNS = ("business_date", "domain", "rule", "category", "severity", "flagged_records", "samples")
