@@ -95,7 +95,9 @@ MAINTENANCE_JOB = [
 ]
 MAINTENANCE_CONFIG = '{"ops": {"compact_and_vacuum_tables": {"config": {"retention_hours": 0}}}}'
 """The history is built in minutes, not years: with the default week of retention every file it replaced would still
-be held (and listed in each table's log), which a shop's tables in their third year never are."""
+be held (and listed in each table's log), which a shop's tables in their third year never are. The last maintenance
+of a history then runs with the default week, which sets the tables' retention back to what a shop's tables have
+(with none, Delta refuses to read a table's change feed before its latest version)."""
 POSTGRES_INSTANCE_CONFIG = ROOT / "instance" / "postgres.yaml"
 PLAIN_SPARK_START = re.compile(r"spark_start=([0-9.]+)")
 BACKFILL_TARGET = 1.5
@@ -594,7 +596,8 @@ def _whole_graph_growth(
 
 def _build_history(materialize_all: list, env: dict, work: Path, days: DateRange, chunk_days: int) -> float:
     """Backfill `days` in runs of at most `chunk_days` days, each followed by the weekly table maintenance (OPTIMIZE,
-    VACUUM; see `MAINTENANCE_CONFIG`), as a shop's tables would be; returns the seconds the backfill runs took."""
+    VACUUM; see `MAINTENANCE_CONFIG`), as a shop's tables would be, then maintain the tables once more with the
+    default retention; returns the seconds the backfill runs took."""
     config = work / "maintenance.json"
     config.write_text(MAINTENANCE_CONFIG)
     seconds = 0.0
@@ -608,6 +611,8 @@ def _build_history(materialize_all: list, env: dict, work: Path, days: DateRange
         start = end + timedelta(days=1)
         maintenance = run_once(f"table maintenance after {end}", [*MAINTENANCE_JOB, "-c", config], env, work)
         print(f"built: {maintenance.label}: {maintenance.seconds:.1f} s", flush=True)
+    restored = run_once("table maintenance with the default retention", MAINTENANCE_JOB, env, work)
+    print(f"built: {restored.label}: {restored.seconds:.1f} s", flush=True)
     return seconds
 
 

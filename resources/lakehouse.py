@@ -289,21 +289,27 @@ class Lakehouse(ConfigurableResource):
         """The rows that the table's commits after `after_version`, up to `up_to_version`, inserted or deleted (an
         update is both), from Delta's change data feed, with `_change_type`; read now (a local checkpoint).
 
-        Raises `ChangesUnavailable` when the feed does not cover the range (see `keep_changes`).
+        Raises `ChangesUnavailable` when the feed does not cover the range: it was off for one of its
+        commits (see `keep_changes`), the range lies beyond the table's deleted-file retention, or VACUUM
+        has removed a file it needs.
         """
         if up_to_version <= after_version:
             return self.read(spark, table, version=up_to_version).limit(0).withColumn("_change_type", F.lit(""))
-        feed = (
-            spark.read.format("delta")
-            .option("readChangeFeed", "true")
-            .option("startingVersion", after_version + 1)
-            .option("endingVersion", up_to_version)
-            .table(self.identifier(table))
-        )
         try:
+            feed = (
+                spark.read.format("delta")
+                .option("readChangeFeed", "true")
+                .option("startingVersion", after_version + 1)
+                .option("endingVersion", up_to_version)
+                .table(self.identifier(table))
+            )
             return feed.drop("_commit_version", "_commit_timestamp").localCheckpoint(eager=True)
-        except AnalysisException as error:  # the feed was off for a commit of the range
-            raise ChangesUnavailable(f"{table.full_name} versions {after_version + 1}..{up_to_version}") from error
+        except AnalysisException as error:
+            if not (error.getCondition() or "").startswith("DELTA_"):
+                raise
+            raise ChangesUnavailable(
+                f"{table.full_name} versions {after_version + 1}..{up_to_version}: {error.getCondition()}"
+            ) from error
         except Exception as error:
             if "FAILED_READ_FILE" not in str(error):
                 raise

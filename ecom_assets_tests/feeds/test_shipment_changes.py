@@ -24,6 +24,7 @@ UPDATES_SCHEMA = (
 FAILED_SCHEMA = "asset string, partition_date date, reason string"
 QUARANTINED_SCHEMA = "asset string, partition_date date, error_type string, record string"
 VALIDATION = VALIDATION_RESULTS.full_name
+pytestmark = pytest.mark.slow  # about four minutes of rebuilds: the full suite runs them
 
 
 def day_updates(rng: random.Random, day: date, load: int) -> list[tuple]:
@@ -118,7 +119,6 @@ def stored(spark, lakehouse) -> set[tuple]:
     return {tuple(row) for row in lakehouse.read(spark, SHIPMENTS).collect()}
 
 
-@pytest.mark.slow  # about a minute and a half: the full suite runs it
 @pytest.mark.parametrize("seed", [3, 11])
 def test_shipments_rebuilt_from_their_inputs_changes_equal_a_full_rebuild_over_random_loads(spark, lakehouse, seed):
     rng = random.Random(seed)

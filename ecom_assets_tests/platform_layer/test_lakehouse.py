@@ -297,7 +297,7 @@ def test_a_table_is_seen_once_another_writer_creates_it_after_this_session_found
     assert [row["key"] for row in lakehouse.read(spark, SCRATCH).collect()] == ["k1"]
 
 
-@pytest.mark.parametrize("by", ["path", "name"])
+@pytest.mark.parametrize("by", ["path", pytest.param("name", marks=pytest.mark.slow)])  # by path in the quick tier
 def test_a_table_that_keeps_changes_gives_each_commits_inserted_and_deleted_rows(spark, lakehouse, tmp_path, by):
     if by == "name":
         lakehouse = Lakehouse(warehouse_root=None, catalog="spark_catalog")
@@ -319,6 +319,9 @@ def test_a_table_that_keeps_changes_gives_each_commits_inserted_and_deleted_rows
             ("k2", "b", "insert"),
         ]
         assert lakehouse.changes(spark, table, after_version=2, up_to_version=2).count() == 0
+        lakehouse.set_table_property(table, "delta.deletedFileRetentionDuration", "interval 0 hours")
+        with pytest.raises(ChangesUnavailable, match="RETENTION"):  # time travel past the retention is refused
+            lakehouse.changes(spark, table, after_version=1, up_to_version=2)
         with pytest.raises(ChangesUnavailable):
             lakehouse.changes(spark, plain, after_version=0, up_to_version=2)
         lakehouse.keep_changes(plain)  # from its next commit on
