@@ -32,6 +32,8 @@ class ShipmentsRebuild:
     orders: DataFrame
     whole: bool
     versions: dict[str, int]
+    recorded: dict[str, int] | None
+    """The input versions the table recorded before the run (None: no record)."""
     reason: str
     """Why the whole table is rebuilt, or what the changed shipments were found from."""
 
@@ -46,7 +48,7 @@ class ShipmentsRebuild:
             lakehouse.overwrite(SHIPMENTS, self.history)
         elif not self.orders.isEmpty():
             lakehouse.replace_keys(SHIPMENTS, self.history, ["order_id", "version"], self.orders)
-        if recorded_versions(lakehouse) != self.versions:
+        if self.recorded != self.versions:
             lakehouse.set_table_property(SHIPMENTS, BUILT_FROM, json.dumps(self.versions, sort_keys=True))
 
 
@@ -57,19 +59,19 @@ def shipments_to_rebuild(session: SparkSession, lakehouse: Lakehouse) -> Shipmen
     versions = _latest_versions(lakehouse)
     recorded = recorded_versions(lakehouse)
     if recorded is None or not lakehouse.exists(SHIPMENTS):
-        return _whole(session, lakehouse, "first build: no record of the inputs it was built from")
+        return _whole(session, lakehouse, recorded, "first build: no record of the inputs it was built from")
     try:
         changed = _changed_orders(session, lakehouse, recorded, versions)
     except ChangesUnavailable as error:
-        return _whole(session, lakehouse, f"the inputs' changes since the last build are not all known ({error})")
+        reason = f"the inputs' changes since the last build are not all known ({error})"
+        return _whole(session, lakehouse, recorded, reason)
     updates = _updates(session, lakehouse, versions)
     bounds = changed.agg(F.min("order_id").alias("low"), F.max("order_id").alias("high")).first()
     if bounds["low"] is not None:  # lets Delta skip the files holding none of the changed orders
         updates = updates.where(F.col("order_id").between(bounds["low"], bounds["high"]))
     touched = updates.join(F.broadcast(changed), "order_id", "left_semi")
-    return ShipmentsRebuild(
-        _history(session, lakehouse, touched, versions), changed, False, versions, "the inputs' changes since"
-    )
+    reason = f"the changes of its inputs from versions {recorded} to {versions}"
+    return ShipmentsRebuild(_history(session, lakehouse, touched, versions), changed, False, versions, recorded, reason)
 
 
 def recorded_versions(lakehouse: Lakehouse) -> dict[str, int] | None:
@@ -90,21 +92,20 @@ def recorded_versions(lakehouse: Lakehouse) -> dict[str, int] | None:
 
 def _latest_versions(lakehouse: Lakehouse) -> dict[str, int]:
     """Each input's latest version; -1 for one not created yet."""
-    return {
-        table.full_name: lakehouse.history(table, limit=1)[0].version if lakehouse.exists(table) else -1
-        for table in SHIPMENT_INPUTS
-    }
+    pinned = lakehouse.pin([table for table in SHIPMENT_INPUTS if lakehouse.exists(table)]).versions
+    return {table.full_name: pinned.get(table, -1) for table in SHIPMENT_INPUTS}
 
 
-def _whole(session: SparkSession, lakehouse: Lakehouse, reason: str) -> ShipmentsRebuild:
+def _whole(
+    session: SparkSession, lakehouse: Lakehouse, recorded: dict[str, int] | None, reason: str
+) -> ShipmentsRebuild:
     """Every shipment rebuilt, from inputs whose change feeds are on from now (so the next run need not)."""
     for table in SHIPMENT_INPUTS:
         lakehouse.keep_changes(table)
     versions = _latest_versions(lakehouse)
     updates = _updates(session, lakehouse, versions)
-    return ShipmentsRebuild(
-        _history(session, lakehouse, updates, versions), updates.select("order_id").distinct(), True, versions, reason
-    )
+    orders = updates.select("order_id").distinct()
+    return ShipmentsRebuild(_history(session, lakehouse, updates, versions), orders, True, versions, recorded, reason)
 
 
 def _updates(session: SparkSession, lakehouse: Lakehouse, versions: dict[str, int]) -> DataFrame:
