@@ -123,7 +123,7 @@ class MergeCounts:
 
 class ChangesUnavailable(Exception):
     """Delta cannot give a table's changes over a range of versions: its change data feed was off for one of
-    them, or VACUUM has removed files the feed needs."""
+    them, the range lies beyond the table's deleted-file retention, or VACUUM has removed files the feed needs."""
 
 
 @dataclass(frozen=True)
