@@ -19,8 +19,9 @@ from resources.lakehouse import ChangesUnavailable
 SHIPMENT_INPUTS = (SHIPPING_UPDATES, QUARANTINED_DAYS, ETL_ERRORS)
 """Everything a shipment's history is built from: its updates, the batches validation failed, the records it
 quarantined."""
-BUILT_FROM = "ecom.shipments.built_from"
-"""The property of `processed.shipments` naming the versions of `SHIPMENT_INPUTS` it is up to date with (JSON)."""
+BUILT_FROM = "built from input versions "
+"""How the note (`userMetadata`) of each commit of `processed.shipments` starts: the versions of `SHIPMENT_INPUTS`
+its rows are up to date with follow, as JSON."""
 
 
 @dataclass(frozen=True)
@@ -32,24 +33,21 @@ class ShipmentsRebuild:
     orders: DataFrame
     whole: bool
     versions: dict[str, int]
-    recorded: dict[str, int] | None
-    """The input versions the table recorded before the run (None: no record)."""
     reason: str
     """Why the whole table is rebuilt, or what the changed shipments were found from."""
 
     def publish(self, lakehouse: Lakehouse) -> None:
-        """Write the rebuilt histories (replacing the whole table, or only the orders rebuilt), then record the input
-        versions they are up to date with.
+        """Write the rebuilt histories (replacing the whole table, or only the orders rebuilt), noting in the same
+        commit the input versions they are up to date with.
 
-        The record follows the rows: a run that dies between the two leaves the older record, and the
-        next run rebuilds those orders again from the same inputs, to the same rows.
+        With no shipment to rebuild there is no commit: the table's note stays at the versions it had,
+        and the next run reads those inputs' changes again, finding nothing more in them than this one did.
         """
-        if self.whole:
-            lakehouse.overwrite(SHIPMENTS, self.history)
-        elif not self.orders.isEmpty():
-            lakehouse.replace_keys(SHIPMENTS, self.history, ["order_id", "version"], self.orders)
-        if self.recorded != self.versions:
-            lakehouse.set_table_property(SHIPMENTS, BUILT_FROM, json.dumps(self.versions, sort_keys=True))
+        with lakehouse.noting_commits(BUILT_FROM + json.dumps(self.versions, sort_keys=True)):
+            if self.whole:
+                lakehouse.overwrite(SHIPMENTS, self.history)
+            elif not self.orders.isEmpty():
+                lakehouse.replace_keys(SHIPMENTS, self.history, ["order_id", "version"], self.orders)
 
 
 def shipments_to_rebuild(session: SparkSession, lakehouse: Lakehouse) -> ShipmentsRebuild:
@@ -59,27 +57,30 @@ def shipments_to_rebuild(session: SparkSession, lakehouse: Lakehouse) -> Shipmen
     versions = _latest_versions(lakehouse)
     recorded = recorded_versions(lakehouse)
     if recorded is None or not lakehouse.exists(SHIPMENTS):
-        return _whole(session, lakehouse, recorded, "first build: no record of the inputs it was built from")
+        return _whole(session, lakehouse, "first build: no record of the inputs it was built from")
     try:
         changed = _changed_orders(session, lakehouse, recorded, versions)
     except ChangesUnavailable as error:
         reason = f"the inputs' changes since the last build are not all known ({error})"
-        return _whole(session, lakehouse, recorded, reason)
+        return _whole(session, lakehouse, reason)
     updates = _updates(session, lakehouse, versions)
     bounds = changed.agg(F.min("order_id").alias("low"), F.max("order_id").alias("high")).first()
     if bounds["low"] is not None:  # lets Delta skip the files holding none of the changed orders
         updates = updates.where(F.col("order_id").between(bounds["low"], bounds["high"]))
     touched = updates.join(F.broadcast(changed), "order_id", "left_semi")
     reason = f"the changes of its inputs from versions {recorded} to {versions}"
-    return ShipmentsRebuild(_history(session, lakehouse, touched, versions), changed, False, versions, recorded, reason)
+    return ShipmentsRebuild(_history(session, lakehouse, touched, versions), changed, False, versions, reason)
 
 
 def recorded_versions(lakehouse: Lakehouse) -> dict[str, int] | None:
-    """The input versions the table is up to date with, as its property records them; None when it records none
-    (or something unreadable)."""
-    text = lakehouse.table_property(SHIPMENTS, BUILT_FROM)
+    """The input versions the table is up to date with, as the note of its last commit of rows records them; None
+    when it records none (or something unreadable)."""
+    commit = lakehouse.last_data_commit(SHIPMENTS)
+    note = commit.user_metadata if commit else None
+    if not note or not note.startswith(BUILT_FROM):
+        return None
     try:
-        recorded = json.loads(text) if text else None
+        recorded = json.loads(note.removeprefix(BUILT_FROM))
     except ValueError:
         return None
     names = {table.full_name for table in SHIPMENT_INPUTS}
@@ -96,16 +97,14 @@ def _latest_versions(lakehouse: Lakehouse) -> dict[str, int]:
     return {table.full_name: pinned.get(table, -1) for table in SHIPMENT_INPUTS}
 
 
-def _whole(
-    session: SparkSession, lakehouse: Lakehouse, recorded: dict[str, int] | None, reason: str
-) -> ShipmentsRebuild:
+def _whole(session: SparkSession, lakehouse: Lakehouse, reason: str) -> ShipmentsRebuild:
     """Every shipment rebuilt, from inputs whose change feeds are on from now (so the next run need not)."""
     for table in SHIPMENT_INPUTS:
         lakehouse.keep_changes(table)
     versions = _latest_versions(lakehouse)
     updates = _updates(session, lakehouse, versions)
     orders = updates.select("order_id").distinct()
-    return ShipmentsRebuild(_history(session, lakehouse, updates, versions), orders, True, versions, recorded, reason)
+    return ShipmentsRebuild(_history(session, lakehouse, updates, versions), orders, True, versions, reason)
 
 
 def _updates(session: SparkSession, lakehouse: Lakehouse, versions: dict[str, int]) -> DataFrame:
