@@ -439,6 +439,29 @@ def test_every_line_of_an_unreadable_file_becomes_an_error_row(spark, tmp_path):
     assert profiles["no_country.csv"].data_lines == 2
 
 
+def test_rejected_lines_are_numbered_as_in_their_files_when_spark_reads_each_file_in_many_splits(spark, tmp_path):
+    """Line numbers come from where Spark reads each line (no window over a file's lines), however it splits it."""
+    folder = day_folder_of(tmp_path)
+    files = {}
+    for name, count in (("long.csv", 3000), ("short.csv", 3)):
+        lines = ["Invoice,Price", *(f"{name}-{number:05d}" if number % 7 else "" for number in range(2, count + 2))]
+        (folder / name).write_text("\n".join(lines) + "\n")
+        files[name] = {number: line for number, line in enumerate(lines, start=1) if number > 1 and line}
+    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "4096")  # the long file is read in about ten splits
+    try:
+        paths = [(str(folder / name), str(folder / name), "wrong header", "UTF-8") for name in files]
+        rows = rejected_file_lines(spark, paths).collect()
+        splits = spark.read.text(str(folder / "long.csv")).rdd.getNumPartitions()
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    assert splits > 5
+    numbered = {name: {} for name in files}
+    for row in rows:
+        numbered[row["source_path"].rsplit("/", 1)[-1]][row["line_number"]] = row["record"]
+    assert numbered == files
+
+
 def test_a_rejected_latin1_file_keeps_its_lines_in_the_error_table_decoded_as_latin1(spark, tmp_path):
     folder = day_folder_of(tmp_path)
     content = "InvoiceNo,Description\r\n536365,CR\xc8ME BR\xdbL\xc9E \xa3\r\n".encode("latin-1")
