@@ -56,7 +56,7 @@ def shipments_to_rebuild(session: SparkSession, lakehouse: Lakehouse) -> Shipmen
     commits since (then the feeds are turned on for the next run)."""
     versions = _latest_versions(lakehouse)
     recorded = recorded_versions(lakehouse)
-    if recorded is None or not lakehouse.exists(SHIPMENTS):
+    if recorded is None:  # also when the table does not exist
         return _whole(session, lakehouse, "first build: no record of the inputs it was built from")
     try:
         changed = _changed_orders(session, lakehouse, recorded, versions)

@@ -113,12 +113,17 @@ def rejected_file_lines(spark: SparkSession, files: Sequence[tuple[str, str, str
     if not files:
         return spark.createDataFrame([], schema)
     reads = [
-        _numbered_lines(spark, spark_path, encoding).select(
-            F.lit(path).alias(_SOURCE_PATH), F.lit(problem).alias("message"), "line_number", "line"
+        spark.read.text(spark_path).select(
+            F.lit(path).alias(_SOURCE_PATH),
+            F.lit(problem).alias("message"),
+            (F.decode(F.col("value").cast("binary"), LATIN1) if encoding == LATIN1 else F.col("value")).alias("line"),
+            F.col("_metadata.file_block_start").alias("split_start"),
+            # the line's place in its split: the task's id is in the upper bits of the increasing id
+            (F.monotonically_increasing_id() - F.shiftleft(F.spark_partition_id().cast("long"), 33)).alias("in_split"),
         )
         for path, spark_path, problem, encoding in files
     ]
-    lines = functools.reduce(DataFrame.unionByName, reads)
+    lines = _numbered(spark, functools.reduce(DataFrame.unionByName, reads))
     return lines.where((F.col("line_number") > 1) & ~F.col("line").rlike(_WHITESPACE_ONLY)).select(
         _SOURCE_PATH,
         "line_number",
@@ -128,27 +133,24 @@ def rejected_file_lines(spark: SparkSession, files: Sequence[tuple[str, str, str
     )
 
 
-def _numbered_lines(spark: SparkSession, spark_path: str, encoding: str) -> DataFrame:
-    """The file's lines (`line`, decoded from `encoding`) with their numbers in the file (`line_number`, from 1).
+def _numbered(spark: SparkSession, lines: DataFrame) -> DataFrame:
+    """`lines` (each with its file, `split_start` and place `in_split`) with their numbers in their files.
 
-    Numbered where Spark reads them, so no line moves: Spark reads the file in splits, one per
-    task, each in order. A first job counts each split's lines; a line's number is then the lines
-    of the splits before its own (by their start in the file) plus its place in its split.
+    Numbered where Spark reads them, so no line moves: Spark reads a file in splits, one per task,
+    each in order. One job counts each split's lines; a line's number is then the lines of its
+    file's splits before its own (by their start in the file) plus its place in its split.
     """
-    text = spark.read.text(spark_path)
-    read = text.select(
-        (F.decode(F.col("value").cast("binary"), LATIN1) if encoding == LATIN1 else F.col("value")).alias("line"),
-        F.col("_metadata.file_block_start").alias("split_start"),
-        # the row's place in its task: the task's id is in the upper bits of the increasing id
-        (F.monotonically_increasing_id() - F.shiftleft(F.spark_partition_id().cast("long"), 33)).alias("in_split"),
+    counts = sorted(
+        (row[_SOURCE_PATH], row["split_start"], row["count"])
+        for row in lines.groupBy(_SOURCE_PATH, "split_start").count().collect()
     )
-    counts = sorted((row["split_start"], row["count"]) for row in read.groupBy("split_start").count().collect())
-    before, lines_before = 0, []
-    for start, count in counts:
-        lines_before += [F.lit(start), F.lit(before)]
-        before += count
-    offset = F.create_map(*lines_before)[F.col("split_start")] if lines_before else F.lit(0)
-    return read.select("line", (offset + F.col("in_split") + 1).cast("int").alias("line_number"))
+    offsets, lines_before = [], {}
+    for path, start, count in counts:
+        offsets.append((path, start, lines_before.get(path, 0)))
+        lines_before[path] = lines_before.get(path, 0) + count
+    splits = spark.createDataFrame(offsets, f"{_SOURCE_PATH} string, split_start long, lines_before long")
+    numbered = lines.join(F.broadcast(splits), [_SOURCE_PATH, "split_start"])
+    return numbered.withColumn("line_number", (F.col("lines_before") + F.col("in_split") + 1).cast("int"))
 
 
 def file_errors(
