@@ -505,10 +505,24 @@ def _print_core(
         f"  the plain script / the minimal one = {plain.seconds / minimal.seconds:.2f}x: what line ids over normalized"
         " values, exact decimals, line classification and day status cost"
     )
+    print(guarantees_cost(backfill, minimal))
     if plain.spark_start_seconds is not None:
         print(f"\nSpark session start (the pipeline's local settings): {plain.spark_start_seconds:.1f} s")
     for run in (backfill, sqlite_backfill, one_day):
         _print_breakdown(run)
+
+
+def guarantees_cost(backfill: DagsterRun, minimal: Measurement) -> str:
+    """What the backfill's checks and its stored events cost, and the backfill against the minimal script without
+    them: the part of the gap to the minimal script that is the guarantees' price, not the transforms'."""
+    checks = sum(backfill.measurement.check_seconds.values())
+    events = backfill.events.seconds
+    rest = backfill.measurement.seconds - checks - events
+    return (
+        f"  of the backfill, computing the checks took {checks:.1f} s and storing the run's events"
+        f" ({backfill.events.summary()}) {events:.1f} s; the rest, {rest:.1f} s, is"
+        f" {rest / minimal.seconds:.2f}x the minimal script"
+    )
 
 
 def _warm_one_day(day: str, env: dict, work: Path, repeat: int) -> float:

@@ -7,8 +7,11 @@ import sys
 import pytest
 
 from benchmarks.benchmark import (
+    DagsterRun,
+    EventLogCost,
     GraphGrowth,
     Measurement,
+    guarantees_cost,
     main,
     measure,
     per_step_medians,
@@ -32,6 +35,19 @@ def test_the_run_log_gives_each_steps_time_and_its_check_time_in_seconds():
         {"processed.dim_products": 19.25, "raw.order_transactions": 65.0, "analytics.shipping_performance": 0.57}
     )
     assert checks == {"processed.dim_products": 2.5}
+
+
+def test_the_core_figures_say_what_the_checks_and_the_stored_events_cost_against_the_minimal_script():
+    backfill = DagsterRun(
+        Measurement("backfill", 60.0, 2000.0, check_seconds={"raw.order_transactions": 7.0, "processed.orders": 3.0}),
+        EventLogCost({"ASSET_CHECK_EVALUATION": 4000, "ASSET_MATERIALIZATION": 1000}, 2.0, 1.0),
+    )
+
+    said = guarantees_cost(backfill, Measurement("minimal", 25.0, 1500.0))
+
+    assert "computing the checks took 10.0 s" in said
+    assert "storing the run's events (4,000 ASSET_CHECK_EVALUATION, 1,000 ASSET_MATERIALIZATION, 0 other) 6.0 s" in said
+    assert "the rest, 44.0 s, is 1.76x the minimal script" in said
 
 
 def test_a_steps_time_is_its_median_over_the_runs_so_one_slow_run_does_not_decide_its_growth():
