@@ -5,7 +5,11 @@ Spark's Delta writer (the same engine and session settings as the assets), but c
 DataFrames in memory and runs no checks. Gold's day status comes from the trading calendar and
 the files found, as in the pipeline.
 
-    python benchmarks/plain_pyspark.py --landing-root DIR --warehouse-root DIR --start D --end D
+    python benchmarks/plain_pyspark.py --landing-root DIR --warehouse-root DIR --start D --end D [--on-history]
+
+With `--on-history` the tables already hold other days (an earlier run's), and the run replaces
+its days in them, as a plain script run each day on a shop's history would: the pipeline's one
+day on the full history is compared with this.
 """
 
 import argparse
@@ -14,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.tables import TableName
@@ -39,8 +44,19 @@ def _write(warehouse: Path, table: TableName, rows: DataFrame, partition_by: tup
     return written
 
 
-def run(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
-    """Run bronze, silver and gold for `days` on one Spark session; returns rows written per table."""
+def _replace_days(warehouse: Path, table: TableName, rows: DataFrame, column: str, days: DateRange) -> int:
+    """Replace the table's rows whose `column` is in `days` with `rows` (cached, so the count and the write share one
+    computation)."""
+    rows = rows.cache()
+    written = rows.count()
+    rows.write.format("delta").mode("overwrite").option(
+        "replaceWhere", f"{column} >= '{days.start}' AND {column} <= '{days.end}'"
+    ).save(str(warehouse.joinpath(*table.parts)))
+    return written
+
+
+def _landed(spark: SparkSession, landing_root: Path, days: DateRange) -> tuple[DataFrame, DataFrame]:
+    """The days' landing files as bronze rows, and each day's delivery status."""
     files_by_day = {day: sorted((landing_root / f"raw/ecommerce_sales/{day:%Y/%m/%d}").glob("*.csv")) for day in days}
     files = [str(path) for day in days for path in files_by_day[day]]
     calendar, now = load_trading_calendar(), datetime.now(UTC)
@@ -48,13 +64,44 @@ def run(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRang
         [(day, calendar.delivery_status(day, len(found), len(found), now)) for day, found in files_by_day.items()],
         DELIVERIES_SCHEMA,
     )
-    bronze = to_bronze(read_landing_csv(spark, files), ingestion_date=datetime.now(UTC).date())
+    return to_bronze(read_landing_csv(spark, files), ingestion_date=datetime.now(UTC).date()), deliveries
+
+
+def run(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
+    """Run bronze, silver and gold for `days` on one Spark session; returns rows written per table."""
+    bronze, deliveries = _landed(spark, landing_root, days)
     written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, BRONZE_PARTITION_COLUMNS)}
     silver = silver_lines(parse_order_lines(bronze.cache()))
     written["silver"] = _write(warehouse, ORDERS_CLEANED, silver)
     first_sales = first_sale_dates(sale_customers(silver.cache()))
     gold = with_day_status(daily_sales_metrics(silver, first_sales, days.days()), deliveries)
     written["gold"] = _write(warehouse, SALES_METRICS, gold)
+    return written
+
+
+def run_on_history(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRange) -> dict[str, int]:
+    """Replace `days` in tables that hold other days; returns rows written per table.
+
+    Bronze and silver replace the days' rows (silver leaves out a line stored from another day's
+    delivery, as the pipeline keeps a line's first delivery); gold counts the days' new customers
+    against every sale stored in silver.
+    """
+    bronze, deliveries = _landed(spark, landing_root, days)
+    written = {"bronze": _replace_days(warehouse, ORDER_TRANSACTIONS, bronze, "partition_date", days)}
+    silver_path = str(warehouse.joinpath(*ORDERS_CLEANED.parts))
+    stored_elsewhere = (
+        spark.read.format("delta")
+        .load(silver_path)
+        .where(~F.col("landing_date").between(days.start, days.end))
+        .select("line_id")
+    )
+    silver = silver_lines(parse_order_lines(bronze.cache())).join(stored_elsewhere, "line_id", "left_anti")
+    written["silver"] = _replace_days(warehouse, ORDERS_CLEANED, silver, "landing_date", days)
+    stored = spark.read.format("delta").load(silver_path)
+    first_sales = first_sale_dates(sale_customers(stored))
+    lines = stored.where(F.col("order_date").between(days.start, days.end))
+    gold = with_day_status(daily_sales_metrics(lines, first_sales, days.days()), deliveries)
+    written["gold"] = _replace_days(warehouse, SALES_METRICS, gold, "order_date", days)
     return written
 
 
@@ -65,12 +112,15 @@ def main() -> None:
     parser.add_argument("--warehouse-root", type=Path, required=True)
     parser.add_argument("--start", type=date.fromisoformat, required=True)
     parser.add_argument("--end", type=date.fromisoformat, required=True)
+    parser.add_argument("--on-history", action="store_true", help="replace the days in tables holding other days")
     args = parser.parse_args()
     started = time.perf_counter()
     spark = LocalSparkSession().get_session()  # the pipeline's own local Spark settings
     spark_start = time.perf_counter() - started
     spark.sparkContext.setLogLevel("ERROR")
-    written = run(spark, args.landing_root, args.warehouse_root.resolve(), DateRange(args.start, args.end))
+    days = DateRange(args.start, args.end)
+    run_days = run_on_history if args.on_history else run
+    written = run_days(spark, args.landing_root, args.warehouse_root.resolve(), days)
     spark.stop()
     print(f"plain_pyspark rows={written} spark_start={spark_start:.2f} seconds={time.perf_counter() - started:.1f}")
 

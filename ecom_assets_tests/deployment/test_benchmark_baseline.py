@@ -9,13 +9,16 @@ import pytest
 from dagster import AssetKey
 
 from ecom_assets.platform.dates import DateRange
-from ecom_assets.sales.sample_data import generate
+from ecom_assets.sales.sample_data import HEADER, generate
 from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS
 from ecom_assets_tests.reference import distinct_valid_lines, expected_day_status, expected_sales_metrics
+from ecom_assets_tests.runs import write_day
 from resources import Lakehouse
+from resources.landing import day_folder
 
 pytestmark = pytest.mark.slow
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+RETURNING_INVOICE = 990001
 
 
 def load_script(name: str):
@@ -30,20 +33,36 @@ def plain_pyspark():
     return load_script("plain_pyspark")
 
 
-def test_the_plain_script_writes_the_gold_the_definitions_give(spark, plain_pyspark, landing_root, tmp_path):
+def test_the_plain_script_writes_the_gold_the_definitions_give_in_one_run_and_day_by_day_on_its_history(
+    spark, plain_pyspark, landing_root, tmp_path
+):
+    """A run over a range (the backfill's baseline), then days replaced in the tables it wrote (the baseline of the
+    pipeline's one day on the full history): new days, and an earlier day again."""
     days = DateRange(date(2011, 1, 3), date(2011, 1, 9))
     generate(landing_root, days, seed=7)
+    [first_day_file] = (landing_root / day_folder(date(2011, 1, 4))).glob("*.csv")
+    customer = next(row["CustomerID"] for row in csv.DictReader(first_day_file.open()) if row["CustomerID"])
+    for number, day in enumerate((date(2011, 1, 5), date(2011, 1, 7))):  # a customer of 2011-01-04 buys again
+        returning = f"{RETURNING_INVOICE + number},85123A,HEART HOLDER,2,{day} 12:00:00,2.55,{customer},UK"
+        write_day(landing_root, "returning.csv", (",".join(HEADER) + "\n" + returning + "\n").encode(), day)
     warehouse = Lakehouse(warehouse_root=str(tmp_path / "plain"))
+    root = Path(warehouse.warehouse_root)
+    history = DateRange(days.start, date(2011, 1, 6))
 
-    written = plain_pyspark.run(spark, landing_root, Path(warehouse.warehouse_root), days)
+    written = plain_pyspark.run(spark, landing_root, root, history)
+    stored = {table: warehouse.read(spark, table).count() for table in (ORDER_TRANSACTIONS, ORDERS_CLEANED)}
+    new_days = plain_pyspark.run_on_history(spark, landing_root, root, DateRange(date(2011, 1, 7), days.end))
+    rerun = plain_pyspark.run_on_history(spark, landing_root, root, DateRange(date(2011, 1, 5), date(2011, 1, 5)))
 
+    assert (written["bronze"], written["silver"]) == (stored[ORDER_TRANSACTIONS], stored[ORDERS_CLEANED])
+    assert (written["gold"], new_days["gold"], rerun["gold"]) == (4, 3, 1)
     lines = distinct_valid_lines(landing_root)
     gold = {row["order_date"]: row.asDict() for row in warehouse.read(spark, SALES_METRICS).collect()}
     assert gold == expected_sales_metrics(lines, days.days(), expected_day_status(landing_root, days.days()))
-    assert written["gold"] == len(days.days())
+    assert all(gold[day]["returning_customers"] >= 1 for day in (date(2011, 1, 5), date(2011, 1, 7)))
     source_rows = sum(len(path.read_text().splitlines()) - 1 for path in landing_root.glob("raw/**/*.csv"))
-    assert written["bronze"] == warehouse.read(spark, ORDER_TRANSACTIONS).count() == source_rows
-    assert written["silver"] == warehouse.read(spark, ORDERS_CLEANED).count() == len(lines)
+    assert warehouse.read(spark, ORDER_TRANSACTIONS).count() == source_rows
+    assert warehouse.read(spark, ORDERS_CLEANED).count() == len(lines)
     engines = {warehouse.history(table)[0].engine for table in (ORDER_TRANSACTIONS, ORDERS_CLEANED, SALES_METRICS)}
     assert all("Delta-Lake" in engine for engine in engines), "the baseline writes with the pipeline's engine"
 
