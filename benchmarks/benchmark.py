@@ -9,10 +9,12 @@ Prints, for the shared Online Retail days (245 files, 2010-12-01 .. 2011-09-30):
      and, reported beside, with the embedded default, SQLite on disk;
   3. one day (the last one) materialized on top of that history, Spark start included, and the
      same day without the local Spark class-data archive, to show whether that archive (a
-     local-only start-up tuning, never used on a cluster) earns its keep; beside it, what bounds
-     that day from below: the plain script doing the same day from a cold start (fresh tables,
-     no checks), and the pipeline's day run three times in one process (`warm_one_day.py`: the
-     third run has no Spark start and finds the JVM's classes loaded and compiled);
+     local-only start-up tuning, never used on a cluster) earns its keep; judged against 1.5x the
+     plain script doing the same day from a cold start on the same history (`--on-history`: the
+     day replaced in its tables holding every other day, no checks); beside it, the plain
+     script's day on fresh tables, and the pipeline's day run three times in one process
+     (`warm_one_day.py`: the third run has no Spark start and finds the JVM's classes loaded and
+     compiled);
   4. the whole asset graph (dimensions, business metrics and the operational feeds too, with a
      feed batch derived from each day's sales in the landing): day 10 on 9 days of history
      against day 245 on 244 days, with each asset's step time (its median over the runs), to
