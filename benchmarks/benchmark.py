@@ -353,6 +353,15 @@ def main() -> None:
         one_day_floors = None
         backfill_range = [*materialize, "--partition-range", f"{args.start}...{args.end}"]
 
+        def plain_command(
+            landing: Path, start: str, warehouse: str, script: str = "plain_pyspark.py", on_history: bool = False
+        ) -> list:
+            """The command running the plain script (or `script`) over `landing`, `start` to the run's end, into
+            `warehouse`; `on_history`: replacing those days in the tables it holds."""
+            command = [sys.executable, ROOT / "benchmarks" / script, "--landing-root", landing]
+            command += ["--warehouse-root", work / warehouse, "--start", start, "--end", args.end]
+            return [*command, "--on-history"] if on_history else command
+
         def plain_script(
             label: str,
             landing: Path,
@@ -361,19 +370,16 @@ def main() -> None:
             script: str = "plain_pyspark.py",
             on_history: bool = False,
         ) -> Measurement:
-            """The plain script (or `script`) from `start` to the run's end, writing fresh tables each run, as each
-            backfill does; `on_history`: replacing those days in the tables `warehouse` holds."""
-            command = [sys.executable, ROOT / "benchmarks" / script, "--landing-root", landing]
-            command += ["--warehouse-root", work / warehouse, "--start", start, "--end", args.end]
-            if on_history:
-                command += ["--on-history"]
+            """`plain_command` measured, writing fresh tables each run as each backfill does, unless `on_history`."""
+            command = plain_command(landing, start, warehouse, script, on_history)
             fresh_tables = functools.partial(shutil.rmtree, work / warehouse, ignore_errors=True)
             before_each = None if on_history else fresh_tables
             return measure(label, command, {**env, "ECOM_LANDING_ROOT": str(landing)}, work, args.repeat, before_each)
 
         if "core" in parts:
-            plain = plain_script("plain PySpark script, full range", work / "landing")
-            minimal = plain_script("minimal PySpark script, full range", work / "landing", script="minimal_pyspark.py")
+            landing = work / "landing"
+            plain = plain_script("plain PySpark script, full range", landing)
+            minimal = plain_script("minimal PySpark script, full range", landing, script="minimal_pyspark.py")
             sqlite_backfill = dagster_run(
                 "backfill, one run, SQLite instance", backfill_range, sqlite_env, fresh_warehouse
             )
@@ -389,19 +395,17 @@ def main() -> None:
                 work,
                 args.repeat,
             )
-            plain_history = [sys.executable, ROOT / "benchmarks" / "plain_pyspark.py", "--landing-root"]
-            plain_history += [work / "landing", "--warehouse-root", work / "plain_history"]
-            plain_history += ["--start", args.start, "--end", args.end]
+            plain_history = plain_command(landing, args.start, "plain_history")
             run_once("the plain script's history (not timed)", plain_history, env, work)
             one_day_floors = (
                 plain_script(
                     f"plain PySpark script, one day ({args.end}) on history",
-                    work / "landing",
+                    landing,
                     args.end,
                     "plain_history",
                     on_history=True,
                 ),
-                plain_script("plain PySpark script, one day, fresh tables", work / "landing", args.end, "plain_day"),
+                plain_script("plain PySpark script, one day, fresh tables", landing, args.end, "plain_day"),
                 _warm_one_day(args.end, postgres_env, work, args.repeat),
             )
         if "graph" in parts:

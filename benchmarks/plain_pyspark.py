@@ -36,22 +36,22 @@ from ecom_assets.sales.transforms.silver import parse_order_lines, silver_lines
 from resources.spark import LocalSparkSession
 
 
-def _write(warehouse: Path, table: TableName, rows: DataFrame, partition_by: tuple[str, ...] = ()) -> int:
-    """Overwrite the table with `rows` (cached, so the count and the write share one computation)."""
+def _write(
+    warehouse: Path,
+    table: TableName,
+    rows: DataFrame,
+    partition_by: tuple[str, ...] = (),
+    replacing: tuple[str, DateRange] | None = None,
+) -> int:
+    """Overwrite the table with `rows`, or with `replacing` (a date column and days) only its rows of those days;
+    `rows` are cached, so the count and the write share one computation, and later reads of them too."""
     rows = rows.cache()
     written = rows.count()
-    rows.write.format("delta").mode("overwrite").partitionBy(*partition_by).save(str(warehouse.joinpath(*table.parts)))
-    return written
-
-
-def _replace_days(warehouse: Path, table: TableName, rows: DataFrame, column: str, days: DateRange) -> int:
-    """Replace the table's rows whose `column` is in `days` with `rows` (cached, so the count and the write share one
-    computation)."""
-    rows = rows.cache()
-    written = rows.count()
-    rows.write.format("delta").mode("overwrite").option(
-        "replaceWhere", f"{column} >= '{days.start}' AND {column} <= '{days.end}'"
-    ).save(str(warehouse.joinpath(*table.parts)))
+    writer = rows.write.format("delta").mode("overwrite").partitionBy(*partition_by)
+    if replacing:
+        column, days = replacing
+        writer = writer.option("replaceWhere", f"{column} >= '{days.start}' AND {column} <= '{days.end}'")
+    writer.save(str(warehouse.joinpath(*table.parts)))
     return written
 
 
@@ -71,9 +71,9 @@ def run(spark: SparkSession, landing_root: Path, warehouse: Path, days: DateRang
     """Run bronze, silver and gold for `days` on one Spark session; returns rows written per table."""
     bronze, deliveries = _landed(spark, landing_root, days)
     written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, BRONZE_PARTITION_COLUMNS)}
-    silver = silver_lines(parse_order_lines(bronze.cache()))
+    silver = silver_lines(parse_order_lines(bronze))
     written["silver"] = _write(warehouse, ORDERS_CLEANED, silver)
-    first_sales = first_sale_dates(sale_customers(silver.cache()))
+    first_sales = first_sale_dates(sale_customers(silver))
     gold = with_day_status(daily_sales_metrics(silver, first_sales, days.days()), deliveries)
     written["gold"] = _write(warehouse, SALES_METRICS, gold)
     return written
@@ -87,7 +87,7 @@ def run_on_history(spark: SparkSession, landing_root: Path, warehouse: Path, day
     against every sale stored in silver.
     """
     bronze, deliveries = _landed(spark, landing_root, days)
-    written = {"bronze": _replace_days(warehouse, ORDER_TRANSACTIONS, bronze, "partition_date", days)}
+    written = {"bronze": _write(warehouse, ORDER_TRANSACTIONS, bronze, replacing=("partition_date", days))}
     silver_path = str(warehouse.joinpath(*ORDERS_CLEANED.parts))
     stored_elsewhere = (
         spark.read.format("delta")
@@ -95,13 +95,13 @@ def run_on_history(spark: SparkSession, landing_root: Path, warehouse: Path, day
         .where(~F.col("landing_date").between(days.start, days.end))
         .select("line_id")
     )
-    silver = silver_lines(parse_order_lines(bronze.cache())).join(stored_elsewhere, "line_id", "left_anti")
-    written["silver"] = _replace_days(warehouse, ORDERS_CLEANED, silver, "landing_date", days)
+    silver = silver_lines(parse_order_lines(bronze)).join(stored_elsewhere, "line_id", "left_anti")
+    written["silver"] = _write(warehouse, ORDERS_CLEANED, silver, replacing=("landing_date", days))
     stored = spark.read.format("delta").load(silver_path)
     first_sales = first_sale_dates(sale_customers(stored))
     lines = stored.where(F.col("order_date").between(days.start, days.end))
     gold = with_day_status(daily_sales_metrics(lines, first_sales, days.days()), deliveries)
-    written["gold"] = _replace_days(warehouse, SALES_METRICS, gold, "order_date", days)
+    written["gold"] = _write(warehouse, SALES_METRICS, gold, replacing=("order_date", days))
     return written
 
 
