@@ -243,9 +243,11 @@ def staged(rows: DataFrame) -> Iterator[DataFrame]:
     """The rows a step is about to publish, computed once and kept while the step checks and writes them.
 
     Checks and figures come from these rows before they are committed, so no step reads back
-    what it has just written.
+    what it has just written. The rows are computed on entry, so a step's check time
+    (`CheckReporter.computing`) is the checks' own, not the computation of the rows they judge.
     """
     rows = rows.persist()
+    rows.count()
     try:
         yield rows
     finally:
