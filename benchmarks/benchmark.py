@@ -40,6 +40,8 @@ step logs it), the events it stored times what storing one costs on that instanc
 afterwards), and the rest (process start, planning, between steps).
 Each is a fresh process, timed from launch to exit (median of --repeat runs), with the peak
 resident memory of its whole process tree, Spark JVM included (sampled from /proc, so Linux).
+The runs of the figures judged against each other take turns (plain, minimal, backfill, plain,
+...; the one-day runs likewise), so a slow spell of the machine does not fall on one side only.
 
     python -m benchmarks.benchmark [--source ../shared/data/online-retail/by-day]
 """
@@ -57,6 +59,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -208,14 +211,39 @@ def per_step_medians(runs: list[Measurement]) -> dict[str, float]:
     }
 
 
-def measure(label: str, command: list, env: dict, cwd: Path, repeat: int, before_each=None) -> Measurement:
-    """The run with the median wall time (its peak memory, steps and checks), with each step's median over all
-    `repeat` runs."""
-    runs = []
+@dataclass(frozen=True)
+class Command:
+    """A command to measure: its label, arguments and environment, and what to do before each of its runs."""
+
+    label: str
+    command: list
+    env: dict
+    before_each: Callable[[], None] | None = None
+
+
+def measure_in_turns(commands: list[Command], cwd: Path, repeat: int) -> list[Measurement]:
+    """Each command's run with the median wall time (its peak memory, steps and checks), with each step's median
+    over its `repeat` runs.
+
+    The commands take turns (a, b, c, a, b, c, ...), so a slow spell of the machine falls on each of
+    the commands compared, not on one of them.
+    """
+    runs: list[list[Measurement]] = [[] for _ in commands]
     for _ in range(repeat):
-        if before_each:
-            before_each()
-        runs.append(run_once(label, command, env, cwd))
+        for command, measured in zip(commands, runs, strict=True):
+            if command.before_each:
+                command.before_each()
+            measured.append(run_once(command.label, command.command, command.env, cwd))
+    return [_median_run(command.label, measured) for command, measured in zip(commands, runs, strict=True)]
+
+
+def measure(label: str, command: list, env: dict, cwd: Path, repeat: int, before_each=None) -> Measurement:
+    """One command measured `repeat` times (see `measure_in_turns`)."""
+    return measure_in_turns([Command(label, command, env, before_each)], cwd, repeat)[0]
+
+
+def _median_run(label: str, runs: list[Measurement]) -> Measurement:
+    """The run with the median wall time, with each step's median and every run's time; printed."""
     median = replace(
         sorted(runs, key=lambda m: m.seconds)[len(runs) // 2],
         step_median_seconds=per_step_medians(runs),
@@ -343,8 +371,8 @@ def main() -> None:
         def fresh_warehouse() -> None:
             shutil.rmtree(work / "warehouse", ignore_errors=True)
 
-        def dagster_run(label: str, command: list, instance_env: dict, before_each=None) -> DagsterRun:
-            measured = measure(label, command, instance_env, work, args.repeat, before_each)
+        def with_event_cost(measured: Measurement, instance_env: dict) -> DagsterRun:
+            """A measured Dagster command with the cost of its events, from the instance's latest run (its own)."""
             return DagsterRun(measured, event_log_cost(Path(instance_env["DAGSTER_HOME"])))
 
         plain = backfill = sqlite_backfill = one_day = one_day_without_archive = graph = scale = clickstream = None
@@ -369,43 +397,54 @@ def main() -> None:
             warehouse: str = "plain_warehouse",
             script: str = "plain_pyspark.py",
             on_history: bool = False,
-        ) -> Measurement:
-            """`plain_command` measured, writing fresh tables each run as each backfill does, unless `on_history`."""
+        ) -> Command:
+            """`plain_command` to measure, writing fresh tables each run as each backfill does, unless `on_history`."""
             command = plain_command(landing, start, warehouse, script, on_history)
             fresh_tables = functools.partial(shutil.rmtree, work / warehouse, ignore_errors=True)
             before_each = None if on_history else fresh_tables
-            return measure(label, command, {**env, "ECOM_LANDING_ROOT": str(landing)}, work, args.repeat, before_each)
+            return Command(label, command, {**env, "ECOM_LANDING_ROOT": str(landing)}, before_each)
 
         if "core" in parts:
             landing = work / "landing"
-            plain = plain_script("plain PySpark script, full range", landing)
-            minimal = plain_script("minimal PySpark script, full range", landing, script="minimal_pyspark.py")
-            sqlite_backfill = dagster_run(
-                "backfill, one run, SQLite instance", backfill_range, sqlite_env, fresh_warehouse
-            )
-            backfill = dagster_run(
-                "backfill, one run, PostgreSQL instance", backfill_range, postgres_env, fresh_warehouse
-            )
-            one_day_command = [*materialize, "--partition", args.end]
-            one_day = dagster_run(f"one day ({args.end}) on full history", one_day_command, postgres_env)
-            one_day_without_archive = measure(
-                "one day, no Spark class archive",
-                one_day_command,
-                {**postgres_env, CLASS_ARCHIVE_ENV: ""},
+            sqlite_run = Command("backfill, one run, SQLite instance", backfill_range, sqlite_env, fresh_warehouse)
+            sqlite_backfill = with_event_cost(measure_in_turns([sqlite_run], work, args.repeat)[0], sqlite_env)
+            # the judged figures take turns, so a slow spell of the machine does not fall on one side only
+            plain, minimal, postgres_backfill = measure_in_turns(
+                [
+                    plain_script("plain PySpark script, full range", landing),
+                    plain_script("minimal PySpark script, full range", landing, script="minimal_pyspark.py"),
+                    Command("backfill, one run, PostgreSQL instance", backfill_range, postgres_env, fresh_warehouse),
+                ],
                 work,
                 args.repeat,
             )
-            plain_history = plain_command(landing, args.start, "plain_history")
-            run_once("the plain script's history (not timed)", plain_history, env, work)
+            backfill = with_event_cost(postgres_backfill, postgres_env)
+            run_once(
+                "the plain script's history (not timed)", plain_command(landing, args.start, "plain_history"), env, work
+            )
+            one_day_command = [*materialize, "--partition", args.end]
+            one_day_without_archive, plain_day_on_history, plain_day_fresh, pipeline_day = measure_in_turns(
+                [
+                    Command(
+                        "one day, no Spark class archive", one_day_command, {**postgres_env, CLASS_ARCHIVE_ENV: ""}
+                    ),
+                    plain_script(
+                        f"plain PySpark script, one day ({args.end}) on history",
+                        landing,
+                        args.end,
+                        "plain_history",
+                        on_history=True,
+                    ),
+                    plain_script("plain PySpark script, one day, fresh tables", landing, args.end, "plain_day"),
+                    Command(f"one day ({args.end}) on full history", one_day_command, postgres_env),
+                ],
+                work,
+                args.repeat,
+            )
+            one_day = with_event_cost(pipeline_day, postgres_env)  # the instance's last run of each turn
             one_day_floors = (
-                plain_script(
-                    f"plain PySpark script, one day ({args.end}) on history",
-                    landing,
-                    args.end,
-                    "plain_history",
-                    on_history=True,
-                ),
-                plain_script("plain PySpark script, one day, fresh tables", landing, args.end, "plain_day"),
+                plain_day_on_history,
+                plain_day_fresh,
                 _warm_one_day(args.end, postgres_env, work, args.repeat),
             )
         if "graph" in parts:
@@ -413,14 +452,21 @@ def main() -> None:
         if "scale" in parts:
             scaled_landing = work / "scaled_landing"
             scaled_rows = _generate_scaled(scaled_landing, DateRange(first, last), SCALE_FACTOR * rows)
-            scaled_plain = plain_script(f"plain PySpark script, {SCALE_FACTOR}x data", scaled_landing)
-            scaled_backfill = dagster_run(
-                f"backfill, one run, PostgreSQL, {SCALE_FACTOR}x data",
-                backfill_range,
-                {**postgres_env, "ECOM_LANDING_ROOT": str(scaled_landing)},
-                fresh_warehouse,
+            scaled_env = {**postgres_env, "ECOM_LANDING_ROOT": str(scaled_landing)}
+            scaled_plain, scaled_backfill = measure_in_turns(
+                [
+                    plain_script(f"plain PySpark script, {SCALE_FACTOR}x data", scaled_landing),
+                    Command(
+                        f"backfill, one run, PostgreSQL, {SCALE_FACTOR}x data",
+                        backfill_range,
+                        scaled_env,
+                        fresh_warehouse,
+                    ),
+                ],
+                work,
+                args.repeat,
             )
-            scale = (scaled_rows, scaled_plain, scaled_backfill)
+            scale = (scaled_rows, scaled_plain, with_event_cost(scaled_backfill, scaled_env))
         if "steps" in parts:
             step_costs = measure_step_costs(work / "step_costs")
         if "history" in parts:

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from benchmarks.benchmark import (
+    Command,
     DagsterRun,
     EventLogCost,
     GraphGrowth,
@@ -14,6 +15,7 @@ from benchmarks.benchmark import (
     guarantees_cost,
     main,
     measure,
+    measure_in_turns,
     per_step_medians,
     print_graph_growth,
     run_once,
@@ -114,3 +116,26 @@ def test_keeping_a_history_without_building_one_is_refused_before_any_work(monke
     with pytest.raises(SystemExit, match="add history to --parts"):
         main()
     assert not (tmp_path / "kept").exists()
+
+
+def test_measured_commands_take_turns_and_each_gets_the_median_of_its_own_runs(tmp_path):
+    order = tmp_path / "order.txt"
+
+    def command(name: str) -> list:
+        return [sys.executable, "-c", f"open({str(order)!r}, 'a').write({name!r})"]
+
+    before = []
+    first, second = measure_in_turns(
+        [
+            Command("first", command("a"), dict(os.environ), before_each=lambda: before.append("first")),
+            Command("second", command("b"), dict(os.environ)),
+        ],
+        tmp_path,
+        repeat=3,
+    )
+
+    assert order.read_text() == "ababab", "the commands take turns, not blocks"
+    assert before == ["first"] * 3, "a command's own preparation runs before each of its runs, and only its"
+    assert (first.label, len(first.run_seconds)) == ("first", 3)
+    assert (second.label, len(second.run_seconds)) == ("second", 3)
+    assert second.seconds in second.run_seconds
