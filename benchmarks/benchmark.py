@@ -406,9 +406,12 @@ def main() -> None:
 
         if "core" in parts:
             landing = work / "landing"
-            sqlite_run = Command("backfill, one run, SQLite instance", backfill_range, sqlite_env, fresh_warehouse)
-            sqlite_backfill = with_event_cost(measure_in_turns([sqlite_run], work, args.repeat)[0], sqlite_env)
-            # the judged figures take turns, so a slow spell of the machine does not fall on one side only
+            sqlite_backfill = with_event_cost(
+                measure(
+                    "backfill, one run, SQLite instance", backfill_range, sqlite_env, work, args.repeat, fresh_warehouse
+                ),
+                sqlite_env,
+            )
             plain, minimal, postgres_backfill = measure_in_turns(
                 [
                     plain_script("plain PySpark script, full range", landing),
