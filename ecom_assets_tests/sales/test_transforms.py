@@ -257,6 +257,18 @@ def test_a_line_in_another_days_folder_is_rejected_even_when_it_repeats_a_kept_l
         )
 
 
+def test_a_line_rejected_in_an_earlier_days_folder_does_not_displace_its_delivery_on_its_own_day(spark):
+    in_previous_days_folder = bronze_rows(spark, line(), landing_date=date(2011, 1, 3), file="2011/01/03/b.csv")
+    on_its_day = bronze_rows(spark, line())
+    together = parse_order_lines(in_previous_days_folder.unionByName(on_its_day))
+    alone = parse_order_lines(on_its_day)
+
+    assert [r["landing_date"] for r in silver_lines(together).collect()] == [DAY]
+    assert silver_lines(together).collect() == silver_lines(alone).collect()
+    outcomes = sorted(r["outcome"] for r in together.select(line_outcome().alias("outcome")).collect())
+    assert outcomes == ["invoice_date_outside_partition", "kept"]
+
+
 def test_every_row_has_exactly_one_outcome(spark):
     parsed = parse_order_lines(bronze_rows(spark, line(), line(), line(qty="x"), line(qty="x"), line(qty="7")))
     outcomes = sorted(r["outcome"] for r in parsed.select(line_outcome().alias("outcome")).collect())

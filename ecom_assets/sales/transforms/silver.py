@@ -100,7 +100,9 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
     Returns silver columns plus `rejection_reason` (why the row cannot enter silver, null when
     it can), for rejected rows `rejection_message` and `rejected_record` (the raw line, or its
     fields as JSON), and `delivery_rank` (1 for the first delivery of a line, 2+ for exact
-    duplicates; the earliest landing day, then file name, counts as first).
+    duplicates; the earliest landing day, then file name, counts as first, and a copy that is
+    rejected never comes before one that is not: a line rejected in another day's folder does not
+    displace its delivery on its own day, so a range run keeps what the day's own run keeps).
     """
     invoice_no = blank_to_null(F.col("InvoiceNo"))
     stock_code = blank_to_null(F.col("StockCode"))
@@ -179,7 +181,9 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
         F.when(rejection_reason.isNotNull(), rejection_message).alias("rejection_message"),
         F.when(rejection_reason.isNotNull(), raw_record).alias("rejected_record"),
     )
-    first_delivery = Window.partitionBy("line_id").orderBy("landing_date", "source_file_name")
+    first_delivery = Window.partitionBy("line_id").orderBy(
+        F.col("rejection_reason").isNotNull(), "landing_date", "source_file_name"
+    )
     derived = typed.withColumns(
         {
             "line_amount": (F.col("quantity") * F.col("unit_price")).cast(LINE_AMOUNT_TYPE),
