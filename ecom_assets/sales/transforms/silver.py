@@ -100,9 +100,8 @@ def parse_order_lines(bronze: DataFrame) -> DataFrame:
     Returns silver columns plus `rejection_reason` (why the row cannot enter silver, null when
     it can), for rejected rows `rejection_message` and `rejected_record` (the raw line, or its
     fields as JSON), and `delivery_rank` (1 for the first delivery of a line, 2+ for exact
-    duplicates; the earliest landing day, then file name, counts as first, and a copy that is
-    rejected never comes before one that is not: a line rejected in another day's folder does not
-    displace its delivery on its own day, so a range run keeps what the day's own run keeps).
+    duplicates; an accepted copy comes before a rejected one, then the earliest landing day, then
+    file name: a copy rejected in another day's folder never displaces the line's own delivery).
     """
     invoice_no = blank_to_null(F.col("InvoiceNo"))
     stock_code = blank_to_null(F.col("StockCode"))
