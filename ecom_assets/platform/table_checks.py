@@ -8,6 +8,7 @@ import functools
 import operator
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import pandera.pyspark as pa
 from pandera.config import ValidationDepth, config_context
@@ -19,7 +20,11 @@ from ecom_assets.platform.schemas import schema_version
 
 
 def schema_outcomes(
-    model: type[pa.DataFrameModel], frame: DataFrame, day_column: str | Column | None, days: Sequence
+    model: type[pa.DataFrameModel],
+    frame: DataFrame,
+    day_column: str | Column | None,
+    days: Sequence,
+    counts_by_day: Mapping[Any, Mapping[str, int]] | None = None,
 ) -> OutcomesByDay:
     """Judge each day's rows against a pandera model: its structure, then its column constraints.
 
@@ -32,6 +37,8 @@ def schema_outcomes(
     structural error fails every day. The model's data constraints (nullability and its checks)
     are then evaluated in one Spark aggregation grouped by day, instead of pandera's one Spark
     job per constraint, so each day gets its own violation counts at the cost of one job.
+    `counts_by_day` gives those counts per day (`schema_counts`) when the caller has computed them
+    in a job of its own, with other figures.
     """
     version = schema_version(model)
     structure = _structure_errors(model, frame)
@@ -44,14 +51,8 @@ def schema_outcomes(
     day_key = (
         F.col(day_column) if isinstance(day_column, str) else day_column if day_column is not None else F.lit(days[0])
     )
-    counts_by_day = {
-        row["_day"]: row.asDict()
-        for row in frame.groupBy(day_key.alias("_day"))
-        .agg(
-            F.count("*").alias("_rows"), *(F.count_if(violation).alias(name) for name, violation in constraints.items())
-        )
-        .collect()
-    }
+    if counts_by_day is None:
+        counts_by_day = day_counts(frame, day_key, schema_counts(model))
     outcomes = {}
     for day in days:
         counts = counts_by_day.get(day, {})
@@ -65,11 +66,28 @@ def schema_outcomes(
             any_violation = functools.reduce(operator.or_, (constraints[name] for name in violated))
             day_rows = frame.where((day_key == F.lit(day)) & any_violation)
             sample = jsonable_rows(day_rows.limit(SAMPLE_ROWS).collect())
-        rows = counts.get("_rows", 0)
+        rows = counts.get(ROWS, 0)
         summary = _describe_errors(model, errors) if errors else f"{rows} row(s) conform to {model.__name__}"
         observed = {"schema_version": version, "rows": rows, "errors": errors}
         outcomes[day] = CheckOutcome(not errors, summary, observed, {}, sample)
     return outcomes
+
+
+ROWS = "_rows"
+"""The name of a day's row count among `schema_counts`."""
+
+
+def schema_counts(model: type[pa.DataFrameModel]) -> dict[str, Column]:
+    """The aggregations `schema_outcomes` judges a day by: its rows (`ROWS`), and the rows violating each data
+    constraint of the model (see `model_constraints`). Each is a count, so a day's is the sum over its parts."""
+    return {ROWS: F.count("*"), **{name: F.count_if(violation) for name, violation in model_constraints(model).items()}}
+
+
+def day_counts(frame: DataFrame, day_key: str | Column, aggregations: Mapping[str, Column]) -> dict[Any, dict]:
+    """The named aggregations of each day's rows, in one Spark job: {day: {name: value}} for the days with rows."""
+    key = F.col(day_key) if isinstance(day_key, str) else day_key
+    grouped = frame.groupBy(key.alias("_day")).agg(*(value.alias(name) for name, value in aggregations.items()))
+    return {row["_day"]: {name: row[name] for name in aggregations} for row in grouped.collect()}
 
 
 def _structure_errors(model: type[pa.DataFrameModel], frame: DataFrame) -> list[dict]:

@@ -2,6 +2,7 @@
 
 Pure PySpark and Python, no Dagster; each returns one `CheckOutcome` per day of the run."""
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Any, NamedTuple
 from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 
+from ecom_assets.platform.columns import line_outcome
 from ecom_assets.platform.outcomes import (
     SAMPLE_ROWS,
     CheckOutcome,
@@ -18,7 +20,9 @@ from ecom_assets.platform.outcomes import (
     jsonable_rows,
     withheld_day_outcome,
 )
+from ecom_assets.platform.table_checks import day_counts, schema_counts
 from ecom_assets.platform.trading_calendar import AWAITED, CLOSED, DELIVERED, MISSING, UNREADABLE
+from ecom_assets.sales.schemas import SilverOrdersCleaned
 from ecom_assets.sales.transforms.gold import FIGURE_COLUMNS, PUBLISHED_DAY_STATUSES
 
 SILVER_KEY_COLUMNS = ("invoice_no", "stock_code", "line_id", "order_date")
@@ -76,7 +80,27 @@ class _Facet(NamedTuple):
     failing: Column
 
 
-def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> OutcomesByDay:
+def _any_key_null() -> Column:
+    return F.greatest(*(F.col(c).isNull() for c in SILVER_KEY_COLUMNS))
+
+
+def _bad_sale_line() -> Column:
+    return (F.col("line_type") == "sale") & ((F.col("quantity") <= 0) | (F.col("unit_price") <= 0))
+
+
+def line_integrity_counts() -> dict[str, Column]:
+    """The row counts `silver_integrity_outcomes` judges a day by; a day's are the sums over its parts."""
+    return {
+        "rows": F.count("*"),
+        "null_key_rows": F.count_if(_any_key_null()),
+        "sale_lines": F.count_if(F.col("line_type") == "sale"),
+        "non_positive_sale_lines": F.count_if(_bad_sale_line()),
+    }
+
+
+def silver_integrity_outcomes(
+    silver: DataFrame, days: Sequence[date], counts_by_day: Mapping[date, Mapping[str, int]] | None = None
+) -> OutcomesByDay:
     """Silver's line integrity per landing day, over the stored rows of those days: one verdict, four facets.
 
     The facets, each counted in `observed` and held to 0 in `expected`: no row with a null
@@ -84,21 +108,13 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> Outcom
     once, counted on the first day it occurs (`repeated_line_ids`); no sale line with quantity or unit
     price ≤ 0 and no sale order totalling ≤ 0 (`non_positive_sale_lines`, `non_positive_sale_orders`).
     The summary names every facet that failed; the sample shows rows of the first.
+    `counts_by_day` gives the rows' counts per day (`line_integrity_counts`) when the caller has
+    computed them in a job of its own, with other figures.
     """
-    any_key_null = F.greatest(*(F.col(c).isNull() for c in SILVER_KEY_COLUMNS))
-    is_sale = F.col("line_type") == "sale"
-    bad_sale_line = is_sale & ((F.col("quantity") <= 0) | (F.col("unit_price") <= 0))
-    per_day = {
-        row["landing_date"]: row
-        for row in silver.groupBy("landing_date")
-        .agg(
-            F.count("*").alias("rows"),
-            F.count_if(any_key_null).alias("null_key_rows"),
-            F.count_if(is_sale).alias("sale_lines"),
-            F.count_if(bad_sale_line).alias("non_positive_sale_lines"),
-        )
-        .collect()
-    }
+    any_key_null = _any_key_null()
+    bad_sale_line = _bad_sale_line()
+    if counts_by_day is None:
+        counts_by_day = day_counts(silver, "landing_date", line_integrity_counts())
     repeated_ids = (
         silver.groupBy("line_id").agg(F.count("*").alias("copies"), F.min("landing_date").alias("landing_date"))
     ).where(F.col("copies") > 1)
@@ -106,7 +122,9 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> Outcom
         r["landing_date"]: r["n"] for r in repeated_ids.groupBy("landing_date").agg(F.count("*").alias("n")).collect()
     }
     sale_orders = (
-        silver.where(is_sale).groupBy("landing_date", "invoice_no").agg(F.sum("line_amount").alias("order_total"))
+        silver.where(F.col("line_type") == "sale")
+        .groupBy("landing_date", "invoice_no")
+        .agg(F.sum("line_amount").alias("order_total"))
     )
     bad_orders_by_day = {
         r["landing_date"]: r["n"]
@@ -123,7 +141,7 @@ def silver_integrity_outcomes(silver: DataFrame, days: Sequence[date]) -> Outcom
     )
     outcomes = {}
     for day in days:
-        figures = per_day[day].asDict() if day in per_day else {}
+        figures = counts_by_day.get(day, {})
         observed = {
             "rows": figures.get("rows", 0),
             "null_key_rows": figures.get("null_key_rows", 0),
@@ -225,3 +243,29 @@ def reconciliation_outcomes(
             {f"silver_{f}": jsonable(v) for f, v in silver_values.items()},
         )
     return outcomes
+
+
+def silver_outcome_counts(parsed: DataFrame) -> tuple[list[Row], dict[date, Counter]]:
+    """In one Spark job over silver's parsed rows (`parse_order_lines`): their outcome counts, rows of (landing_date,
+    outcome, line_type, rows, amount, example, file), and per landing day the counts of the kept rows that silver's
+    schema and line-integrity checks judge a day by (`schema_counts`, `line_integrity_counts`)."""
+    check_aggregations = {**schema_counts(SilverOrdersCleaned), **line_integrity_counts()}
+    columns = {name: f"_check_{index}" for index, name in enumerate(check_aggregations)}
+    outcomes = (
+        parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
+        .agg(
+            F.count("*").alias("rows"),
+            F.sum("line_amount").alias("amount"),
+            F.first("rejection_message").alias("example"),
+            F.first("source_file_name").alias("file"),
+            *(aggregation.alias(columns[name]) for name, aggregation in check_aggregations.items()),
+        )
+        .collect()
+    )
+    check_counts: dict[date, Counter] = {}
+    for row in outcomes:
+        if row["outcome"] == "kept":
+            check_counts.setdefault(row["landing_date"], Counter()).update(
+                {name: row[column] for name, column in columns.items()}
+            )
+    return outcomes, check_counts

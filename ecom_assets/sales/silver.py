@@ -7,10 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from dagster import AssetExecutionContext
 from pyspark.sql import DataFrame, Row, SparkSession
-from pyspark.sql import functions as F
 
 from ecom_assets.platform.checks import SCHEMA_CHECK, WARN, Check
-from ecom_assets.platform.columns import line_outcome
 from ecom_assets.platform.dates import DateRange
 from ecom_assets.platform.quality_policy import DataQualityPolicy
 from ecom_assets.platform.table_asset import (
@@ -20,7 +18,7 @@ from ecom_assets.platform.table_asset import (
 )
 from ecom_assets.platform.table_checks import conservation_outcomes, schema_outcomes
 from ecom_assets.platform.tables import DATA_QUALITY_RESULTS, ETL_ERRORS
-from ecom_assets.sales.checks import silver_integrity_outcomes
+from ecom_assets.sales.checks import silver_integrity_outcomes, silver_outcome_counts
 from ecom_assets.sales.schemas import SilverOrdersCleaned
 from ecom_assets.sales.tables import ORDER_TRANSACTIONS, ORDERS_CLEANED
 from ecom_assets.sales.transforms.silver import parse_order_lines, rejected_line_errors, silver_lines
@@ -61,21 +59,13 @@ def orders_cleaned(
     bronze = step.lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
     reporter = step.reporter
     with staged(parse_order_lines(bronze)) as parsed:
-        outcomes = (
-            parsed.groupBy("landing_date", line_outcome().alias("outcome"), "line_type")
-            .agg(
-                F.count("*").alias("rows"),
-                F.sum("line_amount").alias("amount"),
-                F.first("rejection_message").alias("example"),
-                F.first("source_file_name").alias("file"),
-            )
-            .collect()
-        )
+        with reporter.computing():
+            outcomes, check_counts = silver_outcome_counts(parsed)
         figures_by_day = _figures_by_landing_day(days, outcomes)
         unique = silver_lines(parsed)
         with reporter.computing():
-            schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days())
-            line_integrity = silver_integrity_outcomes(unique, days.days())
+            schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days(), check_counts)
+            line_integrity = silver_integrity_outcomes(unique, days.days(), check_counts)
         errors_by_day = _record_rejected_rows(
             step.context, step.lakehouse, days, parsed, outcomes, reporter.upstream_quarantine
         )

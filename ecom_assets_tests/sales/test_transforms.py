@@ -14,6 +14,9 @@ from pyspark.sql import Row
 
 from ecom_assets.platform.columns import line_outcome
 from ecom_assets.platform.landing_scan import LATIN1
+from ecom_assets.platform.table_checks import day_counts, schema_counts
+from ecom_assets.sales.checks import line_integrity_counts, silver_outcome_counts
+from ecom_assets.sales.schemas import SilverOrdersCleaned
 from ecom_assets.sales.transforms.bronze import (
     BRONZE_SCHEMA,
     file_error_entries,
@@ -274,6 +277,23 @@ def test_every_row_has_exactly_one_outcome(spark):
     parsed = parse_order_lines(bronze_rows(spark, line(), line(), line(qty="x"), line(qty="x"), line(qty="7")))
     outcomes = sorted(r["outcome"] for r in parsed.select(line_outcome().alias("outcome")).collect())
     assert outcomes == ["duplicate", "kept", "kept", "unparseable_quantity", "unparseable_quantity"]
+
+
+def test_silvers_check_counts_from_its_outcome_job_are_those_of_its_kept_rows_alone(spark):
+    next_day = DAY + timedelta(days=1)
+    rows = bronze_rows(
+        spark, line(), line(), line(invoice=""), line(qty="x"), line(invoice="C536379", qty="-1"), line(stock="POST")
+    ).unionByName(bronze_rows(spark, line(ts="2011-01-05 09:00:00"), landing_date=next_day, file="2011/01/05/a.csv"))
+    parsed = parse_order_lines(rows)
+
+    outcomes, counts = silver_outcome_counts(parsed)
+
+    on_their_own = day_counts(
+        silver_lines(parsed), "landing_date", {**schema_counts(SilverOrdersCleaned), **line_integrity_counts()}
+    )
+    assert {day: dict(day_figures) for day, day_figures in counts.items()} == on_their_own
+    assert (counts[DAY]["rows"], counts[DAY]["sale_lines"], counts[next_day]["rows"]) == (3, 1, 1)
+    assert sum(row["rows"] for row in outcomes) == 7, "every parsed row is in the outcome counts"
 
 
 # --- gold ------------------------------------------------------------------------------------
