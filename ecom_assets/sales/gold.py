@@ -27,6 +27,7 @@ from ecom_assets.sales.transforms.gold import (
     moved_first_sales,
     restate_new_customers,
     sale_customers,
+    touched_first_sales,
     with_day_status,
 )
 from resources import Lakehouse
@@ -94,10 +95,9 @@ def sales_metrics(
         filters=within("order_date", days),
     ).persist()
     seeding = not lakehouse.exists(CUSTOMER_FIRST_SALES)
-    stored_first_sales = _stored_first_sales(step, seeding)
-    changes = first_sale_changes(
-        stored_first_sales, sale_customers(lines), days, lambda customers: _sale_days_after(step, customers)
-    ).persist()
+    stored_first_sales = _stored_first_sales(step, seeding).persist()
+    touched = touched_first_sales(stored_first_sales, sale_customers(lines), days).persist()
+    changes = first_sale_changes(touched, days, lambda customers: _sale_days_after(step, customers)).persist()
     reporter = step.reporter
     try:
         deliveries = _deliveries(session, lakehouse, days)
@@ -117,8 +117,8 @@ def sales_metrics(
         restated_days = _restate_later_days(step, stored_first_sales, changes)
         moved_customers = _store_first_sales(lakehouse, stored_first_sales, changes, seeding)
     finally:
-        changes.unpersist()
-        lines.unpersist()
+        for cached in (changes, touched, stored_first_sales, lines):
+            cached.unpersist()
     step.add_daily_metadata(
         {row["order_date"]: _numeric_figures(row) for row in daily_rows if row["order_date"] not in quarantined},
     )

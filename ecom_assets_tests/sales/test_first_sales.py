@@ -15,6 +15,7 @@ from ecom_assets.sales.transforms.gold import (
     first_sales_after,
     restate_new_customers,
     sale_customers,
+    touched_first_sales,
     with_day_status,
 )
 
@@ -85,8 +86,7 @@ def test_first_sales_and_new_customers_equal_a_full_recomputation_over_random_lo
         everything = spark.createDataFrame([line for lines in silver.values() for line in lines], LINES_SCHEMA)
         lines = spark.createDataFrame([line for day in days for line in silver[day]], LINES_SCHEMA)
         changes = first_sale_changes(
-            stored,
-            sale_customers(lines),
+            touched_first_sales(stored, sale_customers(lines), days).cache(),
             days,
             lambda customers, silver_now=everything: sale_days_after(customers, silver_now),
         ).cache()
@@ -126,7 +126,9 @@ def test_a_corrected_file_that_takes_a_first_sale_away_moves_it_to_the_next_sale
         asked.extend(row["customer_id"] for row in customers.collect())
         return later_sales.join(customers, "customer_id", "left_semi")
 
-    changes = first_sale_changes(stored, corrected_d1, DateRange(d1, d1), sale_days_after)
+    changes = first_sale_changes(
+        touched_first_sales(stored, corrected_d1, DateRange(d1, d1)), DateRange(d1, d1), sale_days_after
+    )
 
     assert {row["customer_id"]: row["first_sale_date"] for row in first_sales_after(stored, changes).collect()} == {
         "A": d3,
@@ -144,7 +146,9 @@ def test_a_run_that_moves_no_first_sale_asks_nothing_of_the_history(spark):
     def no_history(customers):
         raise AssertionError(f"history read for {customers.collect()}")
 
-    changes = first_sale_changes(stored, rerun, DateRange(day, day), no_history)
+    changes = first_sale_changes(
+        touched_first_sales(stored, rerun, DateRange(day, day)), DateRange(day, day), no_history
+    )
 
     assert days_with_moved_first_sales(changes, day) == []
     assert {row["customer_id"]: row["first_sale_date"] for row in changes.collect()} == {"A": FIRST_DAY, "B": day}

@@ -137,26 +137,19 @@ FIRST_SALES_SCHEMA = "customer_id string, first_sale_date date"
 """The first-sale table: each customer's first sale day over every day gold has loaded."""
 
 
-def first_sale_changes(
-    stored: DataFrame,
-    run_customer_days: DataFrame,
-    days: DateRange,
-    customer_days_after: Callable[[DataFrame], DataFrame],
-) -> DataFrame:
-    """The first-sale rows a run over `days` can move: `customer_id`, `stored_first`, `first_sale_date`.
+def touched_first_sales(stored: DataFrame, run_customer_days: DataFrame, days: DateRange) -> DataFrame:
+    """The customers a run over `days` touches, with `stored_first` and the `first_sale_date` the run's days give.
 
     `stored` is the first-sale table before the run (`FIRST_SALES_SCHEMA`); `run_customer_days`
     are the (customer_id, order_date) sale pairs of the run's days as silver now holds them.
     A customer is touched when it bought in the run or its stored first sale lies in the run's
     days. Its new first sale is the earlier of the stored one (when outside the run) and its first
-    in the run; a customer whose first sale was in the run and who no longer buys there (a
-    corrected file) takes its first sale after the run, which only then is asked of
-    `customer_days_after(customers)` (their sale days after the run); null when it has none left.
-    The stored table holds no sale before its customers' first, so nothing before the run moves.
+    in the run; null for a customer whose first sale was in the run and who no longer buys there (a
+    corrected file): `first_sale_changes` finds its first sale after the run.
     """
     run_firsts = run_customer_days.groupBy("customer_id").agg(F.min("order_date").alias("run_first"))
     in_run = F.col("stored_first").between(days.start, days.end)
-    touched = (
+    return (
         stored.select("customer_id", F.col("first_sale_date").alias("stored_first"))
         .join(run_firsts, "customer_id", "full_outer")
         .where(F.col("run_first").isNotNull() | in_run)
@@ -165,6 +158,19 @@ def first_sale_changes(
         )
         .select("customer_id", "stored_first", "first_sale_date")
     )
+
+
+def first_sale_changes(
+    touched: DataFrame, days: DateRange, customer_days_after: Callable[[DataFrame], DataFrame]
+) -> DataFrame:
+    """The first-sale rows a run over `days` can move: `customer_id`, `stored_first`, `first_sale_date`.
+
+    `touched` are the run's `touched_first_sales`; it is read twice (whether a customer lost its
+    first sale, then its rows), so pass it cached. A customer whose first sale was in the run and
+    who no longer buys there takes its first sale after the run, which only then is asked of
+    `customer_days_after(customers)` (their sale days after the run); null when it has none left.
+    The stored table holds no sale before its customers' first, so nothing before the run moves.
+    """
     gone = touched.where(F.col("first_sale_date").isNull()).select("customer_id")
     if gone.isEmpty():
         return touched
