@@ -112,6 +112,7 @@ def silver_integrity_outcomes(
     computed them in a job of its own, with other figures.
     """
     any_key_null = _any_key_null()
+    is_sale = F.col("line_type") == "sale"
     bad_sale_line = _bad_sale_line()
     if counts_by_day is None:
         counts_by_day = day_counts(silver, "landing_date", line_integrity_counts())
@@ -122,9 +123,7 @@ def silver_integrity_outcomes(
         r["landing_date"]: r["n"] for r in repeated_ids.groupBy("landing_date").agg(F.count("*").alias("n")).collect()
     }
     sale_orders = (
-        silver.where(F.col("line_type") == "sale")
-        .groupBy("landing_date", "invoice_no")
-        .agg(F.sum("line_amount").alias("order_total"))
+        silver.where(is_sale).groupBy("landing_date", "invoice_no").agg(F.sum("line_amount").alias("order_total"))
     )
     bad_orders_by_day = {
         r["landing_date"]: r["n"]

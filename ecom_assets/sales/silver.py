@@ -59,13 +59,12 @@ def orders_cleaned(
     bronze = step.lakehouse.read(session, ORDER_TRANSACTIONS, filters=within("partition_date", days))
     reporter = step.reporter
     with staged(parse_order_lines(bronze)) as parsed:
-        with reporter.computing():
-            outcomes, check_counts = silver_outcome_counts(parsed)
-        figures_by_day = _figures_by_landing_day(days, outcomes)
         unique = silver_lines(parsed)
         with reporter.computing():
+            outcomes, check_counts = silver_outcome_counts(parsed)
             schema = schema_outcomes(SilverOrdersCleaned, unique, "landing_date", days.days(), check_counts)
             line_integrity = silver_integrity_outcomes(unique, days.days(), check_counts)
+        figures_by_day = _figures_by_landing_day(days, outcomes)
         errors_by_day = _record_rejected_rows(
             step.context, step.lakehouse, days, parsed, outcomes, reporter.upstream_quarantine
         )
