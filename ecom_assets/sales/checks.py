@@ -20,7 +20,7 @@ from ecom_assets.platform.outcomes import (
     jsonable_rows,
     withheld_day_outcome,
 )
-from ecom_assets.platform.table_checks import day_counts, schema_counts
+from ecom_assets.platform.table_checks import schema_counts
 from ecom_assets.platform.trading_calendar import AWAITED, CLOSED, DELIVERED, MISSING, UNREADABLE
 from ecom_assets.sales.schemas import SilverOrdersCleaned
 from ecom_assets.sales.transforms.gold import FIGURE_COLUMNS, PUBLISHED_DAY_STATUSES
@@ -99,7 +99,7 @@ def line_integrity_counts() -> dict[str, Column]:
 
 
 def silver_integrity_outcomes(
-    silver: DataFrame, days: Sequence[date], counts_by_day: Mapping[date, Mapping[str, int]] | None = None
+    silver: DataFrame, days: Sequence[date], counts_by_day: Mapping[date, Mapping[str, int]]
 ) -> OutcomesByDay:
     """Silver's line integrity per landing day, over the stored rows of those days: one verdict, four facets.
 
@@ -108,14 +108,12 @@ def silver_integrity_outcomes(
     once, counted on the first day it occurs (`repeated_line_ids`); no sale line with quantity or unit
     price ≤ 0 and no sale order totalling ≤ 0 (`non_positive_sale_lines`, `non_positive_sale_orders`).
     The summary names every facet that failed; the sample shows rows of the first.
-    `counts_by_day` gives the rows' counts per day (`line_integrity_counts`) when the caller has
-    computed them in a job of its own, with other figures.
+    `counts_by_day` are the rows' counts per day (`line_integrity_counts`), which the caller computes
+    in a job of its own, with other figures (see `silver_outcome_counts`).
     """
     any_key_null = _any_key_null()
     is_sale = F.col("line_type") == "sale"
     bad_sale_line = _bad_sale_line()
-    if counts_by_day is None:
-        counts_by_day = day_counts(silver, "landing_date", line_integrity_counts())
     repeated_ids = (
         silver.groupBy("line_id").agg(F.count("*").alias("copies"), F.min("landing_date").alias("landing_date"))
     ).where(F.col("copies") > 1)

@@ -10,9 +10,10 @@ from pyspark.sql import types as T
 
 from ecom_assets.platform.anomaly import AnomalyRule, combined_outcome
 from ecom_assets.platform.schemas import schema_version
-from ecom_assets.platform.table_checks import conservation_outcomes, schema_outcomes
+from ecom_assets.platform.table_checks import conservation_outcomes, day_counts, schema_outcomes
 from ecom_assets.sales.checks import (
     header_outcomes,
+    line_integrity_counts,
     non_negative_outcomes,
     reconciliation_outcomes,
     silver_integrity_outcomes,
@@ -63,6 +64,11 @@ def silver_line(line_id="a" * 64, invoice="536365", qty=6, price="2.55", line_ty
 
 def silver_frame(spark, *lines):
     return spark.createDataFrame(list(lines), SILVER_DDL)
+
+
+def integrity_outcomes(frame, days):
+    """Silver's line integrity of the frame's days, its per-day counts computed over the frame itself."""
+    return silver_integrity_outcomes(frame, days, day_counts(frame, "landing_date", line_integrity_counts()))
 
 
 def gold_row(day=DAY, gross="100.00", returns="10.00", orders=2, units=12, **overrides):
@@ -178,7 +184,7 @@ def test_conservation_check_passes_when_every_row_is_accounted_for_and_fails_oth
 
 def test_line_integrity_passes_on_clean_lines_with_every_facet_counted_at_zero(spark):
     frame = silver_frame(spark, silver_line(), silver_line(line_id="b" * 64, qty=-1, line_type="return"))
-    outcome = silver_integrity_outcomes(frame, [DAY])[DAY]
+    outcome = integrity_outcomes(frame, [DAY])[DAY]
     assert outcome.passed and outcome.failing_sample == ()
     assert outcome.observed == {
         "rows": 2,
@@ -193,7 +199,7 @@ def test_line_integrity_passes_on_clean_lines_with_every_facet_counted_at_zero(s
 
 def test_a_null_key_fails_line_integrity_with_a_sample_of_the_rows(spark):
     frame = silver_frame(spark, silver_line(), silver_line(line_id="b" * 64, invoice=None))
-    outcome = silver_integrity_outcomes(frame, [DAY])[DAY]
+    outcome = integrity_outcomes(frame, [DAY])[DAY]
     assert not outcome.passed and outcome.observed["null_key_rows"] == 1
     assert outcome.summary == "1 row(s) with a null invoice_no, stock_code, line_id, order_date"
     assert outcome.failing_sample[0]["line_id"] == "b" * 64
@@ -201,7 +207,7 @@ def test_a_null_key_fails_line_integrity_with_a_sample_of_the_rows(spark):
 
 def test_a_repeated_line_id_fails_line_integrity(spark):
     frame = silver_frame(spark, silver_line(), silver_line(qty=7))
-    outcome = silver_integrity_outcomes(frame, [DAY])[DAY]
+    outcome = integrity_outcomes(frame, [DAY])[DAY]
     assert not outcome.passed and outcome.failing_sample[0] == {
         "line_id": "a" * 64,
         "copies": 2,
@@ -215,13 +221,13 @@ def test_a_repeated_line_id_fails_line_integrity(spark):
     ids=["zero_quantity", "zero_price"],
 )
 def test_a_sale_line_without_positive_quantity_and_price_fails_line_integrity(spark, bad_line):
-    outcome = silver_integrity_outcomes(silver_frame(spark, silver_line(), bad_line), [DAY])[DAY]
+    outcome = integrity_outcomes(silver_frame(spark, silver_line(), bad_line), [DAY])[DAY]
     assert not outcome.passed and outcome.observed["non_positive_sale_lines"] == 1
 
 
 def test_a_sale_order_totalling_zero_fails_line_integrity(spark):
     zero_total = silver_line(line_id="b" * 64, invoice="536400", line_amount=Decimal("0.000"))
-    outcome = silver_integrity_outcomes(silver_frame(spark, silver_line(), zero_total), [DAY])[DAY]
+    outcome = integrity_outcomes(silver_frame(spark, silver_line(), zero_total), [DAY])[DAY]
     assert not outcome.passed and outcome.observed["non_positive_sale_orders"] == 1
     assert outcome.failing_sample[0]["invoice_no"] == "536400"
 
@@ -236,7 +242,7 @@ def test_a_repeated_line_id_counts_once_on_its_first_day_and_a_bad_order_once_wh
         silver_line(line_id="d" * 64, invoice="536400", line_amount=Decimal("-5.000"), day=OTHER_DAY),
         silver_line(line_id="e" * 64, invoice="536400", line_type="return", qty=-1, day=OTHER_DAY),
     )
-    outcomes = silver_integrity_outcomes(frame, [DAY, OTHER_DAY])
+    outcomes = integrity_outcomes(frame, [DAY, OTHER_DAY])
 
     assert outcomes[DAY].observed["repeated_line_ids"] == 1
     assert outcomes[OTHER_DAY].observed["repeated_line_ids"] == 0
@@ -254,7 +260,7 @@ def test_line_integrity_names_every_failed_facet_and_samples_the_first(spark):
         silver_line(line_id="b" * 64, invoice="536401", stock_code=None),
         silver_line(line_id="c" * 64, qty=0),  # in an order that still totals > 0
     )
-    outcome = silver_integrity_outcomes(frame, [DAY])[DAY]
+    outcome = integrity_outcomes(frame, [DAY])[DAY]
     assert not outcome.passed
     assert outcome.summary == (
         "1 row(s) with a null invoice_no, stock_code, line_id, order_date; "
